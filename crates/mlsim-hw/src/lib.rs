@@ -1,14 +1,33 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Chip descriptions for mlsim.
+//!
+//! A [`Chip`] is a clock, a [`ComputeUnit`], an ordered list of
+//! [`MemoryLevel`]s (fastest first), per-dtype quantization costs and a
+//! launch overhead. Chips are data: they are written in TOML (schema in
+//! `presets/README.md`, wire types in [`raw`]), parsed into raw structs that
+//! deny unknown fields, then validated into [`Chip`] (every number finite and
+//! in its physical range). Errors are [`HwError`]s whose [`Diagnostic`] names
+//! the file, line:column, field path and what was expected.
+//!
+//! Every `presets/*.toml` of the repository is embedded at build time; [`load`]
+//! takes a preset name or a file path.
+//!
+//! ```
+//! let t4 = mlsim_hw::load("t4-seed").unwrap();
+//! assert_eq!(t4.display_name, "GPU (T4)");
+//! assert_eq!(t4.main_memory().bandwidth_bytes_per_s, 320e9);
+//!
+//! let bad = mlsim_hw::parse_chip("name = 3", "bad.toml").unwrap_err();
+//! assert!(bad.to_string().starts_with("bad.toml:1:8: field `name`"));
+//! ```
+#![deny(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod chip;
+mod error;
+mod load;
+pub mod raw;
+mod registry;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use chip::{Chip, ChipKind, ComputeArch, ComputeUnit, MemoryLevel};
+pub use error::{Diagnostic, HwError};
+pub use load::{MAX_FILE_BYTES, parse_chip};
+pub use registry::{Preset, load, load_file, preset, presets};

@@ -1,0 +1,179 @@
+//! The validated chip description the model works with.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use mlsim_quant::{Dtype, QuantCost};
+use mlsim_roofline::{Ceiling, HierarchicalRoofline, Roofline};
+
+/// What kind of device a chip is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChipKind {
+    /// A general-purpose processor.
+    Cpu,
+    /// A GPU.
+    Gpu,
+    /// A neural processing unit or TPU.
+    Npu,
+}
+
+impl ChipKind {
+    /// Lower-case name as written in chip files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Gpu => "gpu",
+            Self::Npu => "npu",
+        }
+    }
+}
+
+impl fmt::Display for ChipKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The compute architecture, which picks the tiling rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ComputeArch {
+    /// x86 SIMD vector units (AVX2, AVX-512).
+    Simd,
+    /// Arm NEON vector units.
+    Neon,
+    /// A systolic array of processing elements (NPU/TPU; GPUs in the
+    /// original model).
+    Systolic,
+}
+
+impl ComputeArch {
+    /// Lower-case name as written in chip files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Simd => "simd",
+            Self::Neon => "neon",
+            Self::Systolic => "systolic",
+        }
+    }
+}
+
+/// One memory level. Sizes in bytes, bandwidth in bytes/s.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MemoryLevel {
+    /// Level name, unique within the chip.
+    pub name: String,
+    /// Capacity in bytes.
+    pub size_bytes: f64,
+    /// Line size in bytes.
+    pub line_bytes: u32,
+    /// Set associativity.
+    pub associativity: u32,
+    /// Hit latency in cycles.
+    pub latency_cycles: f64,
+    /// Bandwidth in bytes per second.
+    pub bandwidth_bytes_per_s: f64,
+    /// Cycles per line that misses this level.
+    pub miss_penalty_cycles: f64,
+}
+
+/// The compute unit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ComputeUnit {
+    /// Architecture.
+    pub arch: ComputeArch,
+    /// Cores, SMs or processing elements.
+    pub units: u32,
+    /// fp32 lanes per unit.
+    pub simd_width: u32,
+    /// Dense fp32 peak in FLOP/s.
+    pub peak_fp32_flops: f64,
+    /// Achievable share of the peak, in (0, 1].
+    pub efficiency: f64,
+    /// Share of stall cycles hidden, in [0, 1).
+    pub memory_overlap: f64,
+    /// Throughput multiplier over fp32 per dtype.
+    pub dtype_speedup: BTreeMap<Dtype, f64>,
+}
+
+impl ComputeUnit {
+    /// The multiplier for `dtype`: 1.0 when the chip file gives none.
+    pub fn speedup(&self, dtype: Dtype) -> f64 {
+        self.dtype_speedup.get(&dtype).copied().unwrap_or(1.0)
+    }
+}
+
+/// A validated chip: every number finite and in its physical range, at
+/// least one memory level, levels ordered fastest first.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Chip {
+    /// Short identifier (`t4-seed`).
+    pub name: String,
+    /// Label for tables (`GPU (T4)`).
+    pub display_name: String,
+    /// Device kind.
+    pub kind: ChipKind,
+    /// Clock in Hz.
+    pub frequency_hz: f64,
+    /// Fixed cost per kernel launch in seconds.
+    pub launch_overhead_s: f64,
+    /// Where the numbers come from.
+    pub sources: Vec<String>,
+    /// What was fitted, if anything.
+    pub calibration: Option<String>,
+    /// The compute unit.
+    pub compute: ComputeUnit,
+    /// Memory levels, fastest first; never empty.
+    pub memory: Vec<MemoryLevel>,
+    /// Quantization overhead terms per dtype.
+    pub quantization: BTreeMap<Dtype, QuantCost>,
+}
+
+impl Chip {
+    /// The last (slowest, largest) memory level: DRAM or HBM.
+    pub fn main_memory(&self) -> &MemoryLevel {
+        self.memory.last().expect("validated chips have at least one memory level")
+    }
+
+    /// Nominal peak for `dtype` in FLOP/s: fp32 peak x the dtype's multiplier.
+    pub fn peak_flops(&self, dtype: Dtype) -> f64 {
+        self.compute.peak_fp32_flops * self.compute.speedup(dtype)
+    }
+
+    /// Dtypes the chip file says something about (fp32 plus every dtype with
+    /// a speedup or quantization cost), in [`Dtype::ALL`] order.
+    pub fn described_dtypes(&self) -> Vec<Dtype> {
+        Dtype::ALL
+            .into_iter()
+            .filter(|d| {
+                *d == Dtype::Fp32
+                    || self.compute.dtype_speedup.contains_key(d)
+                    || self.quantization.contains_key(d)
+            })
+            .collect()
+    }
+
+    /// The plain roofline of `dtype` against main memory.
+    pub fn roofline(&self, dtype: Dtype) -> Roofline {
+        Roofline::new(self.peak_flops(dtype), self.main_memory().bandwidth_bytes_per_s)
+            .expect("validated chips have positive peaks and bandwidths")
+    }
+
+    /// One compute ceiling per described dtype, one bandwidth ceiling per
+    /// memory level.
+    pub fn hierarchical_roofline(&self) -> HierarchicalRoofline {
+        let compute = self
+            .described_dtypes()
+            .into_iter()
+            .map(|d| Ceiling { name: d.name().to_string(), value: self.peak_flops(d) })
+            .collect();
+        let bandwidth = self
+            .memory
+            .iter()
+            .map(|m| Ceiling { name: m.name.clone(), value: m.bandwidth_bytes_per_s })
+            .collect();
+        HierarchicalRoofline::new(compute, bandwidth)
+            .expect("validated chips have positive peaks and bandwidths")
+    }
+}

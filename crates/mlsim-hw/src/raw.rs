@@ -1,0 +1,102 @@
+//! The wire format of a chip file: what serde reads from TOML, unchecked.
+//!
+//! Field doc comments here are the schema's documentation (presets/README.md
+//! is written from them). Every struct denies unknown fields, so a typo is an
+//! error, never a silently ignored value.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A chip file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChip {
+    /// Short identifier, lower-case with dashes (`t4-seed`). For a file under
+    /// `presets/` it must equal the file name without `.toml`.
+    pub name: String,
+    /// Human-readable label used in tables (`"GPU (T4)"`).
+    pub display_name: String,
+    /// `cpu`, `gpu` or `npu`.
+    pub kind: String,
+    /// Clock frequency in GHz used to turn cycles into time.
+    pub frequency_ghz: f64,
+    /// Fixed cost per kernel launch or dispatch, in microseconds (default 0).
+    #[serde(default)]
+    pub launch_overhead_us: f64,
+    /// Where the numbers come from: datasheets, papers, measurements (at
+    /// least one entry).
+    pub sources: Vec<String>,
+    /// Which values were fitted to measurements, on what data; absent for a
+    /// datasheet-only chip.
+    #[serde(default)]
+    pub calibration: Option<String>,
+    /// The compute unit.
+    pub compute: RawCompute,
+    /// Memory levels, fastest (highest bandwidth) first, at least one.
+    pub memory: Vec<RawMemoryLevel>,
+    /// Quantization overhead terms per dtype (`[quantization.int8]`).
+    #[serde(default)]
+    pub quantization: BTreeMap<String, RawQuantCost>,
+}
+
+/// `[compute]`: the compute unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCompute {
+    /// `simd` (x86 vector units), `neon` (Arm vector units) or `systolic`
+    /// (NPU/TPU arrays; GPUs in the original model).
+    pub arch: String,
+    /// Cores, SMs or processing elements (a systolic array's PE count).
+    pub units: u32,
+    /// fp32 lanes per unit.
+    pub simd_width: u32,
+    /// Dense fp32 peak in TFLOP/s.
+    pub peak_fp32_tflops: f64,
+    /// Share of the peak sustained on well-shaped kernels, in (0, 1].
+    pub efficiency: f64,
+    /// Share of memory stall cycles hidden behind compute, in [0, 1).
+    pub memory_overlap: f64,
+    /// Throughput multiplier over fp32 per dtype (`fp16 = 2.0`); a dtype
+    /// that is absent runs at the fp32 rate.
+    #[serde(default)]
+    pub dtype_speedup: BTreeMap<String, f64>,
+}
+
+/// `[[memory]]`: one level of the memory hierarchy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMemoryLevel {
+    /// Level name (`L1`, `L2`, `L3`, `SRAM`, `HBM`, `DRAM`), unique.
+    pub name: String,
+    /// Capacity in KiB (1024 bytes).
+    pub size_kib: f64,
+    /// Cache line (or burst) size in bytes.
+    pub line_bytes: u32,
+    /// Set associativity (1 for DRAM).
+    pub associativity: u32,
+    /// Hit latency in cycles.
+    pub latency_cycles: f64,
+    /// Bandwidth in GB/s (1e9 bytes per second).
+    pub bandwidth_gb_s: f64,
+    /// Cycles charged per line that misses this level. Only the last level's
+    /// value is used: bytes that miss every level pay it.
+    pub miss_penalty_cycles: f64,
+}
+
+/// `[quantization.<dtype>]`: the original model's overhead terms.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuantCost {
+    /// Share of the work that needs dequantization, in [0, 1].
+    pub dequant_fraction: f64,
+    /// Cycles per dequantized element, at least 0.
+    pub dequant_cycles_per_element: f64,
+    /// Multiplier (at least 1) for a non-native data layout.
+    pub layout_penalty: f64,
+    /// Scale storage as a share of the quantized bytes, in [0, 1).
+    pub scale_storage_fraction: f64,
+    /// Whether a wider accumulation buffer is needed (default false).
+    #[serde(default)]
+    pub accumulation_buffer: bool,
+}
