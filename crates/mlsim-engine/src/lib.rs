@@ -1,14 +1,190 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The mlsim simulator.
+//!
+//! [`predict`] turns a chip, an op shape and a dtype into a [`Prediction`]:
+//! the memory cascade ([`memory`]) gives hit rate, serving level and stall
+//! cycles; the compute model ([`compute`]) gives the effective rate; stall
+//! not hidden by the chip's overlap is added to compute time, plus the
+//! chip's launch overhead. A [`Prediction`] is plain numbers (no
+//! allocation); [`SimResult`] attaches names for reports.
+//!
+//! The simulator holds no state: every function is pure and thread-safe.
+//! [`sweep`] runs many predictions in parallel (rayon) and returns them in
+//! input order, so outputs do not depend on the thread count.
+//!
+//! ```
+//! use mlsim_quant::Dtype;
+//! use mlsim_workload::{Op, Workload};
+//! let t4 = mlsim_hw::load("t4-seed").unwrap();
+//! let w = Workload::new("mm", Op::matmul(1024, 1024, 1024), Dtype::Fp16).unwrap();
+//! let r = mlsim_engine::simulate(&t4, &w);
+//! // The original program printed 0.0952345065 ms for this point.
+//! assert!((r.prediction.runtime_ms - 0.0952345065).abs() < 1e-9);
+//! assert_eq!(r.prediction.bottleneck.as_str(), "compute");
+//! ```
+#![deny(missing_docs)]
+
+use mlsim_hw::Chip;
+use mlsim_quant::Dtype;
+use mlsim_roofline::Bound;
+use mlsim_workload::{Op, Workload};
+use rayon::prelude::*;
+
+pub mod compute;
+pub mod memory;
+pub mod quant;
+pub mod summary;
+
+/// Exposed stall above this share of compute cycles makes a workload
+/// memory-bound (the original's threshold).
+pub const MEMORY_BOUND_STALL_SHARE: f64 = 0.2;
+
+/// Everything the model computed for one (chip, op, dtype), as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Prediction {
+    /// FLOPs of the workload.
+    pub flops: f64,
+    /// Bytes moved.
+    pub bytes: f64,
+    /// FLOPs per byte.
+    pub arithmetic_intensity: f64,
+    /// Predicted runtime in milliseconds, launch overhead included.
+    pub runtime_ms: f64,
+    /// Cycles spent computing at the effective rate.
+    pub compute_cycles: f64,
+    /// Stall cycles from bytes that missed every memory level.
+    pub memory_stall_cycles: f64,
+    /// The part of the stall not hidden behind compute.
+    pub exposed_stall_cycles: f64,
+    /// Fixed launch cost included in `runtime_ms`, in milliseconds.
+    pub launch_ms: f64,
+    /// `compute / max(1, compute + exposed stall)`.
+    pub compute_utilization: f64,
+    /// Achieved TFLOP/s over the whole runtime.
+    pub achieved_tflops: f64,
+    /// The effective compute rate in TFLOP/s (peak x efficiency x dtype
+    /// multiplier x tiling).
+    pub effective_tflops: f64,
+    /// Tiling efficiency used.
+    pub tiling_efficiency: f64,
+    /// Share of bytes served by the memory hierarchy.
+    pub hit_rate: f64,
+    /// Index of the slowest memory level that served bytes.
+    pub serving_level: Option<usize>,
+    /// Byte-weighted average access latency in cycles.
+    pub avg_latency_cycles: f64,
+    /// Memory-bound when exposed stall exceeds 20% of compute cycles.
+    pub bottleneck: Bound,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Predict `op` in `dtype` on `chip`. Pure, allocation-free.
+pub fn predict(chip: &Chip, workload: &Workload) -> Prediction {
+    predict_parts(chip, &workload.op, workload.dtype, workload.flops(), workload.bytes(), &workload.access_pattern())
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+fn predict_parts(
+    chip: &Chip,
+    op: &Op,
+    dtype: Dtype,
+    flops: f64,
+    bytes: f64,
+    pattern: &mlsim_workload::AccessPattern,
+) -> Prediction {
+    let mem = memory::simulate_memory(chip, bytes, pattern);
+    let tiling = compute::tiling_efficiency(chip, op);
+    let rate_flops = chip.compute.peak_fp32_flops * chip.compute.efficiency * chip.compute.speedup(dtype) * tiling;
+    let freq = chip.frequency_hz;
+    let compute_cycles = flops / rate_flops * freq;
+    let exposed = mem.stall_cycles * (1.0 - chip.compute.memory_overlap);
+    let total_cycles = compute_cycles + exposed;
+    let launch_ms = chip.launch_overhead_s * 1e3;
+    let runtime_ms = total_cycles / freq * 1e3 + launch_ms;
+    let bottleneck = if exposed > MEMORY_BOUND_STALL_SHARE * compute_cycles { Bound::Memory } else { Bound::Compute };
+    Prediction {
+        flops,
+        bytes,
+        arithmetic_intensity: flops / bytes,
+        runtime_ms,
+        compute_cycles,
+        memory_stall_cycles: mem.stall_cycles,
+        exposed_stall_cycles: exposed,
+        launch_ms,
+        compute_utilization: compute_cycles / total_cycles.max(1.0),
+        achieved_tflops: flops / (runtime_ms / 1e3).max(1e-12) / 1e12,
+        effective_tflops: rate_flops / 1e12,
+        tiling_efficiency: tiling,
+        hit_rate: mem.hit_rate,
+        serving_level: mem.serving_level,
+        avg_latency_cycles: mem.avg_latency_cycles,
+        bottleneck,
     }
+}
+
+/// A prediction with the names that make it readable.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SimResult {
+    /// Workload display name.
+    pub workload: String,
+    /// Op kind (`matmul`, ...).
+    pub op: &'static str,
+    /// Chip name (`t4-seed`).
+    pub hardware: String,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Name of the serving memory level.
+    pub serving_level: Option<String>,
+    /// The numbers.
+    #[serde(flatten)]
+    pub prediction: Prediction,
+}
+
+/// Simulate one workload on one chip.
+pub fn simulate(chip: &Chip, workload: &Workload) -> SimResult {
+    let prediction = predict(chip, workload);
+    SimResult {
+        workload: workload.name.clone(),
+        op: workload.op.kind_name(),
+        hardware: chip.name.clone(),
+        dtype: workload.dtype,
+        serving_level: prediction.serving_level.map(|i| chip.memory[i].name.clone()),
+        prediction,
+    }
+}
+
+/// Simulate every workload on every chip in parallel; results come back
+/// chip-major in input order whatever the thread count.
+pub fn sweep(chips: &[Chip], workloads: &[Workload]) -> Vec<SimResult> {
+    let pairs: Vec<(&Chip, &Workload)> =
+        chips.iter().flat_map(|c| workloads.iter().map(move |w| (c, w))).collect();
+    pairs.into_par_iter().map(|(c, w)| simulate(c, w)).collect()
+}
+
+/// Predict many workloads on one chip in parallel, in input order (the fast
+/// path for large sweeps: no names are attached).
+pub fn predict_many(chip: &Chip, workloads: &[Workload]) -> Vec<Prediction> {
+    workloads.par_iter().map(|w| predict(chip, w)).collect()
+}
+
+/// Predict square matmuls of the given sizes in `dtype` in parallel, in
+/// input order, without building [`Workload`]s (for million-point sweeps).
+pub fn predict_square_matmuls(chip: &Chip, sizes: &[u64], dtype: Dtype) -> Vec<Prediction> {
+    sizes
+        .par_iter()
+        .with_min_len(4096)
+        .map(|&n| predict_matmul(chip, n, n, n, dtype))
+        .collect()
+}
+
+/// Predict one `M x N x K` matmul without building a [`Workload`].
+pub fn predict_matmul(chip: &Chip, m: u64, n: u64, k: u64, dtype: Dtype) -> Prediction {
+    let b = dtype.bytes_per_element();
+    let (mf, nf, kf) = (m as f64, n as f64, k as f64);
+    let bytes = b * (mf * kf + kf * nf + mf * nf);
+    let pattern = mlsim_workload::AccessPattern {
+        working_set_bytes: bytes,
+        stride_bytes: kf * b,
+        reuse_distance_bytes: kf * b,
+        sequential_fraction: 0.75,
+        read_ratio: 0.85,
+    };
+    predict_parts(chip, &Op::MatMul { m, n, k }, dtype, 2.0 * mf * nf * kf, bytes, &pattern)
 }
