@@ -69,7 +69,7 @@ pub struct Prediction {
     /// Share of bytes served by the memory hierarchy.
     pub hit_rate: f64,
     /// Index of the slowest memory level that served bytes.
-    pub serving_level: Option<usize>,
+    pub serving_level_index: Option<usize>,
     /// Byte-weighted average access latency in cycles.
     pub avg_latency_cycles: f64,
     /// Memory-bound when exposed stall exceeds 20% of compute cycles.
@@ -113,7 +113,7 @@ fn predict_parts(
         effective_tflops: rate_flops / 1e12,
         tiling_efficiency: tiling,
         hit_rate: mem.hit_rate,
-        serving_level: mem.serving_level,
+        serving_level_index: mem.serving_level,
         avg_latency_cycles: mem.avg_latency_cycles,
         bottleneck,
     }
@@ -145,7 +145,7 @@ pub fn simulate(chip: &Chip, workload: &Workload) -> SimResult {
         op: workload.op.kind_name(),
         hardware: chip.name.clone(),
         dtype: workload.dtype,
-        serving_level: prediction.serving_level.map(|i| chip.memory[i].name.clone()),
+        serving_level: prediction.serving_level_index.map(|i| chip.memory[i].name.clone()),
         prediction,
     }
 }

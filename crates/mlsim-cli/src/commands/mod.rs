@@ -1,0 +1,61 @@
+//! One module per subcommand.
+
+pub mod crossover;
+pub mod presets;
+pub mod run;
+pub mod sim;
+
+/// The CSV/JSON representation of a simulation result, shared by `run` and
+/// `sim`: column names and values in a fixed order.
+pub fn result_columns() -> &'static [&'static str] {
+    &[
+        "workload",
+        "op",
+        "hardware",
+        "dtype",
+        "flops",
+        "bytes",
+        "arithmetic_intensity",
+        "runtime_ms",
+        "compute_cycles",
+        "memory_stall_cycles",
+        "exposed_stall_cycles",
+        "launch_ms",
+        "compute_utilization",
+        "achieved_tflops",
+        "effective_tflops",
+        "tiling_efficiency",
+        "hit_rate",
+        "serving_level",
+        "avg_latency_cycles",
+        "bottleneck",
+    ]
+}
+
+/// Values of [`result_columns`] for one result.
+pub fn result_values(r: &mlsim_engine::SimResult) -> Vec<String> {
+    use crate::output::csv_num;
+    let p = &r.prediction;
+    vec![
+        r.workload.clone(),
+        r.op.to_string(),
+        r.hardware.clone(),
+        r.dtype.to_string(),
+        csv_num(p.flops),
+        csv_num(p.bytes),
+        csv_num(p.arithmetic_intensity),
+        csv_num(p.runtime_ms),
+        csv_num(p.compute_cycles),
+        csv_num(p.memory_stall_cycles),
+        csv_num(p.exposed_stall_cycles),
+        csv_num(p.launch_ms),
+        csv_num(p.compute_utilization),
+        csv_num(p.achieved_tflops),
+        csv_num(p.effective_tflops),
+        csv_num(p.tiling_efficiency),
+        csv_num(p.hit_rate),
+        r.serving_level.clone().unwrap_or_default(),
+        csv_num(p.avg_latency_cycles),
+        p.bottleneck.to_string(),
+    ]
+}

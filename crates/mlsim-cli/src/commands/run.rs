@@ -1,0 +1,177 @@
+//! `mlsim run`: suites on chips, with summaries, speedups and memory pressure.
+
+use clap::{Args, ValueEnum};
+use mlsim_engine::summary::{SuiteSummary, memory_pressure, summarise};
+use mlsim_engine::{SimResult, sweep};
+use mlsim_workload::suites::Suite;
+
+use crate::output::{Format, Table, eng, sig, write_csv, write_json};
+use crate::{CmdResult, FormatArg, load_chip};
+
+/// The chips `run` uses when no `--hw` is given: the original's CPU, NPU and
+/// mobile presets.
+pub const DEFAULT_CHIPS: [&str; 3] = ["cpu-avx512-desktop", "npu-systolic", "mobile-neon"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SuiteArg {
+    /// A GPT-like decoder layer (d_model 4096, seq 512, fp16).
+    Llm,
+    /// The front of ResNet-50 (fp32).
+    Vision,
+    /// Square fp32 matmuls from 32 to 8192.
+    Scaling,
+    /// All three.
+    All,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  mlsim run all\n  mlsim run llm --hw t4-seed --hw npu-systolic --format json\n  mlsim run vision --hw my-chip.toml --format csv\n\nThe first chip is the baseline of the speedup table.")]
+pub struct RunArgs {
+    /// Which suite to run.
+    #[arg(value_enum)]
+    suite: SuiteArg,
+    /// Chip preset name or TOML file; repeat for several (default: the
+    /// original's CPU, NPU and mobile presets).
+    #[arg(long = "hw", value_name = "NAME|FILE")]
+    hw: Vec<String>,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+/// One suite's output, as JSON.
+#[derive(Debug, serde::Serialize)]
+struct SuiteReport {
+    suite: &'static str,
+    baseline: String,
+    results: Vec<SimResult>,
+    summaries: Vec<SuiteSummary>,
+}
+
+pub fn run(args: &RunArgs) -> CmdResult {
+    let names: Vec<String> =
+        if args.hw.is_empty() { DEFAULT_CHIPS.iter().map(|s| s.to_string()).collect() } else { args.hw.clone() };
+    let chips = names.iter().map(|n| load_chip(n)).collect::<Result<Vec<_>, _>>()?;
+    let suites: Vec<Suite> = match args.suite {
+        SuiteArg::Llm => vec![Suite::Llm],
+        SuiteArg::Vision => vec![Suite::Vision],
+        SuiteArg::Scaling => vec![Suite::Scaling],
+        SuiteArg::All => Suite::ALL.to_vec(),
+    };
+    let reports: Vec<SuiteReport> = suites
+        .iter()
+        .map(|&suite| {
+            let results = sweep(&chips, &suite.workloads());
+            let summaries = chips
+                .iter()
+                .map(|c| summarise(c, &results.iter().filter(|r| r.hardware == c.name).collect::<Vec<_>>()))
+                .collect();
+            SuiteReport { suite: suite.name(), baseline: chips[0].name.clone(), results, summaries }
+        })
+        .collect();
+    match args.format.format {
+        Format::Json => write_json(&serde_json::json!({ "suites": reports }))?,
+        Format::Csv => {
+            let mut headers = vec!["suite"];
+            headers.extend_from_slice(super::result_columns());
+            let rows: Vec<Vec<String>> = reports
+                .iter()
+                .flat_map(|rep| {
+                    rep.results.iter().map(|r| {
+                        let mut row = vec![rep.suite.to_string()];
+                        row.extend(super::result_values(r));
+                        row
+                    })
+                })
+                .collect();
+            write_csv(&headers, &rows)?;
+        }
+        Format::Table => {
+            for rep in &reports {
+                print!("{}", render_suite(rep, &chips));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn render_suite(rep: &SuiteReport, chips: &[mlsim_hw::Chip]) -> String {
+    let mut out = format!("== Suite: {} ==\n\n", rep.suite);
+    for chip in chips {
+        out.push_str(&format!("{} [{}]\n", chip.display_name, chip.name));
+        let mut t = Table::new([
+            "workload", "dtype", "FLOPs", "bytes", "AI", "runtime ms", "util", "hit rate", "TFLOPS", "bound", "level",
+        ]);
+        for r in rep.results.iter().filter(|r| r.hardware == chip.name) {
+            let p = &r.prediction;
+            t.row([
+                r.workload.clone(),
+                r.dtype.to_string(),
+                eng(p.flops),
+                eng(p.bytes),
+                sig(p.arithmetic_intensity, 4),
+                sig(p.runtime_ms, 4),
+                sig(p.compute_utilization, 3),
+                sig(p.hit_rate, 4),
+                sig(p.achieved_tflops, 4),
+                p.bottleneck.to_string(),
+                r.serving_level.clone().unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        out.push_str(&t.render());
+        out.push('\n');
+    }
+
+    out.push_str("Summary\n");
+    let mut t = Table::new([
+        "chip", "runtime ms", "FLOPs", "bytes", "AI", "mean util", "mean hit", "TFLOPS", "peak fp32", "mem/comp bound",
+    ]);
+    for s in &rep.summaries {
+        t.row([
+            s.display_name.clone(),
+            sig(s.total_runtime_ms, 4),
+            eng(s.total_flops),
+            eng(s.total_bytes),
+            sig(s.overall_arithmetic_intensity, 4),
+            sig(s.mean_utilization, 3),
+            sig(s.mean_hit_rate, 4),
+            sig(s.achieved_tflops, 4),
+            sig(s.peak_fp32_tflops, 4),
+            format!("{}/{}", s.memory_bound, s.compute_bound),
+        ]);
+    }
+    out.push_str(&t.render());
+    out.push('\n');
+
+    let base = &chips[0];
+    out.push_str(&format!("Speedup vs {} (runtime on {} / runtime on chip)\n", base.display_name, base.name));
+    let mut headers = vec!["workload".to_string()];
+    headers.extend(chips.iter().map(|c| c.name.clone()));
+    let mut t = Table::new(headers);
+    let base_results: Vec<&SimResult> = rep.results.iter().filter(|r| r.hardware == base.name).collect();
+    for (i, b) in base_results.iter().enumerate() {
+        let mut row = vec![b.workload.clone()];
+        for chip in chips {
+            let r = rep.results.iter().filter(|r| r.hardware == chip.name).nth(i).expect("same workloads per chip");
+            row.push(format!("{}x", sig(b.prediction.runtime_ms / r.prediction.runtime_ms, 4)));
+        }
+        t.row(row);
+    }
+    out.push_str(&t.render());
+    out.push('\n');
+
+    out.push_str("Memory pressure (cache hit rate: >= 0.9 low, >= 0.7 medium, else high)\n");
+    let mut headers = vec!["workload".to_string()];
+    headers.extend(chips.iter().map(|c| c.name.clone()));
+    let mut t = Table::new(headers);
+    for (i, b) in base_results.iter().enumerate() {
+        let mut row = vec![b.workload.clone()];
+        for chip in chips {
+            let r = rep.results.iter().filter(|r| r.hardware == chip.name).nth(i).expect("same workloads per chip");
+            row.push(format!("{} {}", sig(r.prediction.hit_rate, 4), memory_pressure(r.prediction.hit_rate)));
+        }
+        t.row(row);
+    }
+    out.push_str(&t.render());
+    out.push('\n');
+    out
+}

@@ -1,0 +1,95 @@
+//! `mlsim`: predict how fast ML workloads run on a chip, per dtype.
+//!
+//! Exit codes: 0 ok, 1 a check failed, 2 bad usage or input.
+
+mod commands;
+mod output;
+mod shapes;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::Format;
+
+const EXAMPLES: &str = "\
+Examples:
+  mlsim run all
+  mlsim run llm --hw t4-seed --hw npu-systolic
+  mlsim sim matmul --hw t4-seed --m 1024 --n 1024 --k 1024 --dtype fp16
+  mlsim crossover --hw t4-seed
+  mlsim presets list
+  mlsim presets check my-chip.toml
+
+Chips are named by preset (`mlsim presets list`) or by a path to a TOML file.";
+
+/// Predict ML workload runtimes per dtype from a chip's specifications.
+#[derive(Debug, Parser)]
+#[command(name = "mlsim", version, about, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a workload suite on one or more chips (the original's main job).
+    Run(commands::run::RunArgs),
+    /// Simulate one workload and show every term of the prediction.
+    Sim(commands::sim::SimArgs),
+    /// Quantization analysis: the original's crossover AI per dtype and
+    /// each dtype's adjusted runtime against fp32.
+    Crossover(commands::crossover::CrossoverArgs),
+    /// List, show and check chip descriptions.
+    #[command(subcommand)]
+    Presets(commands::presets::PresetsCommand),
+}
+
+/// An error to report with an exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure { code: 2, error: e.into() }
+    }
+}
+
+pub type CmdResult = Result<(), Failure>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => commands::run::run(&args),
+        Command::Sim(args) => commands::sim::run(&args),
+        Command::Crossover(args) => commands::crossover::run(&args),
+        Command::Presets(cmd) => commands::presets::run(&cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure { code, error }) => {
+            // A closed pipe (`mlsim ... | head`) is not an error worth a message.
+            if error.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {error:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Load a chip by preset name or path, for any command.
+pub fn load_chip(name: &str) -> Result<mlsim_hw::Chip, Failure> {
+    mlsim_hw::load(name).map_err(Failure::from)
+}
+
+/// Shared `--format` flag.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FormatArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
+    pub format: Format,
+}

@@ -1,0 +1,92 @@
+//! Bad input: each case exits 2 with a message naming file, line:column and
+//! field (snapshotted).
+
+use crate::{bad_file, mlsim, stderr};
+
+/// Run `presets check` on a file under tests/it/bad and return stderr with
+/// the directory part of the path removed (so snapshots do not depend on
+/// where the repository lives).
+fn check_bad(name: &str) -> String {
+    let o = mlsim(&["presets", "check", &bad_file(name)]);
+    assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+    let dir = bad_file("");
+    stderr(&o).replace(&dir, "")
+}
+
+#[test]
+fn negative_bandwidth() {
+    let err = check_bad("negative-bandwidth.toml");
+    assert!(err.contains("negative-bandwidth.toml:34:18: field `memory[1].bandwidth_gb_s`"), "{err}");
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn unknown_key() {
+    let err = check_bad("unknown-key.toml");
+    assert!(err.contains("unknown-key.toml:14:1: field `compute.peak_tflops`"), "{err}");
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn wrong_type() {
+    let err = check_bad("wrong-type.toml");
+    assert!(err.contains("wrong-type.toml:12:9: field `compute.units`"), "{err}");
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn missing_field() {
+    let err = check_bad("missing-field.toml");
+    assert!(err.contains("field `memory[0].bandwidth_gb_s`"), "{err}");
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn levels_out_of_order() {
+    let err = check_bad("levels-out-of-order.toml");
+    assert!(err.contains("field `memory[1].bandwidth_gb_s`"), "{err}");
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn efficiency_above_one() {
+    insta::assert_snapshot!(check_bad("efficiency-above-one.toml"));
+}
+
+#[test]
+fn unknown_dtype_key() {
+    insta::assert_snapshot!(check_bad("unknown-dtype.toml"));
+}
+
+#[test]
+fn syntax_error() {
+    insta::assert_snapshot!(check_bad("syntax-error.toml"));
+}
+
+#[test]
+fn unknown_preset_name() {
+    let o = mlsim(&["sim", "matmul", "--hw", "t4-sed", "--m", "1", "--n", "1", "--k", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&o));
+}
+
+#[test]
+fn zero_dimension() {
+    let o = mlsim(&["sim", "matmul", "--hw", "t4-seed", "--m", "0", "--n", "1", "--k", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&o));
+}
+
+#[test]
+fn bad_flag_value() {
+    let o = mlsim(&["sim", "matmul", "--hw", "t4-seed", "--m", "1", "--n", "1", "--k", "1", "--dtype", "fp64"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown dtype `fp64`"), "{}", stderr(&o));
+}
+
+#[test]
+fn missing_file() {
+    let o = mlsim(&["presets", "check", "no/such/chip.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no/such/chip.toml: cannot read chip file"), "{}", stderr(&o));
+}

@@ -1,0 +1,34 @@
+//! End-to-end tests of the `mlsim` binary.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+mod errors;
+mod outputs;
+
+/// Run `mlsim` with `args` from the workspace root.
+pub fn mlsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlsim"))
+        .args(args)
+        .current_dir(workspace_root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("mlsim runs")
+}
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// Path of a file under tests/it/bad/.
+pub fn bad_file(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/bad").join(name).display().to_string()
+}

@@ -1,0 +1,141 @@
+//! Outputs of successful commands: snapshots and checks against the
+//! original program's numbers.
+
+use crate::{mlsim, stdout};
+
+#[test]
+fn run_llm_table() {
+    let o = mlsim(&["run", "llm"]);
+    assert!(o.status.success());
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn run_all_prints_three_suites_on_three_chips() {
+    let o = mlsim(&["run", "all"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    for suite in ["llm", "vision", "scaling"] {
+        assert_eq!(text.matches(&format!("== Suite: {suite} ==")).count(), 1, "{suite}");
+    }
+    for chip in ["[cpu-avx512-desktop]", "[npu-systolic]", "[mobile-neon]"] {
+        assert_eq!(text.matches(chip).count(), 3, "{chip}");
+    }
+}
+
+#[test]
+fn sim_matmul_table() {
+    let o = mlsim(&["sim", "matmul", "--hw", "t4-seed", "--m", "1024", "--n", "1024", "--k", "1024", "--dtype", "fp16"]);
+    assert!(o.status.success());
+    insta::assert_snapshot!(stdout(&o));
+}
+
+/// `mlsim sim ... --format json` against the original's row for
+/// t4-seed / MatMul 1024^3 / fp16 in seed-predictions.csv.
+#[test]
+fn sim_matmul_json_matches_the_original() {
+    let o = mlsim(&[
+        "sim", "matmul", "--hw", "t4-seed", "--m", "1024", "--n", "1024", "--k", "1024", "--dtype", "fp16", "--format",
+        "json",
+    ]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let fixture = include_str!("../../../mlsim-engine/tests/fixtures/seed-predictions.csv");
+    let row = fixture
+        .lines()
+        .find(|l| l.starts_with("t4-seed,square-matmul,MatMul 1024x1024x1024,fp16,"))
+        .unwrap();
+    let cols: Vec<&str> = row.split(',').collect();
+    let num = |i: usize| cols[i].parse::<f64>().unwrap();
+    let rel = |key: &str, expected: f64, tol: f64| {
+        let got = v[key].as_f64().unwrap_or_else(|| panic!("{key} missing"));
+        assert!((got - expected).abs() <= tol * expected.abs().max(1e-300), "{key}: {got} vs {expected}");
+    };
+    assert_eq!(v["workload"], "MatMul 1024x1024x1024");
+    assert_eq!(v["hardware"], "t4-seed");
+    assert_eq!(v["dtype"], "fp16");
+    rel("flops", num(4), 0.0);
+    rel("bytes", num(5), 0.0);
+    rel("arithmetic_intensity", num(6), 1e-6);
+    rel("runtime_ms", num(7), 1e-8);
+    rel("compute_cycles", num(8), 1e-8);
+    rel("compute_utilization", num(10), 1e-6);
+    rel("achieved_tflops", num(11), 1e-6);
+    rel("hit_rate", num(13), 1e-6);
+    assert_eq!(v["bottleneck"], cols[12]);
+    assert_eq!(v["memory_stall_cycles"], 0.0);
+}
+
+#[test]
+fn crossover_table() {
+    let o = mlsim(&["crossover", "--hw", "t4-seed"]);
+    assert!(o.status.success());
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn presets_list_table() {
+    let o = mlsim(&["presets", "list"]);
+    assert!(o.status.success());
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn presets_list_json_has_names_kinds_and_peaks() {
+    let o = mlsim(&["presets", "list", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let list = v.as_array().unwrap();
+    let names: Vec<&str> = list.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    for want in ["cpu-avx512-desktop", "npu-systolic", "mobile-neon", "t4-seed"] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    let t4 = list.iter().find(|e| e["name"] == "t4-seed").unwrap();
+    assert_eq!(t4["kind"], "gpu");
+    // 8.1 TFLOPS fp32 x the original's fp16 multiplier 5.55.
+    assert!((t4["peak_tflops"]["fp16"].as_f64().unwrap() - 8.1 * 5.55).abs() < 1e-9);
+    assert_eq!(t4["memory_bandwidth_gb_s"], 320.0);
+}
+
+#[test]
+fn csv_and_json_agree_for_run() {
+    let csv_out = stdout(&mlsim(&["run", "scaling", "--hw", "t4-seed", "--format", "csv"]));
+    let json_out = stdout(&mlsim(&["run", "scaling", "--hw", "t4-seed", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&json_out).unwrap();
+    let results = v["suites"][0]["results"].as_array().unwrap();
+    let lines: Vec<&str> = csv_out.lines().collect();
+    assert_eq!(lines.len(), results.len() + 1);
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let rt = header.iter().position(|h| *h == "runtime_ms").unwrap();
+    for (line, r) in lines[1..].iter().zip(results) {
+        let got: f64 = line.split(',').nth(rt).unwrap().parse().unwrap();
+        assert_eq!(got, r["runtime_ms"].as_f64().unwrap());
+    }
+}
+
+#[test]
+fn presets_show_prints_the_file() {
+    let o = mlsim(&["presets", "show", "t4-seed"]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), std::fs::read_to_string(crate::workspace_root().join("presets/t4-seed.toml")).unwrap());
+}
+
+#[test]
+fn presets_check_accepts_every_preset_file() {
+    let mut args = vec!["presets".to_string(), "check".to_string()];
+    for p in mlsim_hw_presets() {
+        args.push(format!("presets/{p}.toml"));
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = mlsim(&refs);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+}
+
+fn mlsim_hw_presets() -> Vec<String> {
+    std::fs::read_dir(crate::workspace_root().join("presets"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "toml").then(|| p.file_stem().unwrap().to_str().unwrap().to_string())
+        })
+        .collect()
+}
