@@ -13,13 +13,19 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
-    let mut out = String::from("/// Embedded presets: (name, file name, TOML text), sorted by name.\n");
+    let mut out =
+        String::from("/// Embedded presets: (name, file name, TOML text), sorted by name.\n");
     out.push_str("pub(crate) static EMBEDDED: &[(&str, &str, &str)] = &[\n");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let stem = f.file_stem().unwrap().to_str().unwrap();
         let file = f.file_name().unwrap().to_str().unwrap();
-        writeln!(out, "    ({stem:?}, \"presets/{file}\", include_str!({:?})),", f.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "    ({stem:?}, \"presets/{file}\", include_str!({:?})),",
+            f.display().to_string()
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded_presets.rs");

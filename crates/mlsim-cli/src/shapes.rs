@@ -84,15 +84,52 @@ impl OpArgs {
     pub fn op(&self) -> (String, Op) {
         match *self {
             OpArgs::Matmul { m, n, k } => (format!("MatMul {m}x{n}x{k}"), Op::MatMul { m, n, k }),
-            OpArgs::Conv2d(ConvArgs { batch, c_in, h, w, c_out, kernel, stride, padding }) => (
+            OpArgs::Conv2d(ConvArgs {
+                batch,
+                c_in,
+                h,
+                w,
+                c_out,
+                kernel,
+                stride,
+                padding,
+            }) => (
                 format!("Conv2D {kernel}x{kernel} {c_in}->{c_out} at {h}"),
-                Op::Conv2d { batch, c_in, h, w: w.unwrap_or(h), c_out, kh: kernel, kw: kernel, stride, padding },
+                Op::Conv2d {
+                    batch,
+                    c_in,
+                    h,
+                    w: w.unwrap_or(h),
+                    c_out,
+                    kh: kernel,
+                    kw: kernel,
+                    stride,
+                    padding,
+                },
             ),
-            OpArgs::Attention { batch, heads, seq, head_dim, causal } => (
-                format!("Attention B={batch} H={heads} S={seq} D={head_dim}{}", if causal { " causal" } else { "" }),
-                Op::Attention { batch, heads, seq, head_dim, causal },
+            OpArgs::Attention {
+                batch,
+                heads,
+                seq,
+                head_dim,
+                causal,
+            } => (
+                format!(
+                    "Attention B={batch} H={heads} S={seq} D={head_dim}{}",
+                    if causal { " causal" } else { "" }
+                ),
+                Op::Attention {
+                    batch,
+                    heads,
+                    seq,
+                    head_dim,
+                    causal,
+                },
             ),
-            OpArgs::Elementwise { n, kind } => (format!("{} n={n}", kind.name()), Op::Elementwise { n, kind }),
+            OpArgs::Elementwise { n, kind } => (
+                format!("{} n={n}", kind.name()),
+                Op::Elementwise { n, kind },
+            ),
         }
     }
 

@@ -21,7 +21,13 @@ fn one_matmul_prediction(bencher: divan::Bencher) {
 fn one_matmul_prediction_shape_only(bencher: divan::Bencher) {
     let chip = mlsim_hw::load("t4-seed").unwrap();
     bencher.bench(|| {
-        mlsim_engine::predict_matmul(divan::black_box(&chip), divan::black_box(1024), 1024, 1024, Dtype::Fp16)
+        mlsim_engine::predict_matmul(
+            divan::black_box(&chip),
+            divan::black_box(1024),
+            1024,
+            1024,
+            Dtype::Fp16,
+        )
     });
 }
 
@@ -29,7 +35,7 @@ fn one_matmul_prediction_shape_only(bencher: divan::Bencher) {
 fn million_point_parallel_sweep(bencher: divan::Bencher) {
     let chip = mlsim_hw::load("t4-seed").unwrap();
     let sizes: Vec<u64> = (0..1_000_000u64).map(|i| 16 + i % 8192).collect();
-    bencher
-        .counter(ItemsCount::new(sizes.len()))
-        .bench(|| mlsim_engine::predict_square_matmuls(&chip, divan::black_box(&sizes), Dtype::Fp16));
+    bencher.counter(ItemsCount::new(sizes.len())).bench(|| {
+        mlsim_engine::predict_square_matmuls(&chip, divan::black_box(&sizes), Dtype::Fp16)
+    });
 }

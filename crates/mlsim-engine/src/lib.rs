@@ -78,7 +78,14 @@ pub struct Prediction {
 
 /// Predict `op` in `dtype` on `chip`. Pure, allocation-free.
 pub fn predict(chip: &Chip, workload: &Workload) -> Prediction {
-    predict_parts(chip, &workload.op, workload.dtype, workload.flops(), workload.bytes(), &workload.access_pattern())
+    predict_parts(
+        chip,
+        &workload.op,
+        workload.dtype,
+        workload.flops(),
+        workload.bytes(),
+        &workload.access_pattern(),
+    )
 }
 
 fn predict_parts(
@@ -91,14 +98,21 @@ fn predict_parts(
 ) -> Prediction {
     let mem = memory::simulate_memory(chip, bytes, pattern);
     let tiling = compute::tiling_efficiency(chip, op);
-    let rate_flops = chip.compute.peak_fp32_flops * chip.compute.efficiency * chip.compute.speedup(dtype) * tiling;
+    let rate_flops = chip.compute.peak_fp32_flops
+        * chip.compute.efficiency
+        * chip.compute.speedup(dtype)
+        * tiling;
     let freq = chip.frequency_hz;
     let compute_cycles = flops / rate_flops * freq;
     let exposed = mem.stall_cycles * (1.0 - chip.compute.memory_overlap);
     let total_cycles = compute_cycles + exposed;
     let launch_ms = chip.launch_overhead_s * 1e3;
     let runtime_ms = total_cycles / freq * 1e3 + launch_ms;
-    let bottleneck = if exposed > MEMORY_BOUND_STALL_SHARE * compute_cycles { Bound::Memory } else { Bound::Compute };
+    let bottleneck = if exposed > MEMORY_BOUND_STALL_SHARE * compute_cycles {
+        Bound::Memory
+    } else {
+        Bound::Compute
+    };
     Prediction {
         flops,
         bytes,
@@ -145,7 +159,9 @@ pub fn simulate(chip: &Chip, workload: &Workload) -> SimResult {
         op: workload.op.kind_name(),
         hardware: chip.name.clone(),
         dtype: workload.dtype,
-        serving_level: prediction.serving_level_index.map(|i| chip.memory[i].name.clone()),
+        serving_level: prediction
+            .serving_level_index
+            .map(|i| chip.memory[i].name.clone()),
         prediction,
     }
 }
@@ -153,8 +169,10 @@ pub fn simulate(chip: &Chip, workload: &Workload) -> SimResult {
 /// Simulate every workload on every chip in parallel; results come back
 /// chip-major in input order whatever the thread count.
 pub fn sweep(chips: &[Chip], workloads: &[Workload]) -> Vec<SimResult> {
-    let pairs: Vec<(&Chip, &Workload)> =
-        chips.iter().flat_map(|c| workloads.iter().map(move |w| (c, w))).collect();
+    let pairs: Vec<(&Chip, &Workload)> = chips
+        .iter()
+        .flat_map(|c| workloads.iter().map(move |w| (c, w)))
+        .collect();
     pairs.into_par_iter().map(|(c, w)| simulate(c, w)).collect()
 }
 
@@ -186,5 +204,12 @@ pub fn predict_matmul(chip: &Chip, m: u64, n: u64, k: u64, dtype: Dtype) -> Pred
         sequential_fraction: 0.75,
         read_ratio: 0.85,
     };
-    predict_parts(chip, &Op::MatMul { m, n, k }, dtype, 2.0 * mf * nf * kf, bytes, &pattern)
+    predict_parts(
+        chip,
+        &Op::MatMul { m, n, k },
+        dtype,
+        2.0 * mf * nf * kf,
+        bytes,
+        &pattern,
+    )
 }

@@ -19,12 +19,20 @@ pub struct MemoryOutcome {
 
 /// Probability that an access hits `level` for a working set of
 /// `working_set_bytes` with the given sequential share (the original's rule).
-pub fn hit_probability(level: &MemoryLevel, working_set_bytes: f64, sequential_fraction: f64) -> f64 {
+pub fn hit_probability(
+    level: &MemoryLevel,
+    working_set_bytes: f64,
+    sequential_fraction: f64,
+) -> f64 {
     if working_set_bytes <= 0.0 {
         return 1.0;
     }
     let ratio = level.size_bytes / working_set_bytes;
-    let base = if ratio >= 1.0 { 0.97 } else { 0.97 * (1.0 - (-3.0 * ratio).exp()) };
+    let base = if ratio >= 1.0 {
+        0.97
+    } else {
+        0.97 * (1.0 - (-3.0 * ratio).exp())
+    };
     let mut p = (base + 0.03 * sequential_fraction).min(0.99);
     if level.associativity < 8 && ratio > 0.7 {
         p = (p - 0.02 / f64::from(level.associativity) * (1.0 - sequential_fraction)).max(0.0);
@@ -43,7 +51,11 @@ pub fn simulate_memory(chip: &Chip, bytes: f64, pattern: &AccessPattern) -> Memo
         if remaining <= 0.0 {
             break;
         }
-        let p = hit_probability(level, pattern.working_set_bytes, pattern.sequential_fraction);
+        let p = hit_probability(
+            level,
+            pattern.working_set_bytes,
+            pattern.sequential_fraction,
+        );
         let hits = (remaining * p).floor();
         if hits > 0.0 {
             latency += level.latency_cycles * hits / bytes;
@@ -58,7 +70,11 @@ pub fn simulate_memory(chip: &Chip, bytes: f64, pattern: &AccessPattern) -> Memo
         stall_cycles = last.miss_penalty_cycles * remaining / f64::from(last.line_bytes);
     }
     MemoryOutcome {
-        hit_rate: if bytes > 0.0 { 1.0 - remaining / bytes } else { 1.0 },
+        hit_rate: if bytes > 0.0 {
+            1.0 - remaining / bytes
+        } else {
+            1.0
+        },
         serving_level,
         avg_latency_cycles: latency,
         stall_cycles,

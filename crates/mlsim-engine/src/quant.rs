@@ -45,7 +45,12 @@ pub fn analyse(chip: &Chip, workload: &Workload) -> Vec<QuantRow> {
     let bytes_fp32 = fp32.bytes();
     let seed_ai = fp32.seed_arithmetic_intensity();
     let bandwidth = chip.main_memory().bandwidth_bytes_per_s;
-    let dtypes = std::iter::once(Dtype::Fp32).chain(chip.quantization.keys().copied().filter(|d| *d != Dtype::Fp32));
+    let dtypes = std::iter::once(Dtype::Fp32).chain(
+        chip.quantization
+            .keys()
+            .copied()
+            .filter(|d| *d != Dtype::Fp32),
+    );
     let mut rows: Vec<QuantRow> = dtypes
         .map(|dtype| {
             let w = workload.with_dtype(dtype);
@@ -94,11 +99,36 @@ pub fn standard_workloads() -> Vec<Workload> {
         mk("MatMul 64x64x64", Op::matmul(64, 64, 64)),
         mk("MatMul 512x512x512", Op::matmul(512, 512, 512)),
         mk("MatMul 4096x4096x4096", Op::matmul(4096, 4096, 4096)),
-        mk("Attention S=512", Op::Attention { batch: 1, heads: 32, seq: 512, head_dim: 128, causal: true }),
+        mk(
+            "Attention S=512",
+            Op::Attention {
+                batch: 1,
+                heads: 32,
+                seq: 512,
+                head_dim: 128,
+                causal: true,
+            },
+        ),
         mk(
             "Conv 3x3 64",
-            Op::Conv2d { batch: 1, c_in: 64, h: 56, w: 56, c_out: 64, kh: 3, kw: 3, stride: 1, padding: 0 },
+            Op::Conv2d {
+                batch: 1,
+                c_in: 64,
+                h: 56,
+                w: 56,
+                c_out: 64,
+                kh: 3,
+                kw: 3,
+                stride: 1,
+                padding: 0,
+            },
         ),
-        mk("GeLU 1M", Op::Elementwise { n: 1 << 20, kind: ElementwiseKind::Gelu }),
+        mk(
+            "GeLU 1M",
+            Op::Elementwise {
+                n: 1 << 20,
+                kind: ElementwiseKind::Gelu,
+            },
+        ),
     ]
 }

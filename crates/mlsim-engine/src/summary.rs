@@ -42,7 +42,10 @@ pub fn summarise(chip: &Chip, results: &[&SimResult]) -> SuiteSummary {
     let total_runtime_ms: f64 = results.iter().map(|r| r.prediction.runtime_ms).sum();
     let total_flops: f64 = results.iter().map(|r| r.prediction.flops).sum();
     let total_bytes: f64 = results.iter().map(|r| r.prediction.bytes).sum();
-    let memory_bound = results.iter().filter(|r| r.prediction.bottleneck == Bound::Memory).count();
+    let memory_bound = results
+        .iter()
+        .filter(|r| r.prediction.bottleneck == Bound::Memory)
+        .count();
     SuiteSummary {
         hardware: chip.name.clone(),
         display_name: chip.display_name.clone(),
@@ -50,10 +53,22 @@ pub fn summarise(chip: &Chip, results: &[&SimResult]) -> SuiteSummary {
         total_runtime_ms,
         total_flops,
         total_bytes,
-        overall_arithmetic_intensity: if total_bytes > 0.0 { total_flops / total_bytes } else { 0.0 },
-        mean_utilization: results.iter().map(|r| r.prediction.compute_utilization).sum::<f64>() / n,
+        overall_arithmetic_intensity: if total_bytes > 0.0 {
+            total_flops / total_bytes
+        } else {
+            0.0
+        },
+        mean_utilization: results
+            .iter()
+            .map(|r| r.prediction.compute_utilization)
+            .sum::<f64>()
+            / n,
         mean_hit_rate: results.iter().map(|r| r.prediction.hit_rate).sum::<f64>() / n,
-        achieved_tflops: if total_runtime_ms > 0.0 { total_flops / (total_runtime_ms / 1e3) / 1e12 } else { 0.0 },
+        achieved_tflops: if total_runtime_ms > 0.0 {
+            total_flops / (total_runtime_ms / 1e3) / 1e12
+        } else {
+            0.0
+        },
         peak_fp32_tflops: chip.compute.peak_fp32_flops / 1e12,
         memory_bound,
         compute_bound: results.len() - memory_bound,

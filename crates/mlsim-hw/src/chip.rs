@@ -133,7 +133,9 @@ pub struct Chip {
 impl Chip {
     /// The last (slowest, largest) memory level: DRAM or HBM.
     pub fn main_memory(&self) -> &MemoryLevel {
-        self.memory.last().expect("validated chips have at least one memory level")
+        self.memory
+            .last()
+            .expect("validated chips have at least one memory level")
     }
 
     /// Nominal peak for `dtype` in FLOP/s: fp32 peak x the dtype's multiplier.
@@ -156,8 +158,11 @@ impl Chip {
 
     /// The plain roofline of `dtype` against main memory.
     pub fn roofline(&self, dtype: Dtype) -> Roofline {
-        Roofline::new(self.peak_flops(dtype), self.main_memory().bandwidth_bytes_per_s)
-            .expect("validated chips have positive peaks and bandwidths")
+        Roofline::new(
+            self.peak_flops(dtype),
+            self.main_memory().bandwidth_bytes_per_s,
+        )
+        .expect("validated chips have positive peaks and bandwidths")
     }
 
     /// One compute ceiling per described dtype, one bandwidth ceiling per
@@ -166,12 +171,18 @@ impl Chip {
         let compute = self
             .described_dtypes()
             .into_iter()
-            .map(|d| Ceiling { name: d.name().to_string(), value: self.peak_flops(d) })
+            .map(|d| Ceiling {
+                name: d.name().to_string(),
+                value: self.peak_flops(d),
+            })
             .collect();
         let bandwidth = self
             .memory
             .iter()
-            .map(|m| Ceiling { name: m.name.clone(), value: m.bandwidth_bytes_per_s })
+            .map(|m| Ceiling {
+                name: m.name.clone(),
+                value: m.bandwidth_bytes_per_s,
+            })
             .collect();
         HierarchicalRoofline::new(compute, bandwidth)
             .expect("validated chips have positive peaks and bandwidths")

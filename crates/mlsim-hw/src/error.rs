@@ -52,7 +52,9 @@ pub enum HwError {
     #[error("{0}")]
     Invalid(Box<Diagnostic>),
     /// Neither an embedded preset nor an existing file has this name.
-    #[error("unknown chip `{name}`: no embedded preset has that name and no such file exists\n  hint: {hint}")]
+    #[error(
+        "unknown chip `{name}`: no embedded preset has that name and no such file exists\n  hint: {hint}"
+    )]
     UnknownPreset {
         /// The name asked for.
         name: String,

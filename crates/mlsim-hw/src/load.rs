@@ -61,7 +61,11 @@ struct Problem {
 }
 
 fn problem(path: FieldPath, message: impl Into<String>) -> Problem {
-    Problem { path, message: message.into(), hint: None }
+    Problem {
+        path,
+        message: message.into(),
+        hint: None,
+    }
 }
 
 /// Turns a byte offset into a 1-based (line, column).
@@ -69,8 +73,14 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 
@@ -112,7 +122,11 @@ pub fn parse_chip(text: &str, file: &str) -> Result<Chip, HwError> {
         return Err(diag(
             0,
             String::new(),
-            format!("file is {} bytes, more than the {} a chip file may have", text.len(), MAX_FILE_BYTES),
+            format!(
+                "file is {} bytes, more than the {} a chip file may have",
+                text.len(),
+                MAX_FILE_BYTES
+            ),
             Some("is this really a chip description?".into()),
         ));
     }
@@ -141,11 +155,15 @@ pub fn parse_chip(text: &str, file: &str) -> Result<Chip, HwError> {
             let mut hint = None;
             if let Some(missing) = backticked_after(&message, "missing field") {
                 path = path.key(&missing);
-                hint = Some("add the field; `mlsim presets show t4-seed` shows a complete file".into());
+                hint = Some(
+                    "add the field; `mlsim presets show t4-seed` shows a complete file".into(),
+                );
             } else if message.starts_with("unknown field") {
                 hint = Some("check the spelling against presets/README.md".into());
             }
-            let offset = inner.span().map_or_else(|| locate(doc.get_ref(), &path), |s| s.start);
+            let offset = inner
+                .span()
+                .map_or_else(|| locate(doc.get_ref(), &path), |s| s.start);
             return Err(diag(offset, path.render(), message, hint));
         }
     };
@@ -185,7 +203,10 @@ fn finite(path: &FieldPath, field: &str, v: f64) -> Result<f64, Problem> {
     if v.is_finite() {
         Ok(v)
     } else {
-        Err(problem(path.key(field), format!("expected a finite number, got {v}")))
+        Err(problem(
+            path.key(field),
+            format!("expected a finite number, got {v}"),
+        ))
     }
 }
 
@@ -193,7 +214,10 @@ fn positive(path: &FieldPath, field: &str, v: f64) -> Result<f64, Problem> {
     if finite(path, field, v)? > 0.0 {
         Ok(v)
     } else {
-        Err(problem(path.key(field), format!("expected a number above 0, got {v}")))
+        Err(problem(
+            path.key(field),
+            format!("expected a number above 0, got {v}"),
+        ))
     }
 }
 
@@ -201,7 +225,10 @@ fn non_negative(path: &FieldPath, field: &str, v: f64) -> Result<f64, Problem> {
     if finite(path, field, v)? >= 0.0 {
         Ok(v)
     } else {
-        Err(problem(path.key(field), format!("expected a number of at least 0, got {v}")))
+        Err(problem(
+            path.key(field),
+            format!("expected a number of at least 0, got {v}"),
+        ))
     }
 }
 
@@ -221,7 +248,10 @@ fn in_range(
     } else {
         let l = if lo_open { '(' } else { '[' };
         let h = if hi_open { ')' } else { ']' };
-        Err(problem(path.key(field), format!("expected a number in {l}{lo}, {hi}{h}, got {v}")))
+        Err(problem(
+            path.key(field),
+            format!("expected a number in {l}{lo}, {hi}{h}, got {v}"),
+        ))
     }
 }
 
@@ -229,7 +259,10 @@ fn at_least_one(path: &FieldPath, field: &str, v: u32) -> Result<u32, Problem> {
     if v >= 1 {
         Ok(v)
     } else {
-        Err(problem(path.key(field), "expected an integer of at least 1, got 0"))
+        Err(problem(
+            path.key(field),
+            "expected an integer of at least 1, got 0",
+        ))
     }
 }
 
@@ -244,11 +277,17 @@ fn parse_dtype(path: &FieldPath, key: &str) -> Result<Dtype, Problem> {
 fn validate(raw: RawChip) -> Result<Chip, Problem> {
     let root = FieldPath::default();
     if raw.name.trim().is_empty()
-        || !raw.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        || !raw
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     {
         return Err(Problem {
             path: root.key("name"),
-            message: format!("expected a lower-case identifier of letters, digits and dashes, got {:?}", raw.name),
+            message: format!(
+                "expected a lower-case identifier of letters, digits and dashes, got {:?}",
+                raw.name
+            ),
             hint: Some("for example `my-npu-v2`".into()),
         });
     }
@@ -257,7 +296,10 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         "gpu" => ChipKind::Gpu,
         "npu" => ChipKind::Npu,
         other => {
-            return Err(problem(root.key("kind"), format!("unknown kind `{other}`, expected one of cpu, gpu, npu")));
+            return Err(problem(
+                root.key("kind"),
+                format!("unknown kind `{other}`, expected one of cpu, gpu, npu"),
+            ));
         }
     };
     let frequency_ghz = positive(&root, "frequency_ghz", raw.frequency_ghz)?;
@@ -277,7 +319,10 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         let dtype = parse_dtype(&qpath, &key)?;
         let cost = validate_quant_cost(&qpath.key(&key), cost)?;
         if quantization.insert(dtype, cost).is_some() {
-            return Err(problem(qpath.key(&key), format!("dtype {dtype} is given twice")));
+            return Err(problem(
+                qpath.key(&key),
+                format!("dtype {dtype} is given twice"),
+            ));
         }
     }
     Ok(Chip {
@@ -300,7 +345,10 @@ fn validate_compute(path: &FieldPath, raw: RawCompute) -> Result<ComputeUnit, Pr
         "neon" => ComputeArch::Neon,
         "systolic" => ComputeArch::Systolic,
         other => {
-            return Err(problem(path.key("arch"), format!("unknown arch `{other}`, expected one of simd, neon, systolic")));
+            return Err(problem(
+                path.key("arch"),
+                format!("unknown arch `{other}`, expected one of simd, neon, systolic"),
+            ));
         }
     };
     let mut dtype_speedup = BTreeMap::new();
@@ -309,7 +357,10 @@ fn validate_compute(path: &FieldPath, raw: RawCompute) -> Result<ComputeUnit, Pr
         let dtype = parse_dtype(&spath, &key)?;
         positive(&spath, &key, v)?;
         if dtype_speedup.insert(dtype, v).is_some() {
-            return Err(problem(spath.key(&key), format!("dtype {dtype} is given twice")));
+            return Err(problem(
+                spath.key(&key),
+                format!("dtype {dtype} is given twice"),
+            ));
         }
     }
     Ok(ComputeUnit {
@@ -317,13 +368,28 @@ fn validate_compute(path: &FieldPath, raw: RawCompute) -> Result<ComputeUnit, Pr
         units: at_least_one(path, "units", raw.units)?,
         simd_width: at_least_one(path, "simd_width", raw.simd_width)?,
         peak_fp32_flops: positive(path, "peak_fp32_tflops", raw.peak_fp32_tflops)? * 1e12,
-        efficiency: in_range(path, "efficiency", raw.efficiency, (0.0, true), (1.0, false))?,
-        memory_overlap: in_range(path, "memory_overlap", raw.memory_overlap, (0.0, false), (1.0, true))?,
+        efficiency: in_range(
+            path,
+            "efficiency",
+            raw.efficiency,
+            (0.0, true),
+            (1.0, false),
+        )?,
+        memory_overlap: in_range(
+            path,
+            "memory_overlap",
+            raw.memory_overlap,
+            (0.0, false),
+            (1.0, true),
+        )?,
         dtype_speedup,
     })
 }
 
-fn validate_memory(root: &FieldPath, raw: Vec<RawMemoryLevel>) -> Result<Vec<MemoryLevel>, Problem> {
+fn validate_memory(
+    root: &FieldPath,
+    raw: Vec<RawMemoryLevel>,
+) -> Result<Vec<MemoryLevel>, Problem> {
     if raw.is_empty() {
         return Err(Problem {
             path: root.key("memory"),
@@ -336,7 +402,10 @@ fn validate_memory(root: &FieldPath, raw: Vec<RawMemoryLevel>) -> Result<Vec<Mem
     for (i, level) in raw.into_iter().enumerate() {
         let path = root.key("memory").index(i);
         if !names.insert(level.name.clone()) {
-            return Err(problem(path.key("name"), format!("memory level `{}` is listed twice", level.name)));
+            return Err(problem(
+                path.key("name"),
+                format!("memory level `{}` is listed twice", level.name),
+            ));
         }
         let parsed = MemoryLevel {
             size_bytes: positive(&path, "size_kib", level.size_kib)? * 1024.0,
@@ -344,7 +413,11 @@ fn validate_memory(root: &FieldPath, raw: Vec<RawMemoryLevel>) -> Result<Vec<Mem
             associativity: at_least_one(&path, "associativity", level.associativity)?,
             latency_cycles: non_negative(&path, "latency_cycles", level.latency_cycles)?,
             bandwidth_bytes_per_s: positive(&path, "bandwidth_gb_s", level.bandwidth_gb_s)? * 1e9,
-            miss_penalty_cycles: non_negative(&path, "miss_penalty_cycles", level.miss_penalty_cycles)?,
+            miss_penalty_cycles: non_negative(
+                &path,
+                "miss_penalty_cycles",
+                level.miss_penalty_cycles,
+            )?,
             name: level.name,
         };
         if let Some(prev) = levels.last() {
@@ -355,7 +428,9 @@ fn validate_memory(root: &FieldPath, raw: Vec<RawMemoryLevel>) -> Result<Vec<Mem
                         "level `{}` has more bandwidth than `{}` above it; levels must be listed fastest first",
                         parsed.name, prev.name
                     ),
-                    hint: Some("order [[memory]] tables from the highest bandwidth to the lowest".into()),
+                    hint: Some(
+                        "order [[memory]] tables from the highest bandwidth to the lowest".into(),
+                    ),
                 });
             }
             if parsed.size_bytes < prev.size_bytes {
@@ -365,7 +440,10 @@ fn validate_memory(root: &FieldPath, raw: Vec<RawMemoryLevel>) -> Result<Vec<Mem
                         "level `{}` is smaller than `{}` above it; levels must grow towards main memory",
                         parsed.name, prev.name
                     ),
-                    hint: Some("order [[memory]] tables from the smallest, fastest level to main memory".into()),
+                    hint: Some(
+                        "order [[memory]] tables from the smallest, fastest level to main memory"
+                            .into(),
+                    ),
                 });
             }
         }
@@ -376,12 +454,25 @@ fn validate_memory(root: &FieldPath, raw: Vec<RawMemoryLevel>) -> Result<Vec<Mem
 
 fn validate_quant_cost(path: &FieldPath, raw: RawQuantCost) -> Result<QuantCost, Problem> {
     Ok(QuantCost {
-        dequant_fraction: in_range(path, "dequant_fraction", raw.dequant_fraction, (0.0, false), (1.0, false))?,
-        dequant_cycles_per_element: non_negative(path, "dequant_cycles_per_element", raw.dequant_cycles_per_element)?,
+        dequant_fraction: in_range(
+            path,
+            "dequant_fraction",
+            raw.dequant_fraction,
+            (0.0, false),
+            (1.0, false),
+        )?,
+        dequant_cycles_per_element: non_negative(
+            path,
+            "dequant_cycles_per_element",
+            raw.dequant_cycles_per_element,
+        )?,
         layout_penalty: {
             let v = finite(path, "layout_penalty", raw.layout_penalty)?;
             if v < 1.0 {
-                return Err(problem(path.key("layout_penalty"), format!("expected a multiplier of at least 1, got {v}")));
+                return Err(problem(
+                    path.key("layout_penalty"),
+                    format!("expected a multiplier of at least 1, got {v}"),
+                ));
             }
             v
         },

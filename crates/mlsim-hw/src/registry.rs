@@ -28,7 +28,9 @@ impl Preset {
 
 /// Every embedded preset, sorted by name.
 pub fn presets() -> impl ExactSizeIterator<Item = Preset> {
-    EMBEDDED.iter().map(|&(name, file, text)| Preset { name, file, text })
+    EMBEDDED
+        .iter()
+        .map(|&(name, file, text)| Preset { name, file, text })
 }
 
 /// The embedded preset called `name`, if any.
@@ -38,7 +40,10 @@ pub fn preset(name: &str) -> Option<Preset> {
 
 /// Load a chip from a file path.
 pub fn load_file(path: &Path) -> Result<Chip, HwError> {
-    let bytes = std::fs::read(path).map_err(|source| HwError::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| HwError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let shown = path.display().to_string();
     match String::from_utf8(bytes) {
         Ok(text) => parse_chip(&text, &shown),
@@ -74,13 +79,17 @@ pub fn load(name_or_path: &str) -> Result<Chip, HwError> {
     if looks_like_path || path.exists() {
         return load_file(path);
     }
-    Err(HwError::UnknownPreset { name: name_or_path.to_string(), hint: suggest(name_or_path) })
+    Err(HwError::UnknownPreset {
+        name: name_or_path.to_string(),
+        hint: suggest(name_or_path),
+    })
 }
 
 /// "did you mean" for a mistyped preset name.
 fn suggest(name: &str) -> String {
-    let mut scored: Vec<(usize, &str)> =
-        presets().map(|p| (edit_distance(name, p.name), p.name)).collect();
+    let mut scored: Vec<(usize, &str)> = presets()
+        .map(|p| (edit_distance(name, p.name), p.name))
+        .collect();
     scored.sort();
     match scored.first() {
         Some(&(d, best)) if d <= 3 || best.contains(name) => {

@@ -117,7 +117,9 @@ impl fmt::Display for Dtype {
 
 /// A dtype name that is not one of [`Dtype::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown dtype `{0}`, expected one of fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2, int8, int4")]
+#[error(
+    "unknown dtype `{0}`, expected one of fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2, int8, int4"
+)]
 pub struct UnknownDtype(pub String);
 
 impl FromStr for Dtype {
@@ -175,7 +177,14 @@ mod tests {
     fn parses_names_aliases_and_case() {
         for d in Dtype::ALL {
             assert_eq!(d.name().parse::<Dtype>().unwrap(), d);
-            assert_eq!(d.name().to_uppercase().replace('_', "-").parse::<Dtype>().unwrap(), d);
+            assert_eq!(
+                d.name()
+                    .to_uppercase()
+                    .replace('_', "-")
+                    .parse::<Dtype>()
+                    .unwrap(),
+                d
+            );
         }
         let err = "fp64".parse::<Dtype>().unwrap_err();
         assert!(err.to_string().contains("unknown dtype `fp64`"));

@@ -26,7 +26,12 @@ pub fn layout_ms(base_ms: f64, cost: &QuantCost, dtype: Dtype) -> f64 {
 
 /// Scale-storage time (ms): the scales (a share of the quantized bytes) read
 /// at `bandwidth_bytes_per_s`.
-pub fn scale_ms(bytes_fp32: f64, cost: &QuantCost, dtype: Dtype, bandwidth_bytes_per_s: f64) -> f64 {
+pub fn scale_ms(
+    bytes_fp32: f64,
+    cost: &QuantCost,
+    dtype: Dtype,
+    bandwidth_bytes_per_s: f64,
+) -> f64 {
     let bytes_q = bytes_fp32 / dtype.memory_reduction_vs_fp32();
     bytes_q * cost.scale_storage_fraction / bandwidth_bytes_per_s * 1e3
 }
@@ -79,7 +84,10 @@ mod tests {
         ];
         for (dtype, c, expected) in cases {
             let got = crossover_ai(dtype, &c).unwrap();
-            assert!((got - expected).abs() / expected < 5e-6, "{dtype}: {got} vs {expected}");
+            assert!(
+                (got - expected).abs() / expected < 5e-6,
+                "{dtype}: {got} vs {expected}"
+            );
         }
         assert_eq!(crossover_ai(Dtype::Fp32, &QuantCost::FREE), Some(0.0));
         // A layout penalty so large the formula has no crossover.
@@ -94,7 +102,12 @@ mod tests {
         let rel = |a: f64, b: f64| (a - b).abs() / b;
         assert!(rel(dequant_ms(524_288.0, &c, 3.5e9), 0.033_704_228_6) < 1e-8);
         // Layout: base 0.000695356931 ms x 0.02 / 2.
-        assert!(rel(layout_ms(0.000_695_356_931, &c, Dtype::Fp16), 6.953_569_31e-6) < 1e-8);
+        assert!(
+            rel(
+                layout_ms(0.000_695_356_931, &c, Dtype::Fp16),
+                6.953_569_31e-6
+            ) < 1e-8
+        );
         // Scale: 49152 fp32 bytes -> 12288 int8 bytes x 0.03 at 50 GB/s.
         let s = scale_ms(49_152.0, &cost(0.3, 3.0, 1.08, 0.03), Dtype::Int8, 50e9);
         assert!(rel(s, 7.3728e-6) < 1e-12);

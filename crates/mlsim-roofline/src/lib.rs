@@ -78,8 +78,7 @@ fn positive(what: &'static str, value: f64) -> Result<f64, RooflineError> {
 /// positive or either input is not finite (an op that moves no data has no
 /// defined intensity).
 pub fn arithmetic_intensity(flops: f64, bytes: f64) -> Option<f64> {
-    (flops.is_finite() && flops >= 0.0 && bytes.is_finite() && bytes > 0.0)
-        .then(|| flops / bytes)
+    (flops.is_finite() && flops >= 0.0 && bytes.is_finite() && bytes > 0.0).then(|| flops / bytes)
 }
 
 /// Which resource limits a kernel on a roofline.
@@ -250,7 +249,11 @@ pub fn crossover_ai(a: &Roofline, b: &Roofline) -> Crossover {
     }
     Crossover::At {
         ai: hi_bw.peak_flops() / lo_bw.bandwidth(),
-        below: if hi_is_first { Which::First } else { Which::Second },
+        below: if hi_is_first {
+            Which::First
+        } else {
+            Which::Second
+        },
     }
 }
 
@@ -324,7 +327,10 @@ impl HierarchicalRoofline {
                 .map(|c| c.value)
                 .ok_or_else(|| RooflineError::UnknownCeiling(name.to_string()))
         };
-        Roofline::new(find(&self.compute, compute)?, find(&self.bandwidth, bandwidth)?)
+        Roofline::new(
+            find(&self.compute, compute)?,
+            find(&self.bandwidth, bandwidth)?,
+        )
     }
 
     /// Attainable rate at `ai` for one compute and one bandwidth ceiling.
@@ -336,7 +342,11 @@ impl HierarchicalRoofline {
     pub fn envelope(&self, ai: f64) -> f64 {
         let peak = self.compute.iter().map(|c| c.value).fold(0.0, f64::max);
         let bw = self.bandwidth.iter().map(|c| c.value).fold(0.0, f64::max);
-        Roofline { peak_flops: peak, bandwidth_bytes_per_s: bw }.ceiling(ai)
+        Roofline {
+            peak_flops: peak,
+            bandwidth_bytes_per_s: bw,
+        }
+        .ceiling(ai)
     }
 
     /// Ridge points of every (compute, bandwidth) pair, in list order:
@@ -389,8 +399,20 @@ mod tests {
         let a = Roofline::new(10.0, 4.0).unwrap();
         let b = Roofline::new(20.0, 1.0).unwrap();
         // a is higher below AI 10 (b's slope reaches a's peak of 10 at AI 10).
-        assert_eq!(crossover_ai(&a, &b), Crossover::At { ai: 10.0, below: Which::First });
-        assert_eq!(crossover_ai(&b, &a), Crossover::At { ai: 10.0, below: Which::Second });
+        assert_eq!(
+            crossover_ai(&a, &b),
+            Crossover::At {
+                ai: 10.0,
+                below: Which::First
+            }
+        );
+        assert_eq!(
+            crossover_ai(&b, &a),
+            Crossover::At {
+                ai: 10.0,
+                below: Which::Second
+            }
+        );
         let c = Roofline::new(30.0, 4.0).unwrap();
         assert_eq!(crossover_ai(&c, &b), Crossover::FirstAlwaysAbove);
         assert_eq!(crossover_ai(&b, &c), Crossover::SecondAlwaysAbove);
@@ -402,14 +424,26 @@ mod tests {
     #[test]
     fn hierarchical_ridges_and_errors() {
         let h = HierarchicalRoofline::new(
-            vec![Ceiling { name: "fp32".into(), value: 8.0 }],
+            vec![Ceiling {
+                name: "fp32".into(),
+                value: 8.0,
+            }],
             vec![
-                Ceiling { name: "L2".into(), value: 4.0 },
-                Ceiling { name: "DRAM".into(), value: 1.0 },
+                Ceiling {
+                    name: "L2".into(),
+                    value: 4.0,
+                },
+                Ceiling {
+                    name: "DRAM".into(),
+                    value: 1.0,
+                },
             ],
         )
         .unwrap();
-        assert_eq!(h.ridge_points(), vec![("fp32", "L2", 2.0), ("fp32", "DRAM", 8.0)]);
+        assert_eq!(
+            h.ridge_points(),
+            vec![("fp32", "L2", 2.0), ("fp32", "DRAM", 8.0)]
+        );
         assert!(h.roofline("fp16", "L2").is_err());
         assert!(HierarchicalRoofline::new(vec![], vec![]).is_err());
     }

@@ -69,7 +69,8 @@ pub enum ElementwiseKind {
 
 impl ElementwiseKind {
     /// Every kind.
-    pub const ALL: [ElementwiseKind; 5] = [Self::Relu, Self::Gelu, Self::Swish, Self::Add, Self::Mul];
+    pub const ALL: [ElementwiseKind; 5] =
+        [Self::Relu, Self::Gelu, Self::Swish, Self::Add, Self::Mul];
 
     /// FLOPs per element.
     pub fn flops_per_element(self) -> f64 {
@@ -98,7 +99,9 @@ impl std::str::FromStr for ElementwiseKind {
         Self::ALL
             .into_iter()
             .find(|k| k.name() == lower || (lower == "silu" && *k == Self::Swish))
-            .ok_or_else(|| format!("unknown elementwise op `{s}`, expected one of relu, gelu, swish, add, mul"))
+            .ok_or_else(|| {
+                format!("unknown elementwise op `{s}`, expected one of relu, gelu, swish, add, mul")
+            })
     }
 }
 
@@ -177,7 +180,17 @@ impl Op {
     fn validate(&self) -> Result<(), WorkloadError> {
         let dims: Vec<(&'static str, u64)> = match *self {
             Op::MatMul { m, n, k } => vec![("m", m), ("n", n), ("k", k)],
-            Op::Conv2d { batch, c_in, h, w, c_out, kh, kw, stride, .. } => vec![
+            Op::Conv2d {
+                batch,
+                c_in,
+                h,
+                w,
+                c_out,
+                kh,
+                kw,
+                stride,
+                ..
+            } => vec![
                 ("batch", batch),
                 ("c_in", c_in),
                 ("h", h),
@@ -187,19 +200,42 @@ impl Op {
                 ("kw", kw),
                 ("stride", stride),
             ],
-            Op::Attention { batch, heads, seq, head_dim, .. } => {
-                vec![("batch", batch), ("heads", heads), ("seq", seq), ("head_dim", head_dim)]
+            Op::Attention {
+                batch,
+                heads,
+                seq,
+                head_dim,
+                ..
+            } => {
+                vec![
+                    ("batch", batch),
+                    ("heads", heads),
+                    ("seq", seq),
+                    ("head_dim", head_dim),
+                ]
             }
             Op::Elementwise { n, .. } => vec![("n", n)],
         };
         if let Some((name, _)) = dims.iter().find(|(_, v)| *v == 0) {
             return Err(WorkloadError::ZeroDimension(name));
         }
-        if let Op::Conv2d { h, w, kh, kw, padding, .. } = *self {
+        if let Op::Conv2d {
+            h,
+            w,
+            kh,
+            kw,
+            padding,
+            ..
+        } = *self
+        {
             for (input, kernel) in [(h, kh), (w, kw)] {
                 let padded = input.saturating_add(padding.saturating_mul(2));
                 if kernel > padded {
-                    return Err(WorkloadError::KernelTooLarge { kernel, input, padded });
+                    return Err(WorkloadError::KernelTooLarge {
+                        kernel,
+                        input,
+                        padded,
+                    });
                 }
             }
         }
@@ -245,9 +281,14 @@ impl Workload {
     /// input, or counts beyond exact f64 arithmetic.
     pub fn new(name: impl Into<String>, op: Op, dtype: Dtype) -> Result<Self, WorkloadError> {
         op.validate()?;
-        let w = Self { name: name.into(), op, dtype };
+        let w = Self {
+            name: name.into(),
+            op,
+            dtype,
+        };
         for (what, value) in [("FLOPs", w.flops()), ("bytes", w.bytes())] {
-            if !(value < EXACT_F64) {
+            // NaN cannot occur (inputs are integers), so `>=` is the whole test.
+            if value >= EXACT_F64 {
                 return Err(WorkloadError::TooLarge { what, value });
             }
         }
@@ -256,7 +297,10 @@ impl Workload {
 
     /// The same workload in another dtype.
     pub fn with_dtype(&self, dtype: Dtype) -> Self {
-        Self { dtype, ..self.clone() }
+        Self {
+            dtype,
+            ..self.clone()
+        }
     }
 
     /// Output extent of a convolution along one axis: `(x + 2p - k) / s + 1`.
@@ -268,12 +312,28 @@ impl Workload {
     pub fn flops(&self) -> f64 {
         match self.op {
             Op::MatMul { m, n, k } => 2.0 * f(m) * f(n) * f(k),
-            Op::Conv2d { batch, c_in, h, w, c_out, kh, kw, stride, padding } => {
+            Op::Conv2d {
+                batch,
+                c_in,
+                h,
+                w,
+                c_out,
+                kh,
+                kw,
+                stride,
+                padding,
+            } => {
                 let ho = Self::conv_out(h, kh, stride, padding);
                 let wo = Self::conv_out(w, kw, stride, padding);
                 2.0 * f(batch) * f(c_out) * f(ho) * f(wo) * f(c_in) * f(kh) * f(kw)
             }
-            Op::Attention { batch, heads, seq, head_dim, causal } => {
+            Op::Attention {
+                batch,
+                heads,
+                seq,
+                head_dim,
+                causal,
+            } => {
                 let (b, h, s, d) = (f(batch), f(heads), f(seq), f(head_dim));
                 let scores_and_values = 2.0 * b * h * s * s * d + 2.0 * b * h * s * s * d;
                 let mask = if causal { 0.5 } else { 1.0 };
@@ -288,7 +348,17 @@ impl Workload {
         let b = self.dtype.bytes_per_element();
         match self.op {
             Op::MatMul { m, n, k } => b * (f(m) * f(k) + f(k) * f(n) + f(m) * f(n)),
-            Op::Conv2d { batch, c_in, h, w, c_out, kh, kw, stride, padding } => {
+            Op::Conv2d {
+                batch,
+                c_in,
+                h,
+                w,
+                c_out,
+                kh,
+                kw,
+                stride,
+                padding,
+            } => {
                 let ho = Self::conv_out(h, kh, stride, padding);
                 let wo = Self::conv_out(w, kw, stride, padding);
                 let input = f(batch) * f(c_in) * f(h) * f(w);
@@ -296,7 +366,13 @@ impl Workload {
                 let output = f(batch) * f(c_out) * f(ho) * f(wo);
                 b * (input + weights + output)
             }
-            Op::Attention { batch, heads, seq, head_dim, .. } => {
+            Op::Attention {
+                batch,
+                heads,
+                seq,
+                head_dim,
+                ..
+            } => {
                 let (bt, h, s, d) = (f(batch), f(heads), f(seq), f(head_dim));
                 b * (3.0 * bt * h * s * d + bt * h * s * s + bt * h * s * d)
             }
@@ -315,12 +391,35 @@ impl Workload {
     /// unpadded output `H - kH + 1`. Kept for comparison only.
     pub fn seed_arithmetic_intensity(&self) -> f64 {
         match self.op {
-            Op::Attention { batch, heads, seq, head_dim, .. } => {
-                4.0 * f(batch) * f(heads) * f(seq) * f(seq) * f(head_dim) / self.bytes()
-            }
-            Op::Conv2d { batch, c_in, h, w, c_out, kh, kw, .. } => {
+            Op::Attention {
+                batch,
+                heads,
+                seq,
+                head_dim,
+                ..
+            } => 4.0 * f(batch) * f(heads) * f(seq) * f(seq) * f(head_dim) / self.bytes(),
+            Op::Conv2d {
+                batch,
+                c_in,
+                h,
+                w,
+                c_out,
+                kh,
+                kw,
+                ..
+            } => {
                 let unstrided = Workload {
-                    op: Op::Conv2d { batch, c_in, h, w, c_out, kh, kw, stride: 1, padding: 0 },
+                    op: Op::Conv2d {
+                        batch,
+                        c_in,
+                        h,
+                        w,
+                        c_out,
+                        kh,
+                        kw,
+                        stride: 1,
+                        padding: 0,
+                    },
                     ..self.clone()
                 };
                 if kh > h || kw > w {
@@ -339,7 +438,9 @@ impl Workload {
         let (stride, reuse, sequential_fraction, read_ratio) = match self.op {
             Op::MatMul { k, .. } => (f(k) * b, f(k) * b, 0.75, 0.85),
             Op::Conv2d { w, c_in, .. } => (f(w) * b, f(c_in) * f(w) * b, 0.6, 0.88),
-            Op::Attention { head_dim, seq, .. } => (f(head_dim) * b, f(seq) * f(head_dim) * b, 0.5, 0.8),
+            Op::Attention { head_dim, seq, .. } => {
+                (f(head_dim) * b, f(seq) * f(head_dim) * b, 0.5, 0.8)
+            }
             Op::Elementwise { .. } => (b, 0.0, 1.0, 0.5),
         };
         AccessPattern {
@@ -368,19 +469,48 @@ mod tests {
             Workload::new("x", Op::matmul(0, 1, 1), Dtype::Fp32),
             Err(WorkloadError::ZeroDimension("m"))
         );
-        let conv = Op::Conv2d { batch: 1, c_in: 1, h: 2, w: 2, c_out: 1, kh: 5, kw: 1, stride: 1, padding: 1 };
-        assert!(matches!(Workload::new("c", conv, Dtype::Fp32), Err(WorkloadError::KernelTooLarge { .. })));
+        let conv = Op::Conv2d {
+            batch: 1,
+            c_in: 1,
+            h: 2,
+            w: 2,
+            c_out: 1,
+            kh: 5,
+            kw: 1,
+            stride: 1,
+            padding: 1,
+        };
+        assert!(matches!(
+            Workload::new("c", conv, Dtype::Fp32),
+            Err(WorkloadError::KernelTooLarge { .. })
+        ));
         let huge = Op::matmul(10_000_000, 10_000_000, 10_000_000);
-        assert!(matches!(Workload::new("h", huge, Dtype::Fp32), Err(WorkloadError::TooLarge { .. })));
+        assert!(matches!(
+            Workload::new("h", huge, Dtype::Fp32),
+            Err(WorkloadError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn conv_with_stride_and_padding_by_hand() {
         // 3x3, stride 2, padding 1 on 8x8: output 4x4.
-        let op = Op::Conv2d { batch: 2, c_in: 3, h: 8, w: 8, c_out: 4, kh: 3, kw: 3, stride: 2, padding: 1 };
+        let op = Op::Conv2d {
+            batch: 2,
+            c_in: 3,
+            h: 8,
+            w: 8,
+            c_out: 4,
+            kh: 3,
+            kw: 3,
+            stride: 2,
+            padding: 1,
+        };
         let w = Workload::new("c", op, Dtype::Fp16).unwrap();
         assert_eq!(w.flops(), 2.0 * 2.0 * 4.0 * 16.0 * 3.0 * 9.0);
-        assert_eq!(w.bytes(), 2.0 * (2.0 * 3.0 * 64.0 + 4.0 * 3.0 * 9.0 + 2.0 * 4.0 * 16.0));
+        assert_eq!(
+            w.bytes(),
+            2.0 * (2.0 * 3.0 * 64.0 + 4.0 * 3.0 * 9.0 + 2.0 * 4.0 * 16.0)
+        );
     }
 
     #[test]

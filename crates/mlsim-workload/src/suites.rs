@@ -55,18 +55,41 @@ fn llm() -> Vec<Workload> {
         wl("QKV projection", Op::matmul(seq, d_model, d_model), dt),
         wl(
             "Causal attention (S=512)",
-            Op::Attention { batch: 1, heads, seq, head_dim: d_model / heads, causal: true },
+            Op::Attention {
+                batch: 1,
+                heads,
+                seq,
+                head_dim: d_model / heads,
+                causal: true,
+            },
             dt,
         ),
         wl("Output projection", Op::matmul(seq, d_model, d_model), dt),
         wl("FFN up-proj", Op::matmul(seq, ffn, d_model), dt),
-        wl("FFN GeLU activation", Op::Elementwise { n: seq * ffn, kind: ElementwiseKind::Gelu }, dt),
+        wl(
+            "FFN GeLU activation",
+            Op::Elementwise {
+                n: seq * ffn,
+                kind: ElementwiseKind::Gelu,
+            },
+            dt,
+        ),
         wl("FFN down-proj", Op::matmul(seq, d_model, ffn), dt),
     ]
 }
 
 fn conv(c_in: u64, hw: u64, c_out: u64, k: u64, stride: u64) -> Op {
-    Op::Conv2d { batch: 1, c_in, h: hw, w: hw, c_out, kh: k, kw: k, stride, padding: 0 }
+    Op::Conv2d {
+        batch: 1,
+        c_in,
+        h: hw,
+        w: hw,
+        c_out,
+        kh: k,
+        kw: k,
+        stride,
+        padding: 0,
+    }
 }
 
 fn vision() -> Vec<Workload> {
@@ -76,15 +99,28 @@ fn vision() -> Vec<Workload> {
         wl("ResBlock 3x3 (a)", conv(64, 56, 64, 3, 1), dt),
         wl("ResBlock 1x1 expand", conv(64, 56, 256, 1, 1), dt),
         wl("ResBlock 3x3 (b)", conv(256, 28, 128, 3, 1), dt),
-        wl("BN+ReLU", Op::Elementwise { n: 256 * 56 * 56, kind: ElementwiseKind::Relu }, dt),
+        wl(
+            "BN+ReLU",
+            Op::Elementwise {
+                n: 256 * 56 * 56,
+                kind: ElementwiseKind::Relu,
+            },
+            dt,
+        ),
     ]
 }
 
 fn scaling() -> Vec<Workload> {
-    [("Tiny  (32³)", 32), ("Small (128³)", 128), ("Mid   (512³)", 512), ("Large (2048³)", 2048), ("XL    (8192³)", 8192)]
-        .into_iter()
-        .map(|(name, n)| wl(name, Op::matmul(n, n, n), Dtype::Fp32))
-        .collect()
+    [
+        ("Tiny  (32³)", 32),
+        ("Small (128³)", 128),
+        ("Mid   (512³)", 512),
+        ("Large (2048³)", 2048),
+        ("XL    (8192³)", 8192),
+    ]
+    .into_iter()
+    .map(|(name, n)| wl(name, Op::matmul(n, n, n), Dtype::Fp32))
+    .collect()
 }
 
 /// Square matmuls `MatMul NxNxN` for every size and dtype (sizes outer,
@@ -93,7 +129,9 @@ pub fn square_matmul_sweep(sizes: &[u64], dtypes: &[Dtype]) -> Vec<Workload> {
     sizes
         .iter()
         .flat_map(|&n| {
-            dtypes.iter().map(move |&d| wl(&format!("MatMul {n}x{n}x{n}"), Op::matmul(n, n, n), d))
+            dtypes
+                .iter()
+                .map(move |&d| wl(&format!("MatMul {n}x{n}x{n}"), Op::matmul(n, n, n), d))
         })
         .collect()
 }

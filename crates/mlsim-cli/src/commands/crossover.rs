@@ -10,7 +10,9 @@ use crate::shapes::OpArgs;
 use crate::{CmdResult, FormatArg, load_chip};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  mlsim crossover --hw t4-seed\n  mlsim crossover --hw cpu-avx512-desktop matmul --m 512 --n 512 --k 512\n  mlsim crossover --hw npu-systolic --format json\n\nWithout a workload, the original's six (matmul 64/512/4096, attention, conv, GeLU) are analysed.\n`beneficial` is mlsim's verdict (adjusted runtime below fp32's); `original` is the original\nprogram's (workload AI at or above the crossover AI), shown where they differ.")]
+#[command(
+    after_help = "Examples:\n  mlsim crossover --hw t4-seed\n  mlsim crossover --hw cpu-avx512-desktop matmul --m 512 --n 512 --k 512\n  mlsim crossover --hw npu-systolic --format json\n\nWithout a workload, the original's six (matmul 64/512/4096, attention, conv, GeLU) are analysed.\n`beneficial` is mlsim's verdict (adjusted runtime below fp32's); `original` is the original\nprogram's (workload AI at or above the crossover AI), shown where they differ."
+)]
 pub struct CrossoverArgs {
     /// Chip preset name or TOML file.
     #[arg(long = "hw", value_name = "NAME|FILE", global = true)]
@@ -26,7 +28,9 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
     let Some(hw) = &args.hw else {
         return Err(crate::Failure {
             code: 2,
-            error: anyhow::anyhow!("no chip given\n  hint: add --hw NAME (see `mlsim presets list`)"),
+            error: anyhow::anyhow!(
+                "no chip given\n  hint: add --hw NAME (see `mlsim presets list`)"
+            ),
         });
     };
     let chip = load_chip(hw)?;
@@ -35,8 +39,11 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
         None => standard_workloads(),
     };
     let rows: Vec<QuantRow> = workloads.iter().flat_map(|w| analyse(&chip, w)).collect();
-    let formula: Vec<(mlsim_quant::Dtype, Option<f64>)> =
-        chip.quantization.iter().map(|(d, c)| (*d, seed::crossover_ai(*d, c))).collect();
+    let formula: Vec<(mlsim_quant::Dtype, Option<f64>)> = chip
+        .quantization
+        .iter()
+        .map(|(d, c)| (*d, seed::crossover_ai(*d, c)))
+        .collect();
     match args.format.format {
         Format::Json => {
             let formula_json: Vec<_> = formula
@@ -51,8 +58,17 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
         }
         Format::Csv => {
             let headers = [
-                "hardware", "workload", "dtype", "base_runtime_ms", "dequant_overhead_ms", "layout_overhead_ms",
-                "scale_overhead_ms", "adjusted_runtime_ms", "speedup_vs_fp32", "crossover_ai", "beneficial",
+                "hardware",
+                "workload",
+                "dtype",
+                "base_runtime_ms",
+                "dequant_overhead_ms",
+                "layout_overhead_ms",
+                "scale_overhead_ms",
+                "adjusted_runtime_ms",
+                "speedup_vs_fp32",
+                "crossover_ai",
+                "beneficial",
                 "original_verdict",
             ];
             let num = crate::output::csv_num;
@@ -90,16 +106,33 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
             }
             println!("{}", t.render());
             for w in &workloads {
-                println!("{} (AI {} FLOP/B in fp32)", w.name, sig(w.arithmetic_intensity(), 4));
+                println!(
+                    "{} (AI {} FLOP/B in fp32)",
+                    w.name,
+                    sig(w.arithmetic_intensity(), 4)
+                );
                 let mut t = Table::new([
-                    "dtype", "base ms", "dequant ms", "layout ms", "scale ms", "adjusted ms", "speedup", "beneficial",
+                    "dtype",
+                    "base ms",
+                    "dequant ms",
+                    "layout ms",
+                    "scale ms",
+                    "adjusted ms",
+                    "speedup",
+                    "beneficial",
                     "original",
                 ]);
                 for r in rows.iter().filter(|r| r.workload == w.name) {
-                    let ours = r.beneficial.map_or("baseline", |b| if b { "yes" } else { "no" });
+                    let ours = r
+                        .beneficial
+                        .map_or("baseline", |b| if b { "yes" } else { "no" });
                     let original = match r.beneficial {
                         Some(b) if b != r.original_verdict => {
-                            if r.original_verdict { "yes (differs)" } else { "no (differs)" }
+                            if r.original_verdict {
+                                "yes (differs)"
+                            } else {
+                                "no (differs)"
+                            }
                         }
                         _ => "",
                     };

@@ -21,7 +21,9 @@ pub enum PresetsCommand {
     },
     /// Validate chip files; exits 2 naming file, line:column and field of
     /// the first problem in each invalid file.
-    #[command(after_help = "Examples:\n  mlsim presets check my-chip.toml\n  mlsim presets check presets/*.toml")]
+    #[command(
+        after_help = "Examples:\n  mlsim presets check my-chip.toml\n  mlsim presets check presets/*.toml"
+    )]
     Check {
         /// Files (or preset names) to check.
         #[arg(required = true)]
@@ -45,7 +47,11 @@ fn entry(chip: &Chip) -> PresetEntry {
         name: chip.name.clone(),
         display_name: chip.display_name.clone(),
         kind: chip.kind.as_str(),
-        peak_tflops: chip.described_dtypes().into_iter().map(|d| (d.name(), chip.peak_flops(d) / 1e12)).collect(),
+        peak_tflops: chip
+            .described_dtypes()
+            .into_iter()
+            .map(|d| (d.name(), chip.peak_flops(d) / 1e12))
+            .collect(),
         memory_bandwidth_gb_s: chip.main_memory().bandwidth_bytes_per_s / 1e9,
         calibrated: chip.calibration.is_some(),
     }
@@ -89,22 +95,39 @@ pub fn run(cmd: &PresetsCommand) -> CmdResult {
 }
 
 fn list(format: Format) -> CmdResult {
-    let chips = mlsim_hw::presets().map(|p| p.load()).collect::<Result<Vec<_>, _>>()?;
+    let chips = mlsim_hw::presets()
+        .map(|p| p.load())
+        .collect::<Result<Vec<_>, _>>()?;
     let entries: Vec<PresetEntry> = chips.iter().map(entry).collect();
-    let shown = [Dtype::Fp32, Dtype::Tf32, Dtype::Fp16, Dtype::Bf16, Dtype::Fp8E4m3, Dtype::Int8, Dtype::Int4];
+    let shown = [
+        Dtype::Fp32,
+        Dtype::Tf32,
+        Dtype::Fp16,
+        Dtype::Bf16,
+        Dtype::Fp8E4m3,
+        Dtype::Int8,
+        Dtype::Int4,
+    ];
     let peak = |e: &PresetEntry, d: Dtype| e.peak_tflops.get(d.name()).copied();
     match format {
         Format::Json => write_json(&entries)?,
         Format::Csv => {
             let mut headers = vec!["name", "kind", "display_name"];
-            let peak_cols: Vec<String> = shown.iter().map(|d| format!("peak_{}_tflops", d.name())).collect();
+            let peak_cols: Vec<String> = shown
+                .iter()
+                .map(|d| format!("peak_{}_tflops", d.name()))
+                .collect();
             headers.extend(peak_cols.iter().map(String::as_str));
             headers.extend(["memory_bandwidth_gb_s", "calibrated"]);
             let rows: Vec<Vec<String>> = entries
                 .iter()
                 .map(|e| {
                     let mut row = vec![e.name.clone(), e.kind.to_string(), e.display_name.clone()];
-                    row.extend(shown.iter().map(|d| peak(e, *d).map(crate::output::csv_num).unwrap_or_default()));
+                    row.extend(
+                        shown
+                            .iter()
+                            .map(|d| peak(e, *d).map(crate::output::csv_num).unwrap_or_default()),
+                    );
                     row.push(crate::output::csv_num(e.memory_bandwidth_gb_s));
                     row.push(e.calibrated.to_string());
                     row
@@ -119,12 +142,18 @@ fn list(format: Format) -> CmdResult {
             let mut t = Table::new(headers);
             for e in &entries {
                 let mut row = vec![e.name.clone(), e.kind.to_string()];
-                row.extend(shown.iter().map(|d| peak(e, *d).map_or_else(|| "-".into(), |v| sig(v, 4))));
+                row.extend(
+                    shown
+                        .iter()
+                        .map(|d| peak(e, *d).map_or_else(|| "-".into(), |v| sig(v, 4))),
+                );
                 row.push(sig(e.memory_bandwidth_gb_s, 4));
                 row.push(if e.calibrated { "yes" } else { "no" }.into());
                 t.row(row);
             }
-            println!("Peak TFLOP/s (TOP/s for integers) per dtype; '-' = not described by the chip file");
+            println!(
+                "Peak TFLOP/s (TOP/s for integers) per dtype; '-' = not described by the chip file"
+            );
             print!("{}", t.render());
         }
     }

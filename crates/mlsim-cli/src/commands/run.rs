@@ -25,7 +25,9 @@ pub enum SuiteArg {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  mlsim run all\n  mlsim run llm --hw t4-seed --hw npu-systolic --format json\n  mlsim run vision --hw my-chip.toml --format csv\n\nThe first chip is the baseline of the speedup table.")]
+#[command(
+    after_help = "Examples:\n  mlsim run all\n  mlsim run llm --hw t4-seed --hw npu-systolic --format json\n  mlsim run vision --hw my-chip.toml --format csv\n\nThe first chip is the baseline of the speedup table."
+)]
 pub struct RunArgs {
     /// Which suite to run.
     #[arg(value_enum)]
@@ -48,9 +50,15 @@ struct SuiteReport {
 }
 
 pub fn run(args: &RunArgs) -> CmdResult {
-    let names: Vec<String> =
-        if args.hw.is_empty() { DEFAULT_CHIPS.iter().map(|s| s.to_string()).collect() } else { args.hw.clone() };
-    let chips = names.iter().map(|n| load_chip(n)).collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<String> = if args.hw.is_empty() {
+        DEFAULT_CHIPS.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.hw.clone()
+    };
+    let chips = names
+        .iter()
+        .map(|n| load_chip(n))
+        .collect::<Result<Vec<_>, _>>()?;
     let suites: Vec<Suite> = match args.suite {
         SuiteArg::Llm => vec![Suite::Llm],
         SuiteArg::Vision => vec![Suite::Vision],
@@ -63,9 +71,22 @@ pub fn run(args: &RunArgs) -> CmdResult {
             let results = sweep(&chips, &suite.workloads());
             let summaries = chips
                 .iter()
-                .map(|c| summarise(c, &results.iter().filter(|r| r.hardware == c.name).collect::<Vec<_>>()))
+                .map(|c| {
+                    summarise(
+                        c,
+                        &results
+                            .iter()
+                            .filter(|r| r.hardware == c.name)
+                            .collect::<Vec<_>>(),
+                    )
+                })
                 .collect();
-            SuiteReport { suite: suite.name(), baseline: chips[0].name.clone(), results, summaries }
+            SuiteReport {
+                suite: suite.name(),
+                baseline: chips[0].name.clone(),
+                results,
+                summaries,
+            }
         })
         .collect();
     match args.format.format {
@@ -99,7 +120,17 @@ fn render_suite(rep: &SuiteReport, chips: &[mlsim_hw::Chip]) -> String {
     for chip in chips {
         out.push_str(&format!("{} [{}]\n", chip.display_name, chip.name));
         let mut t = Table::new([
-            "workload", "dtype", "FLOPs", "bytes", "AI", "runtime ms", "util", "hit rate", "TFLOPS", "bound", "level",
+            "workload",
+            "dtype",
+            "FLOPs",
+            "bytes",
+            "AI",
+            "runtime ms",
+            "util",
+            "hit rate",
+            "TFLOPS",
+            "bound",
+            "level",
         ]);
         for r in rep.results.iter().filter(|r| r.hardware == chip.name) {
             let p = &r.prediction;
@@ -123,7 +154,16 @@ fn render_suite(rep: &SuiteReport, chips: &[mlsim_hw::Chip]) -> String {
 
     out.push_str("Summary\n");
     let mut t = Table::new([
-        "chip", "runtime ms", "FLOPs", "bytes", "AI", "mean util", "mean hit", "TFLOPS", "peak fp32", "mem/comp bound",
+        "chip",
+        "runtime ms",
+        "FLOPs",
+        "bytes",
+        "AI",
+        "mean util",
+        "mean hit",
+        "TFLOPS",
+        "peak fp32",
+        "mem/comp bound",
     ]);
     for s in &rep.summaries {
         t.row([
@@ -143,16 +183,31 @@ fn render_suite(rep: &SuiteReport, chips: &[mlsim_hw::Chip]) -> String {
     out.push('\n');
 
     let base = &chips[0];
-    out.push_str(&format!("Speedup vs {} (runtime on {} / runtime on chip)\n", base.display_name, base.name));
+    out.push_str(&format!(
+        "Speedup vs {} (runtime on {} / runtime on chip)\n",
+        base.display_name, base.name
+    ));
     let mut headers = vec!["workload".to_string()];
     headers.extend(chips.iter().map(|c| c.name.clone()));
     let mut t = Table::new(headers);
-    let base_results: Vec<&SimResult> = rep.results.iter().filter(|r| r.hardware == base.name).collect();
+    let base_results: Vec<&SimResult> = rep
+        .results
+        .iter()
+        .filter(|r| r.hardware == base.name)
+        .collect();
     for (i, b) in base_results.iter().enumerate() {
         let mut row = vec![b.workload.clone()];
         for chip in chips {
-            let r = rep.results.iter().filter(|r| r.hardware == chip.name).nth(i).expect("same workloads per chip");
-            row.push(format!("{}x", sig(b.prediction.runtime_ms / r.prediction.runtime_ms, 4)));
+            let r = rep
+                .results
+                .iter()
+                .filter(|r| r.hardware == chip.name)
+                .nth(i)
+                .expect("same workloads per chip");
+            row.push(format!(
+                "{}x",
+                sig(b.prediction.runtime_ms / r.prediction.runtime_ms, 4)
+            ));
         }
         t.row(row);
     }
@@ -166,8 +221,17 @@ fn render_suite(rep: &SuiteReport, chips: &[mlsim_hw::Chip]) -> String {
     for (i, b) in base_results.iter().enumerate() {
         let mut row = vec![b.workload.clone()];
         for chip in chips {
-            let r = rep.results.iter().filter(|r| r.hardware == chip.name).nth(i).expect("same workloads per chip");
-            row.push(format!("{} {}", sig(r.prediction.hit_rate, 4), memory_pressure(r.prediction.hit_rate)));
+            let r = rep
+                .results
+                .iter()
+                .filter(|r| r.hardware == chip.name)
+                .nth(i)
+                .expect("same workloads per chip");
+            row.push(format!(
+                "{} {}",
+                sig(r.prediction.hit_rate, 4),
+                memory_pressure(r.prediction.hit_rate)
+            ));
         }
         t.row(row);
     }

@@ -9,7 +9,9 @@ use crate::shapes::OpArgs;
 use crate::{CmdResult, FormatArg, load_chip};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  mlsim sim matmul --hw t4-seed --m 1024 --n 1024 --k 1024 --dtype fp16\n  mlsim sim attention --hw npu-systolic --heads 32 --seq 2048 --head-dim 128 --causal\n  mlsim sim conv2d --hw cpu-avx512-desktop --c-in 64 --h 56 --c-out 64 --kernel 3 --padding 1\n  mlsim sim elementwise --hw mobile-neon --n 1048576 --kind gelu --format json")]
+#[command(
+    after_help = "Examples:\n  mlsim sim matmul --hw t4-seed --m 1024 --n 1024 --k 1024 --dtype fp16\n  mlsim sim attention --hw npu-systolic --heads 32 --seq 2048 --head-dim 128 --causal\n  mlsim sim conv2d --hw cpu-avx512-desktop --c-in 64 --h 56 --c-out 64 --kernel 3 --padding 1\n  mlsim sim elementwise --hw mobile-neon --n 1048576 --kind gelu --format json"
+)]
 pub struct SimArgs {
     /// Chip preset name or TOML file.
     #[arg(long = "hw", value_name = "NAME|FILE", global = true, required = false)]
@@ -27,7 +29,9 @@ pub fn run(args: &SimArgs) -> CmdResult {
     let Some(hw) = &args.hw else {
         return Err(crate::Failure {
             code: 2,
-            error: anyhow::anyhow!("no chip given\n  hint: add --hw NAME (see `mlsim presets list`) or --hw path/to/chip.toml"),
+            error: anyhow::anyhow!(
+                "no chip given\n  hint: add --hw NAME (see `mlsim presets list`) or --hw path/to/chip.toml"
+            ),
         });
     };
     let chip = load_chip(hw)?;
@@ -41,11 +45,19 @@ pub fn run(args: &SimArgs) -> CmdResult {
             let mut t = Table::new(["term", "value", "unit"]);
             let rows: Vec<(&str, String, &str)> = vec![
                 ("workload", r.workload.clone(), ""),
-                ("hardware", format!("{} ({})", chip.name, chip.display_name), ""),
+                (
+                    "hardware",
+                    format!("{} ({})", chip.name, chip.display_name),
+                    "",
+                ),
                 ("dtype", r.dtype.to_string(), ""),
                 ("FLOPs", format!("{}", p.flops), "FLOP"),
                 ("bytes", format!("{}", p.bytes), "B"),
-                ("arithmetic intensity", sig(p.arithmetic_intensity, 6), "FLOP/B"),
+                (
+                    "arithmetic intensity",
+                    sig(p.arithmetic_intensity, 6),
+                    "FLOP/B",
+                ),
                 ("tiling efficiency", sig(p.tiling_efficiency, 6), ""),
                 ("effective rate", sig(p.effective_tflops, 6), "TFLOP/s"),
                 ("compute cycles", sig(p.compute_cycles, 6), "cycles"),
@@ -53,7 +65,11 @@ pub fn run(args: &SimArgs) -> CmdResult {
                 ("exposed stall", sig(p.exposed_stall_cycles, 6), "cycles"),
                 ("launch overhead", sig(p.launch_ms, 6), "ms"),
                 ("cache hit rate", sig(p.hit_rate, 6), ""),
-                ("serving level", r.serving_level.clone().unwrap_or_else(|| "-".into()), ""),
+                (
+                    "serving level",
+                    r.serving_level.clone().unwrap_or_else(|| "-".into()),
+                    "",
+                ),
                 ("avg access latency", sig(p.avg_latency_cycles, 6), "cycles"),
                 ("compute utilisation", sig(p.compute_utilization, 6), ""),
                 ("runtime", sig(p.runtime_ms, 6), "ms"),

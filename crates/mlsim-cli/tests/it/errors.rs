@@ -16,21 +16,30 @@ fn check_bad(name: &str) -> String {
 #[test]
 fn negative_bandwidth() {
     let err = check_bad("negative-bandwidth.toml");
-    assert!(err.contains("negative-bandwidth.toml:34:18: field `memory[1].bandwidth_gb_s`"), "{err}");
+    assert!(
+        err.contains("negative-bandwidth.toml:34:18: field `memory[1].bandwidth_gb_s`"),
+        "{err}"
+    );
     insta::assert_snapshot!(err);
 }
 
 #[test]
 fn unknown_key() {
     let err = check_bad("unknown-key.toml");
-    assert!(err.contains("unknown-key.toml:14:1: field `compute.peak_tflops`"), "{err}");
+    assert!(
+        err.contains("unknown-key.toml:14:1: field `compute.peak_tflops`"),
+        "{err}"
+    );
     insta::assert_snapshot!(err);
 }
 
 #[test]
 fn wrong_type() {
     let err = check_bad("wrong-type.toml");
-    assert!(err.contains("wrong-type.toml:12:9: field `compute.units`"), "{err}");
+    assert!(
+        err.contains("wrong-type.toml:12:9: field `compute.units`"),
+        "{err}"
+    );
     insta::assert_snapshot!(err);
 }
 
@@ -65,28 +74,42 @@ fn syntax_error() {
 
 #[test]
 fn unknown_preset_name() {
-    let o = mlsim(&["sim", "matmul", "--hw", "t4-sed", "--m", "1", "--n", "1", "--k", "1"]);
+    let o = mlsim(&[
+        "sim", "matmul", "--hw", "t4-sed", "--m", "1", "--n", "1", "--k", "1",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     insta::assert_snapshot!(stderr(&o));
 }
 
 #[test]
 fn zero_dimension() {
-    let o = mlsim(&["sim", "matmul", "--hw", "t4-seed", "--m", "0", "--n", "1", "--k", "1"]);
+    let o = mlsim(&[
+        "sim", "matmul", "--hw", "t4-seed", "--m", "0", "--n", "1", "--k", "1",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     insta::assert_snapshot!(stderr(&o));
 }
 
 #[test]
 fn bad_flag_value() {
-    let o = mlsim(&["sim", "matmul", "--hw", "t4-seed", "--m", "1", "--n", "1", "--k", "1", "--dtype", "fp64"]);
+    let o = mlsim(&[
+        "sim", "matmul", "--hw", "t4-seed", "--m", "1", "--n", "1", "--k", "1", "--dtype", "fp64",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("unknown dtype `fp64`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown dtype `fp64`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn missing_file() {
     let o = mlsim(&["presets", "check", "no/such/chip.toml"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no/such/chip.toml: cannot read chip file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no/such/chip.toml: cannot read chip file"),
+        "{}",
+        stderr(&o)
+    );
 }

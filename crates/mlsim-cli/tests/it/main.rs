@@ -30,5 +30,9 @@ pub fn stderr(o: &Output) -> String {
 
 /// Path of a file under tests/it/bad/.
 pub fn bad_file(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/bad").join(name).display().to_string()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/bad")
+        .join(name)
+        .display()
+        .to_string()
 }

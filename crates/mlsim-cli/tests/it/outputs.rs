@@ -16,7 +16,11 @@ fn run_all_prints_three_suites_on_three_chips() {
     assert!(o.status.success());
     let text = stdout(&o);
     for suite in ["llm", "vision", "scaling"] {
-        assert_eq!(text.matches(&format!("== Suite: {suite} ==")).count(), 1, "{suite}");
+        assert_eq!(
+            text.matches(&format!("== Suite: {suite} ==")).count(),
+            1,
+            "{suite}"
+        );
     }
     for chip in ["[cpu-avx512-desktop]", "[npu-systolic]", "[mobile-neon]"] {
         assert_eq!(text.matches(chip).count(), 3, "{chip}");
@@ -25,7 +29,10 @@ fn run_all_prints_three_suites_on_three_chips() {
 
 #[test]
 fn sim_matmul_table() {
-    let o = mlsim(&["sim", "matmul", "--hw", "t4-seed", "--m", "1024", "--n", "1024", "--k", "1024", "--dtype", "fp16"]);
+    let o = mlsim(&[
+        "sim", "matmul", "--hw", "t4-seed", "--m", "1024", "--n", "1024", "--k", "1024", "--dtype",
+        "fp16",
+    ]);
     assert!(o.status.success());
     insta::assert_snapshot!(stdout(&o));
 }
@@ -35,8 +42,8 @@ fn sim_matmul_table() {
 #[test]
 fn sim_matmul_json_matches_the_original() {
     let o = mlsim(&[
-        "sim", "matmul", "--hw", "t4-seed", "--m", "1024", "--n", "1024", "--k", "1024", "--dtype", "fp16", "--format",
-        "json",
+        "sim", "matmul", "--hw", "t4-seed", "--m", "1024", "--n", "1024", "--k", "1024", "--dtype",
+        "fp16", "--format", "json",
     ]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -49,7 +56,10 @@ fn sim_matmul_json_matches_the_original() {
     let num = |i: usize| cols[i].parse::<f64>().unwrap();
     let rel = |key: &str, expected: f64, tol: f64| {
         let got = v[key].as_f64().unwrap_or_else(|| panic!("{key} missing"));
-        assert!((got - expected).abs() <= tol * expected.abs().max(1e-300), "{key}: {got} vs {expected}");
+        assert!(
+            (got - expected).abs() <= tol * expected.abs().max(1e-300),
+            "{key}: {got} vs {expected}"
+        );
     };
     assert_eq!(v["workload"], "MatMul 1024x1024x1024");
     assert_eq!(v["hardware"], "t4-seed");
@@ -86,7 +96,12 @@ fn presets_list_json_has_names_kinds_and_peaks() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let list = v.as_array().unwrap();
     let names: Vec<&str> = list.iter().map(|e| e["name"].as_str().unwrap()).collect();
-    for want in ["cpu-avx512-desktop", "npu-systolic", "mobile-neon", "t4-seed"] {
+    for want in [
+        "cpu-avx512-desktop",
+        "npu-systolic",
+        "mobile-neon",
+        "t4-seed",
+    ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
     let t4 = list.iter().find(|e| e["name"] == "t4-seed").unwrap();
@@ -98,8 +113,12 @@ fn presets_list_json_has_names_kinds_and_peaks() {
 
 #[test]
 fn csv_and_json_agree_for_run() {
-    let csv_out = stdout(&mlsim(&["run", "scaling", "--hw", "t4-seed", "--format", "csv"]));
-    let json_out = stdout(&mlsim(&["run", "scaling", "--hw", "t4-seed", "--format", "json"]));
+    let csv_out = stdout(&mlsim(&[
+        "run", "scaling", "--hw", "t4-seed", "--format", "csv",
+    ]));
+    let json_out = stdout(&mlsim(&[
+        "run", "scaling", "--hw", "t4-seed", "--format", "json",
+    ]));
     let v: serde_json::Value = serde_json::from_str(&json_out).unwrap();
     let results = v["suites"][0]["results"].as_array().unwrap();
     let lines: Vec<&str> = csv_out.lines().collect();
@@ -116,7 +135,10 @@ fn csv_and_json_agree_for_run() {
 fn presets_show_prints_the_file() {
     let o = mlsim(&["presets", "show", "t4-seed"]);
     assert!(o.status.success());
-    assert_eq!(stdout(&o), std::fs::read_to_string(crate::workspace_root().join("presets/t4-seed.toml")).unwrap());
+    assert_eq!(
+        stdout(&o),
+        std::fs::read_to_string(crate::workspace_root().join("presets/t4-seed.toml")).unwrap()
+    );
 }
 
 #[test]

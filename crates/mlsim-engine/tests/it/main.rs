@@ -8,7 +8,10 @@ mod properties;
 /// printed fewer digits than that.
 pub fn printed_tolerance(printed: &str, expected: f64) -> f64 {
     let mantissa = printed.split(['e', 'E']).next().unwrap();
-    let exponent: i32 = printed.split(['e', 'E']).nth(1).map_or(0, |e| e.parse().unwrap());
+    let exponent: i32 = printed
+        .split(['e', 'E'])
+        .nth(1)
+        .map_or(0, |e| e.parse().unwrap());
     let decimals = mantissa.split('.').nth(1).map_or(0, |d| d.len() as i32);
     let half_unit = 0.5 * 10f64.powi(exponent - decimals);
     (1e-6 * expected.abs()).max(half_unit)
@@ -17,7 +20,9 @@ pub fn printed_tolerance(printed: &str, expected: f64) -> f64 {
 /// Assert `got` equals the fixture's `printed` number within
 /// [`printed_tolerance`].
 pub fn assert_close(what: &str, got: f64, printed: &str) {
-    let expected: f64 = printed.parse().unwrap_or_else(|_| panic!("{what}: `{printed}` is not a number"));
+    let expected: f64 = printed
+        .parse()
+        .unwrap_or_else(|_| panic!("{what}: `{printed}` is not a number"));
     let tol = printed_tolerance(printed, expected);
     assert!(
         (got - expected).abs() <= tol,

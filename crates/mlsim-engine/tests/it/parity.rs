@@ -21,7 +21,11 @@ fn records(text: &str) -> Vec<HashMap<String, String>> {
         .records()
         .map(|r| {
             let r = r.unwrap();
-            headers.iter().zip(r.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
         })
         .collect()
 }
@@ -46,25 +50,63 @@ fn all_208_prediction_rows_match_the_original() {
     let mut chips = HashMap::new();
     for row in &rows {
         let preset = &row["preset"];
-        let chip = chips.entry(preset.clone()).or_insert_with(|| mlsim_hw::load(preset).unwrap());
+        let chip = chips
+            .entry(preset.clone())
+            .or_insert_with(|| mlsim_hw::load(preset).unwrap());
         let dtype: Dtype = row["dtype"].parse().unwrap();
         let workload = suite_workloads(&row["suite"])
             .into_iter()
             .find(|w| w.name == row["workload"] && w.dtype == dtype)
-            .unwrap_or_else(|| panic!("no workload {} {} in suite {}", row["workload"], dtype, row["suite"]));
+            .unwrap_or_else(|| {
+                panic!(
+                    "no workload {} {} in suite {}",
+                    row["workload"], dtype, row["suite"]
+                )
+            });
         let what = |col: &str| format!("{preset} / {} / {dtype} / {col}", workload.name);
         let r = simulate(chip, &workload).prediction;
 
-        assert_eq!(r.flops, row["flops"].parse::<f64>().unwrap(), "{}", what("flops"));
-        assert_eq!(r.bytes, row["bytes"].parse::<f64>().unwrap(), "{}", what("bytes"));
-        assert_close(&what("AI (original's convention)"), workload.seed_arithmetic_intensity(), &row["arithmetic_intensity"]);
+        assert_eq!(
+            r.flops,
+            row["flops"].parse::<f64>().unwrap(),
+            "{}",
+            what("flops")
+        );
+        assert_eq!(
+            r.bytes,
+            row["bytes"].parse::<f64>().unwrap(),
+            "{}",
+            what("bytes")
+        );
+        assert_close(
+            &what("AI (original's convention)"),
+            workload.seed_arithmetic_intensity(),
+            &row["arithmetic_intensity"],
+        );
         assert_close(&what("runtime_ms"), r.runtime_ms, &row["runtime_ms"]);
-        assert_close(&what("cycles"), r.compute_cycles + r.exposed_stall_cycles, &row["compute_cycles_total"]);
-        assert_close(&what("stall"), r.memory_stall_cycles, &row["memory_stall_cycles"]);
-        assert_close(&what("utilisation"), r.compute_utilization, &row["compute_utilization"]);
+        assert_close(
+            &what("cycles"),
+            r.compute_cycles + r.exposed_stall_cycles,
+            &row["compute_cycles_total"],
+        );
+        assert_close(
+            &what("stall"),
+            r.memory_stall_cycles,
+            &row["memory_stall_cycles"],
+        );
+        assert_close(
+            &what("utilisation"),
+            r.compute_utilization,
+            &row["compute_utilization"],
+        );
         assert_close(&what("TFLOPS"), r.achieved_tflops, &row["effective_tflops"]);
         assert_close(&what("hit rate"), r.hit_rate, &row["cache_hit_rate"]);
-        assert_eq!(r.bottleneck.as_str(), row["bottleneck"], "{}", what("bottleneck"));
+        assert_eq!(
+            r.bottleneck.as_str(),
+            row["bottleneck"],
+            "{}",
+            what("bottleneck")
+        );
     }
 }
 
@@ -89,21 +131,57 @@ fn quantization_analysis_matches_the_original() {
         assert_eq!(chip.display_name, target);
         for w in &workloads {
             let ours = quant::analyse(&chip, w);
-            for row in rows.iter().filter(|r| r["hardware"] == target && r["workload"] == w.name) {
+            for row in rows
+                .iter()
+                .filter(|r| r["hardware"] == target && r["workload"] == w.name)
+            {
                 let dtype: Dtype = row["dtype"].parse().unwrap();
-                let q = ours.iter().find(|q| q.dtype == dtype).unwrap_or_else(|| panic!("{target} {} {dtype}", w.name));
+                let q = ours
+                    .iter()
+                    .find(|q| q.dtype == dtype)
+                    .unwrap_or_else(|| panic!("{target} {} {dtype}", w.name));
                 let what = |col: &str| format!("{target} / {} / {dtype} / {col}", w.name);
                 assert_close(&what("base"), q.base_runtime_ms, &row["base_runtime_ms"]);
-                assert_close(&what("dequant"), q.dequant_overhead_ms, &row["dequant_overhead_ms"]);
-                assert_close(&what("layout"), q.layout_overhead_ms, &row["layout_overhead_ms"]);
-                assert_close(&what("scale"), q.scale_overhead_ms, &row["scale_overhead_ms"]);
-                assert_close(&what("adjusted"), q.adjusted_runtime_ms, &row["adjusted_runtime_ms"]);
+                assert_close(
+                    &what("dequant"),
+                    q.dequant_overhead_ms,
+                    &row["dequant_overhead_ms"],
+                );
+                assert_close(
+                    &what("layout"),
+                    q.layout_overhead_ms,
+                    &row["layout_overhead_ms"],
+                );
+                assert_close(
+                    &what("scale"),
+                    q.scale_overhead_ms,
+                    &row["scale_overhead_ms"],
+                );
+                assert_close(
+                    &what("adjusted"),
+                    q.adjusted_runtime_ms,
+                    &row["adjusted_runtime_ms"],
+                );
                 assert_close(&what("speedup"), q.speedup_vs_fp32, &row["speedup_vs_fp32"]);
-                assert_close(&what("crossover AI"), q.crossover_ai.unwrap(), &row["crossover_ai"]);
-                assert_eq!(q.original_verdict, row["is_beneficial"] == "True", "{}", what("original verdict"));
+                assert_close(
+                    &what("crossover AI"),
+                    q.crossover_ai.unwrap(),
+                    &row["crossover_ai"],
+                );
+                assert_eq!(
+                    q.original_verdict,
+                    row["is_beneficial"] == "True",
+                    "{}",
+                    what("original verdict")
+                );
                 // Our verdict compares runtimes: it must agree with the speedup.
                 if dtype != Dtype::Fp32 {
-                    assert_eq!(q.beneficial, Some(q.speedup_vs_fp32 > 1.0), "{}", what("verdict"));
+                    assert_eq!(
+                        q.beneficial,
+                        Some(q.speedup_vs_fp32 > 1.0),
+                        "{}",
+                        what("verdict")
+                    );
                 }
                 checked += 1;
             }
@@ -118,7 +196,10 @@ fn our_verdict_fixes_the_original_cpu_fp16_defect() {
     // although it runs at 0.036x the fp32 speed; we say it is not.
     let chip = mlsim_hw::load("cpu-avx512-desktop").unwrap();
     let w = &quant::standard_workloads()[1];
-    let fp16 = quant::analyse(&chip, w).into_iter().find(|q| q.dtype == Dtype::Fp16).unwrap();
+    let fp16 = quant::analyse(&chip, w)
+        .into_iter()
+        .find(|q| q.dtype == Dtype::Fp16)
+        .unwrap();
     assert!(fp16.original_verdict);
     assert_eq!(fp16.beneficial, Some(false));
     assert!(fp16.speedup_vs_fp32 < 0.04);
