@@ -24,6 +24,11 @@ made general:
   A dtype that the device or the torch build cannot run is skipped with a
   one-line reason on stderr; so is every (shape, dtype) point that fails (an
   out-of-memory error, an unsupported shape, ...).  The run goes on and exits 0.
+* Before the first point of each dtype, a 32x32x32 probe checks that the
+  kernel runs (trying B row-major, then column-major; for fp8 a few scale
+  shapes, as torch versions differ), and measures its relative error against
+  a float64 GEMM of the same inputs (written as a "# probe:" line; a warning
+  if it is implausibly large, or if tf32 gives exactly the fp32 result).
 * Inputs are random, never zeros: torch.randn cast to the dtype for floats,
   torch.randint(-128, 128) for int8, from a generator seeded with ``--seed``.
 * Timing: per point, two untimed calls (the first pays one-time costs, the
@@ -50,8 +55,8 @@ Output
 A human table on stdout as the run goes, and with ``--out FILE`` a CSV in the
 mlsim measurement format (see results/README.md): provenance comment lines
 starting with "# " (device, driver, torch, CUDA, cuDNN, compute capability,
-clocks before and after the run, CPU, date, command, python, method, skipped
-points), then the header
+clocks before and after the run, CPU, date, command, python, method, probe
+errors, skipped points), then the header
 
   hardware,op,m,n,k,dtype,runtime_ms,tflops,timing,source,notes,median_ms,mean_ms,stdev_ms,warmup,reps
 
@@ -415,6 +420,7 @@ class DtypeSpec(object):
         self.variants = []
         self.b_colmajor = False       # chosen by the probe
         self.op = None                # chosen by the probe
+        self.probe_err = None         # relative error of the probe GEMM
 
 
 def _scaled_mm_op(scale_shape, device):
@@ -611,6 +617,25 @@ def free_memory():
             pass
 
 
+# ||out - ref|| / ||ref|| above which the probe warns (ref: float64 GEMM of the
+# same, already rounded, inputs)
+PROBE_TOLERANCE = {"fp32": 1e-4, "tf32": 1e-2, "fp16": 1e-2, "bf16": 5e-2,
+                   "int8": 1e-9, "fp8_e4m3": 5e-2}
+
+
+def relative_error(out, a, b):
+    """||out - A@B|| / ||A@B|| with A@B in float64, or None if it cannot be had."""
+    try:
+        f64 = torch.float64
+        ref = torch.mm(a.to(f64), b.to(f64))
+        norm = float(ref.norm())
+        if norm == 0.0:
+            return None
+        return float((out.to(f64) - ref).norm()) / norm
+    except Exception:
+        return None
+
+
 def probe_dtype(spec, env, gen):
     """Run one small GEMM per variant; keep the first variant that works.
 
@@ -630,6 +655,15 @@ def probe_dtype(spec, env, gen):
             if tuple(out.shape) != (m, n):
                 raise RuntimeError("result has shape %s, expected (%d, %d)"
                                    % (tuple(out.shape), m, n))
+            spec.probe_err = relative_error(out, a, b)
+            limit = PROBE_TOLERANCE.get(spec.name)
+            if spec.probe_err is not None and limit is not None \
+                    and spec.probe_err > limit:
+                warn("warning: %s probe: relative error %.3g against a float64 "
+                     "reference is above %g; its results may be wrong"
+                     % (spec.name, spec.probe_err, limit))
+                extra = (extra + "; " if extra else "") + \
+                    "probe relative error %.3g above %g" % (spec.probe_err, limit)
             if spec.name == "tf32" and env["cuda"]:
                 with matmul_precision("fp32", env):
                     ref = fn(a, b)
@@ -985,12 +1019,14 @@ def main(argv=None):
             comment("command", command),
             comment("python", platform.python_version()),
             comment("method", method),
+            comment("probe", "relative error of a %dx%dx%d GEMM against float64: %s" % (
+                PROBE_SHAPE + ("; ".join(
+                    "%s %s" % (sp.name, "%.3g" % sp.probe_err
+                               if sp.probe_err is not None else "n/a")
+                    for sp in specs) or "none",))),
         ]
         lines.extend(extra)
         return lines
-
-    if writer:
-        writer.start(provenance())
 
     print("gemm_bench: %s; torch %s; %d shape(s) x %d dtype(s); %s" % (
         device_desc, torch.__version__, len(shapes), len(dtypes),
@@ -1025,6 +1061,9 @@ def main(argv=None):
             continue
         specs.append(spec)
     free_memory()
+
+    if writer:
+        writer.start(provenance())
 
     header = "%-22s %-9s %12s %12s %10s  %s" % (
         "m x n x k", "dtype", "median_ms", "mean_ms", "TFLOPS", "")

@@ -39,3 +39,12 @@ fn million_point_parallel_sweep(bencher: divan::Bencher) {
         mlsim_engine::predict_square_matmuls(&chip, divan::black_box(&sizes), Dtype::Fp16)
     });
 }
+
+#[divan::bench(sample_count = 10)]
+fn million_point_parallel_sweep_runtimes_only(bencher: divan::Bencher) {
+    let chip = mlsim_hw::load("t4-seed").unwrap();
+    let sizes: Vec<u64> = (0..1_000_000u64).map(|i| 16 + i % 8192).collect();
+    bencher.counter(ItemsCount::new(sizes.len())).bench(|| {
+        mlsim_engine::square_matmul_runtimes_ms(&chip, divan::black_box(&sizes), Dtype::Fp16)
+    });
+}

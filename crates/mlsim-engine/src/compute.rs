@@ -15,7 +15,7 @@ pub fn tiling_efficiency(chip: &Chip, op: &Op) -> f64 {
     if chip.compute.arch != ComputeArch::Systolic {
         return 0.85;
     }
-    let edge = f64::from(chip.compute.units).sqrt().floor();
+    let edge = chip.compute.systolic_edge;
     let fill = |m: u64, n: u64, k: u64| {
         chip.compute.efficiency
             * (m as f64 / edge).min(1.0)

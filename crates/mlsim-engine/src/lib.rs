@@ -103,11 +103,13 @@ fn predict_parts(
         * chip.compute.speedup(dtype)
         * tiling;
     let freq = chip.frequency_hz;
-    let compute_cycles = flops / rate_flops * freq;
+    let compute_s = flops / rate_flops;
+    let compute_cycles = compute_s * freq;
     let exposed = mem.stall_cycles * (1.0 - chip.compute.memory_overlap);
     let total_cycles = compute_cycles + exposed;
     let launch_ms = chip.launch_overhead_s * 1e3;
-    let runtime_ms = total_cycles / freq * 1e3 + launch_ms;
+    let busy_s = compute_s + exposed / freq;
+    let runtime_ms = busy_s * 1e3 + launch_ms;
     let bottleneck = if exposed > MEMORY_BOUND_STALL_SHARE * compute_cycles {
         Bound::Memory
     } else {
@@ -123,8 +125,8 @@ fn predict_parts(
         exposed_stall_cycles: exposed,
         launch_ms,
         compute_utilization: compute_cycles / total_cycles.max(1.0),
-        achieved_tflops: flops / (runtime_ms / 1e3).max(1e-12) / 1e12,
-        effective_tflops: rate_flops / 1e12,
+        achieved_tflops: flops / (runtime_ms * 1e-3).max(1e-12) * 1e-12,
+        effective_tflops: rate_flops * 1e-12,
         tiling_efficiency: tiling,
         hit_rate: mem.hit_rate,
         serving_level_index: mem.serving_level,
@@ -189,6 +191,17 @@ pub fn predict_square_matmuls(chip: &Chip, sizes: &[u64], dtype: Dtype) -> Vec<P
         .par_iter()
         .with_min_len(4096)
         .map(|&n| predict_matmul(chip, n, n, n, dtype))
+        .collect()
+}
+
+/// Runtimes (ms) of square matmuls of the given sizes in `dtype`, in
+/// parallel and in input order: the compact form of a large sweep (8 bytes
+/// a point instead of a whole [`Prediction`]), for grids and heatmaps.
+pub fn square_matmul_runtimes_ms(chip: &Chip, sizes: &[u64], dtype: Dtype) -> Vec<f64> {
+    sizes
+        .par_iter()
+        .with_min_len(4096)
+        .map(|&n| predict_matmul(chip, n, n, n, dtype).runtime_ms)
         .collect()
 }
 

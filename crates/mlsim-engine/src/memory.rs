@@ -27,7 +27,16 @@ pub fn hit_probability(
     if working_set_bytes <= 0.0 {
         return 1.0;
     }
-    let ratio = level.size_bytes / working_set_bytes;
+    hit_probability_from_ratio(
+        level,
+        level.size_bytes / working_set_bytes,
+        sequential_fraction,
+    )
+}
+
+/// [`hit_probability`] given `ratio = capacity / working set`.
+#[inline]
+fn hit_probability_from_ratio(level: &MemoryLevel, ratio: f64, sequential_fraction: f64) -> f64 {
     let base = if ratio >= 1.0 {
         0.97
     } else {
@@ -56,7 +65,7 @@ pub fn simulate_memory(chip: &Chip, bytes: f64, pattern: &AccessPattern) -> Memo
             pattern.working_set_bytes,
             pattern.sequential_fraction,
         );
-        let hits = (remaining * p).floor();
+        let hits = floor_non_negative(remaining * p);
         if hits > 0.0 {
             latency += level.latency_cycles * hits / bytes;
             serving_level = Some(i);
@@ -78,5 +87,39 @@ pub fn simulate_memory(chip: &Chip, bytes: f64, pattern: &AccessPattern) -> Memo
         serving_level,
         avg_latency_cycles: latency,
         stall_cycles,
+    }
+}
+
+/// `x.floor()` for `x >= 0`, without a libm call on baseline x86-64 (which
+/// lacks a floor instruction): every f64 at or above 2^52 is already an
+/// integer, and below it truncation toward zero is the floor.
+#[inline]
+fn floor_non_negative(x: f64) -> f64 {
+    const INTEGRAL_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
+    if x < INTEGRAL_FROM {
+        (x as u64) as f64
+    } else {
+        x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::floor_non_negative;
+
+    #[test]
+    fn floor_matches_std() {
+        for x in [
+            0.0,
+            0.3,
+            1.0,
+            1.999_999,
+            12_195.72,
+            4_503_599_627_370_495.5,
+            9.1e15,
+            1e300,
+        ] {
+            assert_eq!(floor_non_negative(x), x.floor(), "{x}");
+        }
     }
 }

@@ -45,17 +45,13 @@ pub fn analyse(chip: &Chip, workload: &Workload) -> Vec<QuantRow> {
     let bytes_fp32 = fp32.bytes();
     let seed_ai = fp32.seed_arithmetic_intensity();
     let bandwidth = chip.main_memory().bandwidth_bytes_per_s;
-    let dtypes = std::iter::once(Dtype::Fp32).chain(
-        chip.quantization
-            .keys()
-            .copied()
-            .filter(|d| *d != Dtype::Fp32),
-    );
+    let dtypes =
+        std::iter::once(Dtype::Fp32).chain(chip.quantization.keys().filter(|d| *d != Dtype::Fp32));
     let mut rows: Vec<QuantRow> = dtypes
         .map(|dtype| {
             let w = workload.with_dtype(dtype);
             let base = predict(chip, &w).runtime_ms;
-            let (dequant, layout, scale, crossover) = match chip.quantization.get(&dtype) {
+            let (dequant, layout, scale, crossover) = match chip.quantization.get(dtype) {
                 Some(cost) if dtype != Dtype::Fp32 => (
                     seed::dequant_ms(w.flops(), cost, chip.frequency_hz),
                     seed::layout_ms(base, cost, dtype),

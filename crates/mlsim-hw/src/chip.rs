@@ -1,9 +1,8 @@
 //! The validated chip description the model works with.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use mlsim_quant::{Dtype, QuantCost};
+use mlsim_quant::{Dtype, DtypeMap, QuantCost};
 use mlsim_roofline::{Ceiling, HierarchicalRoofline, Roofline};
 
 /// What kind of device a chip is.
@@ -89,18 +88,21 @@ pub struct ComputeUnit {
     pub simd_width: u32,
     /// Dense fp32 peak in FLOP/s.
     pub peak_fp32_flops: f64,
+    /// Edge of the square systolic array, `floor(sqrt(units))` (used by
+    /// the systolic tiling rule; derived from `units` when loading).
+    pub systolic_edge: f64,
     /// Achievable share of the peak, in (0, 1].
     pub efficiency: f64,
     /// Share of stall cycles hidden, in [0, 1).
     pub memory_overlap: f64,
     /// Throughput multiplier over fp32 per dtype.
-    pub dtype_speedup: BTreeMap<Dtype, f64>,
+    pub dtype_speedup: DtypeMap<f64>,
 }
 
 impl ComputeUnit {
     /// The multiplier for `dtype`: 1.0 when the chip file gives none.
     pub fn speedup(&self, dtype: Dtype) -> f64 {
-        self.dtype_speedup.get(&dtype).copied().unwrap_or(1.0)
+        self.dtype_speedup.get(dtype).copied().unwrap_or(1.0)
     }
 }
 
@@ -127,7 +129,7 @@ pub struct Chip {
     /// Memory levels, fastest first; never empty.
     pub memory: Vec<MemoryLevel>,
     /// Quantization overhead terms per dtype.
-    pub quantization: BTreeMap<Dtype, QuantCost>,
+    pub quantization: DtypeMap<QuantCost>,
 }
 
 impl Chip {
@@ -150,8 +152,8 @@ impl Chip {
             .into_iter()
             .filter(|d| {
                 *d == Dtype::Fp32
-                    || self.compute.dtype_speedup.contains_key(d)
-                    || self.quantization.contains_key(d)
+                    || self.compute.dtype_speedup.contains(*d)
+                    || self.quantization.contains(*d)
             })
             .collect()
     }

@@ -1,9 +1,9 @@
 //! Parsing a chip file (TOML -> [`RawChip`]) and validating it into a
 //! [`Chip`], with errors located by line, column and field path.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use mlsim_quant::{Dtype, QuantCost};
+use mlsim_quant::{Dtype, DtypeMap, QuantCost};
 use toml::de::{DeTable, DeValue};
 
 use crate::chip::{Chip, ChipKind, ComputeArch, ComputeUnit, MemoryLevel};
@@ -313,7 +313,7 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
     }
     let compute = validate_compute(&root.key("compute"), raw.compute)?;
     let memory = validate_memory(&root, raw.memory)?;
-    let mut quantization = BTreeMap::new();
+    let mut quantization = DtypeMap::new();
     let qpath = root.key("quantization");
     for (key, cost) in raw.quantization {
         let dtype = parse_dtype(&qpath, &key)?;
@@ -351,7 +351,7 @@ fn validate_compute(path: &FieldPath, raw: RawCompute) -> Result<ComputeUnit, Pr
             ));
         }
     };
-    let mut dtype_speedup = BTreeMap::new();
+    let mut dtype_speedup = DtypeMap::new();
     let spath = path.key("dtype_speedup");
     for (key, v) in raw.dtype_speedup {
         let dtype = parse_dtype(&spath, &key)?;
@@ -363,9 +363,11 @@ fn validate_compute(path: &FieldPath, raw: RawCompute) -> Result<ComputeUnit, Pr
             ));
         }
     }
+    let units = at_least_one(path, "units", raw.units)?;
     Ok(ComputeUnit {
         arch,
-        units: at_least_one(path, "units", raw.units)?,
+        units,
+        systolic_edge: f64::from(units).sqrt().floor(),
         simd_width: at_least_one(path, "simd_width", raw.simd_width)?,
         peak_fp32_flops: positive(path, "peak_fp32_tflops", raw.peak_fp32_tflops)? * 1e12,
         efficiency: in_range(

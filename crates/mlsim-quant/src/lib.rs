@@ -103,6 +103,11 @@ impl Dtype {
         32.0 / f64::from(self.bits())
     }
 
+    /// Position in [`Dtype::ALL`], for table lookups.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// True for the integer formats.
     pub fn is_integer(self) -> bool {
         matches!(self, Self::Int8 | Self::Int4)
@@ -112,6 +117,72 @@ impl Dtype {
 impl fmt::Display for Dtype {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A value per dtype, stored in a fixed array: lookups cost an index, not a
+/// search (the simulator's hot path reads it on every prediction).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DtypeMap<T> {
+    slots: [Option<T>; 8],
+}
+
+impl<T> Default for DtypeMap<T> {
+    fn default() -> Self {
+        Self {
+            slots: [const { None }; 8],
+        }
+    }
+}
+
+impl<T> DtypeMap<T> {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value for `dtype`, if any.
+    pub fn get(&self, dtype: Dtype) -> Option<&T> {
+        self.slots[dtype.index()].as_ref()
+    }
+
+    /// Set the value for `dtype`, returning the previous one.
+    pub fn insert(&mut self, dtype: Dtype, value: T) -> Option<T> {
+        self.slots[dtype.index()].replace(value)
+    }
+
+    /// Whether `dtype` has a value.
+    pub fn contains(&self, dtype: Dtype) -> bool {
+        self.slots[dtype.index()].is_some()
+    }
+
+    /// Entries in [`Dtype::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Dtype, &T)> {
+        Dtype::ALL
+            .into_iter()
+            .zip(self.slots.iter())
+            .filter_map(|(d, v)| v.as_ref().map(|v| (d, v)))
+    }
+
+    /// Dtypes with a value, in [`Dtype::ALL`] order.
+    pub fn keys(&self) -> impl Iterator<Item = Dtype> + '_ {
+        self.iter().map(|(d, _)| d)
+    }
+
+    /// Number of dtypes with a value.
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|v| v.is_some()).count()
+    }
+
+    /// True when no dtype has a value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for DtypeMap<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter().map(|(d, v)| (d.name(), v)))
     }
 }
 
@@ -188,6 +259,21 @@ mod tests {
         }
         let err = "fp64".parse::<Dtype>().unwrap_err();
         assert!(err.to_string().contains("unknown dtype `fp64`"));
+    }
+
+    #[test]
+    fn dtype_map_keeps_canonical_order() {
+        let mut m = DtypeMap::new();
+        assert_eq!(m.insert(Dtype::Int8, 4.0), None);
+        assert_eq!(m.insert(Dtype::Fp16, 2.0), None);
+        assert_eq!(m.insert(Dtype::Int8, 3.0), Some(4.0));
+        assert_eq!(m.keys().collect::<Vec<_>>(), vec![Dtype::Fp16, Dtype::Int8]);
+        assert_eq!(m.get(Dtype::Int8), Some(&3.0));
+        assert!(!m.contains(Dtype::Bf16));
+        assert_eq!(m.len(), 2);
+        for (i, d) in Dtype::ALL.iter().enumerate() {
+            assert_eq!(d.index(), i);
+        }
     }
 
     #[test]

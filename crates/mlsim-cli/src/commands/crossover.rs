@@ -42,7 +42,7 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
     let formula: Vec<(mlsim_quant::Dtype, Option<f64>)> = chip
         .quantization
         .iter()
-        .map(|(d, c)| (*d, seed::crossover_ai(*d, c)))
+        .map(|(d, c)| (d, seed::crossover_ai(d, c)))
         .collect();
     match args.format.format {
         Format::Json => {
