@@ -330,7 +330,7 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         display_name: raw.display_name,
         kind,
         frequency_hz: frequency_ghz * 1e9,
-        launch_overhead_s: launch_overhead_us * 1e-6,
+        launch_overhead_s: launch_overhead_us / 1e6,
         sources: raw.sources,
         calibration: raw.calibration,
         compute,
