@@ -1,10 +1,16 @@
 //! Measurements against predictions.
 //!
-//! This crate is where measured runtimes meet the model: reading
-//! measurement files, error metrics, fitting a chip's free parameters and
-//! cross-validation (see ARCHITECTURE.md). Today it holds the error metrics
-//! every validation report is built from; measurement reading, fitting and
-//! cross-validation arrive with the calibration work (issue 3).
+//! - [`measurements`]: reading `results/*.csv` (mlsim's format and the
+//!   original's) with polars, every cell checked, errors naming file, line,
+//!   row and column.
+//! - [`metrics`]: signed error, MAPE, median, shares within 20% and 25%.
+//! - [`validate`]: per-point predictions and the decision scores (is a
+//!   dtype faster than fp32, which dtype is fastest, from which size a
+//!   dtype wins).
+//! - [`fit`]: fitting chip parameters by least squared log error.
+//! - [`cv`]: leave-one-size-out cross-validation and the original's
+//!   holdout.
+//! - [`preset`]: writing a calibrated chip file that records the fit.
 //!
 //! ```
 //! use mlsim_calibrate::metrics::{ErrorSummary, signed_error_pct};
@@ -15,4 +21,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cv;
+mod error;
+pub mod fit;
+pub mod measurements;
 pub mod metrics;
+pub mod preset;
+pub mod validate;
+
+pub use error::CalibrateError;

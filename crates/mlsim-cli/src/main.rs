@@ -18,6 +18,8 @@ Examples:
   mlsim run llm --hw t4-seed --hw npu-systolic
   mlsim sim matmul --hw t4-seed --m 1024 --n 1024 --k 1024 --dtype fp16
   mlsim crossover --hw t4-seed
+  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv
+  mlsim calibrate --hw t4-seed --measurements results/t4-colab-matmul.csv --out t4-fit.toml
   mlsim presets list
   mlsim presets check my-chip.toml
 
@@ -40,6 +42,10 @@ enum Command {
     /// Quantization analysis: the original's crossover AI per dtype and
     /// each dtype's adjusted runtime against fp32.
     Crossover(commands::crossover::CrossoverArgs),
+    /// Compare a chip's predictions with measurements, in and out of sample.
+    Validate(commands::validate::ValidateArgs),
+    /// Fit a chip's free parameters to measurements; write a calibrated chip file.
+    Calibrate(commands::calibrate::CalibrateArgs),
     /// List, show and check chip descriptions.
     #[command(subcommand)]
     Presets(commands::presets::PresetsCommand),
@@ -69,6 +75,8 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&args),
         Command::Sim(args) => commands::sim::run(&args),
         Command::Crossover(args) => commands::crossover::run(&args),
+        Command::Validate(args) => commands::validate::run(&args),
+        Command::Calibrate(args) => commands::calibrate::run(&args),
         Command::Presets(cmd) => commands::presets::run(&cmd),
     };
     match result {

@@ -123,7 +123,7 @@ pub struct Chip {
     /// Where the numbers come from.
     pub sources: Vec<String>,
     /// What was fitted, if anything.
-    pub calibration: Option<String>,
+    pub calibration: Option<crate::raw::RawCalibration>,
     /// The compute unit.
     pub compute: ComputeUnit,
     /// Memory levels, fastest first; never empty.

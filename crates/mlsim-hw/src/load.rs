@@ -311,6 +311,14 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
             hint: Some("cite the datasheet, paper or measurement each value comes from".into()),
         });
     }
+    if let Some(c) = &raw.calibration {
+        if c.note.trim().is_empty() {
+            return Err(problem(
+                root.key("calibration").key("note"),
+                "expected a non-empty note saying what was fitted",
+            ));
+        }
+    }
     let compute = validate_compute(&root.key("compute"), raw.compute)?;
     let memory = validate_memory(&root, raw.memory)?;
     let mut quantization = DtypeMap::new();

@@ -27,10 +27,10 @@ pub struct RawChip {
     /// Where the numbers come from: datasheets, papers, measurements (at
     /// least one entry).
     pub sources: Vec<String>,
-    /// Which values were fitted to measurements, on what data; absent for a
-    /// datasheet-only chip.
+    /// What was fitted to measurements, on what data (`[calibration]`);
+    /// absent for a datasheet-only chip.
     #[serde(default)]
-    pub calibration: Option<String>,
+    pub calibration: Option<RawCalibration>,
     /// The compute unit.
     pub compute: RawCompute,
     /// Memory levels, fastest (highest bandwidth) first, at least one.
@@ -38,6 +38,38 @@ pub struct RawChip {
     /// Quantization overhead terms per dtype (`[quantization.int8]`).
     #[serde(default)]
     pub quantization: BTreeMap<String, RawQuantCost>,
+}
+
+/// `[calibration]`: the record of a fit. `mlsim calibrate` writes it.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalibration {
+    /// What was done, in words.
+    pub note: String,
+    /// Field paths of the fitted values (`compute.efficiency`).
+    #[serde(default)]
+    pub fitted: Vec<String>,
+    /// The measurement file fitted on.
+    #[serde(default)]
+    pub measurements: Option<String>,
+    /// When (ISO 8601 date).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// Mean absolute percentage error on the fitted points.
+    #[serde(default)]
+    pub in_sample_mape_pct: Option<f64>,
+    /// Median absolute percentage error on the fitted points.
+    #[serde(default)]
+    pub in_sample_median_ape_pct: Option<f64>,
+    /// Cross-validation scheme of the next two fields.
+    #[serde(default)]
+    pub cv: Option<String>,
+    /// Mean absolute percentage error on held-out points.
+    #[serde(default)]
+    pub cv_mape_pct: Option<f64>,
+    /// Median absolute percentage error on held-out points.
+    #[serde(default)]
+    pub cv_median_ape_pct: Option<f64>,
 }
 
 /// `[compute]`: the compute unit.

@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
+pub mod calibrate;
 pub mod crossover;
 pub mod presets;
 pub mod run;
 pub mod sim;
+pub mod validate;
 
 /// The CSV/JSON representation of a simulation result, shared by `run` and
 /// `sim`: column names and values in a fixed order.

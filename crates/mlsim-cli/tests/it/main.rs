@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 mod errors;
+mod measure;
 mod outputs;
 
 /// Run `mlsim` with `args` from the workspace root.

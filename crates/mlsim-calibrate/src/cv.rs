@@ -1,0 +1,94 @@
+//! Out-of-sample scores: leave-one-size-out cross-validation and the
+//! original's "holdout" (launch constant read off the smallest size).
+
+use mlsim_hw::Chip;
+
+use crate::error::CalibrateError;
+use crate::fit::{Param, fit};
+use crate::measurements::Measurement;
+use crate::validate::{Point, Shape, points};
+
+/// Leave-one-size-out: for every shape, fit `params` on all other shapes
+/// and predict that one. Returns the held-out points (in measurement order).
+pub fn leave_one_size_out(
+    chip: &Chip,
+    params: &[Param],
+    measured: &[Measurement],
+) -> Result<Vec<Point>, CalibrateError> {
+    let mut shapes: Vec<Shape> = measured.iter().map(Measurement::shape).collect();
+    shapes.sort();
+    shapes.dedup();
+    if shapes.len() < 2 {
+        return Err(CalibrateError::Unsupported(
+            "leave-one-size-out needs measurements at two or more sizes".into(),
+        ));
+    }
+    let mut held_out: Vec<(usize, Point)> = Vec::with_capacity(measured.len());
+    for shape in shapes {
+        let (test_idx, train): (Vec<usize>, Vec<Measurement>) = {
+            let test: Vec<usize> = (0..measured.len())
+                .filter(|&i| measured[i].shape() == shape)
+                .collect();
+            let train = measured
+                .iter()
+                .filter(|m| m.shape() != shape)
+                .cloned()
+                .collect();
+            (test, train)
+        };
+        let fitted = fit(chip, params, &train)?;
+        let test: Vec<Measurement> = test_idx.iter().map(|&i| measured[i].clone()).collect();
+        held_out.extend(test_idx.into_iter().zip(points(&fitted.chip, &test)));
+    }
+    held_out.sort_by_key(|(i, _)| *i);
+    Ok(held_out.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The original's holdout: a launch constant equal to the mean excess of
+/// the measured over the predicted runtime at the smallest size (the
+/// model's own launch overhead set to 0 first), then the other sizes
+/// predicted with it.
+#[derive(Debug, Clone)]
+pub struct Holdout {
+    /// The launch constant read off the smallest size, microseconds.
+    pub launch_us: f64,
+    /// The shape it was read from.
+    pub from_shape: Shape,
+    /// The other points, predicted with it.
+    pub points: Vec<Point>,
+}
+
+/// Run the original's holdout variant.
+pub fn holdout(chip: &Chip, measured: &[Measurement]) -> Result<Holdout, CalibrateError> {
+    let smallest = measured
+        .iter()
+        .map(Measurement::shape)
+        .min_by(|a, b| {
+            let f = |s: &Shape| s.0 as f64 * s.1 as f64 * s.2 as f64;
+            f(a).total_cmp(&f(b)).then(a.cmp(b))
+        })
+        .ok_or_else(|| CalibrateError::Unsupported("no measurements".into()))?;
+    let mut base = chip.clone();
+    Param::LaunchOverhead.set(&mut base, 0.0);
+    let (calib, rest): (Vec<Measurement>, Vec<Measurement>) = measured
+        .iter()
+        .cloned()
+        .partition(|m| m.shape() == smallest);
+    if rest.is_empty() {
+        return Err(CalibrateError::Unsupported(
+            "the holdout needs more than one size".into(),
+        ));
+    }
+    let excess: f64 = points(&base, &calib)
+        .iter()
+        .map(|p| p.measured_ms - p.predicted_ms)
+        .sum::<f64>()
+        / calib.len() as f64;
+    let launch_us = (excess * 1e3).max(0.0);
+    Param::LaunchOverhead.set(&mut base, launch_us);
+    Ok(Holdout {
+        launch_us,
+        from_shape: smallest,
+        points: points(&base, &rest),
+    })
+}

@@ -1,0 +1,276 @@
+//! Fitting a chip's free parameters to measurements by minimising the
+//! squared log error of the predictions (Nelder-Mead, argmin).
+//!
+//! The fit is model-agnostic: a [`Param`] sets a value on a copy of the
+//! chip and the engine predicts; nothing here knows the model's formulas.
+//! Parameters are searched in an unconstrained space mapped onto their
+//! physical range (efficiency through a logistic into (0, 1), multipliers
+//! through exp, the launch overhead as a square), so every candidate is a
+//! valid chip.
+
+use argmin::core::{CostFunction, Executor};
+use argmin::solver::neldermead::NelderMead;
+use mlsim_hw::Chip;
+use mlsim_quant::Dtype;
+
+use crate::error::CalibrateError;
+use crate::measurements::Measurement;
+
+/// A fittable chip parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Param {
+    /// `compute.efficiency`: achievable share of the fp32 peak.
+    Efficiency,
+    /// `compute.dtype_speedup.<dtype>`: throughput multiplier over fp32.
+    Speedup(Dtype),
+    /// `launch_overhead_us`: fixed cost per kernel.
+    LaunchOverhead,
+}
+
+impl Param {
+    /// The field path in a chip file.
+    pub fn field_path(&self) -> String {
+        match self {
+            Param::Efficiency => "compute.efficiency".into(),
+            Param::Speedup(d) => format!("compute.dtype_speedup.{d}"),
+            Param::LaunchOverhead => "launch_overhead_us".into(),
+        }
+    }
+
+    /// The value in file units (launch overhead in microseconds).
+    pub fn get(&self, chip: &Chip) -> f64 {
+        match self {
+            Param::Efficiency => chip.compute.efficiency,
+            Param::Speedup(d) => chip.compute.speedup(*d),
+            Param::LaunchOverhead => chip.launch_overhead_s * 1e6,
+        }
+    }
+
+    /// Set the value (file units).
+    pub fn set(&self, chip: &mut Chip, value: f64) {
+        match self {
+            Param::Efficiency => chip.compute.efficiency = value,
+            Param::Speedup(d) => {
+                chip.compute.dtype_speedup.insert(*d, value);
+            }
+            Param::LaunchOverhead => chip.launch_overhead_s = value / 1e6,
+        }
+    }
+
+    fn search_coordinate(self, value: f64) -> f64 {
+        match self {
+            Param::Efficiency => {
+                let v = value.clamp(1e-6, 1.0 - 1e-9);
+                (v / (1.0 - v)).ln()
+            }
+            Param::Speedup(_) => value.max(1e-9).ln(),
+            Param::LaunchOverhead => value.max(0.0).sqrt(),
+        }
+    }
+
+    fn value_at(self, x: f64) -> f64 {
+        match self {
+            Param::Efficiency => 1.0 / (1.0 + (-x).exp()),
+            Param::Speedup(_) => x.exp(),
+            Param::LaunchOverhead => x * x,
+        }
+    }
+}
+
+impl std::fmt::Display for Param {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.field_path())
+    }
+}
+
+/// Parse `--params`: a comma-separated list of `efficiency`, `speedup`
+/// (every non-fp32 dtype measured), `speedup.<dtype>`, `launch`.
+pub fn parse_params(spec: &str, measured: &[Measurement]) -> Result<Vec<Param>, CalibrateError> {
+    let mut out = Vec::new();
+    for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match item {
+            "efficiency" => out.push(Param::Efficiency),
+            "launch" | "launch_overhead" | "launch_overhead_us" => out.push(Param::LaunchOverhead),
+            "speedup" | "dtype_speedup" => {
+                out.extend(measured_dtypes(measured).into_iter().map(Param::Speedup))
+            }
+            other => {
+                let dtype = other
+                    .strip_prefix("speedup.")
+                    .or_else(|| other.strip_prefix("dtype_speedup."))
+                    .ok_or_else(|| {
+                        CalibrateError::Unsupported(format!(
+                            "unknown parameter `{other}`\n  hint: choose from efficiency, speedup, speedup.<dtype>, launch"
+                        ))
+                    })?;
+                let dtype: Dtype = dtype.parse().map_err(|e: mlsim_quant::UnknownDtype| {
+                    CalibrateError::Unsupported(e.to_string())
+                })?;
+                if dtype == Dtype::Fp32 {
+                    return Err(CalibrateError::Unsupported(
+                        "speedup.fp32 is fixed at 1 (fp32 is the reference)\n  hint: fit `efficiency` instead".into(),
+                    ));
+                }
+                out.push(Param::Speedup(dtype));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    if out.is_empty() {
+        return Err(CalibrateError::Unsupported("no parameters to fit".into()));
+    }
+    Ok(out)
+}
+
+/// Non-fp32 dtypes present in the measurements, sorted.
+fn measured_dtypes(measured: &[Measurement]) -> Vec<Dtype> {
+    let mut d: Vec<Dtype> = measured
+        .iter()
+        .map(|m| m.dtype)
+        .filter(|d| *d != Dtype::Fp32)
+        .collect();
+    d.sort();
+    d.dedup();
+    d
+}
+
+/// The default parameters for a measurement set: efficiency (when fp32 is
+/// measured), the multiplier of every other measured dtype, and the launch
+/// overhead.
+pub fn default_params(measured: &[Measurement]) -> Vec<Param> {
+    let mut out = Vec::new();
+    if measured.iter().any(|m| m.dtype == Dtype::Fp32) {
+        out.push(Param::Efficiency);
+    }
+    out.extend(measured_dtypes(measured).into_iter().map(Param::Speedup));
+    out.push(Param::LaunchOverhead);
+    out
+}
+
+/// The outcome of a fit.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    /// The chip with the fitted values set.
+    pub chip: Chip,
+    /// Each parameter and its fitted value (file units).
+    pub values: Vec<(Param, f64)>,
+    /// Root mean squared log error on the fitted points.
+    pub rms_log_error: f64,
+}
+
+struct Problem<'a> {
+    base: &'a Chip,
+    params: &'a [Param],
+    points: &'a [Measurement],
+}
+
+impl Problem<'_> {
+    fn chip_at(&self, x: &[f64]) -> Chip {
+        let mut chip = self.base.clone();
+        for (p, &xi) in self.params.iter().zip(x) {
+            p.set(&mut chip, p.value_at(xi));
+        }
+        chip
+    }
+
+    fn sse(&self, x: &[f64]) -> f64 {
+        let chip = self.chip_at(x);
+        self.points
+            .iter()
+            .map(|r| {
+                let pred = mlsim_engine::predict_matmul(&chip, r.m, r.n, r.k, r.dtype).runtime_ms;
+                let e = pred.ln() - r.runtime_ms.ln();
+                e * e
+            })
+            .sum()
+    }
+}
+
+impl CostFunction for Problem<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, x: &Self::Param) -> Result<f64, argmin::core::Error> {
+        let v = self.sse(x);
+        Ok(if v.is_finite() { v } else { f64::MAX })
+    }
+}
+
+/// Fit `params` of `chip` to `points`.
+pub fn fit(chip: &Chip, params: &[Param], points: &[Measurement]) -> Result<Fit, CalibrateError> {
+    if points.is_empty() {
+        return Err(CalibrateError::Unsupported("no measurements to fit".into()));
+    }
+    let problem = Problem {
+        base: chip,
+        params,
+        points,
+    };
+    let mut x: Vec<f64> = params
+        .iter()
+        .map(|p| {
+            let v = p.get(chip);
+            // Start a zero launch overhead at 1 us so the search can move it.
+            let v = if *p == Param::LaunchOverhead {
+                v.max(1.0)
+            } else {
+                v
+            };
+            p.search_coordinate(v)
+        })
+        .collect();
+    // Two passes: Nelder-Mead can stall on a degenerate simplex; a restart
+    // from the best point with a fresh simplex fixes that.
+    for step in [0.5, 0.1] {
+        let mut simplex = vec![x.clone()];
+        for i in 0..x.len() {
+            let mut v = x.clone();
+            v[i] += step;
+            simplex.push(v);
+        }
+        let solver = NelderMead::new(simplex)
+            .with_sd_tolerance(1e-12)
+            .map_err(|e| CalibrateError::Unsupported(format!("optimiser set-up failed: {e}")))?;
+        let result = Executor::new(
+            Problem {
+                base: chip,
+                params,
+                points,
+            },
+            solver,
+        )
+        .configure(|s| s.max_iters(4000))
+        .run()
+        .map_err(|e| CalibrateError::Unsupported(format!("fit failed: {e}")))?;
+        if let Some(best) = result.state().best_param.clone() {
+            x = best;
+        }
+    }
+    let rms_log_error = (problem.sse(&x) / points.len() as f64).sqrt();
+    let values = params
+        .iter()
+        .zip(&x)
+        .map(|(p, &xi)| (*p, p.value_at(xi)))
+        .collect();
+    Ok(Fit {
+        chip: problem.chip_at(&x),
+        values,
+        rms_log_error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_space_round_trips() {
+        for (p, v) in [
+            (Param::Efficiency, 0.528),
+            (Param::Speedup(Dtype::Fp16), 5.55),
+            (Param::LaunchOverhead, 20.0),
+        ] {
+            assert!((p.value_at(p.search_coordinate(v)) - v).abs() < 1e-12, "{p}");
+        }
+    }
+}

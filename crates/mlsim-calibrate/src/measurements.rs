@@ -1,0 +1,393 @@
+//! Measurement files (`results/*.csv`), read with polars.
+//!
+//! Two layouts are accepted: mlsim's (`hardware, op, m, n, k, dtype,
+//! runtime_ms` plus optional columns) and the original program's
+//! (`hardware, workload, matrix_size, dtype, runtime_ms, ...`, where
+//! `matrix_size` means m = n = k). Lines starting with `#` are provenance
+//! comments. Every cell is checked; the first bad one is reported with its
+//! file, line, row and column, and nothing is dropped silently: columns the
+//! reader does not use are listed in [`MeasurementSet::ignored_columns`].
+
+use std::io::Cursor;
+use std::path::Path;
+
+use mlsim_quant::Dtype;
+use polars::prelude::*;
+
+use crate::error::CalibrateError;
+
+/// One measured GEMM: `C(m,n) = A(m,k) @ B(k,n)` in `dtype`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Measurement {
+    /// Device as recorded in the file.
+    pub hardware: String,
+    /// Rows of A and C.
+    pub m: u64,
+    /// Columns of B and C.
+    pub n: u64,
+    /// Reduction dimension.
+    pub k: u64,
+    /// Element type.
+    pub dtype: Dtype,
+    /// Runtime of one call, ms.
+    pub runtime_ms: f64,
+    /// 1-based line in the file, for messages.
+    pub line: usize,
+}
+
+impl Measurement {
+    /// The shape key used to group points by size.
+    pub fn shape(&self) -> (u64, u64, u64) {
+        (self.m, self.n, self.k)
+    }
+}
+
+/// The measurements of one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasurementSet {
+    /// File name as given.
+    pub file: String,
+    /// Rows in file order.
+    pub rows: Vec<Measurement>,
+    /// Columns present in the file that the reader does not use.
+    pub ignored_columns: Vec<String>,
+}
+
+impl MeasurementSet {
+    /// The device named by the rows (all rows name the same one).
+    pub fn hardware(&self) -> &str {
+        self.rows.first().map_or("", |r| r.hardware.as_str())
+    }
+}
+
+/// Columns of mlsim's layout.
+const OURS_REQUIRED: [&str; 7] = ["hardware", "op", "m", "n", "k", "dtype", "runtime_ms"];
+const OURS_OPTIONAL: [&str; 10] = [
+    "tflops",
+    "timing",
+    "source",
+    "notes",
+    "median_ms",
+    "mean_ms",
+    "stdev_ms",
+    "warmup",
+    "reps",
+    "arithmetic_intensity",
+];
+/// Columns of the original's layout.
+const ORIGINAL_REQUIRED: [&str; 4] = ["hardware", "matrix_size", "dtype", "runtime_ms"];
+const ORIGINAL_DERIVED: [&str; 5] = [
+    "workload",
+    "tflops",
+    "arithmetic_intensity",
+    "flops",
+    "bytes_accessed",
+];
+
+/// Read a measurement file.
+pub fn read_measurements(path: &Path) -> Result<MeasurementSet, CalibrateError> {
+    let bytes = std::fs::read(path).map_err(|source| CalibrateError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_measurements(&bytes, &path.display().to_string())
+}
+
+/// Parse the bytes of a measurement file; `file` names it in messages.
+pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, CalibrateError> {
+    let invalid =
+        |line: usize, row: usize, column: Option<&str>, message: String, hint: Option<&str>| {
+            CalibrateError::Invalid {
+                file: file.to_string(),
+                line,
+                row,
+                column: column.map(str::to_string),
+                message,
+                hint: hint.map(str::to_string),
+            }
+        };
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        invalid(
+            line,
+            0,
+            None,
+            "not valid UTF-8 text".into(),
+            Some("a measurement file is CSV text"),
+        )
+    })?;
+
+    // Keep the header and data lines, remembering each data row's line
+    // number; comments and blank lines are not data.
+    let mut kept = String::with_capacity(text.len());
+    let mut lines_of_rows = Vec::new();
+    let mut header_line = 0;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if header_line == 0 {
+            header_line = i + 1;
+        } else {
+            lines_of_rows.push(i + 1);
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    if header_line == 0 {
+        return Err(invalid(
+            1,
+            0,
+            None,
+            "no header line: the file is empty or only comments".into(),
+            Some("see results/README.md for the format"),
+        ));
+    }
+    if lines_of_rows.is_empty() {
+        return Err(invalid(
+            header_line,
+            0,
+            None,
+            "no measurements after the header".into(),
+            None,
+        ));
+    }
+
+    // Ragged rows: name the line (polars would only say the table is bad).
+    let mut data_lines = kept.lines();
+    let width = data_lines.next().map_or(0, field_count);
+    for (i, line) in data_lines.enumerate() {
+        let fields = field_count(line);
+        if fields != width {
+            return Err(invalid(
+                lines_of_rows[i],
+                i + 1,
+                None,
+                format!("row {} has {fields} fields, the header has {width}", i + 1),
+                Some("a comma inside a value must be quoted"),
+            ));
+        }
+    }
+
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0)) // every column as text: we parse and check each cell
+        .with_raise_if_empty(true)
+        .into_reader_with_file_handle(Cursor::new(kept.into_bytes()))
+        .finish()
+        .map_err(|e| {
+            invalid(
+                header_line,
+                0,
+                None,
+                format!("not a readable CSV table: {}", first_line(&e.to_string())),
+                None,
+            )
+        })?;
+    if df.height() != lines_of_rows.len() {
+        return Err(invalid(
+            header_line,
+            0,
+            None,
+            format!(
+                "read {} rows from {} data lines",
+                df.height(),
+                lines_of_rows.len()
+            ),
+            Some("a quoted field spanning lines? keep one measurement per line"),
+        ));
+    }
+
+    let columns: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let has = |c: &str| columns.iter().any(|x| x == c);
+    let original = has("matrix_size") && !has("m");
+    let (required, known): (&[&str], Vec<&str>) = if original {
+        (
+            &ORIGINAL_REQUIRED,
+            ORIGINAL_REQUIRED
+                .iter()
+                .chain(ORIGINAL_DERIVED.iter())
+                .copied()
+                .collect(),
+        )
+    } else {
+        (
+            &OURS_REQUIRED,
+            OURS_REQUIRED
+                .iter()
+                .chain(OURS_OPTIONAL.iter())
+                .copied()
+                .collect(),
+        )
+    };
+    for col in required {
+        if !has(col) {
+            return Err(invalid(
+                header_line,
+                0,
+                None,
+                format!("missing column `{col}` (found: {})", columns.join(", ")),
+                Some(
+                    "required: hardware, op, m, n, k, dtype, runtime_ms (or the original's hardware, matrix_size, dtype, runtime_ms)",
+                ),
+            ));
+        }
+    }
+    let ignored_columns: Vec<String> = columns
+        .iter()
+        .filter(|c| !known.contains(&c.as_str()))
+        .cloned()
+        .collect();
+
+    let text_column = |name: &str| -> Vec<Option<String>> {
+        let ca = df
+            .column(name)
+            .expect("checked above")
+            .str()
+            .expect("read as text");
+        (0..ca.len())
+            .map(|i| ca.get(i).map(str::to_string))
+            .collect()
+    };
+    let cells: Vec<(&str, Vec<Option<String>>)> =
+        required.iter().map(|c| (*c, text_column(c))).collect();
+    let cell = |col: &str, i: usize| -> Option<&str> {
+        cells
+            .iter()
+            .find(|(c, _)| *c == col)
+            .and_then(|(_, v)| v[i].as_deref())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+
+    let mut rows = Vec::with_capacity(df.height());
+    for (i, &line) in lines_of_rows.iter().enumerate() {
+        let row = i + 1;
+        let get = |col: &'static str| {
+            cell(col, i).ok_or_else(|| invalid(line, row, Some(col), "empty value".into(), None))
+        };
+        let positive_int = |col: &'static str| -> Result<u64, CalibrateError> {
+            let v = get(col)?;
+            match v.parse::<u64>() {
+                Ok(x) if x > 0 => Ok(x),
+                _ => Err(invalid(
+                    line,
+                    row,
+                    Some(col),
+                    format!("expected a positive integer, got `{v}`"),
+                    None,
+                )),
+            }
+        };
+        let hardware = get("hardware")?.to_string();
+        let (m, n, k) = if original {
+            let s = positive_int("matrix_size")?;
+            (s, s, s)
+        } else {
+            let op = get("op")?;
+            if !matches!(op.to_ascii_lowercase().as_str(), "gemm" | "matmul") {
+                return Err(invalid(
+                    line,
+                    row,
+                    Some("op"),
+                    format!("unknown op `{op}`, expected gemm or matmul"),
+                    None,
+                ));
+            }
+            (positive_int("m")?, positive_int("n")?, positive_int("k")?)
+        };
+        let dtype_text = get("dtype")?;
+        let dtype: Dtype = dtype_text.parse().map_err(|e: mlsim_quant::UnknownDtype| {
+            invalid(line, row, Some("dtype"), e.to_string(), None)
+        })?;
+        let rt = get("runtime_ms")?;
+        let runtime_ms: f64 = rt.parse().map_err(|_| {
+            invalid(
+                line,
+                row,
+                Some("runtime_ms"),
+                format!("expected a number, got `{rt}`"),
+                None,
+            )
+        })?;
+        if !(runtime_ms.is_finite() && runtime_ms > 0.0) {
+            return Err(invalid(
+                line,
+                row,
+                Some("runtime_ms"),
+                format!("expected a positive runtime, got `{rt}`"),
+                None,
+            ));
+        }
+        if let Some(first) = rows.first().map(|r: &Measurement| r.hardware.clone()) {
+            if first != hardware {
+                return Err(invalid(
+                    line,
+                    row,
+                    Some("hardware"),
+                    format!(
+                        "`{hardware}` differs from `{first}` on line {}; one file holds one device",
+                        rows[0].line
+                    ),
+                    Some("split the file per device"),
+                ));
+            }
+        }
+        if let Some(dup) = rows
+            .iter()
+            .find(|r: &&Measurement| r.shape() == (m, n, k) && r.dtype == dtype)
+        {
+            return Err(invalid(
+                line,
+                row,
+                None,
+                format!(
+                    "{m}x{n}x{k} {dtype} is measured twice (also on line {})",
+                    dup.line
+                ),
+                Some("keep one row per shape and dtype"),
+            ));
+        }
+        rows.push(Measurement {
+            hardware,
+            m,
+            n,
+            k,
+            dtype,
+            runtime_ms,
+            line,
+        });
+    }
+    Ok(MeasurementSet {
+        file: file.to_string(),
+        rows,
+        ignored_columns,
+    })
+}
+
+/// Fields on one CSV line, honouring double quotes.
+fn field_count(line: &str) -> usize {
+    let mut quoted = false;
+    let mut fields = 1;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields += 1,
+            _ => {}
+        }
+    }
+    fields
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}

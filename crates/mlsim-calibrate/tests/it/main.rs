@@ -1,0 +1,105 @@
+//! Integration tests of mlsim-calibrate: reading files, fitting, scores.
+
+use mlsim_calibrate::CalibrateError;
+use mlsim_calibrate::fit::{Param, default_params, fit};
+use mlsim_calibrate::measurements::{Measurement, parse_measurements};
+use mlsim_calibrate::validate::{points, summary};
+use mlsim_quant::Dtype;
+
+mod malformed;
+
+/// Measurements generated from known parameters are fitted back.
+///
+/// Truth: t4-seed with efficiency 0.40, fp16 x6.0, int8 x3.0 and a 15 us
+/// launch overhead; "measured" runtimes are the truth's predictions times a
+/// deterministic +-3% perturbation. The fit starts from t4-seed's own values
+/// (0.528, 5.55, 4.21, 0 us) and must recover each parameter within 5%.
+#[test]
+fn synthetic_round_trip_recovers_known_parameters() {
+    let start = mlsim_hw::load("t4-seed").unwrap();
+    let mut truth = start.clone();
+    let known = [
+        (Param::Efficiency, 0.40),
+        (Param::Speedup(Dtype::Fp16), 6.0),
+        (Param::Speedup(Dtype::Int8), 3.0),
+        (Param::LaunchOverhead, 15.0),
+    ];
+    for (p, v) in known {
+        p.set(&mut truth, v);
+    }
+    let mut rows = Vec::new();
+    for (i, n) in [32u64, 64, 128, 256, 512, 1024, 2048, 4096]
+        .into_iter()
+        .enumerate()
+    {
+        for (j, dtype) in [Dtype::Fp32, Dtype::Fp16, Dtype::Int8]
+            .into_iter()
+            .enumerate()
+        {
+            let exact = mlsim_engine::predict_matmul(&truth, n, n, n, dtype).runtime_ms;
+            // Deterministic "noise" in [-3%, +3%].
+            let noise = 1.0 + 0.03 * (((i * 3 + j) * 7919 % 13) as f64 / 6.0 - 1.0);
+            rows.push(Measurement {
+                hardware: "synthetic".into(),
+                m: n,
+                n,
+                k: n,
+                dtype,
+                runtime_ms: exact * noise,
+                line: 0,
+            });
+        }
+    }
+    let params = default_params(&rows);
+    assert_eq!(params, known.map(|(p, _)| p).to_vec());
+    let fitted = fit(&start, &params, &rows).unwrap();
+    for ((p, got), (_, want)) in fitted.values.iter().zip(known) {
+        assert!(
+            (got - want).abs() / want < 0.05,
+            "{p}: fitted {got}, truth {want}"
+        );
+    }
+    // And the fitted model predicts the points within the noise.
+    let s = summary(&points(&fitted.chip, &rows)).unwrap();
+    assert!(s.mape_pct < 3.0, "in-sample MAPE {}", s.mape_pct);
+}
+
+#[test]
+fn the_original_format_is_accepted() {
+    let text = "hardware,workload,matrix_size,dtype,runtime_ms,tflops,arithmetic_intensity,flops,bytes_accessed\n\
+                GPU (T4),MatMul 32x32x32,32,fp32,0.020968,0.0031,5.33,65536,12288\n\
+                GPU (T4),MatMul 64x64x64,64,int8,0.017374,0.0302,42.67,524288,12288\n";
+    let set = parse_measurements(text.as_bytes(), "seed.csv").unwrap();
+    assert_eq!(set.rows.len(), 2);
+    assert_eq!((set.rows[1].m, set.rows[1].n, set.rows[1].k), (64, 64, 64));
+    assert_eq!(set.rows[1].dtype, Dtype::Int8);
+    assert_eq!(set.rows[1].line, 3);
+    assert!(set.ignored_columns.is_empty());
+}
+
+#[test]
+fn comments_and_unused_columns_are_reported_not_dropped() {
+    let text = "# measured on my desk\nhardware,op,m,n,k,dtype,runtime_ms,gpu_clock_mhz\n\n# warm\nX,gemm,8,16,32,fp16,0.5,1590\n";
+    let set = parse_measurements(text.as_bytes(), "mine.csv").unwrap();
+    assert_eq!(set.rows.len(), 1);
+    assert_eq!(set.rows[0].line, 5);
+    assert_eq!((set.rows[0].m, set.rows[0].n, set.rows[0].k), (8, 16, 32));
+    assert_eq!(set.ignored_columns, vec!["gpu_clock_mhz".to_string()]);
+}
+
+#[test]
+fn loso_needs_two_sizes() {
+    let chip = mlsim_hw::load("t4-seed").unwrap();
+    let rows = vec![Measurement {
+        hardware: "x".into(),
+        m: 8,
+        n: 8,
+        k: 8,
+        dtype: Dtype::Fp32,
+        runtime_ms: 1.0,
+        line: 2,
+    }];
+    let err =
+        mlsim_calibrate::cv::leave_one_size_out(&chip, &[Param::Efficiency], &rows).unwrap_err();
+    assert!(matches!(err, CalibrateError::Unsupported(_)));
+}

@@ -1,0 +1,189 @@
+//! `mlsim validate` and `mlsim calibrate` against the T4 measurements.
+
+use crate::{mlsim, stderr, stdout};
+
+const T4: &str = "results/t4-colab-matmul.csv";
+
+/// The original's own scores on its 32 T4 points, as re-measured
+/// independently (docs: MAPE 56.8%, median 75.2%, 19 of 24 verdicts, 6 of 8
+/// fastest dtypes), within 0.2 points.
+#[test]
+fn validate_reproduces_the_original_scores() {
+    let o = mlsim(&[
+        "validate",
+        "--hw",
+        "t4-seed",
+        "--measurements",
+        T4,
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        (v["mape_pct"].as_f64().unwrap() - 56.8).abs() <= 0.2,
+        "{}",
+        v["mape_pct"]
+    );
+    assert!(
+        (v["median_ape_pct"].as_f64().unwrap() - 75.2).abs() <= 0.2,
+        "{}",
+        v["median_ape_pct"]
+    );
+    assert_eq!(
+        (v["verdicts_correct"].as_u64(), v["verdicts_total"].as_u64()),
+        (Some(19), Some(24))
+    );
+    assert_eq!(
+        (v["fastest_correct"].as_u64(), v["fastest_total"].as_u64()),
+        (Some(6), Some(8))
+    );
+    assert_eq!(v["points"].as_array().unwrap().len(), 32);
+    let p = &v["points"][0];
+    for key in [
+        "m",
+        "n",
+        "k",
+        "dtype",
+        "measured_ms",
+        "predicted_ms",
+        "error_pct",
+    ] {
+        assert!(!p[key].is_null(), "{key}");
+    }
+    // Leave-one-size-out is on by default and reported next to in-sample.
+    assert!(v["cv_mape_pct"].as_f64().is_some());
+    assert!(v["cv_median_ape_pct"].as_f64().is_some());
+    assert_eq!(v["cv_points"].as_array().unwrap().len(), 32);
+}
+
+#[test]
+fn validate_table() {
+    let o = mlsim(&["validate", "--hw", "t4-seed", "--measurements", T4]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn threshold_fails_with_exit_1() {
+    let o = mlsim(&[
+        "validate",
+        "--hw",
+        "t4-seed",
+        "--measurements",
+        T4,
+        "--cv",
+        "none",
+        "--threshold",
+        "50",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("MAPE 56.8% exceeds the threshold of 50%"),
+        "{}",
+        stderr(&o)
+    );
+    let ok = mlsim(&[
+        "validate",
+        "--hw",
+        "t4-seed",
+        "--measurements",
+        T4,
+        "--cv",
+        "none",
+        "--threshold",
+        "60",
+    ]);
+    assert_eq!(ok.status.code(), Some(0));
+}
+
+#[test]
+fn calibrate_writes_a_valid_preset_that_records_the_fit() {
+    let dir = std::env::temp_dir().join(format!("mlsim-cal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("t4-fit.toml");
+    let out_s = out.display().to_string();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mlsim"))
+        .args([
+            "calibrate",
+            "--hw",
+            "t4-seed",
+            "--measurements",
+            T4,
+            "--out",
+            &out_s,
+        ])
+        .current_dir(crate::workspace_root())
+        .env("SOURCE_DATE_EPOCH", "1795651200") // 2026-11-26
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("name = \"t4-fit\""));
+    assert!(text.contains("date = \"2026-11-26\""), "{text}");
+    assert!(text.contains("measurements = \"results/t4-colab-matmul.csv\""));
+    assert!(text.contains("cv = \"leave-one-size-out\""));
+    assert!(text.contains("launch_overhead_us ="));
+    let chip = mlsim_hw::load_file(&out).unwrap();
+    let cal = chip.calibration.clone().unwrap();
+    assert_eq!(cal.fitted.len(), 5);
+    // The recorded in-sample error is what validating the file gives.
+    let o = mlsim(&[
+        "validate",
+        "--hw",
+        &out_s,
+        "--measurements",
+        T4,
+        "--cv",
+        "none",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let recorded = cal.in_sample_mape_pct.unwrap();
+    assert!((v["mape_pct"].as_f64().unwrap() - recorded).abs() < 1e-3 * recorded);
+    // And fitting improves on the hand-tuned preset in sample.
+    assert!(recorded < 56.8);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn calibrate_rejects_a_bad_output_name() {
+    let o = mlsim(&[
+        "calibrate",
+        "--hw",
+        "t4-seed",
+        "--measurements",
+        T4,
+        "--out",
+        "/tmp/Bad Name.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("must be lower-case"), "{}", stderr(&o));
+}
+
+#[test]
+fn validate_reports_a_malformed_file() {
+    let dir = std::env::temp_dir().join(format!("mlsim-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("bad.csv");
+    std::fs::write(
+        &f,
+        "hardware,op,m,n,k,dtype,runtime_ms\nX,gemm,1,1,1,fp32,-1\n",
+    )
+    .unwrap();
+    let o = mlsim(&[
+        "validate",
+        "--hw",
+        "t4-seed",
+        "--measurements",
+        &f.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("bad.csv:2: row 1, column `runtime_ms`: expected a positive runtime"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
