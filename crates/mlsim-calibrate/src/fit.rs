@@ -25,6 +25,9 @@ pub enum Param {
     Speedup(Dtype),
     /// `launch_overhead_us`: fixed cost per kernel.
     LaunchOverhead,
+    /// `compute.paths.<dtype>.efficiency`: achievable share of a compute
+    /// path's peak (chips with compute paths, arch `gpu`).
+    PathEfficiency(Dtype),
 }
 
 impl Param {
@@ -34,6 +37,7 @@ impl Param {
             Param::Efficiency => "compute.efficiency".into(),
             Param::Speedup(d) => format!("compute.dtype_speedup.{d}"),
             Param::LaunchOverhead => "launch_overhead_us".into(),
+            Param::PathEfficiency(d) => format!("compute.paths.{d}.efficiency"),
         }
     }
 
@@ -43,6 +47,7 @@ impl Param {
             Param::Efficiency => chip.compute.efficiency,
             Param::Speedup(d) => chip.compute.speedup(*d),
             Param::LaunchOverhead => chip.launch_overhead_s * 1e6,
+            Param::PathEfficiency(d) => chip.compute.paths.get(*d).map_or(chip.compute.efficiency, |p| p.efficiency),
         }
     }
 
@@ -54,12 +59,17 @@ impl Param {
                 chip.compute.dtype_speedup.insert(*d, value);
             }
             Param::LaunchOverhead => chip.launch_overhead_s = value / 1e6,
+            Param::PathEfficiency(d) => {
+                if let Some(path) = chip.compute.paths.get_mut(*d) {
+                    path.efficiency = value;
+                }
+            }
         }
     }
 
     fn search_coordinate(self, value: f64) -> f64 {
         match self {
-            Param::Efficiency => {
+            Param::Efficiency | Param::PathEfficiency(_) => {
                 let v = value.clamp(1e-6, 1.0 - 1e-9);
                 (v / (1.0 - v)).ln()
             }
@@ -70,7 +80,7 @@ impl Param {
 
     fn value_at(self, x: f64) -> f64 {
         match self {
-            Param::Efficiency => 1.0 / (1.0 + (-x).exp()),
+            Param::Efficiency | Param::PathEfficiency(_) => 1.0 / (1.0 + (-x).exp()),
             Param::Speedup(_) => x.exp(),
             Param::LaunchOverhead => x * x,
         }
@@ -83,12 +93,27 @@ impl std::fmt::Display for Param {
     }
 }
 
-/// Parse `--params`: a comma-separated list of `efficiency`, `speedup`
-/// (every non-fp32 dtype measured), `speedup.<dtype>`, `launch`.
-pub fn parse_params(spec: &str, measured: &[Measurement]) -> Result<Vec<Param>, CalibrateError> {
+/// Parse `--params`: a comma-separated list of `efficiency` (for a chip
+/// with compute paths: every measured dtype's path efficiency),
+/// `efficiency.<dtype>`, `speedup` (every non-fp32 dtype measured),
+/// `speedup.<dtype>`, `launch`.
+pub fn parse_params(spec: &str, chip: &Chip, measured: &[Measurement]) -> Result<Vec<Param>, CalibrateError> {
     let mut out = Vec::new();
+    let has_paths = !chip.compute.paths.is_empty();
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(d) = item.strip_prefix("efficiency.") {
+            let dtype: Dtype = d.parse().map_err(|e: mlsim_quant::UnknownDtype| CalibrateError::Unsupported(e.to_string()))?;
+            if !chip.compute.paths.contains(dtype) {
+                return Err(CalibrateError::Unsupported(format!(
+                    "{item}: chip `{}` has no {dtype} compute path\n  hint: fit `efficiency` for a chip without compute paths",
+                    chip.name
+                )));
+            }
+            out.push(Param::PathEfficiency(dtype));
+            continue;
+        }
         match item {
+            "efficiency" if has_paths => out.extend(path_dtypes(chip, measured).into_iter().map(Param::PathEfficiency)),
             "efficiency" => out.push(Param::Efficiency),
             "launch" | "launch_overhead" | "launch_overhead_us" => out.push(Param::LaunchOverhead),
             "speedup" | "dtype_speedup" => {
@@ -100,7 +125,7 @@ pub fn parse_params(spec: &str, measured: &[Measurement]) -> Result<Vec<Param>, 
                     .or_else(|| other.strip_prefix("dtype_speedup."))
                     .ok_or_else(|| {
                         CalibrateError::Unsupported(format!(
-                            "unknown parameter `{other}`\n  hint: choose from efficiency, speedup, speedup.<dtype>, launch"
+                            "unknown parameter `{other}`\n  hint: choose from efficiency, efficiency.<dtype>, speedup, speedup.<dtype>, launch"
                         ))
                     })?;
                 let dtype: Dtype = dtype.parse().map_err(|e: mlsim_quant::UnknownDtype| {
@@ -135,11 +160,26 @@ fn measured_dtypes(measured: &[Measurement]) -> Vec<Dtype> {
     d
 }
 
-/// The default parameters for a measurement set: efficiency (when fp32 is
-/// measured), the multiplier of every other measured dtype, and the launch
-/// overhead.
-pub fn default_params(measured: &[Measurement]) -> Vec<Param> {
+/// Measured dtypes that have their own compute path on `chip`, sorted.
+fn path_dtypes(chip: &Chip, measured: &[Measurement]) -> Vec<Dtype> {
+    let mut d: Vec<Dtype> = measured.iter().map(|m| m.dtype).filter(|d| chip.compute.paths.contains(*d)).collect();
+    d.sort();
+    d.dedup();
+    d
+}
+
+/// The default parameters for a chip and a measurement set. A chip with
+/// compute paths (arch `gpu`): every measured dtype's path efficiency and
+/// the launch overhead. Otherwise (the original's model): efficiency (when
+/// fp32 is measured), the multiplier of every other measured dtype, and the
+/// launch overhead.
+pub fn default_params(chip: &Chip, measured: &[Measurement]) -> Vec<Param> {
     let mut out = Vec::new();
+    if !chip.compute.paths.is_empty() {
+        out.extend(path_dtypes(chip, measured).into_iter().map(Param::PathEfficiency));
+        out.push(Param::LaunchOverhead);
+        return out;
+    }
     if measured.iter().any(|m| m.dtype == Dtype::Fp32) {
         out.push(Param::Efficiency);
     }

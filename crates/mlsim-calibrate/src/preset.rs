@@ -98,6 +98,17 @@ pub fn calibrated_text(
                 }
             }
             Param::LaunchOverhead => doc["launch_overhead_us"] = value(*v),
+            Param::PathEfficiency(d) => {
+                let paths = table_at(&mut doc, "compute")?
+                    .get_mut("paths")
+                    .and_then(Item::as_table_mut)
+                    .ok_or_else(|| CalibrateError::Unsupported("the source chip file has no [compute.paths]".into()))?;
+                let path = paths
+                    .get_mut(d.name())
+                    .and_then(Item::as_table_mut)
+                    .ok_or_else(|| CalibrateError::Unsupported(format!("no [compute.paths.{d}] table")))?;
+                path["efficiency"] = value(*v);
+            }
         }
     }
     let mut cal = Table::new();

@@ -39,6 +39,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Simulate one workload and show every term of the prediction.
     Sim(commands::sim::SimArgs),
+    /// Predict a grid of GEMM shapes and dtypes.
+    Sweep(commands::sweep::SweepArgs),
     /// Quantization analysis: the original's crossover AI per dtype and
     /// each dtype's adjusted runtime against fp32.
     Crossover(commands::crossover::CrossoverArgs),
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&args),
         Command::Sim(args) => commands::sim::run(&args),
+        Command::Sweep(args) => commands::sweep::run(&args),
         Command::Crossover(args) => commands::crossover::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
         Command::Calibrate(args) => commands::calibrate::run(&args),

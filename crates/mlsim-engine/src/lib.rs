@@ -30,6 +30,7 @@ use mlsim_workload::{Op, Workload};
 use rayon::prelude::*;
 
 pub mod compute;
+pub mod gpu;
 pub mod memory;
 pub mod quant;
 pub mod summary;
@@ -57,6 +58,19 @@ pub struct Prediction {
     pub exposed_stall_cycles: f64,
     /// Fixed launch cost included in `runtime_ms`, in milliseconds.
     pub launch_ms: f64,
+    /// Time to move the bytes at the limiting memory level, ms (tiled GPU
+    /// model; the original's model has no such term and reports 0).
+    pub memory_ms: f64,
+    /// Time converting loaded elements for an emulated dtype, ms.
+    pub conversion_ms: f64,
+    /// Bytes moved to and from main memory (the tiled GPU model counts
+    /// operand re-reads; the original's model reports the ideal bytes).
+    pub dram_bytes: f64,
+    /// Waves of output tiles over the SMs (tiled GPU model; 0 otherwise).
+    pub waves: f64,
+    /// Whether the dtype ran on hardware built for it (false: emulated
+    /// through another path).
+    pub native: bool,
     /// `compute / max(1, compute + exposed stall)`.
     pub compute_utilization: f64,
     /// Achieved TFLOP/s over the whole runtime.
@@ -96,6 +110,11 @@ fn predict_parts(
     bytes: f64,
     pattern: &mlsim_workload::AccessPattern,
 ) -> Prediction {
+    if chip.compute.arch == mlsim_hw::ComputeArch::Gpu {
+        if let Some((terms, kernels)) = gpu::op_terms(chip, op, dtype, flops, bytes) {
+            return from_gpu_terms(chip, flops, bytes, &terms, kernels);
+        }
+    }
     let mem = memory::simulate_memory(chip, bytes, pattern);
     let tiling = compute::tiling_efficiency(chip, op);
     let rate_flops = chip.compute.peak_fp32_flops
@@ -124,6 +143,11 @@ fn predict_parts(
         memory_stall_cycles: mem.stall_cycles,
         exposed_stall_cycles: exposed,
         launch_ms,
+        memory_ms: 0.0,
+        conversion_ms: 0.0,
+        dram_bytes: bytes,
+        waves: 0.0,
+        native: chip.compute.dtype_speedup.contains(dtype) || dtype == Dtype::Fp32,
         compute_utilization: compute_cycles / total_cycles.max(1.0),
         achieved_tflops: flops / (runtime_ms * 1e-3).max(1e-12) * 1e-12,
         effective_tflops: rate_flops * 1e-12,
@@ -132,6 +156,39 @@ fn predict_parts(
         serving_level_index: mem.serving_level,
         avg_latency_cycles: mem.avg_latency_cycles,
         bottleneck,
+    }
+}
+
+/// Fill a [`Prediction`] from the tiled GPU model's terms.
+fn from_gpu_terms(chip: &Chip, flops: f64, bytes: f64, t: &gpu::GemmTerms, kernels: u32) -> Prediction {
+    let freq = chip.frequency_hz;
+    let launch_ms = chip.launch_overhead_s * 1e3 * f64::from(kernels);
+    let busy_s = t.busy_s();
+    let runtime_ms = busy_s * 1e3 + launch_ms;
+    let exposed_s = (t.memory_s - t.compute_s).max(0.0);
+    let dram_index = chip.memory.len() - 1;
+    Prediction {
+        flops,
+        bytes,
+        arithmetic_intensity: flops / bytes,
+        runtime_ms,
+        compute_cycles: t.compute_s * freq,
+        memory_stall_cycles: exposed_s * freq,
+        exposed_stall_cycles: exposed_s * freq,
+        launch_ms,
+        memory_ms: t.memory_s * 1e3,
+        conversion_ms: t.conversion_s * 1e3,
+        dram_bytes: t.dram_bytes,
+        waves: t.waves,
+        native: t.native,
+        compute_utilization: if busy_s > 0.0 { t.compute_s / busy_s } else { 1.0 },
+        achieved_tflops: flops / (runtime_ms * 1e-3).max(1e-12) * 1e-12,
+        effective_tflops: t.rate_flops * 1e-12,
+        tiling_efficiency: t.tile_efficiency,
+        hit_rate: if t.requested_bytes > 0.0 { (1.0 - t.dram_bytes / t.requested_bytes).max(0.0) } else { 1.0 },
+        serving_level_index: Some(if t.dram_limited || dram_index == 0 { dram_index } else { dram_index - 1 }),
+        avg_latency_cycles: 0.0,
+        bottleneck: if t.memory_bound { Bound::Memory } else { Bound::Compute },
     }
 }
 

@@ -45,6 +45,9 @@ pub enum ComputeArch {
     /// A systolic array of processing elements (NPU/TPU; GPUs in the
     /// original model).
     Systolic,
+    /// GPU streaming multiprocessors running tiled library GEMM kernels
+    /// (mlsim's tiled model; needs compute paths).
+    Gpu,
 }
 
 impl ComputeArch {
@@ -54,8 +57,42 @@ impl ComputeArch {
             Self::Simd => "simd",
             Self::Neon => "neon",
             Self::Systolic => "systolic",
+            Self::Gpu => "gpu",
         }
     }
+}
+
+/// How a dtype's GEMM runs on a GPU.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ComputePath {
+    /// Native hardware path or emulation through another path.
+    pub kind: PathKind,
+    /// Share of the peak reached by large GEMMs on this path.
+    pub efficiency: f64,
+    /// Bytes per output element.
+    pub output_bytes: f64,
+    /// fp32 operations per loaded element for conversion (emulated paths).
+    pub convert_flops_per_element: f64,
+}
+
+/// Native or emulated.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum PathKind {
+    /// Runs on hardware built for this dtype.
+    Native {
+        /// Dense peak at the boost clock, FLOP/s.
+        peak_flops: f64,
+        /// Sustained clock over the boost clock, in (0, 1].
+        clock_ratio: f64,
+        /// Candidate output tiles `(rows, cols)`.
+        tiles: Vec<(u32, u32)>,
+    },
+    /// Runs through another dtype's native path.
+    Emulated {
+        /// The native path used.
+        via: Dtype,
+    },
 }
 
 /// One memory level. Sizes in bytes, bandwidth in bytes/s.
@@ -97,6 +134,8 @@ pub struct ComputeUnit {
     pub memory_overlap: f64,
     /// Throughput multiplier over fp32 per dtype.
     pub dtype_speedup: DtypeMap<f64>,
+    /// Compute paths per dtype (arch `gpu`); empty otherwise.
+    pub paths: DtypeMap<ComputePath>,
 }
 
 impl ComputeUnit {
@@ -116,8 +155,12 @@ pub struct Chip {
     pub display_name: String,
     /// Device kind.
     pub kind: ChipKind,
-    /// Clock in Hz.
+    /// Clock in Hz (for a GPU, the boost clock its peaks refer to).
     pub frequency_hz: f64,
+    /// Guaranteed base clock in Hz, where stated.
+    pub base_clock_hz: Option<f64>,
+    /// Board power limit in W, where stated.
+    pub power_limit_w: Option<f64>,
     /// Fixed cost per kernel launch in seconds.
     pub launch_overhead_s: f64,
     /// Where the numbers come from.
@@ -140,9 +183,25 @@ impl Chip {
             .expect("validated chips have at least one memory level")
     }
 
-    /// Nominal peak for `dtype` in FLOP/s: fp32 peak x the dtype's multiplier.
+    /// The native path a dtype runs on (itself, or the path it is
+    /// emulated by, or fp32 when the chip has no path for it) and whether
+    /// it is native. `None` for chips without compute paths.
+    pub fn resolve_path(&self, dtype: Dtype) -> Option<(Dtype, &ComputePath, bool)> {
+        let own = self.compute.paths.get(dtype);
+        match own.map(|p| &p.kind) {
+            Some(PathKind::Native { .. }) => Some((dtype, own.expect("matched"), true)),
+            Some(PathKind::Emulated { via }) => self.compute.paths.get(*via).map(|p| (*via, p, false)),
+            None => self.compute.paths.get(Dtype::Fp32).map(|p| (Dtype::Fp32, p, dtype == Dtype::Fp32)),
+        }
+    }
+
+    /// Nominal peak for `dtype` in FLOP/s: the native path's datasheet peak
+    /// (chips with compute paths), else fp32 peak x the dtype's multiplier.
     pub fn peak_flops(&self, dtype: Dtype) -> f64 {
-        self.compute.peak_fp32_flops * self.compute.speedup(dtype)
+        match self.resolve_path(dtype).map(|(_, p, _)| &p.kind) {
+            Some(PathKind::Native { peak_flops, .. }) => *peak_flops,
+            _ => self.compute.peak_fp32_flops * self.compute.speedup(dtype),
+        }
     }
 
     /// Dtypes the chip file says something about (fp32 plus every dtype with
@@ -153,6 +212,7 @@ impl Chip {
             .filter(|d| {
                 *d == Dtype::Fp32
                     || self.compute.dtype_speedup.contains(*d)
+                    || self.compute.paths.contains(*d)
                     || self.quantization.contains(*d)
             })
             .collect()

@@ -27,7 +27,7 @@ mod load;
 pub mod raw;
 mod registry;
 
-pub use chip::{Chip, ChipKind, ComputeArch, ComputeUnit, MemoryLevel};
+pub use chip::{Chip, ChipKind, ComputeArch, ComputePath, ComputeUnit, MemoryLevel, PathKind};
 pub use error::{Diagnostic, HwError};
 pub use load::{MAX_FILE_BYTES, parse_chip};
 pub use registry::{Preset, load, load_file, preset, presets};

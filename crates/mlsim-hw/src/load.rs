@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use mlsim_quant::{Dtype, DtypeMap, QuantCost};
 use toml::de::{DeTable, DeValue};
 
-use crate::chip::{Chip, ChipKind, ComputeArch, ComputeUnit, MemoryLevel};
+use crate::chip::{Chip, ChipKind, ComputeArch, ComputePath, ComputeUnit, MemoryLevel, PathKind};
 use crate::error::{Diagnostic, HwError};
-use crate::raw::{RawChip, RawCompute, RawMemoryLevel, RawQuantCost};
+use crate::raw::{RawChip, RawCompute, RawMemoryLevel, RawPath, RawQuantCost};
 
 /// Chip files larger than this are refused before parsing (a real one is a
 /// few KiB).
@@ -319,7 +319,9 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
             ));
         }
     }
-    let compute = validate_compute(&root.key("compute"), raw.compute)?;
+    let base_clock_hz = raw.base_clock_ghz.map(|v| positive(&root, "base_clock_ghz", v)).transpose()?.map(|v| v * 1e9);
+    let power_limit_w = raw.power_limit_w.map(|v| positive(&root, "power_limit_w", v)).transpose()?;
+    let compute = validate_compute(&root.key("compute"), raw.compute, frequency_ghz)?;
     let memory = validate_memory(&root, raw.memory)?;
     let mut quantization = DtypeMap::new();
     let qpath = root.key("quantization");
@@ -338,6 +340,8 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         display_name: raw.display_name,
         kind,
         frequency_hz: frequency_ghz * 1e9,
+        base_clock_hz,
+        power_limit_w,
         launch_overhead_s: launch_overhead_us / 1e6,
         sources: raw.sources,
         calibration: raw.calibration,
@@ -347,18 +351,31 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
     })
 }
 
-fn validate_compute(path: &FieldPath, raw: RawCompute) -> Result<ComputeUnit, Problem> {
+fn validate_compute(path: &FieldPath, raw: RawCompute, frequency_ghz: f64) -> Result<ComputeUnit, Problem> {
     let arch = match raw.arch.as_str() {
         "simd" => ComputeArch::Simd,
         "neon" => ComputeArch::Neon,
         "systolic" => ComputeArch::Systolic,
+        "gpu" => ComputeArch::Gpu,
         other => {
             return Err(problem(
                 path.key("arch"),
-                format!("unknown arch `{other}`, expected one of simd, neon, systolic"),
+                format!("unknown arch `{other}`, expected one of simd, neon, systolic, gpu"),
             ));
         }
     };
+    let efficiency = in_range(path, "efficiency", raw.efficiency, (0.0, true), (1.0, false))?;
+    let paths = validate_paths(&path.key("paths"), raw.paths, efficiency, frequency_ghz)?;
+    if arch == ComputeArch::Gpu && !matches!(paths.get(Dtype::Fp32).map(|p| &p.kind), Some(PathKind::Native { .. })) {
+        return Err(Problem {
+            path: path.key("paths"),
+            message: "arch `gpu` needs a native fp32 path ([compute.paths.fp32] with peak_tflops and tiles)".into(),
+            hint: Some("see presets/t4.toml for a complete GPU description".into()),
+        });
+    }
+    if arch != ComputeArch::Gpu && !paths.is_empty() {
+        return Err(problem(path.key("paths"), format!("compute paths are used by arch `gpu` only, not `{}`", arch.as_str())));
+    }
     let mut dtype_speedup = DtypeMap::new();
     let spath = path.key("dtype_speedup");
     for (key, v) in raw.dtype_speedup {
@@ -393,7 +410,94 @@ fn validate_compute(path: &FieldPath, raw: RawCompute) -> Result<ComputeUnit, Pr
             (1.0, true),
         )?,
         dtype_speedup,
+        paths,
     })
+}
+
+fn validate_paths(
+    root: &FieldPath,
+    raw: std::collections::BTreeMap<String, RawPath>,
+    default_efficiency: f64,
+    frequency_ghz: f64,
+) -> Result<DtypeMap<ComputePath>, Problem> {
+    let mut paths = DtypeMap::new();
+    let mut emulated: Vec<(Dtype, Dtype, FieldPath)> = Vec::new();
+    for (key, p) in raw {
+        let dtype = parse_dtype(root, &key)?;
+        let path = root.key(&key);
+        let kind = match (p.peak_tflops, &p.emulated_by) {
+            (Some(peak), None) => {
+                let peak = positive(&path, "peak_tflops", peak)? * 1e12;
+                let clock = p.sustained_clock_ghz.unwrap_or(frequency_ghz);
+                let clock = positive(&path, "sustained_clock_ghz", clock)?;
+                if clock > frequency_ghz {
+                    return Err(problem(
+                        path.key("sustained_clock_ghz"),
+                        format!("sustained clock {clock} GHz is above the boost clock frequency_ghz = {frequency_ghz}"),
+                    ));
+                }
+                if p.tiles.is_empty() {
+                    return Err(Problem {
+                        path: path.key("tiles"),
+                        message: "a native path needs at least one output tile".into(),
+                        hint: Some("e.g. tiles = [[128, 128], [64, 64]]".into()),
+                    });
+                }
+                let mut tiles = Vec::with_capacity(p.tiles.len());
+                for (i, [r, c]) in p.tiles.iter().copied().enumerate() {
+                    if r == 0 || c == 0 {
+                        return Err(problem(path.key("tiles").index(i), "tile sides must be at least 1"));
+                    }
+                    tiles.push((r, c));
+                }
+                PathKind::Native { peak_flops: peak, clock_ratio: clock / frequency_ghz, tiles }
+            }
+            (None, Some(via)) => {
+                let via_dtype = parse_dtype(&path, via).map_err(|mut e| {
+                    e.path = path.key("emulated_by");
+                    e
+                })?;
+                if !p.tiles.is_empty() || p.sustained_clock_ghz.is_some() {
+                    return Err(problem(
+                        path.key("emulated_by"),
+                        "an emulated path takes its tiles and clock from the path it runs through",
+                    ));
+                }
+                emulated.push((dtype, via_dtype, path.key("emulated_by")));
+                PathKind::Emulated { via: via_dtype }
+            }
+            _ => {
+                return Err(Problem {
+                    path,
+                    message: "a path needs either peak_tflops (native) or emulated_by (not native), not both".into(),
+                    hint: Some("bf16 on a GPU without bf16 tensor cores: emulated_by = \"fp32\"".into()),
+                });
+            }
+        };
+        let efficiency = match p.efficiency {
+            Some(e) => in_range(&path, "efficiency", e, (0.0, true), (1.0, false))?,
+            None => default_efficiency,
+        };
+        let output_bytes = match p.output_bytes {
+            Some(b) => positive(&path, "output_bytes", b)?,
+            None => dtype.bytes_per_element(),
+        };
+        let convert = non_negative(&path, "convert_flops_per_element", p.convert_flops_per_element.unwrap_or(0.0))?;
+        paths.insert(dtype, ComputePath { kind, efficiency, output_bytes, convert_flops_per_element: convert });
+    }
+    for (dtype, via, at) in emulated {
+        match paths.get(via).map(|p| &p.kind) {
+            Some(PathKind::Native { .. }) => {}
+            _ => {
+                return Err(Problem {
+                    path: at,
+                    message: format!("{dtype} is emulated by {via}, but the chip has no native {via} path"),
+                    hint: Some(format!("add [compute.paths.{via}] with peak_tflops and tiles")),
+                });
+            }
+        }
+    }
+    Ok(paths)
 }
 
 fn validate_memory(

@@ -19,8 +19,15 @@ pub struct RawChip {
     pub display_name: String,
     /// `cpu`, `gpu` or `npu`.
     pub kind: String,
-    /// Clock frequency in GHz used to turn cycles into time.
+    /// Clock frequency in GHz used to turn cycles into time (for a GPU:
+    /// the boost clock its datasheet peaks refer to).
     pub frequency_ghz: f64,
+    /// Guaranteed (base) clock in GHz, where the vendor states one.
+    #[serde(default)]
+    pub base_clock_ghz: Option<f64>,
+    /// Board power limit in watts, where the vendor states one.
+    #[serde(default)]
+    pub power_limit_w: Option<f64>,
     /// Fixed cost per kernel launch or dispatch, in microseconds (default 0).
     #[serde(default)]
     pub launch_overhead_us: f64,
@@ -76,8 +83,9 @@ pub struct RawCalibration {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCompute {
-    /// `simd` (x86 vector units), `neon` (Arm vector units) or `systolic`
-    /// (NPU/TPU arrays; GPUs in the original model).
+    /// `simd` (x86 vector units), `neon` (Arm vector units), `systolic`
+    /// (NPU/TPU arrays; GPUs in the original model) or `gpu` (SMs running
+    /// tiled library kernels: the tiled model, which needs `[compute.paths]`).
     pub arch: String,
     /// Cores, SMs or processing elements (a systolic array's PE count).
     pub units: u32,
@@ -90,9 +98,49 @@ pub struct RawCompute {
     /// Share of memory stall cycles hidden behind compute, in [0, 1).
     pub memory_overlap: f64,
     /// Throughput multiplier over fp32 per dtype (`fp16 = 2.0`); a dtype
-    /// that is absent runs at the fp32 rate.
+    /// that is absent runs at the fp32 rate. Used by the original's model
+    /// (arch simd, neon, systolic).
     #[serde(default)]
     pub dtype_speedup: BTreeMap<String, f64>,
+    /// Compute paths per dtype (`[compute.paths.fp16]`), for arch `gpu`.
+    #[serde(default)]
+    pub paths: BTreeMap<String, RawPath>,
+}
+
+/// `[compute.paths.<dtype>]`: how a dtype's GEMM runs. A native path has
+/// its own `peak_tflops` and `tiles`; a path without hardware support names
+/// the native path it runs through in `emulated_by`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPath {
+    /// Dense peak in TFLOP/s (TOP/s for integers) at `frequency_ghz`
+    /// (native paths).
+    #[serde(default)]
+    pub peak_tflops: Option<f64>,
+    /// The native dtype path this dtype runs through (non-native paths),
+    /// e.g. `"fp32"` for bf16 on a GPU without bf16 tensor cores.
+    #[serde(default)]
+    pub emulated_by: Option<String>,
+    /// Clock in GHz this path sustains under a long GEMM (power-capped
+    /// parts run below boost); default `frequency_ghz`.
+    #[serde(default)]
+    pub sustained_clock_ghz: Option<f64>,
+    /// Output tiles `[rows, cols]` the library's kernels use for this path
+    /// (native paths); the model picks the fastest for each shape.
+    #[serde(default)]
+    pub tiles: Vec<[u32; 2]>,
+    /// Share of the peak a large GEMM reaches on this path, in (0, 1];
+    /// default `compute.efficiency`.
+    #[serde(default)]
+    pub efficiency: Option<f64>,
+    /// Bytes per output element (default: the dtype's own; int8 GEMMs
+    /// usually write int32, 4).
+    #[serde(default)]
+    pub output_bytes: Option<f64>,
+    /// fp32 operations spent converting each loaded element to the
+    /// emulating path's format (non-native paths), default 0.
+    #[serde(default)]
+    pub convert_flops_per_element: Option<f64>,
 }
 
 /// `[[memory]]`: one level of the memory hierarchy.

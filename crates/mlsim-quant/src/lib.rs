@@ -146,6 +146,11 @@ impl<T> DtypeMap<T> {
         self.slots[dtype.index()].as_ref()
     }
 
+    /// The value for `dtype`, mutable.
+    pub fn get_mut(&mut self, dtype: Dtype) -> Option<&mut T> {
+        self.slots[dtype.index()].as_mut()
+    }
+
     /// Set the value for `dtype`, returning the previous one.
     pub fn insert(&mut self, dtype: Dtype, value: T) -> Option<T> {
         self.slots[dtype.index()].replace(value)

@@ -50,7 +50,7 @@ fn synthetic_round_trip_recovers_known_parameters() {
             });
         }
     }
-    let params = default_params(&rows);
+    let params = default_params(&start, &rows);
     assert_eq!(params, known.map(|(p, _)| p).to_vec());
     let fitted = fit(&start, &params, &rows).unwrap();
     for ((p, got), (_, want)) in fitted.values.iter().zip(known) {

@@ -63,8 +63,8 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
     };
     let set = super::validate::load_measurements(&args.measurements)?;
     let params = match &args.params {
-        Some(spec) => parse_params(spec, &set.rows)?,
-        None => default_params(&set.rows),
+        Some(spec) => parse_params(spec, &chip, &set.rows)?,
+        None => default_params(&chip, &set.rows),
     };
     let name = args
         .out

@@ -5,6 +5,7 @@ pub mod crossover;
 pub mod presets;
 pub mod run;
 pub mod sim;
+pub mod sweep;
 pub mod validate;
 
 /// The CSV/JSON representation of a simulation result, shared by `run` and
@@ -15,6 +16,7 @@ pub fn result_columns() -> &'static [&'static str] {
         "op",
         "hardware",
         "dtype",
+        "native",
         "flops",
         "bytes",
         "arithmetic_intensity",
@@ -23,6 +25,10 @@ pub fn result_columns() -> &'static [&'static str] {
         "memory_stall_cycles",
         "exposed_stall_cycles",
         "launch_ms",
+        "memory_ms",
+        "conversion_ms",
+        "dram_bytes",
+        "waves",
         "compute_utilization",
         "achieved_tflops",
         "effective_tflops",
@@ -43,6 +49,7 @@ pub fn result_values(r: &mlsim_engine::SimResult) -> Vec<String> {
         r.op.to_string(),
         r.hardware.clone(),
         r.dtype.to_string(),
+        p.native.to_string(),
         csv_num(p.flops),
         csv_num(p.bytes),
         csv_num(p.arithmetic_intensity),
@@ -51,6 +58,10 @@ pub fn result_values(r: &mlsim_engine::SimResult) -> Vec<String> {
         csv_num(p.memory_stall_cycles),
         csv_num(p.exposed_stall_cycles),
         csv_num(p.launch_ms),
+        csv_num(p.memory_ms),
+        csv_num(p.conversion_ms),
+        csv_num(p.dram_bytes),
+        csv_num(p.waves),
         csv_num(p.compute_utilization),
         csv_num(p.achieved_tflops),
         csv_num(p.effective_tflops),

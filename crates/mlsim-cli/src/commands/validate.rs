@@ -169,7 +169,7 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     };
     let mut holdout_result: Option<Holdout> = None;
     if args.cv == CvArg::Loso {
-        let params: Vec<Param> = default_params(&set.rows);
+        let params: Vec<Param> = default_params(&chip, &set.rows);
         let fitted = fit(&chip, &params, &set.rows)?;
         let fit_summary = summary(&points(&fitted.chip, &set.rows)).expect("non-empty");
         let cv_points = leave_one_size_out(&chip, &params, &set.rows)?;
