@@ -12,7 +12,8 @@ fn main() {
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
-    files.sort();
+    // By preset name: `t4` before `t4-seed` (a plain path sort puts `-` before `.`).
+    files.sort_by(|a, b| a.file_stem().cmp(&b.file_stem()));
     let mut out =
         String::from("/// Embedded presets: (name, file name, TOML text), sorted by name.\n");
     out.push_str("pub(crate) static EMBEDDED: &[(&str, &str, &str)] = &[\n");

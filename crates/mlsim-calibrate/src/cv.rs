@@ -4,15 +4,16 @@
 use mlsim_hw::Chip;
 
 use crate::error::CalibrateError;
-use crate::fit::{Param, fit};
+use crate::fit::{Param, fit_with_tiles};
 use crate::measurements::Measurement;
 use crate::validate::{Point, Shape, points};
 
-/// Leave-one-size-out: for every shape, fit `params` on all other shapes
-/// and predict that one. Returns the held-out points (in measurement order).
+/// Leave-one-size-out: for every shape, fit `params` (and the kernel tiles
+/// of `tile_dtypes`) on all other shapes and predict that one. Returns the held-out points (in measurement order).
 pub fn leave_one_size_out(
     chip: &Chip,
     params: &[Param],
+    tile_dtypes: &[mlsim_quant::Dtype],
     measured: &[Measurement],
 ) -> Result<Vec<Point>, CalibrateError> {
     let mut shapes: Vec<Shape> = measured.iter().map(Measurement::shape).collect();
@@ -36,7 +37,7 @@ pub fn leave_one_size_out(
                 .collect();
             (test, train)
         };
-        let fitted = fit(chip, params, &train)?;
+        let fitted = fit_with_tiles(chip, params, tile_dtypes, &train)?;
         let test: Vec<Measurement> = test_idx.iter().map(|&i| measured[i].clone()).collect();
         held_out.extend(test_idx.into_iter().zip(points(&fitted.chip, &test)));
     }

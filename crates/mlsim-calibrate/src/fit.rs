@@ -28,6 +28,9 @@ pub enum Param {
     /// `compute.paths.<dtype>.efficiency`: achievable share of a compute
     /// path's peak (chips with compute paths, arch `gpu`).
     PathEfficiency(Dtype),
+    /// `compute.paths.<dtype>.sustained_clock_ghz`: the clock a native path
+    /// sustains (at most the boost clock `frequency_ghz`).
+    PathClock(Dtype),
 }
 
 impl Param {
@@ -38,6 +41,7 @@ impl Param {
             Param::Speedup(d) => format!("compute.dtype_speedup.{d}"),
             Param::LaunchOverhead => "launch_overhead_us".into(),
             Param::PathEfficiency(d) => format!("compute.paths.{d}.efficiency"),
+            Param::PathClock(d) => format!("compute.paths.{d}.sustained_clock_ghz"),
         }
     }
 
@@ -47,7 +51,17 @@ impl Param {
             Param::Efficiency => chip.compute.efficiency,
             Param::Speedup(d) => chip.compute.speedup(*d),
             Param::LaunchOverhead => chip.launch_overhead_s * 1e6,
-            Param::PathEfficiency(d) => chip.compute.paths.get(*d).map_or(chip.compute.efficiency, |p| p.efficiency),
+            Param::PathEfficiency(d) => chip
+                .compute
+                .paths
+                .get(*d)
+                .map_or(chip.compute.efficiency, |p| p.efficiency),
+            Param::PathClock(d) => match chip.compute.paths.get(*d).map(|p| &p.kind) {
+                Some(mlsim_hw::PathKind::Native { clock_ratio, .. }) => {
+                    clock_ratio * chip.frequency_hz / 1e9
+                }
+                _ => chip.frequency_hz / 1e9,
+            },
         }
     }
 
@@ -64,6 +78,14 @@ impl Param {
                     path.efficiency = value;
                 }
             }
+            Param::PathClock(d) => {
+                let boost_ghz = chip.frequency_hz / 1e9;
+                if let Some(mlsim_hw::PathKind::Native { clock_ratio, .. }) =
+                    chip.compute.paths.get_mut(*d).map(|p| &mut p.kind)
+                {
+                    *clock_ratio = (value / boost_ghz).min(1.0);
+                }
+            }
         }
     }
 
@@ -73,7 +95,7 @@ impl Param {
                 let v = value.clamp(1e-6, 1.0 - 1e-9);
                 (v / (1.0 - v)).ln()
             }
-            Param::Speedup(_) => value.max(1e-9).ln(),
+            Param::Speedup(_) | Param::PathClock(_) => value.max(1e-9).ln(),
             Param::LaunchOverhead => value.max(0.0).sqrt(),
         }
     }
@@ -81,7 +103,7 @@ impl Param {
     fn value_at(self, x: f64) -> f64 {
         match self {
             Param::Efficiency | Param::PathEfficiency(_) => 1.0 / (1.0 + (-x).exp()),
-            Param::Speedup(_) => x.exp(),
+            Param::Speedup(_) | Param::PathClock(_) => x.exp(),
             Param::LaunchOverhead => x * x,
         }
     }
@@ -97,12 +119,18 @@ impl std::fmt::Display for Param {
 /// with compute paths: every measured dtype's path efficiency),
 /// `efficiency.<dtype>`, `speedup` (every non-fp32 dtype measured),
 /// `speedup.<dtype>`, `launch`.
-pub fn parse_params(spec: &str, chip: &Chip, measured: &[Measurement]) -> Result<Vec<Param>, CalibrateError> {
+pub fn parse_params(
+    spec: &str,
+    chip: &Chip,
+    measured: &[Measurement],
+) -> Result<Vec<Param>, CalibrateError> {
     let mut out = Vec::new();
     let has_paths = !chip.compute.paths.is_empty();
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if let Some(d) = item.strip_prefix("efficiency.") {
-            let dtype: Dtype = d.parse().map_err(|e: mlsim_quant::UnknownDtype| CalibrateError::Unsupported(e.to_string()))?;
+            let dtype: Dtype = d.parse().map_err(|e: mlsim_quant::UnknownDtype| {
+                CalibrateError::Unsupported(e.to_string())
+            })?;
             if !chip.compute.paths.contains(dtype) {
                 return Err(CalibrateError::Unsupported(format!(
                     "{item}: chip `{}` has no {dtype} compute path\n  hint: fit `efficiency` for a chip without compute paths",
@@ -113,7 +141,11 @@ pub fn parse_params(spec: &str, chip: &Chip, measured: &[Measurement]) -> Result
             continue;
         }
         match item {
-            "efficiency" if has_paths => out.extend(path_dtypes(chip, measured).into_iter().map(Param::PathEfficiency)),
+            "efficiency" if has_paths => out.extend(
+                path_dtypes(chip, measured)
+                    .into_iter()
+                    .map(Param::PathEfficiency),
+            ),
             "efficiency" => out.push(Param::Efficiency),
             "launch" | "launch_overhead" | "launch_overhead_us" => out.push(Param::LaunchOverhead),
             "speedup" | "dtype_speedup" => {
@@ -162,7 +194,11 @@ fn measured_dtypes(measured: &[Measurement]) -> Vec<Dtype> {
 
 /// Measured dtypes that have their own compute path on `chip`, sorted.
 fn path_dtypes(chip: &Chip, measured: &[Measurement]) -> Vec<Dtype> {
-    let mut d: Vec<Dtype> = measured.iter().map(|m| m.dtype).filter(|d| chip.compute.paths.contains(*d)).collect();
+    let mut d: Vec<Dtype> = measured
+        .iter()
+        .map(|m| m.dtype)
+        .filter(|d| chip.compute.paths.contains(*d))
+        .collect();
     d.sort();
     d.dedup();
     d
@@ -176,7 +212,17 @@ fn path_dtypes(chip: &Chip, measured: &[Measurement]) -> Vec<Dtype> {
 pub fn default_params(chip: &Chip, measured: &[Measurement]) -> Vec<Param> {
     let mut out = Vec::new();
     if !chip.compute.paths.is_empty() {
-        out.extend(path_dtypes(chip, measured).into_iter().map(Param::PathEfficiency));
+        // A native path the chip file says runs below boost (a power-capped
+        // part) fits its sustained clock, the uncertain physical quantity;
+        // every other path fits its efficiency.
+        for d in path_dtypes(chip, measured) {
+            match chip.compute.paths.get(d).map(|p| &p.kind) {
+                Some(mlsim_hw::PathKind::Native { clock_ratio, .. }) if *clock_ratio < 1.0 => {
+                    out.push(Param::PathClock(d))
+                }
+                _ => out.push(Param::PathEfficiency(d)),
+            }
+        }
         out.push(Param::LaunchOverhead);
         return out;
     }
@@ -195,8 +241,78 @@ pub struct Fit {
     pub chip: Chip,
     /// Each parameter and its fitted value (file units).
     pub values: Vec<(Param, f64)>,
+    /// Compute paths whose tile list the fit narrowed: (dtype, tiles kept).
+    pub tiles: Vec<(Dtype, Vec<(u32, u32)>)>,
     /// Root mean squared log error on the fitted points.
     pub rms_log_error: f64,
+}
+
+/// Dtypes whose kernel tiles a fit may choose: measured dtypes with a
+/// compute path (arch `gpu`).
+pub fn tile_paths(chip: &Chip, measured: &[Measurement]) -> Vec<Dtype> {
+    path_dtypes(chip, measured)
+}
+
+/// The tiles a path uses (its own, or those of the path it runs through),
+/// largest first.
+fn effective_tiles(chip: &Chip, dtype: Dtype) -> Vec<(u32, u32)> {
+    let Some((_, native, _)) = chip.resolve_path(dtype) else {
+        return Vec::new();
+    };
+    let own = chip
+        .compute
+        .paths
+        .get(dtype)
+        .map(|p| &p.tiles)
+        .filter(|t| !t.is_empty());
+    let mut tiles = own.unwrap_or(&native.tiles).clone();
+    tiles.sort_by_key(|&(r, c)| std::cmp::Reverse(u64::from(r) * u64::from(c)));
+    tiles
+}
+
+/// Fit `params` and, for each dtype of `tile_dtypes`, which of its
+/// candidate kernel tiles the library really uses.
+///
+/// A chip file lists the tiles a library has; which ones it picks for small
+/// shapes is not public. The search keeps the `k` largest tiles of a path
+/// for `k` = all ... 1, fits the continuous parameters for each choice and
+/// keeps the one with the least squared log error (one pass over the paths,
+/// in dtype order). Only the tile lists change, never their shapes.
+pub fn fit_with_tiles(
+    chip: &Chip,
+    params: &[Param],
+    tile_dtypes: &[Dtype],
+    points: &[Measurement],
+) -> Result<Fit, CalibrateError> {
+    let mut best = fit(chip, params, points)?;
+    let mut base = chip.clone();
+    let mut chosen: Vec<(Dtype, Vec<(u32, u32)>)> = Vec::new();
+    for &dtype in tile_dtypes {
+        let all = effective_tiles(&base, dtype);
+        let mut best_here: Option<(Vec<(u32, u32)>, Fit)> = None;
+        for keep in (1..all.len()).rev() {
+            let mut candidate = base.clone();
+            if let Some(path) = candidate.compute.paths.get_mut(dtype) {
+                path.tiles = all[..keep].to_vec();
+            }
+            let f = fit(&candidate, params, points)?;
+            let current = best_here
+                .as_ref()
+                .map_or(best.rms_log_error, |(_, b)| b.rms_log_error);
+            if f.rms_log_error < current - 1e-9 {
+                best_here = Some((all[..keep].to_vec(), f));
+            }
+        }
+        if let Some((tiles, f)) = best_here {
+            if let Some(path) = base.compute.paths.get_mut(dtype) {
+                path.tiles = tiles.clone();
+            }
+            chosen.push((dtype, tiles));
+            best = f;
+        }
+    }
+    best.tiles = chosen;
+    Ok(best)
 }
 
 struct Problem<'a> {
@@ -295,6 +411,7 @@ pub fn fit(chip: &Chip, params: &[Param], points: &[Measurement]) -> Result<Fit,
     Ok(Fit {
         chip: problem.chip_at(&x),
         values,
+        tiles: Vec::new(),
         rms_log_error,
     })
 }
@@ -310,7 +427,10 @@ mod tests {
             (Param::Speedup(Dtype::Fp16), 5.55),
             (Param::LaunchOverhead, 20.0),
         ] {
-            assert!((p.value_at(p.search_coordinate(v)) - v).abs() < 1e-12, "{p}");
+            assert!(
+                (p.value_at(p.search_coordinate(v)) - v).abs() < 1e-12,
+                "{p}"
+            );
         }
     }
 }

@@ -21,6 +21,8 @@ pub struct Record<'a> {
     pub base_name: &'a str,
     /// Fitted values, file units.
     pub values: &'a [(Param, f64)],
+    /// Compute paths whose tile list the fit narrowed.
+    pub tiles: &'a [(mlsim_quant::Dtype, Vec<(u32, u32)>)],
     /// Errors on the fitted points.
     pub in_sample: ErrorSummary,
     /// Errors on held-out points (leave-one-size-out), if computed.
@@ -55,6 +57,22 @@ fn table_at<'d>(doc: &'d mut DocumentMut, key: &str) -> Result<&'d mut Table, Ca
         })
 }
 
+fn path_table(
+    doc: &mut DocumentMut,
+    dtype: mlsim_quant::Dtype,
+) -> Result<&mut Table, CalibrateError> {
+    table_at(doc, "compute")?
+        .get_mut("paths")
+        .and_then(Item::as_table_mut)
+        .and_then(|p| p.get_mut(dtype.name()))
+        .and_then(Item::as_table_mut)
+        .ok_or_else(|| {
+            CalibrateError::Unsupported(format!(
+                "the source chip file has no [compute.paths.{dtype}] table"
+            ))
+        })
+}
+
 /// The calibrated file's text, from the source chip file's text.
 pub fn calibrated_text(
     source: &str,
@@ -71,7 +89,8 @@ pub fn calibrated_text(
         .unwrap_or(new_name)
         .to_string();
     if !display.contains("calibrated") {
-        doc["display_name"] = value(format!("{display} (calibrated)"));
+        let base = display.replace(" (datasheet)", "");
+        doc["display_name"] = value(format!("{base} (calibrated)"));
     }
     for (param, v) in record.values {
         match param {
@@ -98,26 +117,38 @@ pub fn calibrated_text(
                 }
             }
             Param::LaunchOverhead => doc["launch_overhead_us"] = value(*v),
-            Param::PathEfficiency(d) => {
-                let paths = table_at(&mut doc, "compute")?
-                    .get_mut("paths")
-                    .and_then(Item::as_table_mut)
-                    .ok_or_else(|| CalibrateError::Unsupported("the source chip file has no [compute.paths]".into()))?;
-                let path = paths
-                    .get_mut(d.name())
-                    .and_then(Item::as_table_mut)
-                    .ok_or_else(|| CalibrateError::Unsupported(format!("no [compute.paths.{d}] table")))?;
-                path["efficiency"] = value(*v);
+            Param::PathEfficiency(d) | Param::PathClock(d) => {
+                let key = if matches!(param, Param::PathClock(_)) {
+                    "sustained_clock_ghz"
+                } else {
+                    "efficiency"
+                };
+                path_table(&mut doc, *d)?[key] = value(*v);
             }
         }
     }
+    for (dtype, tiles) in record.tiles {
+        let mut arr = Array::new();
+        for (r, c) in tiles {
+            let mut pair = Array::new();
+            pair.push(i64::from(*r));
+            pair.push(i64::from(*c));
+            arr.push(pair);
+        }
+        path_table(&mut doc, *dtype)?["tiles"] = value(arr);
+    }
     let mut cal = Table::new();
-    let fitted: Vec<String> = record.values.iter().map(|(p, _)| p.field_path()).collect();
-    let values: Vec<String> = record
+    let mut fitted: Vec<String> = record.values.iter().map(|(p, _)| p.field_path()).collect();
+    let mut values: Vec<String> = record
         .values
         .iter()
         .map(|(p, v)| format!("{} = {v}", p.field_path()))
         .collect();
+    for (dtype, tiles) in record.tiles {
+        fitted.push(format!("compute.paths.{dtype}.tiles"));
+        let list: Vec<String> = tiles.iter().map(|(r, c)| format!("{r}x{c}")).collect();
+        values.push(format!("compute.paths.{dtype}.tiles = {}", list.join(" ")));
+    }
     cal["note"] = value(format!(
         "fitted by `mlsim calibrate` from {} on {} by least squared log error: {}",
         record.base_name,
@@ -140,5 +171,12 @@ pub fn calibrated_text(
     }
     doc.remove("calibration");
     doc["calibration"] = Item::Table(cal);
-    Ok(doc.to_string())
+    let header = format!(
+        "# CALIBRATED chip file written by `mlsim calibrate` on {}: the values named in\n\
+         # [calibration].fitted were fitted to {}; everything else, and the comments\n\
+         # below, come from `{}` unchanged (comments next to fitted values describe the\n\
+         # source's values, not the fitted ones).\n\n",
+        record.date, record.measurements, record.base_name
+    );
+    Ok(header + &doc.to_string())
 }

@@ -103,6 +103,33 @@ pub fn load_chip(name: &str) -> Result<mlsim_hw::Chip, Failure> {
     mlsim_hw::load(name).map_err(Failure::from)
 }
 
+/// Shared `--launch-us` flag: the per-call cost of the caller's harness.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LaunchArg {
+    /// Per-call launch and dispatch overhead in microseconds, replacing the
+    /// chip file's value (which assumes PyTorch eager dispatch); e.g. about
+    /// 5 for a C++ cuBLAS/cuBLASLt caller.
+    #[arg(long = "launch-us", value_name = "US")]
+    pub launch_us: Option<f64>,
+}
+
+impl LaunchArg {
+    /// Load a chip and apply the override.
+    pub fn load(&self, name: &str) -> Result<mlsim_hw::Chip, Failure> {
+        let mut chip = load_chip(name)?;
+        if let Some(us) = self.launch_us {
+            if !(us.is_finite() && us >= 0.0) {
+                return Err(Failure {
+                    code: 2,
+                    error: anyhow::anyhow!("--launch-us must be a number of at least 0, got {us}"),
+                });
+            }
+            chip.launch_overhead_s = us / 1e6;
+        }
+        Ok(chip)
+    }
+}
+
 /// Shared `--format` flag.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FormatArg {

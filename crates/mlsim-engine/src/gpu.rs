@@ -65,12 +65,21 @@ fn ceil_div(a: u64, b: u64) -> u64 {
 /// Returns `None` when the chip has no compute paths.
 pub fn gemm(chip: &Chip, m: u64, n: u64, k: u64, batch: u64, dtype: Dtype) -> Option<GemmTerms> {
     let (native_dtype, native_path, native) = chip.resolve_path(dtype)?;
-    let PathKind::Native { peak_flops, clock_ratio, tiles } = &native_path.kind else {
+    let PathKind::Native {
+        peak_flops,
+        clock_ratio,
+    } = &native_path.kind
+    else {
         return None;
     };
-    // Efficiency and output width are the requested dtype's own (an
-    // emulated path has its own efficiency through the other's kernels).
+    // Efficiency, output width and tiles are the requested dtype's own (an
+    // emulated path has its own kernels running on the other's hardware).
     let own: &ComputePath = chip.compute.paths.get(dtype).unwrap_or(native_path);
+    let tiles = if own.tiles.is_empty() {
+        &native_path.tiles
+    } else {
+        &own.tiles
+    };
     let rate = peak_flops * clock_ratio * own.efficiency;
     let units = f64::from(chip.compute.units);
     let per_unit_rate = rate / units;
@@ -84,7 +93,14 @@ pub fn gemm(chip: &Chip, m: u64, n: u64, k: u64, batch: u64, dtype: Dtype) -> Op
     let grid = units.sqrt().floor().max(1.0) as u64;
 
     let conversion_rate = match (native, chip.compute.paths.get(Dtype::Fp32).map(|p| &p.kind)) {
-        (false, Some(PathKind::Native { peak_flops, clock_ratio, .. })) => peak_flops * clock_ratio,
+        (
+            false,
+            Some(PathKind::Native {
+                peak_flops,
+                clock_ratio,
+                ..
+            }),
+        ) => peak_flops * clock_ratio,
         _ => f64::INFINITY,
     };
 
@@ -140,21 +156,54 @@ pub fn gemm(chip: &Chip, m: u64, n: u64, k: u64, batch: u64, dtype: Dtype) -> Op
 /// convolution as an implicit GEMM; attention as its score, value and
 /// projection GEMMs, one kernel each), elementwise ops through
 /// [`roofline_terms`]. Returns the terms and the number of kernels.
-pub fn op_terms(chip: &Chip, op: &mlsim_workload::Op, dtype: Dtype, flops: f64, bytes: f64) -> Option<(GemmTerms, u32)> {
+pub fn op_terms(
+    chip: &Chip,
+    op: &mlsim_workload::Op,
+    dtype: Dtype,
+    flops: f64,
+    bytes: f64,
+) -> Option<(GemmTerms, u32)> {
     use mlsim_workload::Op;
     match *op {
         Op::MatMul { m, n, k } => Some((gemm(chip, m, n, k, 1, dtype)?, 1)),
-        Op::Conv2d { batch, c_in, h, w, c_out, kh, kw, stride, padding } => {
+        Op::Conv2d {
+            batch,
+            c_in,
+            h,
+            w,
+            c_out,
+            kh,
+            kw,
+            stride,
+            padding,
+        } => {
             let ho = (h + 2 * padding - kh) / stride + 1;
             let wo = (w + 2 * padding - kw) / stride + 1;
-            Some((gemm(chip, batch * ho * wo, c_out, c_in * kh * kw, 1, dtype)?, 1))
+            Some((
+                gemm(chip, batch * ho * wo, c_out, c_in * kh * kw, 1, dtype)?,
+                1,
+            ))
         }
-        Op::Attention { batch, heads, seq, head_dim, causal } => {
+        Op::Attention {
+            batch,
+            heads,
+            seq,
+            head_dim,
+            causal,
+        } => {
             let mask = if causal { 0.5 } else { 1.0 };
             let scores = gemm(chip, seq, seq, head_dim, batch * heads, dtype)?;
             let values = gemm(chip, seq, head_dim, seq, batch * heads, dtype)?;
-            let proj = gemm(chip, batch * seq, heads * head_dim, heads * head_dim, 1, dtype)?;
-            let sum = |f: fn(&GemmTerms) -> f64, scale: f64| (f(&scores) + f(&values)) * scale + f(&proj);
+            let proj = gemm(
+                chip,
+                batch * seq,
+                heads * head_dim,
+                heads * head_dim,
+                1,
+                dtype,
+            )?;
+            let sum =
+                |f: fn(&GemmTerms) -> f64, scale: f64| (f(&scores) + f(&values)) * scale + f(&proj);
             let compute_s = sum(|t| t.compute_s, mask);
             let memory_s = sum(|t| t.memory_s, 1.0);
             Some((
@@ -167,7 +216,10 @@ pub fn op_terms(chip: &Chip, op: &mlsim_workload::Op, dtype: Dtype, flops: f64, 
                     dram_limited: scores.dram_limited,
                     waves: sum(|t| t.waves, 1.0),
                     // The worst of the three kernels.
-                    tile_efficiency: scores.tile_efficiency.min(values.tile_efficiency).min(proj.tile_efficiency),
+                    tile_efficiency: scores
+                        .tile_efficiency
+                        .min(values.tile_efficiency)
+                        .min(proj.tile_efficiency),
                     rate_flops: proj.rate_flops,
                     native: proj.native,
                     memory_bound: memory_s > compute_s,
@@ -183,7 +235,14 @@ pub fn op_terms(chip: &Chip, op: &mlsim_workload::Op, dtype: Dtype, flops: f64, 
 /// time at main-memory bandwidth against compute at the fp32 path's rate.
 pub fn roofline_terms(chip: &Chip, flops: f64, bytes: f64, dtype: Dtype) -> Option<GemmTerms> {
     let (_, path, native) = chip.resolve_path(dtype)?;
-    let PathKind::Native { peak_flops, clock_ratio, .. } = &path.kind else { return None };
+    let PathKind::Native {
+        peak_flops,
+        clock_ratio,
+        ..
+    } = &path.kind
+    else {
+        return None;
+    };
     let rate = peak_flops * clock_ratio * path.efficiency;
     let compute_s = flops / rate;
     let memory_s = bytes / chip.main_memory().bandwidth_bytes_per_s;

@@ -160,7 +160,13 @@ fn predict_parts(
 }
 
 /// Fill a [`Prediction`] from the tiled GPU model's terms.
-fn from_gpu_terms(chip: &Chip, flops: f64, bytes: f64, t: &gpu::GemmTerms, kernels: u32) -> Prediction {
+fn from_gpu_terms(
+    chip: &Chip,
+    flops: f64,
+    bytes: f64,
+    t: &gpu::GemmTerms,
+    kernels: u32,
+) -> Prediction {
     let freq = chip.frequency_hz;
     let launch_ms = chip.launch_overhead_s * 1e3 * f64::from(kernels);
     let busy_s = t.busy_s();
@@ -181,14 +187,30 @@ fn from_gpu_terms(chip: &Chip, flops: f64, bytes: f64, t: &gpu::GemmTerms, kerne
         dram_bytes: t.dram_bytes,
         waves: t.waves,
         native: t.native,
-        compute_utilization: if busy_s > 0.0 { t.compute_s / busy_s } else { 1.0 },
+        compute_utilization: if busy_s > 0.0 {
+            t.compute_s / busy_s
+        } else {
+            1.0
+        },
         achieved_tflops: flops / (runtime_ms * 1e-3).max(1e-12) * 1e-12,
         effective_tflops: t.rate_flops * 1e-12,
         tiling_efficiency: t.tile_efficiency,
-        hit_rate: if t.requested_bytes > 0.0 { (1.0 - t.dram_bytes / t.requested_bytes).max(0.0) } else { 1.0 },
-        serving_level_index: Some(if t.dram_limited || dram_index == 0 { dram_index } else { dram_index - 1 }),
+        hit_rate: if t.requested_bytes > 0.0 {
+            (1.0 - t.dram_bytes / t.requested_bytes).max(0.0)
+        } else {
+            1.0
+        },
+        serving_level_index: Some(if t.dram_limited || dram_index == 0 {
+            dram_index
+        } else {
+            dram_index - 1
+        }),
         avg_latency_cycles: 0.0,
-        bottleneck: if t.memory_bound { Bound::Memory } else { Bound::Compute },
+        bottleneck: if t.memory_bound {
+            Bound::Memory
+        } else {
+            Bound::Compute
+        },
     }
 }
 

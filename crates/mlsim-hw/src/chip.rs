@@ -73,6 +73,10 @@ pub struct ComputePath {
     pub output_bytes: f64,
     /// fp32 operations per loaded element for conversion (emulated paths).
     pub convert_flops_per_element: f64,
+    /// Candidate output tiles `(rows, cols)` of the library's kernels for
+    /// this dtype, largest first; empty for an emulated path that uses the
+    /// tiles of the path it runs through.
+    pub tiles: Vec<(u32, u32)>,
 }
 
 /// Native or emulated.
@@ -85,8 +89,6 @@ pub enum PathKind {
         peak_flops: f64,
         /// Sustained clock over the boost clock, in (0, 1].
         clock_ratio: f64,
-        /// Candidate output tiles `(rows, cols)`.
-        tiles: Vec<(u32, u32)>,
     },
     /// Runs through another dtype's native path.
     Emulated {
@@ -190,8 +192,14 @@ impl Chip {
         let own = self.compute.paths.get(dtype);
         match own.map(|p| &p.kind) {
             Some(PathKind::Native { .. }) => Some((dtype, own.expect("matched"), true)),
-            Some(PathKind::Emulated { via }) => self.compute.paths.get(*via).map(|p| (*via, p, false)),
-            None => self.compute.paths.get(Dtype::Fp32).map(|p| (Dtype::Fp32, p, dtype == Dtype::Fp32)),
+            Some(PathKind::Emulated { via }) => {
+                self.compute.paths.get(*via).map(|p| (*via, p, false))
+            }
+            None => self
+                .compute
+                .paths
+                .get(Dtype::Fp32)
+                .map(|p| (Dtype::Fp32, p, dtype == Dtype::Fp32)),
         }
     }
 

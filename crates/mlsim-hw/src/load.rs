@@ -319,8 +319,15 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
             ));
         }
     }
-    let base_clock_hz = raw.base_clock_ghz.map(|v| positive(&root, "base_clock_ghz", v)).transpose()?.map(|v| v * 1e9);
-    let power_limit_w = raw.power_limit_w.map(|v| positive(&root, "power_limit_w", v)).transpose()?;
+    let base_clock_hz = raw
+        .base_clock_ghz
+        .map(|v| positive(&root, "base_clock_ghz", v))
+        .transpose()?
+        .map(|v| v * 1e9);
+    let power_limit_w = raw
+        .power_limit_w
+        .map(|v| positive(&root, "power_limit_w", v))
+        .transpose()?;
     let compute = validate_compute(&root.key("compute"), raw.compute, frequency_ghz)?;
     let memory = validate_memory(&root, raw.memory)?;
     let mut quantization = DtypeMap::new();
@@ -351,7 +358,11 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
     })
 }
 
-fn validate_compute(path: &FieldPath, raw: RawCompute, frequency_ghz: f64) -> Result<ComputeUnit, Problem> {
+fn validate_compute(
+    path: &FieldPath,
+    raw: RawCompute,
+    frequency_ghz: f64,
+) -> Result<ComputeUnit, Problem> {
     let arch = match raw.arch.as_str() {
         "simd" => ComputeArch::Simd,
         "neon" => ComputeArch::Neon,
@@ -364,9 +375,20 @@ fn validate_compute(path: &FieldPath, raw: RawCompute, frequency_ghz: f64) -> Re
             ));
         }
     };
-    let efficiency = in_range(path, "efficiency", raw.efficiency, (0.0, true), (1.0, false))?;
+    let efficiency = in_range(
+        path,
+        "efficiency",
+        raw.efficiency,
+        (0.0, true),
+        (1.0, false),
+    )?;
     let paths = validate_paths(&path.key("paths"), raw.paths, efficiency, frequency_ghz)?;
-    if arch == ComputeArch::Gpu && !matches!(paths.get(Dtype::Fp32).map(|p| &p.kind), Some(PathKind::Native { .. })) {
+    if arch == ComputeArch::Gpu
+        && !matches!(
+            paths.get(Dtype::Fp32).map(|p| &p.kind),
+            Some(PathKind::Native { .. })
+        )
+    {
         return Err(Problem {
             path: path.key("paths"),
             message: "arch `gpu` needs a native fp32 path ([compute.paths.fp32] with peak_tflops and tiles)".into(),
@@ -374,7 +396,13 @@ fn validate_compute(path: &FieldPath, raw: RawCompute, frequency_ghz: f64) -> Re
         });
     }
     if arch != ComputeArch::Gpu && !paths.is_empty() {
-        return Err(problem(path.key("paths"), format!("compute paths are used by arch `gpu` only, not `{}`", arch.as_str())));
+        return Err(problem(
+            path.key("paths"),
+            format!(
+                "compute paths are used by arch `gpu` only, not `{}`",
+                arch.as_str()
+            ),
+        ));
     }
     let mut dtype_speedup = DtypeMap::new();
     let spath = path.key("dtype_speedup");
@@ -433,7 +461,9 @@ fn validate_paths(
                 if clock > frequency_ghz {
                     return Err(problem(
                         path.key("sustained_clock_ghz"),
-                        format!("sustained clock {clock} GHz is above the boost clock frequency_ghz = {frequency_ghz}"),
+                        format!(
+                            "sustained clock {clock} GHz is above the boost clock frequency_ghz = {frequency_ghz}"
+                        ),
                     ));
                 }
                 if p.tiles.is_empty() {
@@ -443,24 +473,20 @@ fn validate_paths(
                         hint: Some("e.g. tiles = [[128, 128], [64, 64]]".into()),
                     });
                 }
-                let mut tiles = Vec::with_capacity(p.tiles.len());
-                for (i, [r, c]) in p.tiles.iter().copied().enumerate() {
-                    if r == 0 || c == 0 {
-                        return Err(problem(path.key("tiles").index(i), "tile sides must be at least 1"));
-                    }
-                    tiles.push((r, c));
+                PathKind::Native {
+                    peak_flops: peak,
+                    clock_ratio: clock / frequency_ghz,
                 }
-                PathKind::Native { peak_flops: peak, clock_ratio: clock / frequency_ghz, tiles }
             }
             (None, Some(via)) => {
                 let via_dtype = parse_dtype(&path, via).map_err(|mut e| {
                     e.path = path.key("emulated_by");
                     e
                 })?;
-                if !p.tiles.is_empty() || p.sustained_clock_ghz.is_some() {
+                if p.sustained_clock_ghz.is_some() {
                     return Err(problem(
-                        path.key("emulated_by"),
-                        "an emulated path takes its tiles and clock from the path it runs through",
+                        path.key("sustained_clock_ghz"),
+                        "an emulated path runs at the clock of the path it runs through",
                     ));
                 }
                 emulated.push((dtype, via_dtype, path.key("emulated_by")));
@@ -482,8 +508,31 @@ fn validate_paths(
             Some(b) => positive(&path, "output_bytes", b)?,
             None => dtype.bytes_per_element(),
         };
-        let convert = non_negative(&path, "convert_flops_per_element", p.convert_flops_per_element.unwrap_or(0.0))?;
-        paths.insert(dtype, ComputePath { kind, efficiency, output_bytes, convert_flops_per_element: convert });
+        let convert = non_negative(
+            &path,
+            "convert_flops_per_element",
+            p.convert_flops_per_element.unwrap_or(0.0),
+        )?;
+        let mut tiles = Vec::with_capacity(p.tiles.len());
+        for (i, [r, c]) in p.tiles.iter().copied().enumerate() {
+            if r == 0 || c == 0 {
+                return Err(problem(
+                    path.key("tiles").index(i),
+                    "tile sides must be at least 1",
+                ));
+            }
+            tiles.push((r, c));
+        }
+        paths.insert(
+            dtype,
+            ComputePath {
+                kind,
+                efficiency,
+                output_bytes,
+                convert_flops_per_element: convert,
+                tiles,
+            },
+        );
     }
     for (dtype, via, at) in emulated {
         match paths.get(via).map(|p| &p.kind) {
@@ -491,8 +540,12 @@ fn validate_paths(
             _ => {
                 return Err(Problem {
                     path: at,
-                    message: format!("{dtype} is emulated by {via}, but the chip has no native {via} path"),
-                    hint: Some(format!("add [compute.paths.{via}] with peak_tflops and tiles")),
+                    message: format!(
+                        "{dtype} is emulated by {via}, but the chip has no native {via} path"
+                    ),
+                    hint: Some(format!(
+                        "add [compute.paths.{via}] with peak_tflops and tiles"
+                    )),
                 });
             }
         }

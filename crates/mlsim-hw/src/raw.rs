@@ -125,8 +125,10 @@ pub struct RawPath {
     /// parts run below boost); default `frequency_ghz`.
     #[serde(default)]
     pub sustained_clock_ghz: Option<f64>,
-    /// Output tiles `[rows, cols]` the library's kernels use for this path
-    /// (native paths); the model picks the fastest for each shape.
+    /// Output tiles `[rows, cols]` the library's kernels use for this dtype,
+    /// largest first (required for native paths; an emulated path without
+    /// tiles uses those of the path it runs through); the model picks the
+    /// fastest for each shape.
     #[serde(default)]
     pub tiles: Vec<[u32; 2]>,
     /// Share of the peak a large GEMM reaches on this path, in (0, 1];

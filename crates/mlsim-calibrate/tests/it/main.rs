@@ -99,7 +99,7 @@ fn loso_needs_two_sizes() {
         runtime_ms: 1.0,
         line: 2,
     }];
-    let err =
-        mlsim_calibrate::cv::leave_one_size_out(&chip, &[Param::Efficiency], &rows).unwrap_err();
+    let err = mlsim_calibrate::cv::leave_one_size_out(&chip, &[Param::Efficiency], &[], &rows)
+        .unwrap_err();
     assert!(matches!(err, CalibrateError::Unsupported(_)));
 }

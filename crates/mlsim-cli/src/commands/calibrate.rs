@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mlsim_calibrate::cv::leave_one_size_out;
-use mlsim_calibrate::fit::{default_params, fit, parse_params};
+use mlsim_calibrate::fit::{default_params, fit_with_tiles, parse_params, tile_paths};
 use mlsim_calibrate::preset::{Record, apply_rounded, calibrated_text};
 use mlsim_calibrate::validate::{points, summary};
 
 use crate::output::{Table, sig};
-use crate::{CmdResult, Failure, load_chip};
+use crate::{CmdResult, Failure};
 
 #[derive(Debug, Args)]
 #[command(
@@ -26,6 +26,8 @@ pub struct CalibrateArgs {
     /// Where to write the calibrated chip file; its name is the file name.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    #[command(flatten)]
+    launch: crate::LaunchArg,
     /// Comma-separated parameters to fit.
     #[arg(long, value_name = "LIST")]
     params: Option<String>,
@@ -56,7 +58,7 @@ fn today() -> String {
 }
 
 pub fn run(args: &CalibrateArgs) -> CmdResult {
-    let chip = load_chip(&args.hw)?;
+    let chip = args.launch.load(&args.hw)?;
     let source = match mlsim_hw::preset(&args.hw) {
         Some(p) => p.text.to_string(),
         None => std::fs::read_to_string(&args.hw)?,
@@ -80,11 +82,18 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
         })?
         .to_string();
 
-    let fitted = fit(&chip, &params, &set.rows)?;
+    // Kernel tiles are fitted with the default parameters only: an explicit
+    // --params list fits exactly what it names.
+    let tiles = if args.params.is_none() {
+        tile_paths(&chip, &set.rows)
+    } else {
+        Vec::new()
+    };
+    let fitted = fit_with_tiles(&chip, &params, &tiles, &set.rows)?;
     let mut calibrated = fitted.chip.clone();
     let values = apply_rounded(&mut calibrated, &fitted.values);
     let in_sample = summary(&points(&calibrated, &set.rows)).expect("non-empty");
-    let cv_points = leave_one_size_out(&chip, &params, &set.rows).ok();
+    let cv_points = leave_one_size_out(&chip, &params, &tiles, &set.rows).ok();
     let cv = cv_points.as_deref().and_then(summary);
     let date = today();
     let measurements = args.measurements.display().to_string();
@@ -93,6 +102,7 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
         date: &date,
         base_name: &chip.name,
         values: &values,
+        tiles: &fitted.tiles,
         in_sample,
         cv,
     };
@@ -107,6 +117,14 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
     let mut t = Table::new(["parameter", "before", "fitted"]);
     for (p, v) in &values {
         t.row([p.field_path(), sig(p.get(&chip), 6), sig(*v, 6)]);
+    }
+    for (d, tiles) in &fitted.tiles {
+        let list: Vec<String> = tiles.iter().map(|(r, c)| format!("{r}x{c}")).collect();
+        t.row([
+            format!("compute.paths.{d}.tiles"),
+            "(all listed)".to_string(),
+            list.join(" "),
+        ]);
     }
     print!("{}", t.render());
     let mut t = Table::new(["errors", "MAPE %", "median %"]);

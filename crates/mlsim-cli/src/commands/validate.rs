@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use mlsim_calibrate::cv::{Holdout, holdout, leave_one_size_out};
-use mlsim_calibrate::fit::{Param, default_params, fit};
+use mlsim_calibrate::fit::{Param, default_params, fit_with_tiles, tile_paths};
 use mlsim_calibrate::measurements::{MeasurementSet, read_measurements};
 use mlsim_calibrate::metrics::ErrorSummary;
 use mlsim_calibrate::validate::{
@@ -15,7 +15,7 @@ use mlsim_calibrate::validate::{
 use mlsim_quant::Dtype;
 
 use crate::output::{Format, Table, csv_num, sig, write_csv, write_json};
-use crate::{CmdResult, Failure, FormatArg, load_chip};
+use crate::{CmdResult, Failure, FormatArg};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CvArg {
@@ -42,6 +42,8 @@ pub struct ValidateArgs {
     /// Cross-validation.
     #[arg(long, value_enum, default_value_t = CvArg::Loso)]
     cv: CvArg,
+    #[command(flatten)]
+    launch: crate::LaunchArg,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -129,7 +131,7 @@ fn per_dtype(points: &[Point]) -> Vec<DtypeSummary> {
 }
 
 pub fn run(args: &ValidateArgs) -> CmdResult {
-    let chip = load_chip(&args.hw)?;
+    let chip = args.launch.load(&args.hw)?;
     let set = load_measurements(&args.measurements)?;
     let pts = points(&chip, &set.rows);
     let s = summary(&pts).expect("a measurement set is never empty");
@@ -170,11 +172,14 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     let mut holdout_result: Option<Holdout> = None;
     if args.cv == CvArg::Loso {
         let params: Vec<Param> = default_params(&chip, &set.rows);
-        let fitted = fit(&chip, &params, &set.rows)?;
+        let tiles = tile_paths(&chip, &set.rows);
+        let fitted = fit_with_tiles(&chip, &params, &tiles, &set.rows)?;
         let fit_summary = summary(&points(&fitted.chip, &set.rows)).expect("non-empty");
-        let cv_points = leave_one_size_out(&chip, &params, &set.rows)?;
+        let cv_points = leave_one_size_out(&chip, &params, &tiles, &set.rows)?;
         let cv = summary(&cv_points).expect("non-empty");
-        report.fitted_params = Some(params.iter().map(Param::field_path).collect());
+        let mut names: Vec<String> = params.iter().map(Param::field_path).collect();
+        names.extend(tiles.iter().map(|d| format!("compute.paths.{d}.tiles")));
+        report.fitted_params = Some(names);
         report.fit_mape_pct = Some(fit_summary.mape_pct);
         report.fit_median_ape_pct = Some(fit_summary.median_ape_pct);
         report.cv_mape_pct = Some(cv.mape_pct);
