@@ -2,6 +2,23 @@
 //!
 //! Exit codes: 0 ok, 1 a check failed, 2 bad usage or input.
 
+/// `println!` that returns an error instead of panicking when stdout is
+/// closed (`mlsim ... | head`); main turns a broken pipe into success.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
+/// `print!` counterpart of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod commands;
 mod output;
 mod shapes;

@@ -126,7 +126,7 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
             list.join(" "),
         ]);
     }
-    print!("{}", t.render());
+    out!("{}", t.render());
     let mut t = Table::new(["errors", "MAPE %", "median %"]);
     t.row([
         "in sample".to_string(),
@@ -140,7 +140,7 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
             format!("{:.1}", cv.median_ape_pct),
         ]);
     }
-    print!("\n{}", t.render());
-    println!("\nwrote {} (chip `{name}`)", args.out.display());
+    out!("\n{}", t.render());
+    outln!("\nwrote {} (chip `{name}`)", args.out.display());
     Ok(())
 }

@@ -5,7 +5,37 @@ use clap::Args;
 use mlsim_engine::quant::{QuantRow, analyse, standard_workloads};
 use mlsim_quant::seed;
 
+use clap::ValueEnum;
+use mlsim_engine::crossover::{
+    Family, SearchedCrossover, closed_form, describe_closed_form, search,
+};
+
 use crate::output::{Format, Table, sig, write_csv, write_json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FamilyArg {
+    /// N x N x N.
+    Square,
+    /// M x fixed-n x fixed-k.
+    M,
+}
+
+/// One dtype's crossover against fp32, every way mlsim computes it.
+#[derive(Debug, serde::Serialize)]
+struct DtypeCrossoverRow {
+    dtype: mlsim_quant::Dtype,
+    /// Whether the dtype has its own hardware path (`None`: the chip's
+    /// model has no notion of compute paths).
+    native: Option<bool>,
+    /// The original's analytical formula (chips with quantization costs).
+    original_formula_ai: Option<f64>,
+    /// The roofline closed form, in words.
+    closed_form: String,
+    /// The model's searched crossover.
+    model: SearchedCrossover,
+    /// From the measurements, when given.
+    measured: Option<String>,
+}
 use crate::shapes::OpArgs;
 use crate::{CmdResult, FormatArg, load_chip};
 
@@ -17,6 +47,24 @@ pub struct CrossoverArgs {
     /// Chip preset name or TOML file.
     #[arg(long = "hw", value_name = "NAME|FILE", global = true)]
     hw: Option<String>,
+    /// Measurements whose measured crossover is shown next to the model's.
+    #[arg(long, value_name = "FILE", global = true)]
+    measurements: Option<std::path::PathBuf>,
+    /// Family searched: square GEMMs by N, or GEMMs by M with --fixed-n and --fixed-k.
+    #[arg(long, value_enum, default_value_t = FamilyArg::Square, global = true)]
+    family: FamilyArg,
+    /// N of the `m` family.
+    #[arg(long, default_value_t = 4096, global = true)]
+    fixed_n: u64,
+    /// K of the `m` family.
+    #[arg(long, default_value_t = 4096, global = true)]
+    fixed_k: u64,
+    /// Smallest size searched.
+    #[arg(long, default_value_t = 16, global = true)]
+    from: u64,
+    /// Largest size searched.
+    #[arg(long, default_value_t = 16384, global = true)]
+    to: u64,
     #[command(flatten)]
     format: FormatArg,
     /// A workload to analyse instead of the standard six.
@@ -34,6 +82,51 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
         });
     };
     let chip = load_chip(hw)?;
+    if args.from == 0 || args.to < args.from {
+        return Err(crate::Failure {
+            code: 2,
+            error: anyhow::anyhow!(
+                "--from {} --to {}: expected 1 <= from <= to",
+                args.from,
+                args.to
+            ),
+        });
+    }
+    let family = match args.family {
+        FamilyArg::Square => Family::Square,
+        FamilyArg::M => Family::M {
+            n: args.fixed_n.max(1),
+            k: args.fixed_k.max(1),
+        },
+    };
+    let measured = match &args.measurements {
+        Some(path) => {
+            let set = super::validate::load_measurements(path)?;
+            let pts = mlsim_calibrate::validate::points(&chip, &set.rows);
+            mlsim_calibrate::validate::crossovers(&pts)
+        }
+        None => Vec::new(),
+    };
+    let crossover_rows: Vec<DtypeCrossoverRow> = chip
+        .described_dtypes()
+        .into_iter()
+        .filter(|d| *d != mlsim_quant::Dtype::Fp32)
+        .map(|d| DtypeCrossoverRow {
+            dtype: d,
+            native: chip.resolve_path(d).map(|(_, _, native)| native),
+            original_formula_ai: chip
+                .quantization
+                .get(d)
+                .and_then(|c| seed::crossover_ai(d, c)),
+            closed_form: closed_form(&chip, d)
+                .map_or_else(|| "-".into(), |c| describe_closed_form(&c)),
+            model: search(&chip, d, family, args.from, args.to),
+            measured: measured
+                .iter()
+                .find(|c| c.dtype == d)
+                .map(|c| super::validate::crossover_label(c.measured)),
+        })
+        .collect();
     let workloads = match &args.op {
         Some(op) => vec![op.workload(mlsim_quant::Dtype::Fp32)?],
         None => standard_workloads(),
@@ -52,6 +145,8 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
                 .collect();
             write_json(&serde_json::json!({
                 "hardware": chip.name,
+                "family": family,
+                "crossovers": crossover_rows,
                 "original_formula": formula_json,
                 "analysis": rows,
             }))?;
@@ -94,19 +189,62 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
             write_csv(&headers, &data)?;
         }
         Format::Table => {
-            println!("{} [{}]\n", chip.display_name, chip.name);
-            println!("Original analytical crossover AI (ignores compute rate)");
-            let mut t = Table::new(["dtype", "crossover AI", "speedup multiplier"]);
-            for (d, ai) in &formula {
+            outln!("{} [{}]\n", chip.display_name, chip.name);
+            let family_label = match family {
+                Family::Square => "square N x N x N".to_string(),
+                Family::M { n, k } => format!("M x {n} x {k}"),
+            };
+            outln!(
+                "Crossover against fp32 ({family_label}, sizes {} to {})",
+                args.from,
+                args.to
+            );
+            let mut t = Table::new([
+                "dtype",
+                "native",
+                "original formula AI",
+                "roofline closed form",
+                "model: from size",
+                "model: AI",
+                "measured",
+            ]);
+            for r in &crossover_rows {
+                let (size, ai) = match r.model {
+                    SearchedCrossover::Always => ("always".to_string(), "-".to_string()),
+                    SearchedCrossover::Never => ("never".to_string(), "-".to_string()),
+                    SearchedCrossover::From { size, ai } => (size.to_string(), sig(ai, 4)),
+                };
                 t.row([
-                    d.to_string(),
-                    ai.map_or_else(|| "none".into(), |v| sig(v, 6)),
-                    sig(chip.compute.speedup(*d), 4),
+                    r.dtype.to_string(),
+                    match r.native {
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                        None => "-",
+                    }
+                    .to_string(),
+                    r.original_formula_ai
+                        .map_or_else(|| "-".into(), |v| sig(v, 6)),
+                    r.closed_form.clone(),
+                    size,
+                    ai,
+                    r.measured.clone().unwrap_or_else(|| "-".into()),
                 ]);
             }
-            println!("{}", t.render());
+            outln!("{}", t.render());
+            outln!(
+                "original formula: the original program's AI threshold (ignores compute rate); roofline closed form:"
+            );
+            outln!(
+                "rooflines of the dtype's path and fp32's (rates and native support, no launch or tiles); model: search"
+            );
+            outln!(
+                "over the full model's predictions (launch, tiles, waves, memory, conversion).\n"
+            );
+            if chip.quantization.is_empty() {
+                return Ok(());
+            }
             for w in &workloads {
-                println!(
+                outln!(
                     "{} (AI {} FLOP/B in fp32)",
                     w.name,
                     sig(w.arithmetic_intensity(), 4)
@@ -148,7 +286,7 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
                         original.to_string(),
                     ]);
                 }
-                println!("{}", t.render());
+                outln!("{}", t.render());
             }
         }
     }

@@ -69,14 +69,14 @@ pub fn run(cmd: &PresetsCommand) -> CmdResult {
                     std::fs::read_to_string(name)?
                 }
             };
-            print!("{text}");
+            out!("{text}");
             Ok(())
         }
         PresetsCommand::Check { files } => {
             let mut failed = 0;
             for f in files {
                 match mlsim_hw::load(f) {
-                    Ok(chip) => println!("ok: {f} ({}, {})", chip.name, chip.display_name),
+                    Ok(chip) => outln!("ok: {f} ({}, {})", chip.name, chip.display_name),
                     Err(e) => {
                         eprintln!("error: {e}");
                         failed += 1;
@@ -151,10 +151,10 @@ fn list(format: Format) -> CmdResult {
                 row.push(if e.calibrated { "yes" } else { "no" }.into());
                 t.row(row);
             }
-            println!(
+            outln!(
                 "Peak TFLOP/s (TOP/s for integers) per dtype; '-' = not described by the chip file"
             );
-            print!("{}", t.render());
+            out!("{}", t.render());
         }
     }
     Ok(())

@@ -108,7 +108,7 @@ pub fn run(args: &RunArgs) -> CmdResult {
         }
         Format::Table => {
             for rep in &reports {
-                print!("{}", render_suite(rep, &chips));
+                out!("{}", render_suite(rep, &chips));
             }
         }
     }

@@ -79,7 +79,7 @@ pub fn run(args: &SimArgs) -> CmdResult {
             for (term, value, unit) in rows {
                 t.row([term.to_string(), value, unit.to_string()]);
             }
-            print!("{}", t.render());
+            out!("{}", t.render());
         }
     }
     Ok(())

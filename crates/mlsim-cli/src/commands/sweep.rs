@@ -106,7 +106,7 @@ pub fn run(args: &SweepArgs) -> CmdResult {
                     if r.prediction.native { "yes" } else { "no" }.to_string(),
                 ]);
             }
-            print!("{}", t.render());
+            out!("{}", t.render());
         }
     }
     Ok(())

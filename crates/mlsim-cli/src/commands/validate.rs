@@ -42,6 +42,13 @@ pub struct ValidateArgs {
     /// Cross-validation.
     #[arg(long, value_enum, default_value_t = CvArg::Loso)]
     cv: CvArg,
+    /// Also print the paper's Table 1: signed error per size and dtype.
+    #[arg(long)]
+    table1: bool,
+    /// A second chip whose signed errors Table 1 shows next to this one's
+    /// (e.g. the original's `t4-seed`).
+    #[arg(long, value_name = "NAME|FILE", requires = "table1")]
+    baseline: Option<String>,
     #[command(flatten)]
     launch: crate::LaunchArg,
     #[command(flatten)]
@@ -228,7 +235,22 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
                 .collect();
             write_csv(&headers, &rows)?;
         }
-        Format::Table => print!("{}", render(&report, holdout_result.as_ref(), &s)),
+        Format::Table => {
+            if args.table1 {
+                let baseline = match &args.baseline {
+                    Some(b) => {
+                        let chip = args.launch.load(b)?;
+                        Some((chip.name.clone(), points(&chip, &set.rows)))
+                    }
+                    None => None,
+                };
+                outln!(
+                    "{}",
+                    table1(&report.hardware, &report.points, baseline.as_ref())
+                );
+            }
+            out!("{}", render(&report, holdout_result.as_ref(), &s));
+        }
     }
     if let Some(limit) = args.threshold {
         if report.mape_pct > limit {
@@ -244,6 +266,42 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     Ok(())
 }
 
+/// The paper's Table 1: signed error (%) per size (rows) and dtype
+/// (columns), with a baseline chip's error in brackets when given.
+fn table1(name: &str, pts: &[Point], baseline: Option<&(String, Vec<Point>)>) -> String {
+    let mut dtypes: Vec<Dtype> = pts.iter().map(|p| p.dtype).collect();
+    dtypes.sort();
+    dtypes.dedup();
+    let mut shapes: Vec<Shape> = pts.iter().map(Point::shape).collect();
+    shapes.sort_by(|a, b| (a.0 * a.1 * a.2).cmp(&(b.0 * b.1 * b.2)).then(a.cmp(b)));
+    shapes.dedup();
+    let mut headers = vec!["size".to_string()];
+    headers.extend(dtypes.iter().map(|d| d.to_string()));
+    let mut t = Table::new(headers);
+    for shape in &shapes {
+        let mut row = vec![shape_label(*shape)];
+        for d in &dtypes {
+            let find = |list: &[Point]| {
+                list.iter()
+                    .find(|p| p.shape() == *shape && p.dtype == *d)
+                    .map(|p| p.error_pct)
+            };
+            let cell = match (find(pts), baseline.and_then(|(_, b)| find(b))) {
+                (Some(e), Some(b)) => format!("{e:+.0} ({b:+.0})"),
+                (Some(e), None) => format!("{e:+.0}"),
+                _ => "-".into(),
+            };
+            row.push(cell);
+        }
+        t.row(row);
+    }
+    let title = match baseline {
+        Some((b, _)) => format!("Table 1: signed error %, {name} ({b} in brackets)\n"),
+        None => format!("Table 1: signed error %, {name}\n"),
+    };
+    title + &t.render()
+}
+
 pub fn shape_label(s: Shape) -> String {
     if s.0 == s.1 && s.1 == s.2 {
         format!("{}", s.0)
@@ -252,7 +310,7 @@ pub fn shape_label(s: Shape) -> String {
     }
 }
 
-fn crossover_label(c: CrossoverAt) -> String {
+pub fn crossover_label(c: CrossoverAt) -> String {
     match c {
         CrossoverAt::Always => "always".into(),
         CrossoverAt::Never => "never".into(),

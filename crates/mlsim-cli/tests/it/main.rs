@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 
 mod errors;
 mod measure;
+mod model;
 mod outputs;
 
 /// Run `mlsim` with `args` from the workspace root.
