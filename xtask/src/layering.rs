@@ -17,11 +17,13 @@ pub const ORDER: [&str; 7] = [
 ];
 
 /// Heavy external crates and the only crates allowed to use them.
-pub const CONFINED: [(&str, &[&str]); 4] = [
+pub const CONFINED: [(&str, &[&str]); 6] = [
     ("polars", &["mlsim-calibrate"]),
     ("clap", &["mlsim-cli", "xtask"]),
     ("plotters", &["mlsim-plot", "xtask"]),
     ("anyhow", &["mlsim-cli", "xtask"]),
+    ("gemm", &["mlsim-cli"]),
+    ("indicatif", &["mlsim-cli", "xtask"]),
 ];
 
 /// Normal (non-dev, non-build) dependencies of a manifest: (name, optional).

@@ -68,6 +68,9 @@ enum Command {
     /// List, show and check chip descriptions.
     #[command(subcommand)]
     Presets(commands::presets::PresetsCommand),
+    /// Measure real GEMMs on this machine, in the results format.
+    #[command(subcommand)]
+    Measure(commands::measure::MeasureCommand),
 }
 
 /// An error to report with an exit code.
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Calibrate(args) => commands::calibrate::run(&args),
         Command::Presets(cmd) => commands::presets::run(&cmd),
+        Command::Measure(cmd) => commands::measure::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

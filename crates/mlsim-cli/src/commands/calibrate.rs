@@ -34,7 +34,7 @@ pub struct CalibrateArgs {
 }
 
 /// Today's date (UTC, ISO 8601), or SOURCE_DATE_EPOCH's.
-fn today() -> String {
+pub fn today() -> String {
     let secs = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.parse::<i64>().ok())

@@ -2,6 +2,7 @@
 
 pub mod calibrate;
 pub mod crossover;
+pub mod measure;
 pub mod presets;
 pub mod run;
 pub mod sim;
