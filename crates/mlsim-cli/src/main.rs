@@ -68,6 +68,9 @@ enum Command {
     /// List, show and check chip descriptions.
     #[command(subcommand)]
     Presets(commands::presets::PresetsCommand),
+    /// Describe this machine's CPU as a chip file.
+    #[command(subcommand)]
+    Hw(commands::hw::HwCommand),
     /// Measure real GEMMs on this machine, in the results format.
     #[command(subcommand)]
     Measure(commands::measure::MeasureCommand),
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Calibrate(args) => commands::calibrate::run(&args),
         Command::Presets(cmd) => commands::presets::run(&cmd),
         Command::Measure(cmd) => commands::measure::run(&cmd),
+        Command::Hw(cmd) => commands::hw::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

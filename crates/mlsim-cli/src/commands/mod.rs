@@ -2,6 +2,7 @@
 
 pub mod calibrate;
 pub mod crossover;
+pub mod hw;
 pub mod measure;
 pub mod presets;
 pub mod run;

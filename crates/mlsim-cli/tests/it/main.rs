@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 mod errors;
+mod host;
 mod measure;
 mod model;
 mod outputs;

@@ -1,0 +1,323 @@
+//! `mlsim hw detect`: describe the host CPU as a chip file.
+//!
+//! Linux (x86-64 and aarch64): model, cores, clock and ISA flags from
+//! /proc/cpuinfo, caches from /sys/devices/system/cpu/cpu0/cache, memory
+//! size from /proc/meminfo. What the operating system cannot tell
+//! (bandwidths, latencies, FMA units per core, sustained clock) is filled
+//! with a stated rule and marked `# guessed:` so the user knows what to
+//! replace with datasheet values. Elsewhere every value is guessed, and the
+//! command says so on stderr.
+
+use clap::Subcommand;
+
+use crate::CmdResult;
+
+#[derive(Debug, Subcommand)]
+pub enum HwCommand {
+    /// Print the host CPU as a chip file (TOML); guessed values are marked.
+    #[command(
+        after_help = "Examples:\n  mlsim hw detect > my-host.toml\n  mlsim presets check my-host.toml\n  mlsim sim matmul --hw my-host.toml --m 1024 --n 1024 --k 1024"
+    )]
+    Detect,
+}
+
+pub fn run(cmd: &HwCommand) -> CmdResult {
+    match cmd {
+        HwCommand::Detect => {
+            let (text, warnings) = detect();
+            for w in warnings {
+                eprintln!("note: {w}");
+            }
+            out!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// One cache level as the OS reports it.
+#[derive(Debug, Clone, PartialEq)]
+struct Cache {
+    level: u32,
+    size_kib: f64,
+    ways: u32,
+    line: u32,
+}
+
+fn read(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Data and unified caches of cpu0, by level.
+fn caches() -> Vec<Cache> {
+    let mut out = Vec::new();
+    for i in 0..8 {
+        let base = format!("/sys/devices/system/cpu/cpu0/cache/index{i}");
+        let Some(kind) = read(&format!("{base}/type")) else {
+            break;
+        };
+        if kind == "Instruction" {
+            continue;
+        }
+        let size = read(&format!("{base}/size")).unwrap_or_default();
+        let size_kib = if let Some(k) = size.strip_suffix('K') {
+            k.parse().unwrap_or(0.0)
+        } else if let Some(m) = size.strip_suffix('M') {
+            m.parse::<f64>().unwrap_or(0.0) * 1024.0
+        } else {
+            size.parse::<f64>().unwrap_or(0.0) / 1024.0
+        };
+        let level = read(&format!("{base}/level"))
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        let ways = read(&format!("{base}/ways_of_associativity"))
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(8);
+        let line = read(&format!("{base}/coherency_line_size"))
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(64);
+        if level > 0 && size_kib > 0.0 {
+            out.push(Cache {
+                level,
+                size_kib,
+                ways: ways.max(1),
+                line: line.max(1),
+            });
+        }
+    }
+    out.sort_by_key(|c| c.level);
+    out
+}
+
+fn slug(model: &str) -> String {
+    let mut s: String = model
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    while s.contains("--") {
+        s = s.replace("--", "-");
+    }
+    let s = s.trim_matches('-').to_string();
+    if s.is_empty() {
+        "host".into()
+    } else {
+        format!("host-{s}")
+    }
+}
+
+/// The chip file text and notes about what could not be detected.
+fn detect() -> (String, Vec<String>) {
+    let mut notes = Vec::new();
+    let linux = cfg!(target_os = "linux");
+    let arch = std::env::consts::ARCH;
+    if !linux {
+        notes.push(format!(
+            "{} is not Linux: model, clock, ISA flags and caches cannot be read here; every value below is guessed",
+            std::env::consts::OS
+        ));
+    }
+    let (model, logical, flags) = super::measure::host_description();
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let mhz: Option<f64> = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("cpu MHz"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.trim().parse().ok());
+    let max_khz: Option<f64> =
+        read("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").and_then(|v| v.parse().ok());
+    let (ghz, ghz_note) = match (max_khz, mhz) {
+        (Some(k), _) => (
+            k / 1e6,
+            "cpufreq cpuinfo_max_freq (maximum; the all-core clock under load is lower)"
+                .to_string(),
+        ),
+        (None, Some(m)) => (m / 1e3, "/proc/cpuinfo cpu MHz (current clock)".to_string()),
+        (None, None) => {
+            notes.push("no clock found: 2.5 GHz guessed".into());
+            (2.5, "guessed: no clock reported".to_string())
+        }
+    };
+    let has = |f: &str| flags.iter().any(|x| x == f);
+    let (arch_name, lanes, isa) = if has("avx512f") {
+        ("simd", 32, "AVX-512 (guessed: 2 FMA units x 16 fp32 lanes)")
+    } else if has("avx2") || has("fma") {
+        ("simd", 16, "AVX2/FMA (guessed: 2 FMA units x 8 fp32 lanes)")
+    } else if arch == "aarch64" {
+        ("neon", 8, "NEON (guessed: 2 FMA units x 4 fp32 lanes)")
+    } else {
+        ("simd", 4, "no vector FMA detected (guessed: 4 fp32 lanes)")
+    };
+    let cores = logical.max(1);
+    let peak = cores as f64 * f64::from(lanes) * 2.0 * ghz / 1e3;
+    let mut speedups = Vec::new();
+    if has("avx512_fp16") || has("asimdhp") || has("fphp") {
+        speedups.push("fp16 = 2.0");
+    }
+    if has("avx512_bf16") || has("bf16") {
+        speedups.push("bf16 = 2.0");
+    }
+    if has("amx_int8") {
+        speedups.push("int8 = 32.0");
+    } else if has("avx512_vnni") || has("avx_vnni") || has("asimddp") || has("i8mm") {
+        speedups.push("int8 = 4.0");
+    }
+    let mut caches = caches();
+    if caches.is_empty() {
+        notes.push(
+            "no cache information in /sys: a 32 KiB L1 and a 1 MiB L2 per core are guessed".into(),
+        );
+        caches = vec![
+            Cache {
+                level: 1,
+                size_kib: 32.0,
+                ways: 8,
+                line: 64,
+            },
+            Cache {
+                level: 2,
+                size_kib: 1024.0,
+                ways: 8,
+                line: 64,
+            },
+        ];
+    }
+    let mem_kib: f64 = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or_else(|| {
+            notes.push("no /proc/meminfo: 16 GiB of memory guessed".into());
+            16.0 * 1024.0 * 1024.0
+        });
+    notes.push("bandwidths, latencies, FMA units and efficiency are guessed (marked): replace them with datasheet values".into());
+
+    let name = slug(&model);
+    let mut t = String::new();
+    t.push_str(&format!(
+        "# Host CPU as detected by `mlsim hw detect` on {} {arch}.\n",
+        std::env::consts::OS
+    ));
+    t.push_str("# Values marked `guessed:` could not be read from the operating system;\n");
+    t.push_str("# replace them with the processor's datasheet values and cite the source.\n\n");
+    t.push_str(&format!("name = \"{name}\"\n"));
+    t.push_str(&format!(
+        "display_name = \"{} (detected)\"\n",
+        model.replace('"', "'")
+    ));
+    t.push_str("kind = \"cpu\"\n");
+    t.push_str(&format!(
+        "frequency_ghz = {ghz:.4}                # {ghz_note}\n"
+    ));
+    t.push_str("launch_overhead_us = 1.0             # guessed: dispatch cost of one BLAS call\n");
+    t.push_str(&format!(
+        "sources = [\"mlsim hw detect: /proc/cpuinfo, /sys/devices/system/cpu/cpu0/cache, /proc/meminfo ({} {arch})\"]\n\n",
+        std::env::consts::OS
+    ));
+    t.push_str("[compute]\n");
+    t.push_str(&format!("arch = \"{arch_name}\"\n"));
+    t.push_str(&format!(
+        "units = {cores}                            # logical CPUs the OS reports\n"
+    ));
+    t.push_str(&format!(
+        "simd_width = {lanes}                      # {isa}\n"
+    ));
+    t.push_str(&format!(
+        "peak_fp32_tflops = {peak:.6}          # units x simd_width x 2 (FMA) x frequency\n"
+    ));
+    t.push_str(
+        "efficiency = 0.7                     # guessed: share of peak a tuned BLAS reaches\n",
+    );
+    t.push_str("memory_overlap = 0.6                 # the original model's CPU value\n");
+    t.push_str(&format!(
+        "dtype_speedup = {{ {} }}   # from ISA flags: {}\n\n",
+        speedups.join(", "),
+        if flags.is_empty() {
+            "none detected".to_string()
+        } else {
+            flags.join(" ")
+        }
+    ));
+    for c in &caches {
+        // Per-core levels scale with the cores; the last-level cache is shared.
+        let size = if c.level >= 3 {
+            c.size_kib
+        } else {
+            c.size_kib * cores as f64
+        };
+        let bytes_per_clk = match c.level {
+            1 => 64.0,
+            2 => 32.0,
+            _ => 16.0,
+        };
+        let bw = cores as f64 * bytes_per_clk * ghz;
+        let latency = match c.level {
+            1 => 5,
+            2 => 14,
+            _ => 50,
+        };
+        t.push_str("[[memory]]\n");
+        t.push_str(&format!("name = \"L{}\"\n", c.level));
+        t.push_str(&format!(
+            "size_kib = {size}                # {} KiB per {} (/sys)\n",
+            c.size_kib,
+            if c.level >= 3 {
+                "chip, shared"
+            } else {
+                "core, x units"
+            }
+        ));
+        t.push_str(&format!("line_bytes = {}\n", c.line));
+        t.push_str(&format!("associativity = {}\n", c.ways));
+        t.push_str(&format!(
+            "latency_cycles = {latency}                   # guessed\n"
+        ));
+        t.push_str(&format!(
+            "bandwidth_gb_s = {bw:.1}             # guessed: units x {bytes_per_clk} B/clk x frequency\n"
+        ));
+        t.push_str(&format!("miss_penalty_cycles = {}\n\n", latency * 3));
+    }
+    let dram_bw = (cores as f64 * 10.0).min(400.0);
+    t.push_str("[[memory]]\n");
+    t.push_str("name = \"DRAM\"\n");
+    t.push_str(&format!(
+        "size_kib = {mem_kib}                # /proc/meminfo MemTotal\n"
+    ));
+    t.push_str("line_bytes = 64\n");
+    t.push_str("associativity = 1\n");
+    t.push_str("latency_cycles = 300                 # guessed\n");
+    t.push_str(&format!(
+        "bandwidth_gb_s = {dram_bw:.1}             # guessed: 10 GB/s per core; use channels x MT/s x 8 B from the datasheet\n"
+    ));
+    t.push_str("miss_penalty_cycles = 0\n");
+    (t, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detected_file_is_a_valid_chip() {
+        let (text, _) = detect();
+        let chip =
+            mlsim_hw::parse_chip(&text, "detected.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert!(chip.name.starts_with("host"));
+        assert!(chip.compute.peak_fp32_flops > 0.0);
+        assert!(text.contains("guessed"));
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(
+            slug("AMD EPYC 7B13 64-Core Processor"),
+            "host-amd-epyc-7b13-64-core-processor"
+        );
+        assert_eq!(slug("(c)"), "host-c");
+        assert_eq!(slug(""), "host");
+    }
+}
