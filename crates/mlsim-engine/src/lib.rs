@@ -30,6 +30,7 @@ use mlsim_workload::{Op, Workload};
 use rayon::prelude::*;
 
 pub mod compute;
+pub mod conformance;
 pub mod crossover;
 pub mod gpu;
 pub mod memory;

@@ -31,3 +31,13 @@ pub use chip::{Chip, ChipKind, ComputeArch, ComputePath, ComputeUnit, MemoryLeve
 pub use error::{Diagnostic, HwError};
 pub use load::{MAX_FILE_BYTES, parse_chip};
 pub use registry::{Preset, load, load_file, preset, presets};
+
+/// The JSON Schema of the chip-file format, generated from the wire types'
+/// doc comments (pretty-printed, keys sorted, trailing newline). Editors use
+/// it to complete and check chip files; `presets/chip.schema.json` is this
+/// text, and a test fails when it is stale.
+#[cfg(feature = "schema")]
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(raw::RawChip);
+    serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n"
+}

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 /// A chip file.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawChip {
     /// Short identifier, lower-case with dashes (`t4-seed`). For a file under
@@ -49,6 +50,7 @@ pub struct RawChip {
 
 /// `[calibration]`: the record of a fit. `mlsim calibrate` writes it.
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawCalibration {
     /// What was done, in words.
@@ -81,6 +83,7 @@ pub struct RawCalibration {
 
 /// `[compute]`: the compute unit.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawCompute {
     /// `simd` (x86 vector units), `neon` (Arm vector units), `systolic`
@@ -111,6 +114,7 @@ pub struct RawCompute {
 /// its own `peak_tflops` and `tiles`; a path without hardware support names
 /// the native path it runs through in `emulated_by`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawPath {
     /// Dense peak in TFLOP/s (TOP/s for integers) at `frequency_ghz`
@@ -147,6 +151,7 @@ pub struct RawPath {
 
 /// `[[memory]]`: one level of the memory hierarchy.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawMemoryLevel {
     /// Level name (`L1`, `L2`, `L3`, `SRAM`, `HBM`, `DRAM`), unique.
@@ -168,6 +173,7 @@ pub struct RawMemoryLevel {
 
 /// `[quantization.<dtype>]`: the original model's overhead terms.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawQuantCost {
     /// Share of the work that needs dequantization, in [0, 1].

@@ -19,16 +19,28 @@ pub enum PresetsCommand {
         /// Preset name or path.
         name: String,
     },
-    /// Validate chip files; exits 2 naming file, line:column and field of
-    /// the first problem in each invalid file.
+    /// Validate chip files and run the conformance suite on them; exits 2
+    /// naming file, line:column and field of the first problem in an invalid
+    /// file, 1 when a valid chip breaks a law of the model.
     #[command(
-        after_help = "Examples:\n  mlsim presets check my-chip.toml\n  mlsim presets check presets/*.toml"
+        after_help = "Examples:\n  mlsim presets check my-chip.toml\n  mlsim presets check presets/*.toml\n\nLaws: finite positive runtimes; more work never faster; more bandwidth never slower;\nroofline peaks agree with per-dtype peaks and no prediction beats its roofline."
     )]
     Check {
         /// Files (or preset names) to check.
         #[arg(required = true)]
         files: Vec<String>,
     },
+    /// Print a commented chip file to start a new chip from.
+    #[command(
+        after_help = "Examples:\n  mlsim presets new --from h200 > my-gpu.toml\n  mlsim presets new --from cpu-avx512-desktop > my-cpu.toml"
+    )]
+    New {
+        /// The preset (or file) to start from.
+        #[arg(long, value_name = "NAME|FILE")]
+        from: String,
+    },
+    /// Print the JSON Schema of the chip-file format (presets/chip.schema.json).
+    Schema,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -73,22 +85,67 @@ pub fn run(cmd: &PresetsCommand) -> CmdResult {
             Ok(())
         }
         PresetsCommand::Check { files } => {
-            let mut failed = 0;
+            let (mut invalid, mut broken) = (0, 0);
             for f in files {
                 match mlsim_hw::load(f) {
-                    Ok(chip) => outln!("ok: {f} ({}, {})", chip.name, chip.display_name),
+                    Ok(chip) => {
+                        let report = mlsim_engine::conformance::check(&chip);
+                        if report.violations.is_empty() {
+                            outln!(
+                                "ok: {f} ({}, {}): {} predictions obey the model's laws",
+                                chip.name,
+                                chip.display_name,
+                                report.predictions
+                            );
+                        } else {
+                            broken += 1;
+                            for v in &report.violations {
+                                eprintln!(
+                                    "error: {f}: conformance law `{}` broken: {}",
+                                    v.law, v.detail
+                                );
+                            }
+                        }
+                        for (law, why) in &report.exempt {
+                            outln!("  not checked: `{law}`: {why}");
+                        }
+                    }
                     Err(e) => {
                         eprintln!("error: {e}");
-                        failed += 1;
+                        invalid += 1;
                     }
                 }
             }
-            if failed > 0 {
+            if invalid > 0 {
                 return Err(Failure {
                     code: 2,
-                    error: anyhow::anyhow!("{failed} of {} chip files invalid", files.len()),
+                    error: anyhow::anyhow!("{invalid} of {} chip files invalid", files.len()),
                 });
             }
+            if broken > 0 {
+                return Err(Failure {
+                    code: 1,
+                    error: anyhow::anyhow!(
+                        "{broken} of {} chips break a law of the model",
+                        files.len()
+                    ),
+                });
+            }
+            Ok(())
+        }
+        PresetsCommand::New { from } => {
+            let text = match mlsim_hw::preset(from) {
+                Some(p) => p.text.to_string(),
+                None => {
+                    crate::load_chip(from)?;
+                    std::fs::read_to_string(from)?
+                }
+            };
+            out!("{}", new_template(&text, from));
+            Ok(())
+        }
+        PresetsCommand::Schema => {
+            out!("{}", mlsim_hw::json_schema());
             Ok(())
         }
     }
@@ -158,4 +215,37 @@ fn list(format: Format) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// A chip file to start from: the source with a header that says what to
+/// do, a placeholder name and no calibration record.
+fn new_template(source: &str, from: &str) -> String {
+    let mut out = format!(
+        "# New chip file, started from `{from}` by `mlsim presets new`.\n\
+         # 1. Set `name` (lower-case letters, digits, dashes; the file name without .toml).\n\
+         # 2. Replace every value with your chip's, citing its source in a comment;\n\
+         #    mark a value you had to estimate with `# estimate:` and the reasoning.\n\
+         # 3. Check it: mlsim presets check my-chip.toml\n\
+         # Schema: presets/README.md (JSON Schema: mlsim presets schema).\n\
+         # The comments below are the source chip's.\n\n"
+    );
+    let mut in_calibration = false;
+    let mut renamed = false;
+    for line in source.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            in_calibration = trimmed.starts_with("[calibration]");
+        }
+        if in_calibration {
+            continue;
+        }
+        if !renamed && trimmed.starts_with("name =") {
+            out.push_str("name = \"my-chip\"                    # rename me\n");
+            renamed = true;
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }

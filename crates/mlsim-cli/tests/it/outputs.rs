@@ -161,3 +161,38 @@ fn mlsim_hw_presets() -> Vec<String> {
         })
         .collect()
 }
+
+/// presets/chip.schema.json is what `mlsim presets schema` prints: a stale
+/// committed schema fails here (regenerate with
+/// `mlsim presets schema > presets/chip.schema.json`).
+#[test]
+fn committed_json_schema_is_current() {
+    let o = mlsim(&["presets", "schema"]);
+    assert!(o.status.success());
+    let committed =
+        std::fs::read_to_string(crate::workspace_root().join("presets/chip.schema.json")).unwrap();
+    assert!(
+        stdout(&o) == committed,
+        "presets/chip.schema.json is stale: regenerate it with `mlsim presets schema`"
+    );
+    let v: serde_json::Value = serde_json::from_str(&committed).unwrap();
+    // Field docs travel into the schema for editors.
+    assert!(
+        v["properties"]["frequency_ghz"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("GHz")
+    );
+}
+
+#[test]
+fn presets_new_gives_a_template_that_checks() {
+    let o = mlsim(&["presets", "new", "--from", "h200"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(text.starts_with("# New chip file, started from `h200`"));
+    assert!(text.contains("name = \"my-chip\""));
+    let chip = mlsim_hw::parse_chip(&text, "template.toml").unwrap();
+    assert_eq!(chip.name, "my-chip");
+    assert!(chip.calibration.is_none());
+}
