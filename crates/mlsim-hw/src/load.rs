@@ -221,6 +221,27 @@ fn positive(path: &FieldPath, field: &str, v: f64) -> Result<f64, Problem> {
     }
 }
 
+/// Physical sense: `v` within `[lo, hi]` for a quantity no real chip can
+/// have outside (so a typo such as `frequency_ghz = 1500` is caught and
+/// overflow-sized values never reach the model).
+fn plausible(
+    path: &FieldPath,
+    field: &str,
+    v: f64,
+    lo: f64,
+    hi: f64,
+    what: &str,
+) -> Result<f64, Problem> {
+    if v < lo || v > hi {
+        return Err(Problem {
+            path: path.key(field),
+            message: format!("{v} is outside the range any real chip has ({lo} to {hi} {what})"),
+            hint: Some("check the unit in the field name".into()),
+        });
+    }
+    Ok(v)
+}
+
 fn non_negative(path: &FieldPath, field: &str, v: f64) -> Result<f64, Problem> {
     if finite(path, field, v)? >= 0.0 {
         Ok(v)
@@ -303,7 +324,16 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         }
     };
     let frequency_ghz = positive(&root, "frequency_ghz", raw.frequency_ghz)?;
+    plausible(&root, "frequency_ghz", frequency_ghz, 1e-3, 20.0, "GHz")?;
     let launch_overhead_us = non_negative(&root, "launch_overhead_us", raw.launch_overhead_us)?;
+    plausible(
+        &root,
+        "launch_overhead_us",
+        launch_overhead_us,
+        0.0,
+        1e6,
+        "us",
+    )?;
     if raw.sources.is_empty() || raw.sources.iter().any(|s| s.trim().is_empty()) {
         return Err(Problem {
             path: root.key("sources"),
@@ -409,6 +439,7 @@ fn validate_compute(
     for (key, v) in raw.dtype_speedup {
         let dtype = parse_dtype(&spath, &key)?;
         positive(&spath, &key, v)?;
+        plausible(&spath, &key, v, 1e-4, 1e4, "times fp32")?;
         if dtype_speedup.insert(dtype, v).is_some() {
             return Err(problem(
                 spath.key(&key),
@@ -417,12 +448,28 @@ fn validate_compute(
         }
     }
     let units = at_least_one(path, "units", raw.units)?;
+    plausible(path, "units", f64::from(units), 1.0, 1e7, "units")?;
+    plausible(
+        path,
+        "simd_width",
+        f64::from(raw.simd_width),
+        0.0,
+        65536.0,
+        "lanes",
+    )?;
     Ok(ComputeUnit {
         arch,
         units,
         systolic_edge: f64::from(units).sqrt().floor(),
         simd_width: at_least_one(path, "simd_width", raw.simd_width)?,
-        peak_fp32_flops: positive(path, "peak_fp32_tflops", raw.peak_fp32_tflops)? * 1e12,
+        peak_fp32_flops: plausible(
+            path,
+            "peak_fp32_tflops",
+            positive(path, "peak_fp32_tflops", raw.peak_fp32_tflops)?,
+            1e-9,
+            1e6,
+            "TFLOP/s",
+        )? * 1e12,
         efficiency: in_range(
             path,
             "efficiency",
@@ -455,7 +502,14 @@ fn validate_paths(
         let path = root.key(&key);
         let kind = match (p.peak_tflops, &p.emulated_by) {
             (Some(peak), None) => {
-                let peak = positive(&path, "peak_tflops", peak)? * 1e12;
+                let peak = plausible(
+                    &path,
+                    "peak_tflops",
+                    positive(&path, "peak_tflops", peak)?,
+                    1e-9,
+                    1e6,
+                    "TFLOP/s",
+                )? * 1e12;
                 let clock = p.sustained_clock_ghz.unwrap_or(frequency_ghz);
                 let clock = positive(&path, "sustained_clock_ghz", clock)?;
                 if clock > frequency_ghz {
@@ -492,11 +546,18 @@ fn validate_paths(
                 emulated.push((dtype, via_dtype, path.key("emulated_by")));
                 PathKind::Emulated { via: via_dtype }
             }
-            _ => {
+            (peak, _) => {
+                let message = if peak.is_some() {
+                    "a path has either peak_tflops (native) or emulated_by (not native), not both"
+                } else {
+                    "a path needs peak_tflops (native) or emulated_by (not native)"
+                };
                 return Err(Problem {
                     path,
-                    message: "a path needs either peak_tflops (native) or emulated_by (not native), not both".into(),
-                    hint: Some("bf16 on a GPU without bf16 tensor cores: emulated_by = \"fp32\"".into()),
+                    message: message.into(),
+                    hint: Some(
+                        "bf16 on a GPU without bf16 tensor cores: emulated_by = \"fp32\"".into(),
+                    ),
                 });
             }
         };
@@ -515,10 +576,10 @@ fn validate_paths(
         )?;
         let mut tiles = Vec::with_capacity(p.tiles.len());
         for (i, [r, c]) in p.tiles.iter().copied().enumerate() {
-            if r == 0 || c == 0 {
+            if r == 0 || c == 0 || r > 65536 || c > 65536 {
                 return Err(problem(
                     path.key("tiles").index(i),
-                    "tile sides must be at least 1",
+                    format!("tile sides must be from 1 to 65536, got [{r}, {c}]"),
                 ));
             }
             tiles.push((r, c));
@@ -575,11 +636,39 @@ fn validate_memory(
             ));
         }
         let parsed = MemoryLevel {
-            size_bytes: positive(&path, "size_kib", level.size_kib)? * 1024.0,
-            line_bytes: at_least_one(&path, "line_bytes", level.line_bytes)?,
+            size_bytes: plausible(
+                &path,
+                "size_kib",
+                positive(&path, "size_kib", level.size_kib)?,
+                1e-3,
+                1099511627776.0,
+                "KiB",
+            )? * 1024.0,
+            line_bytes: plausible(
+                &path,
+                "line_bytes",
+                f64::from(at_least_one(&path, "line_bytes", level.line_bytes)?),
+                1.0,
+                1048576.0,
+                "bytes",
+            )? as u32,
             associativity: at_least_one(&path, "associativity", level.associativity)?,
-            latency_cycles: non_negative(&path, "latency_cycles", level.latency_cycles)?,
-            bandwidth_bytes_per_s: positive(&path, "bandwidth_gb_s", level.bandwidth_gb_s)? * 1e9,
+            latency_cycles: plausible(
+                &path,
+                "latency_cycles",
+                non_negative(&path, "latency_cycles", level.latency_cycles)?,
+                0.0,
+                1e9,
+                "cycles",
+            )?,
+            bandwidth_bytes_per_s: plausible(
+                &path,
+                "bandwidth_gb_s",
+                positive(&path, "bandwidth_gb_s", level.bandwidth_gb_s)?,
+                1e-6,
+                1e6,
+                "GB/s",
+            )? * 1e9,
             miss_penalty_cycles: non_negative(
                 &path,
                 "miss_penalty_cycles",

@@ -2,6 +2,7 @@
 
 mod conformance;
 mod crossover;
+mod laws;
 mod parity;
 mod properties;
 

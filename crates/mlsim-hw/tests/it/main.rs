@@ -1,5 +1,7 @@
 //! Integration tests of chip loading.
 
+mod invalid;
+
 use mlsim_hw::{HwError, parse_chip};
 
 #[test]
