@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum CalibrateError {
     /// The file could not be read.
-    #[error("{}: cannot read measurements: {source}", path.display())]
+    #[error("{}: cannot read measurements", path.display())]
     Io {
         /// The path given.
         path: PathBuf,

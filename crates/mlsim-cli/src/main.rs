@@ -118,6 +118,15 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {error:#}");
+            let missing = error.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+            });
+            if missing {
+                eprintln!(
+                    "  hint: check the path (relative to the current directory); presets are named without .toml: `mlsim presets list`"
+                );
+            }
             ExitCode::from(code)
         }
     }

@@ -41,7 +41,7 @@ impl fmt::Display for Diagnostic {
 #[non_exhaustive]
 pub enum HwError {
     /// The file could not be read.
-    #[error("{}: cannot read chip file: {source}", path.display())]
+    #[error("{}: cannot read chip file", path.display())]
     Io {
         /// The path given.
         path: PathBuf,

@@ -7,6 +7,7 @@ use mlsim_calibrate::validate::{points, summary};
 use mlsim_quant::Dtype;
 
 mod malformed;
+mod mutation;
 
 /// Measurements generated from known parameters are fitted back.
 ///

@@ -111,7 +111,15 @@ pub fn run(cmd: &PresetsCommand) -> CmdResult {
                         }
                     }
                     Err(e) => {
-                        eprintln!("error: {e}");
+                        let e = anyhow::Error::from(e);
+                        eprintln!("error: {e:#}");
+                        if e.chain()
+                            .any(|c| c.downcast_ref::<std::io::Error>().is_some())
+                        {
+                            eprintln!(
+                                "  hint: check the path; presets are named without .toml: `mlsim presets list`"
+                            );
+                        }
                         invalid += 1;
                     }
                 }

@@ -113,3 +113,52 @@ fn missing_file() {
         stderr(&o)
     );
 }
+
+#[test]
+fn conflicting_flags() {
+    // --baseline needs --table1.
+    let o = mlsim(&[
+        "validate",
+        "--hw",
+        "t4",
+        "--measurements",
+        "results/t4-colab-matmul.csv",
+        "--baseline",
+        "t4-seed",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&o));
+}
+
+#[test]
+fn unreadable_measurements() {
+    let o = mlsim(&["validate", "--hw", "t4", "--measurements", "no/such.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&o));
+}
+
+#[test]
+fn bad_launch_override() {
+    let o = mlsim(&["sweep", "--hw", "t4", "--sizes", "64", "--launch-us", "-3"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&o));
+}
+
+#[test]
+fn bad_shape_and_empty_sweep() {
+    let o = mlsim(&["sweep", "--hw", "t4", "--shapes", "12x3"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!("bad_shape", stderr(&o));
+    let o = mlsim(&["sweep", "--hw", "t4"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!("empty_sweep", stderr(&o));
+}
+
+#[test]
+fn huge_shape_is_refused_not_wrapped() {
+    let o = mlsim(&[
+        "sim", "matmul", "--hw", "t4", "--m", "10000000", "--n", "10000000", "--k", "10000000",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("exceeds 2^53"), "{}", stderr(&o));
+}

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod determinism;
 mod errors;
+mod help;
 mod host;
 mod measure;
 mod model;

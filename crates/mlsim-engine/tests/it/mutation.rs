@@ -1,0 +1,80 @@
+//! Mutation test of the chip-file loader: random byte and token edits of
+//! every embedded preset give an error or a valid chip, never a panic; a
+//! valid chip then predicts finite positive runtimes.
+
+use mlsim_quant::Dtype;
+use proptest::prelude::*;
+
+const TOKENS: [&str; 22] = [
+    "-1",
+    "0",
+    "1e308",
+    "-1e308",
+    "nan",
+    "inf",
+    "\"x\"",
+    "[",
+    "]",
+    "{",
+    "}",
+    "=",
+    "fp64",
+    "[[memory]]",
+    "true",
+    "4294967296",
+    "1e-300",
+    "[compute.paths.fp16]",
+    "emulated_by",
+    "\"fp32\"",
+    "\n",
+    "#",
+];
+
+fn presets() -> Vec<&'static str> {
+    mlsim_hw::presets().map(|p| p.text).collect()
+}
+
+fn check(text: &str) -> Result<(), TestCaseError> {
+    if let Ok(chip) = mlsim_hw::parse_chip(text, "mutant.toml") {
+        for (m, n, k) in [(1, 1, 1), (777, 3, 4096), (4096, 4096, 4096)] {
+            for d in [Dtype::Fp32, Dtype::Fp16, Dtype::Int4] {
+                let t = mlsim_engine::predict_matmul(&chip, m, n, k, d).runtime_ms;
+                prop_assert!(t.is_finite() && t > 0.0, "{m}x{n}x{k} {d}: {t}\n{text}");
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn byte_mutations_never_panic(which in 0usize..64, edits in prop::collection::vec((any::<usize>(), any::<u8>()), 1..12)) {
+        let all = presets();
+        let mut bytes = all[which % all.len()].as_bytes().to_vec();
+        for (pos, byte) in edits {
+            let i = pos % bytes.len();
+            bytes[i] = byte;
+        }
+        check(&String::from_utf8_lossy(&bytes))?;
+    }
+
+    #[test]
+    fn token_mutations_never_panic(which in 0usize..64, ops in prop::collection::vec((0u8..4, any::<usize>(), any::<usize>()), 1..8)) {
+        let all = presets();
+        let mut tokens: Vec<String> = all[which % all.len()].split(' ').map(str::to_string).collect();
+        for (op, a, b) in ops {
+            let n = tokens.len();
+            let (i, j) = (a % n, b % n);
+            match op {
+                0 => { tokens.remove(i); }
+                1 => { let t = tokens[i].clone(); tokens.insert(j, t); }
+                2 => tokens.swap(i, j),
+                _ => tokens[i] = TOKENS[b % TOKENS.len()].to_string(),
+            }
+            if tokens.is_empty() { break; }
+        }
+        check(&tokens.join(" "))?;
+    }
+}
