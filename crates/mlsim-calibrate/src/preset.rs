@@ -117,11 +117,11 @@ pub fn calibrated_text(
                 }
             }
             Param::LaunchOverhead => doc["launch_overhead_us"] = value(*v),
-            Param::PathEfficiency(d) | Param::PathClock(d) => {
-                let key = if matches!(param, Param::PathClock(_)) {
-                    "sustained_clock_ghz"
-                } else {
-                    "efficiency"
+            Param::PathEfficiency(d) | Param::PathClock(d) | Param::PathLaunch(d) => {
+                let key = match param {
+                    Param::PathClock(_) => "sustained_clock_ghz",
+                    Param::PathLaunch(_) => "launch_overhead_us",
+                    _ => "efficiency",
                 };
                 path_table(&mut doc, *d)?[key] = value(*v);
             }

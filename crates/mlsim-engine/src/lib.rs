@@ -114,7 +114,7 @@ fn predict_parts(
 ) -> Prediction {
     if chip.compute.arch == mlsim_hw::ComputeArch::Gpu {
         if let Some((terms, kernels)) = gpu::op_terms(chip, op, dtype, flops, bytes) {
-            return from_gpu_terms(chip, flops, bytes, &terms, kernels);
+            return from_gpu_terms(chip, dtype, flops, bytes, &terms, kernels);
         }
     }
     let mem = memory::simulate_memory(chip, bytes, pattern);
@@ -164,13 +164,14 @@ fn predict_parts(
 /// Fill a [`Prediction`] from the tiled GPU model's terms.
 fn from_gpu_terms(
     chip: &Chip,
+    dtype: Dtype,
     flops: f64,
     bytes: f64,
     t: &gpu::GemmTerms,
     kernels: u32,
 ) -> Prediction {
     let freq = chip.frequency_hz;
-    let launch_ms = chip.launch_overhead_s * 1e3 * f64::from(kernels);
+    let launch_ms = chip.launch_overhead_s(dtype) * 1e3 * f64::from(kernels);
     let busy_s = t.busy_s();
     let runtime_ms = busy_s * 1e3 + launch_ms;
     let exposed_s = (t.memory_s - t.compute_s).max(0.0);

@@ -77,6 +77,9 @@ pub struct ComputePath {
     /// this dtype, largest first; empty for an emulated path that uses the
     /// tiles of the path it runs through.
     pub tiles: Vec<(u32, u32)>,
+    /// Launch cost of this dtype's entry point in seconds, when it differs
+    /// from the chip's.
+    pub launch_overhead_s: Option<f64>,
 }
 
 /// Native or emulated.
@@ -201,6 +204,16 @@ impl Chip {
                 .get(Dtype::Fp32)
                 .map(|p| (Dtype::Fp32, p, dtype == Dtype::Fp32)),
         }
+    }
+
+    /// Launch cost per kernel of a GEMM in `dtype`, seconds: the dtype's own
+    /// path's, else the chip's.
+    pub fn launch_overhead_s(&self, dtype: Dtype) -> f64 {
+        self.compute
+            .paths
+            .get(dtype)
+            .and_then(|p| p.launch_overhead_s)
+            .unwrap_or(self.launch_overhead_s)
     }
 
     /// Nominal peak for `dtype` in FLOP/s: the native path's datasheet peak

@@ -584,6 +584,19 @@ fn validate_paths(
             }
             tiles.push((r, c));
         }
+        let launch = match p.launch_overhead_us {
+            Some(us) => Some(
+                plausible(
+                    &path,
+                    "launch_overhead_us",
+                    non_negative(&path, "launch_overhead_us", us)?,
+                    0.0,
+                    1e6,
+                    "us",
+                )? / 1e6,
+            ),
+            None => None,
+        };
         paths.insert(
             dtype,
             ComputePath {
@@ -592,6 +605,7 @@ fn validate_paths(
                 output_bytes,
                 convert_flops_per_element: convert,
                 tiles,
+                launch_overhead_s: launch,
             },
         );
     }

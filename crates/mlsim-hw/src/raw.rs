@@ -147,6 +147,11 @@ pub struct RawPath {
     /// emulating path's format (non-native paths), default 0.
     #[serde(default)]
     pub convert_flops_per_element: Option<f64>,
+    /// Launch and dispatch cost of this dtype's library entry point in
+    /// microseconds, when it differs from the chip's `launch_overhead_us`
+    /// (e.g. int8 GEMMs dispatched through cuBLASLt with a heuristic query).
+    #[serde(default)]
+    pub launch_overhead_us: Option<f64>,
 }
 
 /// `[[memory]]`: one level of the memory hierarchy.
