@@ -196,3 +196,31 @@ fn presets_new_gives_a_template_that_checks() {
     assert_eq!(chip.name, "my-chip");
     assert!(chip.calibration.is_none());
 }
+
+/// presets/README.md documents every field of the chip format: each
+/// property name in the generated JSON Schema appears there in backticks.
+#[test]
+fn readme_documents_every_schema_field() {
+    fn names(v: &serde_json::Value, out: &mut Vec<String>) {
+        if let Some(props) = v.get("properties").and_then(|p| p.as_object()) {
+            for (k, sub) in props {
+                out.push(k.clone());
+                names(sub, out);
+            }
+        }
+        if let Some(defs) = v.get("$defs").and_then(|d| d.as_object()) {
+            for sub in defs.values() {
+                names(sub, out);
+            }
+        }
+    }
+    let root = crate::workspace_root();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("presets/chip.schema.json")).unwrap()).unwrap();
+    let readme = std::fs::read_to_string(root.join("presets/README.md")).unwrap();
+    let mut fields = Vec::new();
+    names(&schema, &mut fields);
+    assert!(fields.len() > 30);
+    let missing: Vec<&String> = fields.iter().filter(|f| !readme.contains(&format!("`{f}`"))).collect();
+    assert!(missing.is_empty(), "presets/README.md does not document: {missing:?}");
+}
