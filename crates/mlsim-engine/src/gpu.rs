@@ -166,23 +166,9 @@ pub fn op_terms(
     use mlsim_workload::Op;
     match *op {
         Op::MatMul { m, n, k } => Some((gemm(chip, m, n, k, 1, dtype)?, 1)),
-        Op::Conv2d {
-            batch,
-            c_in,
-            h,
-            w,
-            c_out,
-            kh,
-            kw,
-            stride,
-            padding,
-        } => {
-            let ho = (h + 2 * padding - kh) / stride + 1;
-            let wo = (w + 2 * padding - kw) / stride + 1;
-            Some((
-                gemm(chip, batch * ho * wo, c_out, c_in * kh * kw, 1, dtype)?,
-                1,
-            ))
+        Op::Conv2d { .. } => {
+            let (m, n, k) = op.implicit_gemm().expect("a convolution");
+            Some((gemm(chip, m, n, k, 1, dtype)?, 1))
         }
         Op::Attention {
             batch,

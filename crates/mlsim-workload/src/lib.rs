@@ -167,6 +167,44 @@ impl Op {
         Op::MatMul { m, n, k }
     }
 
+    /// A convolution's output height and width, `(x + 2p - k) / s + 1` per
+    /// axis (`None` for other ops).
+    pub fn conv_output(&self) -> Option<(u64, u64)> {
+        match *self {
+            Op::Conv2d {
+                h,
+                w,
+                kh,
+                kw,
+                stride,
+                padding,
+                ..
+            } => Some((
+                (h + 2 * padding - kh) / stride + 1,
+                (w + 2 * padding - kw) / stride + 1,
+            )),
+            _ => None,
+        }
+    }
+
+    /// A convolution as the GEMM an implicit-GEMM kernel runs:
+    /// `M = batch x H_out x W_out`, `N = C_out`, `K = C_in x kH x kW`
+    /// (`None` for other ops).
+    pub fn implicit_gemm(&self) -> Option<(u64, u64, u64)> {
+        let (ho, wo) = self.conv_output()?;
+        match *self {
+            Op::Conv2d {
+                batch,
+                c_in,
+                c_out,
+                kh,
+                kw,
+                ..
+            } => Some((batch * ho * wo, c_out, c_in * kh * kw)),
+            _ => None,
+        }
+    }
+
     /// Short lower-case name of the op kind.
     pub fn kind_name(&self) -> &'static str {
         match self {
@@ -303,11 +341,6 @@ impl Workload {
         }
     }
 
-    /// Output extent of a convolution along one axis: `(x + 2p - k) / s + 1`.
-    fn conv_out(x: u64, k: u64, stride: u64, padding: u64) -> u64 {
-        (x + 2 * padding - k) / stride + 1
-    }
-
     /// Floating-point (or integer) operations, multiply-add counted as 2.
     pub fn flops(&self) -> f64 {
         match self.op {
@@ -315,16 +348,12 @@ impl Workload {
             Op::Conv2d {
                 batch,
                 c_in,
-                h,
-                w,
                 c_out,
                 kh,
                 kw,
-                stride,
-                padding,
+                ..
             } => {
-                let ho = Self::conv_out(h, kh, stride, padding);
-                let wo = Self::conv_out(w, kw, stride, padding);
+                let (ho, wo) = self.op.conv_output().expect("a convolution");
                 2.0 * f(batch) * f(c_out) * f(ho) * f(wo) * f(c_in) * f(kh) * f(kw)
             }
             Op::Attention {
@@ -356,11 +385,9 @@ impl Workload {
                 c_out,
                 kh,
                 kw,
-                stride,
-                padding,
+                ..
             } => {
-                let ho = Self::conv_out(h, kh, stride, padding);
-                let wo = Self::conv_out(w, kw, stride, padding);
+                let (ho, wo) = self.op.conv_output().expect("a convolution");
                 let input = f(batch) * f(c_in) * f(h) * f(w);
                 let weights = f(c_out) * f(c_in) * f(kh) * f(kw);
                 let output = f(batch) * f(c_out) * f(ho) * f(wo);

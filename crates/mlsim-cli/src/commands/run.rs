@@ -183,59 +183,59 @@ fn render_suite(rep: &SuiteReport, chips: &[mlsim_hw::Chip]) -> String {
     out.push('\n');
 
     let base = &chips[0];
-    out.push_str(&format!(
-        "Speedup vs {} (runtime on {} / runtime on chip)\n",
-        base.display_name, base.name
-    ));
-    let mut headers = vec!["workload".to_string()];
-    headers.extend(chips.iter().map(|c| c.name.clone()));
-    let mut t = Table::new(headers);
-    let base_results: Vec<&SimResult> = rep
-        .results
-        .iter()
-        .filter(|r| r.hardware == base.name)
-        .collect();
-    for (i, b) in base_results.iter().enumerate() {
-        let mut row = vec![b.workload.clone()];
-        for chip in chips {
-            let r = rep
-                .results
-                .iter()
-                .filter(|r| r.hardware == chip.name)
-                .nth(i)
-                .expect("same workloads per chip");
-            row.push(format!(
+    out.push_str(&per_chip_table(
+        rep,
+        chips,
+        &format!(
+            "Speedup vs {} (runtime on {} / runtime on chip)",
+            base.display_name, base.name
+        ),
+        |b, r| {
+            format!(
                 "{}x",
                 sig(b.prediction.runtime_ms / r.prediction.runtime_ms, 4)
-            ));
-        }
-        t.row(row);
-    }
-    out.push_str(&t.render());
-    out.push('\n');
-
-    out.push_str("Memory pressure (cache hit rate: >= 0.9 low, >= 0.7 medium, else high)\n");
-    let mut headers = vec!["workload".to_string()];
-    headers.extend(chips.iter().map(|c| c.name.clone()));
-    let mut t = Table::new(headers);
-    for (i, b) in base_results.iter().enumerate() {
-        let mut row = vec![b.workload.clone()];
-        for chip in chips {
-            let r = rep
-                .results
-                .iter()
-                .filter(|r| r.hardware == chip.name)
-                .nth(i)
-                .expect("same workloads per chip");
-            row.push(format!(
+            )
+        },
+    ));
+    out.push_str(&per_chip_table(
+        rep,
+        chips,
+        "Memory pressure (cache hit rate: >= 0.9 low, >= 0.7 medium, else high)",
+        |_, r| {
+            format!(
                 "{} {}",
                 sig(r.prediction.hit_rate, 4),
                 memory_pressure(r.prediction.hit_rate)
-            ));
-        }
+            )
+        },
+    ));
+    out
+}
+
+/// A table with one row per workload and one column per chip; `cell` gets
+/// the first chip's result and this chip's.
+fn per_chip_table(
+    rep: &SuiteReport,
+    chips: &[mlsim_hw::Chip],
+    title: &str,
+    cell: impl Fn(&SimResult, &SimResult) -> String,
+) -> String {
+    let per_chip: Vec<Vec<&SimResult>> = chips
+        .iter()
+        .map(|c| {
+            rep.results
+                .iter()
+                .filter(|r| r.hardware == c.name)
+                .collect()
+        })
+        .collect();
+    let mut headers = vec!["workload".to_string()];
+    headers.extend(chips.iter().map(|c| c.name.clone()));
+    let mut t = Table::new(headers);
+    for (i, base) in per_chip[0].iter().enumerate() {
+        let mut row = vec![base.workload.clone()];
+        row.extend(per_chip.iter().map(|results| cell(base, results[i])));
         t.row(row);
     }
-    out.push_str(&t.render());
-    out.push('\n');
-    out
+    format!("{title}\n{}\n", t.render())
 }

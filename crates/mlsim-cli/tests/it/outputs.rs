@@ -215,12 +215,20 @@ fn readme_documents_every_schema_field() {
         }
     }
     let root = crate::workspace_root();
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("presets/chip.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("presets/chip.schema.json")).unwrap(),
+    )
+    .unwrap();
     let readme = std::fs::read_to_string(root.join("presets/README.md")).unwrap();
     let mut fields = Vec::new();
     names(&schema, &mut fields);
     assert!(fields.len() > 30);
-    let missing: Vec<&String> = fields.iter().filter(|f| !readme.contains(&format!("`{f}`"))).collect();
-    assert!(missing.is_empty(), "presets/README.md does not document: {missing:?}");
+    let missing: Vec<&String> = fields
+        .iter()
+        .filter(|f| !readme.contains(&format!("`{f}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "presets/README.md does not document: {missing:?}"
+    );
 }
