@@ -64,6 +64,11 @@ pub fn run(args: &SimArgs) -> CmdResult {
                 ("memory stall", sig(p.memory_stall_cycles, 6), "cycles"),
                 ("exposed stall", sig(p.exposed_stall_cycles, 6), "cycles"),
                 ("launch overhead", sig(p.launch_ms, 6), "ms"),
+                ("memory time", sig(p.memory_ms, 6), "ms"),
+                ("conversion time", sig(p.conversion_ms, 6), "ms"),
+                ("main-memory traffic", format!("{}", p.dram_bytes), "B"),
+                ("waves of tiles", sig(p.waves, 6), ""),
+                ("native path", if p.native { "yes" } else { "no" }.to_string(), ""),
                 ("cache hit rate", sig(p.hit_rate, 6), ""),
                 (
                     "serving level",
