@@ -94,13 +94,15 @@ pub struct Prediction {
 
 /// Predict `op` in `dtype` on `chip`. Pure, allocation-free.
 pub fn predict(chip: &Chip, workload: &Workload) -> Prediction {
+    let pattern = workload.access_pattern();
+    // The working set is the workload's bytes: no need to count them twice.
     predict_parts(
         chip,
         &workload.op,
         workload.dtype,
         workload.flops(),
-        workload.bytes(),
-        &workload.access_pattern(),
+        pattern.working_set_bytes,
+        &pattern,
     )
 }
 
@@ -113,10 +115,31 @@ fn predict_parts(
     pattern: &mlsim_workload::AccessPattern,
 ) -> Prediction {
     if chip.compute.arch == mlsim_hw::ComputeArch::Gpu {
-        if let Some((terms, kernels)) = gpu::op_terms(chip, op, dtype, flops, bytes) {
-            return from_gpu_terms(chip, dtype, flops, bytes, &terms, kernels);
+        if let Some(p) = predict_gpu(chip, op, dtype, flops, bytes) {
+            return p;
         }
     }
+    predict_original(chip, op, dtype, flops, bytes, pattern)
+}
+
+/// The tiled GPU model (kept out of line so the original model's path stays
+/// small and fast).
+#[inline(never)]
+fn predict_gpu(chip: &Chip, op: &Op, dtype: Dtype, flops: f64, bytes: f64) -> Option<Prediction> {
+    let (terms, kernels) = gpu::op_terms(chip, op, dtype, flops, bytes)?;
+    Some(from_gpu_terms(chip, dtype, flops, bytes, &terms, kernels))
+}
+
+/// The original program's model: memory cascade, compute rate, overlap.
+#[inline]
+fn predict_original(
+    chip: &Chip,
+    op: &Op,
+    dtype: Dtype,
+    flops: f64,
+    bytes: f64,
+    pattern: &mlsim_workload::AccessPattern,
+) -> Prediction {
     let mem = memory::simulate_memory(chip, bytes, pattern);
     let tiling = compute::tiling_efficiency(chip, op);
     let rate_flops = chip.compute.peak_fp32_flops

@@ -68,7 +68,11 @@ pub fn run(args: &SimArgs) -> CmdResult {
                 ("conversion time", sig(p.conversion_ms, 6), "ms"),
                 ("main-memory traffic", format!("{}", p.dram_bytes), "B"),
                 ("waves of tiles", sig(p.waves, 6), ""),
-                ("native path", if p.native { "yes" } else { "no" }.to_string(), ""),
+                (
+                    "native path",
+                    if p.native { "yes" } else { "no" }.to_string(),
+                    "",
+                ),
                 ("cache hit rate", sig(p.hit_rate, 6), ""),
                 (
                     "serving level",
