@@ -70,22 +70,34 @@ impl Param {
         }
     }
 
-    /// Set the value (file units).
+    /// Set the value (file units), clamped into the range a chip file
+    /// accepts, so a fitted chip always loads again.
     pub fn set(&self, chip: &mut Chip, value: f64) {
         match self {
-            Param::Efficiency => chip.compute.efficiency = value,
+            Param::Efficiency => chip.compute.efficiency = value.clamp(1e-6, 1.0),
             Param::Speedup(d) => {
-                chip.compute.dtype_speedup.insert(*d, value);
+                chip.compute
+                    .dtype_speedup
+                    .insert(*d, value.clamp(1e-4, 1e4));
             }
-            Param::LaunchOverhead => chip.launch_overhead_s = value / 1e6,
+            Param::LaunchOverhead => {
+                // One launch cost for the chip: per-dtype overrides would
+                // shadow it.
+                chip.launch_overhead_s = value.clamp(0.0, 1e6) / 1e6;
+                for d in Dtype::ALL {
+                    if let Some(path) = chip.compute.paths.get_mut(d) {
+                        path.launch_overhead_s = None;
+                    }
+                }
+            }
             Param::PathEfficiency(d) => {
                 if let Some(path) = chip.compute.paths.get_mut(*d) {
-                    path.efficiency = value;
+                    path.efficiency = value.clamp(1e-6, 1.0);
                 }
             }
             Param::PathLaunch(d) => {
                 if let Some(path) = chip.compute.paths.get_mut(*d) {
-                    path.launch_overhead_s = Some(value / 1e6);
+                    path.launch_overhead_s = Some(value.clamp(0.0, 1e6) / 1e6);
                 }
             }
             Param::PathClock(d) => {
@@ -93,7 +105,7 @@ impl Param {
                 if let Some(mlsim_hw::PathKind::Native { clock_ratio, .. }) =
                     chip.compute.paths.get_mut(*d).map(|p| &mut p.kind)
                 {
-                    *clock_ratio = (value / boost_ghz).min(1.0);
+                    *clock_ratio = (value / boost_ghz).clamp(1e-6, 1.0);
                 }
             }
         }
@@ -172,8 +184,20 @@ pub fn parse_params(
             ),
             "efficiency" => out.push(Param::Efficiency),
             "launch" | "launch_overhead" | "launch_overhead_us" => out.push(Param::LaunchOverhead),
+            "speedup" | "dtype_speedup" if has_paths => {
+                return Err(CalibrateError::Unsupported(format!(
+                    "`{item}`: chip `{}` uses the tiled GPU model, which does not read dtype multipliers\n  hint: fit `efficiency` (each measured dtype path's) or `efficiency.<dtype>`",
+                    chip.name
+                )));
+            }
             "speedup" | "dtype_speedup" => {
                 out.extend(measured_dtypes(measured).into_iter().map(Param::Speedup))
+            }
+            other if has_paths && other.contains("speedup.") => {
+                return Err(CalibrateError::Unsupported(format!(
+                    "`{other}`: chip `{}` uses the tiled GPU model, which does not read dtype multipliers\n  hint: fit `efficiency.<dtype>`",
+                    chip.name
+                )));
             }
             other => {
                 let dtype = other
@@ -430,13 +454,12 @@ pub fn fit(chip: &Chip, params: &[Param], points: &[Measurement]) -> Result<Fit,
         }
     }
     let rms_log_error = (problem.sse(&x) / points.len() as f64).sqrt();
-    let values = params
-        .iter()
-        .zip(&x)
-        .map(|(p, &xi)| (*p, p.value_at(xi)))
-        .collect();
+    let chip = problem.chip_at(&x);
+    // Recorded from the chip, so each value is what the chip really holds
+    // (after clamping into the file's ranges).
+    let values = params.iter().map(|p| (*p, p.get(&chip))).collect();
     Ok(Fit {
-        chip: problem.chip_at(&x),
+        chip,
         values,
         tiles: Vec::new(),
         rms_log_error,

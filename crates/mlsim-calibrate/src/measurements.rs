@@ -269,6 +269,8 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             .filter(|s| !s.is_empty())
     };
 
+    let workload_cells: Option<Vec<Option<String>>> =
+        (original && has("workload")).then(|| text_column("workload"));
     let mut rows = Vec::with_capacity(df.height());
     for (i, &line) in lines_of_rows.iter().enumerate() {
         let row = i + 1;
@@ -290,6 +292,19 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
         };
         let hardware = get("hardware")?.to_string();
         let (m, n, k) = if original {
+            if let Some(w) = workload_cells.as_ref().and_then(|c| c[i].as_deref()) {
+                if !w.trim().to_ascii_lowercase().starts_with("matmul") {
+                    return Err(invalid(
+                        line,
+                        row,
+                        Some("workload"),
+                        format!(
+                            "`{w}` is not a matmul; the original's format describes square matmuls"
+                        ),
+                        None,
+                    ));
+                }
+            }
             let s = positive_int("matrix_size")?;
             (s, s, s)
         } else {
@@ -305,6 +320,15 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             }
             (positive_int("m")?, positive_int("n")?, positive_int("k")?)
         };
+        if 2.0 * m as f64 * n as f64 * k as f64 >= 9_007_199_254_740_992.0 {
+            return Err(invalid(
+                line,
+                row,
+                Some(if original { "matrix_size" } else { "m" }),
+                format!("{m}x{n}x{k} is more than 2^53 FLOPs, beyond exact arithmetic"),
+                None,
+            ));
+        }
         let dtype_text = get("dtype")?;
         let dtype: Dtype = dtype_text.parse().map_err(|e: mlsim_quant::UnknownDtype| {
             invalid(line, row, Some("dtype"), e.to_string(), None)

@@ -159,6 +159,12 @@ impl LaunchArg {
                 });
             }
             chip.launch_overhead_s = us / 1e6;
+            // The harness's cost replaces every dtype path's too.
+            for d in mlsim_quant::Dtype::ALL {
+                if let Some(path) = chip.compute.paths.get_mut(d) {
+                    path.launch_overhead_s = None;
+                }
+            }
         }
         Ok(chip)
     }

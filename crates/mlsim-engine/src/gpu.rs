@@ -108,12 +108,13 @@ pub fn gemm(chip: &Chip, m: u64, n: u64, k: u64, batch: u64, dtype: Dtype) -> Op
     for &(tm, tn) in tiles {
         let (tm, tn) = (u64::from(tm), u64::from(tn));
         let (tiles_m, tiles_n) = (ceil_div(m, tm), ceil_div(n, tn));
-        let tile_count = tiles_m * tiles_n * batch;
-        let waves = ceil_div(tile_count, u64::from(chip.compute.units)) as f64;
+        // In f64: tiles_m x tiles_n x batch can exceed u64 for absurd shapes.
+        let tile_count = tiles_m as f64 * tiles_n as f64 * bf;
+        let waves = (tile_count / units).ceil();
         let tile_flops = 2.0 * (tm * tn) as f64 * kf;
         let compute_s = waves * tile_flops / per_unit_rate;
         let useful = 2.0 * mf * nf * kf * bf;
-        let tile_efficiency = useful / (tile_count as f64 * tile_flops);
+        let tile_efficiency = useful / (tile_count * tile_flops);
 
         // Every tile reads its row panel of A and column panel of B.
         let panel_elements = bf * (mf * kf * tiles_n as f64 + kf * nf * tiles_m as f64);

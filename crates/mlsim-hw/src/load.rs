@@ -235,11 +235,23 @@ fn plausible(
     if v < lo || v > hi {
         return Err(Problem {
             path: path.key(field),
-            message: format!("{v} is outside the range any real chip has ({lo} to {hi} {what})"),
+            message: format!(
+                "{} is outside the range any real chip has ({lo} to {hi} {what})",
+                readable(v)
+            ),
             hint: Some("check the unit in the field name".into()),
         });
     }
     Ok(v)
+}
+
+/// A number for a message: plain when moderate, scientific when huge or tiny.
+fn readable(v: f64) -> String {
+    if v != 0.0 && !(1e-3..1e7).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
 }
 
 fn non_negative(path: &FieldPath, field: &str, v: f64) -> Result<f64, Problem> {
@@ -566,13 +578,27 @@ fn validate_paths(
             None => default_efficiency,
         };
         let output_bytes = match p.output_bytes {
-            Some(b) => positive(&path, "output_bytes", b)?,
+            Some(b) => plausible(
+                &path,
+                "output_bytes",
+                positive(&path, "output_bytes", b)?,
+                0.0,
+                64.0,
+                "bytes",
+            )?,
             None => dtype.bytes_per_element(),
         };
-        let convert = non_negative(
+        let convert = plausible(
             &path,
             "convert_flops_per_element",
-            p.convert_flops_per_element.unwrap_or(0.0),
+            non_negative(
+                &path,
+                "convert_flops_per_element",
+                p.convert_flops_per_element.unwrap_or(0.0),
+            )?,
+            0.0,
+            1e6,
+            "FLOPs per element",
         )?;
         let mut tiles = Vec::with_capacity(p.tiles.len());
         for (i, [r, c]) in p.tiles.iter().copied().enumerate() {
@@ -597,6 +623,9 @@ fn validate_paths(
             ),
             None => None,
         };
+        if paths.contains(dtype) {
+            return Err(problem(path, format!("dtype {dtype} is given twice")));
+        }
         paths.insert(
             dtype,
             ComputePath {
@@ -683,10 +712,13 @@ fn validate_memory(
                 1e6,
                 "GB/s",
             )? * 1e9,
-            miss_penalty_cycles: non_negative(
+            miss_penalty_cycles: plausible(
                 &path,
                 "miss_penalty_cycles",
-                level.miss_penalty_cycles,
+                non_negative(&path, "miss_penalty_cycles", level.miss_penalty_cycles)?,
+                0.0,
+                1e9,
+                "cycles",
             )?,
             name: level.name,
         };

@@ -179,10 +179,17 @@ impl Op {
                 stride,
                 padding,
                 ..
-            } => Some((
-                (h + 2 * padding - kh) / stride + 1,
-                (w + 2 * padding - kw) / stride + 1,
-            )),
+            } => {
+                // Checked: a padding near u64::MAX must not wrap to a tiny output.
+                let extent = |x: u64, k: u64| {
+                    padding
+                        .checked_mul(2)?
+                        .checked_add(x)?
+                        .checked_sub(k)
+                        .map(|v| v / stride.max(1) + 1)
+                };
+                Some((extent(h, kh)?, extent(w, kw)?))
+            }
             _ => None,
         }
     }
@@ -275,6 +282,12 @@ impl Op {
                         padded,
                     });
                 }
+            }
+            if self.implicit_gemm().is_none() {
+                return Err(WorkloadError::TooLarge {
+                    what: "convolution extents",
+                    value: f64::INFINITY,
+                });
             }
         }
         Ok(())
@@ -538,6 +551,37 @@ mod tests {
             w.bytes(),
             2.0 * (2.0 * 3.0 * 64.0 + 4.0 * 3.0 * 9.0 + 2.0 * 4.0 * 16.0)
         );
+    }
+
+    #[test]
+    fn padding_near_u64_max_is_refused_not_wrapped() {
+        let op = Op::Conv2d {
+            batch: 1,
+            c_in: 3,
+            h: 5,
+            w: 5,
+            c_out: 2,
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            padding: u64::MAX,
+        };
+        assert!(matches!(
+            Workload::new("c", op, Dtype::Fp32),
+            Err(WorkloadError::TooLarge { .. })
+        ));
+        let op = Op::Conv2d {
+            batch: 1,
+            c_in: 3,
+            h: 5,
+            w: 5,
+            c_out: 2,
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            padding: 1 << 63,
+        };
+        assert!(Workload::new("c", op, Dtype::Fp32).is_err());
     }
 
     #[test]

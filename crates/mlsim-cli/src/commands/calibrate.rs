@@ -14,7 +14,7 @@ use crate::{CmdResult, Failure};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim calibrate --hw t4 --measurements results/t4-colab-matmul.csv --out presets/t4-calibrated.toml\n  mlsim calibrate --hw my-gpu.toml --measurements my.csv --out my-gpu-fit.toml --params efficiency,launch\n\nParameters: efficiency, speedup (every measured dtype but fp32), speedup.<dtype>, launch.\nDefault: efficiency, the measured dtypes' multipliers and the launch overhead.\nThe fit minimises the squared log error; the file records the in-sample and\nleave-one-size-out errors. Set SOURCE_DATE_EPOCH to fix the recorded date."
+    after_help = "Examples:\n  mlsim calibrate --hw t4 --measurements results/t4-colab-matmul.csv --out presets/t4-calibrated.toml\n  mlsim calibrate --hw my-gpu.toml --measurements my.csv --out my-gpu-fit.toml --params efficiency,launch\n\nParameters: efficiency (GPU chips: every measured dtype path's), efficiency.<dtype>, speedup and\nspeedup.<dtype> (the original's model only), launch, launch.<dtype>.\nDefault on GPU chips: each measured dtype path's efficiency (its sustained clock on power-capped\npaths), its kernel tiles and the launch overhead; on the original's model: efficiency, the\nmeasured dtypes' multipliers and the launch overhead.\nThe fit minimises the squared log error; the file records the in-sample and\nleave-one-size-out errors. Set SOURCE_DATE_EPOCH to fix the recorded date."
 )]
 pub struct CalibrateArgs {
     /// Chip preset name or TOML file to start from.

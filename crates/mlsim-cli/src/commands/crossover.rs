@@ -99,6 +99,16 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
             k: args.fixed_k.max(1),
         },
     };
+    let (m, n, k) = family.shape(args.to);
+    if 2.0 * m as f64 * n as f64 * k as f64 >= 9_007_199_254_740_992.0 {
+        return Err(crate::Failure {
+            code: 2,
+            error: anyhow::anyhow!(
+                "--to {}: a {m}x{n}x{k} GEMM is more than 2^53 FLOPs, beyond exact arithmetic\n  hint: square sizes up to 131072",
+                args.to
+            ),
+        });
+    }
     let measured = match &args.measurements {
         Some(path) => {
             let set = super::validate::load_measurements(path)?;

@@ -149,7 +149,37 @@ fn detect() -> (String, Vec<String>) {
     } else {
         ("simd", 4, "no vector FMA detected (guessed: 4 fp32 lanes)")
     };
-    let cores = logical.max(1);
+    // Physical cores: distinct (physical id, core id) pairs; SMT siblings
+    // share one core's FMA units and caches.
+    let mut core_ids: Vec<(String, String)> = Vec::new();
+    let (mut phys, mut core) = (String::new(), String::new());
+    for line in cpuinfo.lines() {
+        if let Some((k, v)) = line.split_once(':') {
+            match k.trim() {
+                "physical id" => phys = v.trim().to_string(),
+                "core id" => core = v.trim().to_string(),
+                _ => {}
+            }
+        }
+        if line.trim().is_empty() && !core.is_empty() {
+            core_ids.push((std::mem::take(&mut phys), std::mem::take(&mut core)));
+        }
+    }
+    if !core.is_empty() {
+        core_ids.push((phys, core));
+    }
+    core_ids.sort();
+    core_ids.dedup();
+    let cores = if core_ids.is_empty() {
+        logical.max(1)
+    } else {
+        core_ids.len()
+    };
+    if cores != logical {
+        notes.push(format!(
+            "{logical} logical CPUs on {cores} physical cores: the chip file counts cores"
+        ));
+    }
     let peak = cores as f64 * f64::from(lanes) * 2.0 * ghz / 1e3;
     let mut speedups = Vec::new();
     if has("avx512_fp16") || has("asimdhp") || has("fphp") {

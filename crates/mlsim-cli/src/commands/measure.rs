@@ -225,10 +225,16 @@ fn cpu(args: &CpuArgs) -> CmdResult {
     let native_fp16 = flags
         .iter()
         .any(|f| f == "avx512_fp16" || f == "asimdhp" || f == "fphp");
-    let points: Vec<(usize, Dtype)> = args
-        .sizes
+    // Each (size, dtype) once: a results file holds one row per point.
+    let mut sizes = args.sizes.clone();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let mut dtypes = args.dtypes.clone();
+    dtypes.sort();
+    dtypes.dedup();
+    let points: Vec<(usize, Dtype)> = sizes
         .iter()
-        .flat_map(|&n| args.dtypes.iter().map(move |&d| (n, d)))
+        .flat_map(|&n| dtypes.iter().map(move |&d| (n, d)))
         .collect();
     let bar = ProgressBar::new(points.len() as u64);
     bar.set_style(

@@ -27,7 +27,7 @@ pub enum CvArg {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv --cv none --threshold 60\n  mlsim validate --hw my-gpu.toml --measurements my-gpu.csv --format json\n\nErrors are signed: positive means the model predicted a longer runtime than measured.\nWith --cv loso (the default) the chip's free parameters (efficiency, dtype multipliers,\nlaunch overhead) are also fitted on all sizes but one and scored on the size left out;\nthe in-sample fit is shown next to it, never instead of it."
+    after_help = "Examples:\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv --cv none --threshold 60\n  mlsim validate --hw my-gpu.toml --measurements my-gpu.csv --format json\n\nErrors are signed: positive means the model predicted a longer runtime than measured.\nWith --cv loso (the default) the chip's free parameters (as `mlsim calibrate` fits them by\ndefault) are also fitted on all sizes but one and scored on the size left out;\nthe in-sample fit is shown next to it, never instead of it."
 )]
 pub struct ValidateArgs {
     /// Chip preset name or TOML file.
@@ -177,7 +177,19 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         holdout_median_ape_pct: None,
     };
     let mut holdout_result: Option<Holdout> = None;
-    if args.cv == CvArg::Loso {
+    let sizes = {
+        let mut s: Vec<Shape> = set.rows.iter().map(|r| r.shape()).collect();
+        s.sort();
+        s.dedup();
+        s.len()
+    };
+    if args.cv == CvArg::Loso && sizes < 2 {
+        eprintln!(
+            "note: {}: one size only, so no leave-one-size-out score",
+            set.file
+        );
+    }
+    if args.cv == CvArg::Loso && sizes >= 2 {
         let params: Vec<Param> = default_params(&chip, &set.rows);
         let tiles = tile_paths(&chip, &set.rows);
         let fitted = fit_with_tiles(&chip, &params, &tiles, &set.rows)?;
@@ -273,7 +285,8 @@ fn table1(name: &str, pts: &[Point], baseline: Option<&(String, Vec<Point>)>) ->
     dtypes.sort();
     dtypes.dedup();
     let mut shapes: Vec<Shape> = pts.iter().map(Point::shape).collect();
-    shapes.sort_by(|a, b| (a.0 * a.1 * a.2).cmp(&(b.0 * b.1 * b.2)).then(a.cmp(b)));
+    let flops = |s: &Shape| s.0 as f64 * s.1 as f64 * s.2 as f64;
+    shapes.sort_by(|a, b| flops(a).total_cmp(&flops(b)).then(a.cmp(b)));
     shapes.dedup();
     let mut headers = vec!["size".to_string()];
     headers.extend(dtypes.iter().map(|d| d.to_string()));

@@ -187,3 +187,86 @@ fn validate_reports_a_malformed_file() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A fit that would push a value past what a chip file accepts (here fp16
+/// measured 20x faster than the T4 can run, asking for a clock far above
+/// boost) is clamped into range, and the written file loads.
+#[test]
+fn calibrate_output_always_loads_even_when_the_fit_hits_a_bound() {
+    let dir = std::env::temp_dir().join(format!("mlsim-clamp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(crate::workspace_root().join(T4)).unwrap();
+    let fast: String = text
+        .lines()
+        .map(|l| {
+            let cols: Vec<&str> = l.split(',').collect();
+            if cols.len() > 6 && cols[5] == "fp16" {
+                let t: f64 = cols[6].parse().unwrap();
+                let mut c: Vec<String> = cols.iter().map(|s| s.to_string()).collect();
+                c[6] = format!("{}", t / 20.0);
+                c.join(",")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let csv = dir.join("fast.csv");
+    std::fs::write(&csv, fast).unwrap();
+    let out = dir.join("t4-fast.toml");
+    let o = mlsim(&[
+        "calibrate",
+        "--hw",
+        "t4",
+        "--measurements",
+        &csv.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let chip = mlsim_hw::load_file(&out).unwrap();
+    let mlsim_hw::PathKind::Native { clock_ratio, .. } = chip
+        .compute
+        .paths
+        .get(mlsim_quant::Dtype::Fp16)
+        .unwrap()
+        .kind
+    else {
+        panic!("fp16 is native on the T4")
+    };
+    assert!(clock_ratio <= 1.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn shapes_beyond_exact_arithmetic_are_refused() {
+    let dir = std::env::temp_dir().join(format!("mlsim-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("huge.csv");
+    std::fs::write(
+        &f,
+        "hardware,op,m,n,k,dtype,runtime_ms\nX,gemm,137438953472,137438953472,1073741824,fp32,1\n",
+    )
+    .unwrap();
+    let o = mlsim(&[
+        "validate",
+        "--hw",
+        "t4",
+        "--measurements",
+        &f.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("more than 2^53 FLOPs"),
+        "{}",
+        stderr(&o)
+    );
+    let o = mlsim(&["crossover", "--hw", "t4", "--to", "500000000000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("more than 2^53 FLOPs"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
