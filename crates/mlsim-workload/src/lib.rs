@@ -23,6 +23,7 @@ use std::fmt;
 use mlsim_quant::Dtype;
 
 pub mod suites;
+pub mod transformer;
 
 /// Why a workload shape is invalid.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
