@@ -68,6 +68,8 @@ enum Command {
     /// List, show and check chip descriptions.
     #[command(subcommand)]
     Presets(commands::presets::PresetsCommand),
+    /// One transformer inference step (prefill or decode), op by op.
+    Model(commands::model::ModelArgs),
     /// Describe this machine's CPU as a chip file.
     #[command(subcommand)]
     Hw(commands::hw::HwCommand),
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
         Command::Presets(cmd) => commands::presets::run(&cmd),
         Command::Measure(cmd) => commands::measure::run(&cmd),
         Command::Hw(cmd) => commands::hw::run(&cmd),
+        Command::Model(args) => commands::model::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,6 +34,7 @@ pub mod conformance;
 pub mod crossover;
 pub mod gpu;
 pub mod memory;
+pub mod model;
 pub mod quant;
 pub mod summary;
 

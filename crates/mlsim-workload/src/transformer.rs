@@ -75,7 +75,10 @@ pub struct ModelConfig {
 }
 
 fn invalid(file: &str, message: impl Into<String>) -> ModelError {
-    ModelError::Invalid { file: file.to_string(), message: message.into() }
+    ModelError::Invalid {
+        file: file.to_string(),
+        message: message.into(),
+    }
 }
 
 impl ModelConfig {
@@ -91,13 +94,19 @@ impl ModelConfig {
             ("vocab_size", self.vocab_size),
         ] {
             if v == 0 || v > 1 << 24 {
-                return Err(invalid(file, format!("field `{field}`: expected 1 to 2^24, got {v}")));
+                return Err(invalid(
+                    file,
+                    format!("field `{field}`: expected 1 to 2^24, got {v}"),
+                ));
             }
         }
         if self.heads % self.kv_heads != 0 {
             return Err(invalid(
                 file,
-                format!("field `kv_heads`: {} query heads do not group into {} KV heads", self.heads, self.kv_heads),
+                format!(
+                    "field `kv_heads`: {} query heads do not group into {} KV heads",
+                    self.heads, self.kv_heads
+                ),
             ));
         }
         Ok(self)
@@ -105,7 +114,8 @@ impl ModelConfig {
 
     /// Read a model file (TOML, the format of `models/*.toml`).
     pub fn from_toml(text: &str, file: &str) -> Result<Self, ModelError> {
-        let cfg: ModelConfig = toml::from_str(text).map_err(|e| invalid(file, e.to_string().trim().to_string()))?;
+        let cfg: ModelConfig =
+            toml::from_str(text).map_err(|e| invalid(file, e.to_string().trim().to_string()))?;
         cfg.validated(file)
     }
 
@@ -116,9 +126,15 @@ impl ModelConfig {
     /// Llama-style models (`model_type` llama, mistral, mixtral, qwen2,
     /// gemma, phi3) and an MLP otherwise.
     pub fn from_hf_config(text: &str, file: &str) -> Result<Self, ModelError> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| invalid(file, e.to_string()))?;
-        let get = |keys: &[&str]| keys.iter().find_map(|k| v.get(*k).and_then(serde_json::Value::as_u64));
-        let need = |keys: &[&str]| get(keys).ok_or_else(|| invalid(file, format!("missing `{}`", keys.join("` or `"))));
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| invalid(file, e.to_string()))?;
+        let get = |keys: &[&str]| {
+            keys.iter()
+                .find_map(|k| v.get(*k).and_then(serde_json::Value::as_u64))
+        };
+        let need = |keys: &[&str]| {
+            get(keys).ok_or_else(|| invalid(file, format!("missing `{}`", keys.join("` or `"))))
+        };
         let hidden_size = need(&["hidden_size", "n_embd", "d_model"])?;
         let heads = need(&["num_attention_heads", "n_head"])?;
         let kv_heads = get(&["num_key_value_heads"]).unwrap_or(heads);
@@ -126,8 +142,14 @@ impl ModelConfig {
         let ffn_size = get(&["intermediate_size", "n_inner", "ffn_dim"]).unwrap_or(4 * hidden_size);
         let layers = need(&["num_hidden_layers", "n_layer"])?;
         let vocab_size = need(&["vocab_size"])?;
-        let model_type = v.get("model_type").and_then(serde_json::Value::as_str).unwrap_or("");
-        let gated = ["llama", "mistral", "mixtral", "qwen2", "gemma", "gemma2", "phi3"].contains(&model_type);
+        let model_type = v
+            .get("model_type")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        let gated = [
+            "llama", "mistral", "mixtral", "qwen2", "gemma", "gemma2", "phi3",
+        ]
+        .contains(&model_type);
         let name = v
             .get("_name_or_path")
             .and_then(serde_json::Value::as_str)
@@ -151,8 +173,13 @@ impl ModelConfig {
 
     /// Weights of one decoder layer (elements).
     pub fn layer_parameters(&self) -> f64 {
-        let (d, h, kvh, hd, f) =
-            (self.hidden_size as f64, self.heads as f64, self.kv_heads as f64, self.head_dim as f64, self.ffn_size as f64);
+        let (d, h, kvh, hd, f) = (
+            self.hidden_size as f64,
+            self.heads as f64,
+            self.kv_heads as f64,
+            self.head_dim as f64,
+            self.ffn_size as f64,
+        );
         let attention = d * (h + 2.0 * kvh) * hd + h * hd * d;
         let ffn = match self.ffn_kind {
             FfnKind::Mlp => 2.0 * d * f,
@@ -163,12 +190,52 @@ impl ModelConfig {
 
     /// Every weight (elements): layers, embedding and LM head (untied).
     pub fn parameters(&self) -> f64 {
-        self.layers as f64 * self.layer_parameters() + 2.0 * (self.vocab_size * self.hidden_size) as f64
+        self.layers as f64 * self.layer_parameters()
+            + 2.0 * (self.vocab_size * self.hidden_size) as f64
     }
 
     /// KV-cache bytes one token adds across all layers.
     pub fn kv_bytes_per_token(&self, kv: Dtype) -> f64 {
         2.0 * (self.layers * self.kv_heads * self.head_dim) as f64 * kv.bytes_per_element()
+    }
+}
+
+/// The model files shipped in `models/`: (name, TOML text).
+pub const MODELS: [(&str, &str); 3] = [
+    ("gpt2", include_str!("../../../models/gpt2.toml")),
+    (
+        "llama-3-8b",
+        include_str!("../../../models/llama-3-8b.toml"),
+    ),
+    (
+        "mistral-7b",
+        include_str!("../../../models/mistral-7b.toml"),
+    ),
+];
+
+/// A shipped model by name, or a file: `*.json` is read as a Hugging Face
+/// `config.json`, anything else as a model TOML file.
+pub fn load_model(name_or_path: &str) -> Result<ModelConfig, ModelError> {
+    if let Some((name, text)) = MODELS.iter().find(|(n, _)| *n == name_or_path) {
+        return ModelConfig::from_toml(text, &format!("models/{name}.toml"));
+    }
+    let text = std::fs::read_to_string(name_or_path).map_err(|e| {
+        invalid(
+            name_or_path,
+            format!(
+                "not a shipped model ({}) and not a readable file: {e}",
+                MODELS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    if name_or_path.ends_with(".json") {
+        ModelConfig::from_hf_config(&text, name_or_path)
+    } else {
+        ModelConfig::from_toml(&text, name_or_path)
     }
 }
 
@@ -211,7 +278,9 @@ impl Scheme {
     /// weights and activations, fp16 KV), `w8a16` and `w4a16` (int8 / int4
     /// weights, fp16 compute), `fp8` (fp8 e4m3 everywhere), `fp8kv` (fp16
     /// with an fp8 KV cache).
-    pub const NAMES: [&'static str; 8] = ["fp32", "w16a16", "bf16", "w8a8", "w8a16", "w4a16", "fp8", "fp8kv"];
+    pub const NAMES: [&'static str; 8] = [
+        "fp32", "w16a16", "bf16", "w8a8", "w8a16", "w4a16", "fp8", "fp8kv",
+    ];
 
     /// Whether the weights must be converted to the compute dtype as they
     /// are loaded (weight-only quantization).
@@ -233,9 +302,19 @@ impl FromStr for Scheme {
             "w4a16" => (Int4, Fp16, Fp16),
             "fp8" => (Fp8E4m3, Fp8E4m3, Fp8E4m3),
             "fp8kv" => (Fp16, Fp16, Fp8E4m3),
-            other => return Err(format!("unknown scheme `{other}`, expected one of {}", Scheme::NAMES.join(", "))),
+            other => {
+                return Err(format!(
+                    "unknown scheme `{other}`, expected one of {}",
+                    Scheme::NAMES.join(", ")
+                ));
+            }
         };
-        Ok(Scheme { name: s.to_ascii_lowercase(), weights: w, activations: a, kv })
+        Ok(Scheme {
+            name: s.to_ascii_lowercase(),
+            weights: w,
+            activations: a,
+            kv,
+        })
     }
 }
 
@@ -295,9 +374,18 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
         Phase::Decode { batch, context } => (batch, 1, context),
     };
     let t = batch * q;
-    let (d, h, kvh, hd, f) = (cfg.hidden_size, cfg.heads, cfg.kv_heads, cfg.head_dim, cfg.ffn_size);
-    let (bw, ba, bkv) =
-        (scheme.weights.bytes_per_element(), scheme.activations.bytes_per_element(), scheme.kv.bytes_per_element());
+    let (d, h, kvh, hd, f) = (
+        cfg.hidden_size,
+        cfg.heads,
+        cfg.kv_heads,
+        cfg.head_dim,
+        cfg.ffn_size,
+    );
+    let (bw, ba, bkv) = (
+        scheme.weights.bytes_per_element(),
+        scheme.activations.bytes_per_element(),
+        scheme.kv.bytes_per_element(),
+    );
     let layers = cfg.layers;
     let fl = |v: u64| v as f64;
     let linear = |name: &'static str, m: u64, n: u64, k: u64, count: u64| ModelOp {
@@ -309,8 +397,16 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
         activation_bytes: ba * (fl(m) * fl(k) + fl(m) * fl(n)),
         kv_bytes: 0.0,
     };
-    let causal = if matches!(phase, Phase::Prefill { .. }) { 0.5 } else { 1.0 };
-    let kv_written = if matches!(phase, Phase::Prefill { .. }) { bkv * 2.0 * fl(t) * fl(kvh) * fl(hd) } else { bkv * 2.0 * fl(batch) * fl(kvh) * fl(hd) };
+    let causal = if matches!(phase, Phase::Prefill { .. }) {
+        0.5
+    } else {
+        1.0
+    };
+    let kv_written = if matches!(phase, Phase::Prefill { .. }) {
+        bkv * 2.0 * fl(t) * fl(kvh) * fl(hd)
+    } else {
+        bkv * 2.0 * fl(batch) * fl(kvh) * fl(hd)
+    };
     let mut out = vec![
         ModelOp {
             name: "embedding",
@@ -338,7 +434,12 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
         },
         ModelOp {
             name: "attn_scores",
-            shape: OpShape::Gemm { batch: batch * h, m: q, n: context, k: hd },
+            shape: OpShape::Gemm {
+                batch: batch * h,
+                m: q,
+                n: context,
+                k: hd,
+            },
             count: layers,
             flops: 2.0 * fl(batch * h) * fl(q) * fl(context) * fl(hd) * causal,
             weight_bytes: 0.0,
@@ -347,7 +448,12 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
         },
         ModelOp {
             name: "attn_context",
-            shape: OpShape::Gemm { batch: batch * h, m: q, n: hd, k: context },
+            shape: OpShape::Gemm {
+                batch: batch * h,
+                m: q,
+                n: hd,
+                k: context,
+            },
             count: layers,
             flops: 2.0 * fl(batch * h) * fl(q) * fl(hd) * fl(context) * causal,
             weight_bytes: 0.0,
@@ -401,7 +507,14 @@ mod tests {
     /// = 8192; down 2*8*64*128 = 131072; norms 2*5*8*64 = 5120.
     #[test]
     fn prefill_layer_flops_by_hand() {
-        let ops = ops(&tiny(), Phase::Prefill { batch: 1, prompt: 8 }, &"w16a16".parse().unwrap());
+        let ops = ops(
+            &tiny(),
+            Phase::Prefill {
+                batch: 1,
+                prompt: 8,
+            },
+            &"w16a16".parse().unwrap(),
+        );
         let flops = |name: &str| ops.iter().find(|o| o.name == name).unwrap().flops;
         assert_eq!(flops("qkv_proj"), 131_072.0);
         assert_eq!(flops("attn_scores"), 4096.0);
@@ -412,7 +525,10 @@ mod tests {
         assert_eq!(flops("ffn_down"), 131_072.0);
         assert_eq!(flops("norms"), 5120.0);
         let layer: f64 = ops.iter().filter(|o| o.count == 2).map(|o| o.flops).sum();
-        assert_eq!(layer, 131_072.0 + 4096.0 * 2.0 + 65_536.0 + 262_144.0 + 8192.0 + 131_072.0 + 5120.0);
+        assert_eq!(
+            layer,
+            131_072.0 + 4096.0 * 2.0 + 65_536.0 + 262_144.0 + 8192.0 + 131_072.0 + 5120.0
+        );
     }
 
     /// Decode at batch 1, context 32, w4a16: the weights are half a byte;
@@ -420,33 +536,78 @@ mod tests {
     /// 2 bytes per layer, plus the new token's K and V written.
     #[test]
     fn decode_bytes_by_hand() {
-        let ops = ops(&tiny(), Phase::Decode { batch: 1, context: 32 }, &"w4a16".parse().unwrap());
+        let ops = ops(
+            &tiny(),
+            Phase::Decode {
+                batch: 1,
+                context: 32,
+            },
+            &"w4a16".parse().unwrap(),
+        );
         let op = |name: &str| ops.iter().find(|o| o.name == name).unwrap().clone();
         assert_eq!(op("qkv_proj").weight_bytes, 0.5 * 64.0 * 128.0);
-        assert_eq!(op("attn_scores").kv_bytes + op("attn_context").kv_bytes, 2.0 * 32.0 * 2.0 * 16.0 * 2.0);
+        assert_eq!(
+            op("attn_scores").kv_bytes + op("attn_context").kv_bytes,
+            2.0 * 32.0 * 2.0 * 16.0 * 2.0
+        );
         assert_eq!(op("qkv_proj").kv_bytes, 2.0 * 2.0 * 16.0 * 2.0);
         let weights: f64 = ops.iter().map(|o| o.weight_bytes * o.count as f64).sum();
         // All layer weights and the LM head once, the embedding row per token.
-        let expected = 0.5 * (2.0 * (64.0 * 128.0 + 64.0 * 64.0 + 3.0 * 64.0 * 128.0) + 64.0 * 100.0 + 64.0);
+        let expected =
+            0.5 * (2.0 * (64.0 * 128.0 + 64.0 * 64.0 + 3.0 * 64.0 * 128.0) + 64.0 * 100.0 + 64.0);
         assert_eq!(weights, expected);
     }
 
     #[test]
     fn kv_cache_and_parameters_of_llama_3_8b() {
-        let cfg = ModelConfig::from_toml(include_str!("../../../models/llama-3-8b.toml"), "llama-3-8b.toml").unwrap();
+        let cfg = ModelConfig::from_toml(
+            include_str!("../../../models/llama-3-8b.toml"),
+            "llama-3-8b.toml",
+        )
+        .unwrap();
         // 2 x 32 layers x 8 KV heads x 128 x 2 bytes = 131072 bytes per token.
         assert_eq!(cfg.kv_bytes_per_token(Dtype::Fp16), 131_072.0);
         // Published size: 8.03 billion parameters.
-        assert!((cfg.parameters() / 1e9 - 8.03).abs() < 0.01, "{}", cfg.parameters());
+        assert!(
+            (cfg.parameters() / 1e9 - 8.03).abs() < 0.01,
+            "{}",
+            cfg.parameters()
+        );
+    }
+
+    #[test]
+    fn shipped_models_load() {
+        for (name, _) in MODELS {
+            assert_eq!(load_model(name).unwrap().name, name);
+        }
+        assert!(
+            load_model("no-such-model")
+                .unwrap_err()
+                .to_string()
+                .contains("not a shipped model")
+        );
     }
 
     #[test]
     fn hf_config_json_is_understood() {
         let json = r#"{"model_type": "gpt2", "n_embd": 768, "n_head": 12, "n_layer": 12, "vocab_size": 50257}"#;
         let cfg = ModelConfig::from_hf_config(json, "config.json").unwrap();
-        assert_eq!((cfg.hidden_size, cfg.heads, cfg.kv_heads, cfg.head_dim, cfg.ffn_size), (768, 12, 12, 64, 3072));
+        assert_eq!(
+            (
+                cfg.hidden_size,
+                cfg.heads,
+                cfg.kv_heads,
+                cfg.head_dim,
+                cfg.ffn_size
+            ),
+            (768, 12, 12, 64, 3072)
+        );
         assert_eq!(cfg.ffn_kind, FfnKind::Mlp);
         let bad = ModelConfig::from_hf_config(r#"{"n_embd": 8}"#, "x.json").unwrap_err();
-        assert!(bad.to_string().contains("missing `num_attention_heads` or `n_head`"), "{bad}");
+        assert!(
+            bad.to_string()
+                .contains("missing `num_attention_heads` or `n_head`"),
+            "{bad}"
+        );
     }
 }

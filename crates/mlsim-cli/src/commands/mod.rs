@@ -4,6 +4,7 @@ pub mod calibrate;
 pub mod crossover;
 pub mod hw;
 pub mod measure;
+pub mod model;
 pub mod presets;
 pub mod run;
 pub mod sim;

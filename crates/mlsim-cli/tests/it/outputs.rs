@@ -232,3 +232,54 @@ fn readme_documents_every_schema_field() {
         "presets/README.md does not document: {missing:?}"
     );
 }
+
+#[test]
+fn model_step_table_and_json() {
+    let o = mlsim(&[
+        "model",
+        "--hw",
+        "h100-sxm5",
+        "--model",
+        "llama-3-8b",
+        "--phase",
+        "decode",
+        "--batch",
+        "1",
+        "--seq",
+        "2048",
+        "--scheme",
+        "w4a16",
+    ]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    insta::assert_snapshot!(stdout(&o));
+    let o = mlsim(&[
+        "model", "--hw", "t4", "--model", "gpt2", "--phase", "prefill", "--seq", "128", "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["ops"].as_array().unwrap().len(), 10);
+    let total: f64 = v["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["time_ms"].as_f64().unwrap())
+        .sum();
+    assert!((total - v["step_ms"].as_f64().unwrap()).abs() < 1e-9 * total);
+    let bad = mlsim(&[
+        "model",
+        "--hw",
+        "t4",
+        "--model",
+        "llama-99b",
+        "--phase",
+        "decode",
+        "--seq",
+        "8",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        crate::stderr(&bad).contains("not a shipped model"),
+        "{}",
+        crate::stderr(&bad)
+    );
+}

@@ -3,6 +3,7 @@
 mod conformance;
 mod crossover;
 mod laws;
+mod model;
 mod mutation;
 mod parity;
 mod properties;

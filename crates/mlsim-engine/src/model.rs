@@ -1,0 +1,187 @@
+//! A transformer inference step on a chip: each op of
+//! `mlsim_workload::transformer::ops` timed, and the totals.
+//!
+//! Per op: `launch + max(compute + dequantization, memory)`, where
+//! - compute comes from the chip's model for the GEMM in the scheme's
+//!   compute (activation) dtype: on a `gpu` chip the tiled model's compute
+//!   time (tiles and waves included); elsewhere FLOPs over the dtype's peak
+//!   x efficiency;
+//! - memory is the op's bytes (weights, activations and KV cache each in
+//!   its own dtype) over main-memory bandwidth;
+//! - dequantization is charged only where the weights' dtype differs from
+//!   the compute dtype (weight-only schemes such as w4a16): one fp32
+//!   operation per weight element loaded, at the chip's fp32 rate; a tile
+//!   loads each weight once per 128 rows of tokens.
+//!
+//! Elementwise ops (norms, activation, embedding lookup) are memory passes.
+
+use mlsim_hw::Chip;
+use mlsim_quant::Dtype;
+use mlsim_roofline::Bound;
+use mlsim_workload::transformer::{ModelConfig, ModelOp, OpShape, Phase, Scheme, ops};
+
+use crate::gpu;
+
+/// GEMMs with fewer rows than this are timed without tile padding.
+pub const SKINNY_ROWS: u64 = 64;
+
+/// Rows of tokens per weight-tile load (a typical M tile): weights are
+/// dequantized once per such block.
+pub const DEQUANT_ROWS: u64 = 128;
+
+/// One op's prediction.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OpTime {
+    /// The op and its costs.
+    #[serde(flatten)]
+    pub op: ModelOp,
+    /// FLOPs per byte of one run.
+    pub arithmetic_intensity: f64,
+    /// Time of all `count` runs, ms.
+    pub time_ms: f64,
+    /// Which side limits it.
+    pub bound: Bound,
+    /// Share of the step's time.
+    pub share: f64,
+}
+
+/// A whole inference step.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StepPrediction {
+    /// Model name.
+    pub model: String,
+    /// Chip name.
+    pub hardware: String,
+    /// Phase and sizes.
+    pub phase: Phase,
+    /// Precision scheme.
+    pub scheme: Scheme,
+    /// Every op.
+    pub ops: Vec<OpTime>,
+    /// Time of the step, ms (a whole prompt in prefill, one token per
+    /// sequence in decode).
+    pub step_ms: f64,
+    /// Tokens per second (prompt tokens in prefill, generated tokens in
+    /// decode, over all sequences).
+    pub tokens_per_s: f64,
+    /// Weight bytes.
+    pub weight_bytes: f64,
+    /// KV-cache bytes at the end of the step.
+    pub kv_cache_bytes: f64,
+    /// Main-memory capacity, bytes.
+    pub memory_capacity_bytes: f64,
+    /// Whether weights and KV cache fit in main memory.
+    pub fits: bool,
+    /// Whether the compute dtype has a native path on the chip.
+    pub native: bool,
+}
+
+/// Effective compute rate of `dtype` on `chip` (FLOP/s), for chips without
+/// the tiled model and for conversion work.
+fn rate(chip: &Chip, dtype: Dtype) -> f64 {
+    match chip.resolve_path(dtype) {
+        Some((_, path, _)) => match &path.kind {
+            mlsim_hw::PathKind::Native {
+                peak_flops,
+                clock_ratio,
+            } => {
+                let own = chip.compute.paths.get(dtype).unwrap_or(path);
+                peak_flops * clock_ratio * own.efficiency
+            }
+            mlsim_hw::PathKind::Emulated { .. } => {
+                chip.compute.peak_fp32_flops * chip.compute.efficiency
+            }
+        },
+        None => chip.peak_flops(dtype) * chip.compute.efficiency,
+    }
+}
+
+fn time_op(chip: &Chip, op: &ModelOp, scheme: &Scheme) -> (f64, Bound) {
+    let bandwidth = chip.main_memory().bandwidth_bytes_per_s;
+    let compute_dtype = scheme.activations;
+    let memory_s = op.bytes() / bandwidth;
+    let (compute_s, dequant_s) = match op.shape {
+        OpShape::Gemm { batch, m, n, k } => {
+            // Skinny GEMMs (decode: a few rows per sequence) run on
+            // weight-streaming GEMV-style kernels in serving engines: no
+            // 64-256-row tile of padded work. (torch.mm pads: see
+            // docs/model/tiles-and-waves.md; its measurements are what the
+            // tiled model is validated on.)
+            let compute = match gpu::gemm(chip, m, n, k, batch, compute_dtype) {
+                Some(t) if m >= SKINNY_ROWS => t.compute_s,
+                _ => op.flops / rate(chip, compute_dtype),
+            };
+            // Each weight element is dequantized every time a tile loads it:
+            // once per 128-row block of tokens (a typical M tile), so the
+            // cost grows with the batch while the bytes saved do not.
+            let dequant = if scheme.weight_only() && op.weight_bytes > 0.0 {
+                (k * n) as f64 * m.div_ceil(DEQUANT_ROWS) as f64 / rate(chip, Dtype::Fp32)
+            } else {
+                0.0
+            };
+            (compute, dequant)
+        }
+        OpShape::Elementwise { .. } => (op.flops / rate(chip, Dtype::Fp32), 0.0),
+    };
+    let launch_s = chip.launch_overhead_s(compute_dtype);
+    // Dequantization is ALU work beside the tensor cores' and overlaps the
+    // memory stream like the rest of the compute.
+    let busy = (compute_s + dequant_s).max(memory_s);
+    let bound = if memory_s > compute_s + dequant_s {
+        Bound::Memory
+    } else {
+        Bound::Compute
+    };
+    ((launch_s + busy) * op.count as f64 * 1e3, bound)
+}
+
+/// Predict one inference step.
+pub fn predict_step(
+    chip: &Chip,
+    cfg: &ModelConfig,
+    phase: Phase,
+    scheme: &Scheme,
+) -> StepPrediction {
+    let list = ops(cfg, phase, scheme);
+    let mut timed: Vec<OpTime> = list
+        .into_iter()
+        .map(|op| {
+            let (time_ms, bound) = time_op(chip, &op, scheme);
+            let bytes = op.bytes();
+            OpTime {
+                arithmetic_intensity: if bytes > 0.0 { op.flops / bytes } else { 0.0 },
+                op,
+                time_ms,
+                bound,
+                share: 0.0,
+            }
+        })
+        .collect();
+    let step_ms: f64 = timed.iter().map(|o| o.time_ms).sum();
+    for o in &mut timed {
+        o.share = o.time_ms / step_ms;
+    }
+    let (batch, tokens, context) = match phase {
+        Phase::Prefill { batch, prompt } => (batch, batch * prompt, prompt),
+        Phase::Decode { batch, context } => (batch, batch, context),
+    };
+    let weight_bytes = cfg.parameters() * scheme.weights.bytes_per_element();
+    let kv_cache_bytes = cfg.kv_bytes_per_token(scheme.kv) * (batch * context) as f64;
+    let capacity = chip.main_memory().size_bytes;
+    StepPrediction {
+        model: cfg.name.clone(),
+        hardware: chip.name.clone(),
+        phase,
+        scheme: scheme.clone(),
+        ops: timed,
+        step_ms,
+        tokens_per_s: tokens as f64 / (step_ms / 1e3),
+        weight_bytes,
+        kv_cache_bytes,
+        memory_capacity_bytes: capacity,
+        fits: weight_bytes + kv_cache_bytes <= capacity,
+        native: chip
+            .resolve_path(scheme.activations)
+            .is_none_or(|(_, _, native)| native),
+    }
+}

@@ -1,0 +1,129 @@
+//! Transformer inference steps against hand-computed bounds.
+
+use mlsim_engine::model::predict_step;
+use mlsim_workload::transformer::{ModelConfig, Phase, Scheme};
+
+fn llama() -> ModelConfig {
+    ModelConfig::from_toml(
+        include_str!("../../../../models/llama-3-8b.toml"),
+        "llama-3-8b.toml",
+    )
+    .unwrap()
+}
+
+/// Decode at batch 1 reads every weight once: with no launch cost (CUDA
+/// graphs), the step takes the bytes it moves (weights, KV cache,
+/// activations) over main-memory bandwidth, and only a little more (the
+/// compute of a batch-1 step is tiny).
+#[test]
+fn decode_at_batch_1_is_the_weight_read() {
+    for hw in ["h200", "a100-sxm4-80gb", "l4"] {
+        let mut chip = mlsim_hw::load(hw).unwrap();
+        chip.launch_overhead_s = 0.0;
+        let cfg = llama();
+        for scheme in ["w16a16", "w8a16", "w4a16"] {
+            let scheme: Scheme = scheme.parse().unwrap();
+            let step = predict_step(
+                &chip,
+                &cfg,
+                Phase::Decode {
+                    batch: 1,
+                    context: 1024,
+                },
+                &scheme,
+            );
+            let bytes: f64 = step
+                .ops
+                .iter()
+                .map(|o| o.op.bytes() * o.op.count as f64)
+                .sum();
+            let bound_ms = bytes / chip.main_memory().bandwidth_bytes_per_s * 1e3;
+            // Hand check of the bytes: the layer weights and LM head, once.
+            let w = scheme.weights.bytes_per_element();
+            let weights =
+                w * (32.0 * cfg.layer_parameters() - 32.0 * 2.0 * 4096.0 + 128_256.0 * 4096.0);
+            let kv = 32.0 * 2.0 * 1024.0 * 8.0 * 128.0 * scheme.kv.bytes_per_element();
+            assert!(
+                bytes >= weights + kv && bytes < (weights + kv) * 1.01,
+                "{hw} {}: {bytes}",
+                scheme.name
+            );
+            assert!(
+                step.step_ms >= bound_ms * (1.0 - 1e-9),
+                "{hw} {}: {} < bound {bound_ms}",
+                scheme.name,
+                step.step_ms
+            );
+            assert!(
+                step.step_ms <= bound_ms * 1.15,
+                "{hw} {}: {} far above bound {bound_ms}",
+                scheme.name,
+                step.step_ms
+            );
+        }
+    }
+}
+
+/// The rule behind a weight-only recommendation: at batch 1 a decode step
+/// is a weight read, and int4 weights are a quarter of fp16's bytes, so
+/// w4a16 wins; at a large batch every GEMM is compute-bound on the same
+/// fp16 tensor cores, and w4a16 also dequantizes each weight once per
+/// 128-row block of tokens, so w16a16 wins.
+#[test]
+fn weight_only_wins_small_batches_and_loses_large_ones() {
+    let mut chip = mlsim_hw::load("h100-sxm5").unwrap();
+    chip.launch_overhead_s = 0.0;
+    let cfg = llama();
+    let time = |batch, s: &str| {
+        predict_step(
+            &chip,
+            &cfg,
+            Phase::Decode {
+                batch,
+                context: 512,
+            },
+            &s.parse().unwrap(),
+        )
+        .step_ms
+    };
+    assert!(time(1, "w4a16") < time(1, "w8a16"));
+    assert!(time(1, "w8a16") < time(1, "w16a16"));
+    let (fp16, int4) = (time(2048, "w16a16"), time(2048, "w4a16"));
+    assert!(fp16 < int4, "batch 2048: w16a16 {fp16} ms, w4a16 {int4} ms");
+}
+
+#[test]
+fn footprint_and_fit() {
+    let chip = mlsim_hw::load("l4").unwrap(); // 24 GB
+    let cfg = llama();
+    let fp16 = predict_step(
+        &chip,
+        &cfg,
+        Phase::Decode {
+            batch: 1,
+            context: 8192,
+        },
+        &"w16a16".parse().unwrap(),
+    );
+    // 8.03e9 parameters x 2 bytes = 16.1 GB of weights; 8192 x 131072 B = 1.07 GB of KV.
+    assert!(
+        (fp16.weight_bytes / 1e9 - 16.06).abs() < 0.05,
+        "{}",
+        fp16.weight_bytes
+    );
+    assert!((fp16.kv_cache_bytes - 8192.0 * 131_072.0).abs() < 1.0);
+    assert!(fp16.fits);
+    let big = predict_step(
+        &chip,
+        &cfg,
+        Phase::Decode {
+            batch: 64,
+            context: 8192,
+        },
+        &"w16a16".parse().unwrap(),
+    );
+    assert!(
+        !big.fits,
+        "64 x 8192 tokens of KV (68.7 GB) cannot fit in 24 GB"
+    );
+}
