@@ -70,6 +70,8 @@ enum Command {
     Presets(commands::presets::PresetsCommand),
     /// One transformer inference step (prefill or decode), op by op.
     Model(commands::model::ModelArgs),
+    /// The fastest precision scheme per op and per model, and where it changes with the batch.
+    Recommend(commands::recommend::RecommendArgs),
     /// Describe this machine's CPU as a chip file.
     #[command(subcommand)]
     Hw(commands::hw::HwCommand),
@@ -109,6 +111,7 @@ fn main() -> ExitCode {
         Command::Measure(cmd) => commands::measure::run(&cmd),
         Command::Hw(cmd) => commands::hw::run(&cmd),
         Command::Model(args) => commands::model::run(&args),
+        Command::Recommend(args) => commands::recommend::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -185,3 +185,130 @@ pub fn predict_step(
             .is_none_or(|(_, _, native)| native),
     }
 }
+
+/// The fastest scheme for one op or the whole step.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Choice {
+    /// Op name, or `model` for the whole step.
+    pub op: String,
+    /// The fastest scheme.
+    pub scheme: String,
+    /// Its time, ms.
+    pub time_ms: f64,
+    /// The baseline scheme's time over this one's.
+    pub speedup: f64,
+    /// Whether the chosen scheme's compute dtype has a native path.
+    pub native: bool,
+}
+
+/// Where the whole-model recommendation changes with the batch size.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BatchSwitch {
+    /// The first batch size at which `scheme` is the fastest.
+    pub from_batch: u64,
+    /// The scheme.
+    pub scheme: String,
+}
+
+/// Per-op and whole-model recommendations.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Recommendation {
+    /// The baseline scheme speedups are measured against.
+    pub baseline: String,
+    /// Per op, then `model`.
+    pub choices: Vec<Choice>,
+    /// The whole-model recommendation over batch sizes 1 to `max_batch`.
+    pub switches: Vec<BatchSwitch>,
+}
+
+fn fastest<'a>(times: impl Iterator<Item = (&'a Scheme, f64)>) -> (&'a Scheme, f64) {
+    times
+        .fold(None, |best: Option<(&Scheme, f64)>, (s, t)| match best {
+            Some((_, bt)) if bt <= t => best,
+            _ => Some((s, t)),
+        })
+        .expect("at least one scheme")
+}
+
+/// Recommend a scheme per op and for the model at `phase`, and find the
+/// batch sizes (1 to `max_batch`, integer bisection between powers of two)
+/// where the whole-model choice changes. `schemes[0]` is the baseline.
+pub fn recommend(
+    chip: &Chip,
+    cfg: &ModelConfig,
+    phase: Phase,
+    schemes: &[Scheme],
+    max_batch: u64,
+) -> Recommendation {
+    let steps: Vec<StepPrediction> = schemes
+        .iter()
+        .map(|s| predict_step(chip, cfg, phase, s))
+        .collect();
+    let baseline = &steps[0];
+    let mut choices = Vec::new();
+    for (i, op) in baseline.ops.iter().enumerate() {
+        let (s, t) = fastest(schemes.iter().zip(steps.iter().map(|st| st.ops[i].time_ms)));
+        choices.push(Choice {
+            op: op.op.name.to_string(),
+            scheme: s.name.clone(),
+            time_ms: t,
+            speedup: op.time_ms / t,
+            native: chip.resolve_path(s.activations).is_none_or(|(_, _, n)| n),
+        });
+    }
+    let (s, t) = fastest(schemes.iter().zip(steps.iter().map(|st| st.step_ms)));
+    choices.push(Choice {
+        op: "model".into(),
+        scheme: s.name.clone(),
+        time_ms: t,
+        speedup: baseline.step_ms / t,
+        native: chip.resolve_path(s.activations).is_none_or(|(_, _, n)| n),
+    });
+    let with_batch = |b: u64| match phase {
+        Phase::Prefill { prompt, .. } => Phase::Prefill { batch: b, prompt },
+        Phase::Decode { context, .. } => Phase::Decode { batch: b, context },
+    };
+    let best_at = |b: u64| {
+        let times = schemes
+            .iter()
+            .map(|s| (s, predict_step(chip, cfg, with_batch(b), s).step_ms));
+        fastest(times).0.name.clone()
+    };
+    let mut switches = vec![BatchSwitch {
+        from_batch: 1,
+        scheme: best_at(1),
+    }];
+    let mut lo = 1;
+    while lo < max_batch {
+        let hi = (lo * 2).min(max_batch);
+        let at_hi = best_at(hi);
+        if at_hi != switches.last().expect("non-empty").scheme {
+            // Bisect for the first batch size choosing something new.
+            let (mut a, mut b) = (lo, hi);
+            while b - a > 1 {
+                let mid = a + (b - a) / 2;
+                if best_at(mid) == switches.last().expect("non-empty").scheme {
+                    a = mid
+                } else {
+                    b = mid
+                }
+            }
+            switches.push(BatchSwitch {
+                from_batch: b,
+                scheme: best_at(b),
+            });
+            if switches.last().expect("non-empty").scheme != at_hi {
+                switches.push(BatchSwitch {
+                    from_batch: hi,
+                    scheme: at_hi,
+                });
+            }
+        }
+        lo = hi;
+    }
+    Recommendation {
+        baseline: schemes[0].name.clone(),
+        choices,
+        switches,
+    }
+}

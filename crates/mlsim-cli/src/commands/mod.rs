@@ -6,6 +6,7 @@ pub mod hw;
 pub mod measure;
 pub mod model;
 pub mod presets;
+pub mod recommend;
 pub mod run;
 pub mod sim;
 pub mod sweep;

@@ -283,3 +283,60 @@ fn model_step_table_and_json() {
         crate::stderr(&bad)
     );
 }
+
+/// The weight-only rule (see crates/mlsim-engine/tests/it/model.rs): on a
+/// GPU preset, decode at batch 1 is a weight read and a weight-only scheme
+/// wins; from some batch on the step is compute-bound and a scheme that
+/// computes in a narrow native format (fp8 or int8) takes over.
+#[test]
+fn recommend_switches_from_weight_only_to_native_compute() {
+    let o = mlsim(&[
+        "recommend",
+        "--hw",
+        "h100-sxm5",
+        "--model",
+        "llama-3-8b",
+        "--phase",
+        "decode",
+        "--seq",
+        "2048",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let switches = v["switches"].as_array().unwrap();
+    assert_eq!(switches[0]["from_batch"], 1);
+    assert_eq!(switches[0]["scheme"], "w4a16");
+    let last = switches.last().unwrap();
+    assert!(last["from_batch"].as_u64().unwrap() > 1);
+    assert!(
+        ["fp8", "w8a8"].contains(&last["scheme"].as_str().unwrap()),
+        "{last}"
+    );
+}
+
+#[test]
+fn recommend_warns_about_the_bf16_on_t4_trap() {
+    let o = mlsim(&[
+        "recommend",
+        "--hw",
+        "t4",
+        "--model",
+        "gpt2",
+        "--phase",
+        "prefill",
+        "--seq",
+        "512",
+        "--schemes",
+        "bf16",
+    ]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "warning: `model` recommends bf16 whose compute dtype has no native path on t4"
+        ),
+        "{}",
+        stdout(&o)
+    );
+}
