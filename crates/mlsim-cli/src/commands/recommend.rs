@@ -19,7 +19,10 @@ pub struct RecommendArgs {
     hw: String,
     /// Model name or file.
     #[arg(long, value_name = "NAME|FILE")]
-    model: String,
+    model: Option<String>,
+    /// A workload suite instead of a model: llm, vision or scaling.
+    #[arg(long, value_enum)]
+    suite: Option<crate::commands::run::SuiteArg>,
     /// Inference phase.
     #[arg(long, value_enum, default_value_t = PhaseArg::Decode)]
     phase: PhaseArg,
@@ -27,7 +30,7 @@ pub struct RecommendArgs {
     #[arg(long, default_value_t = 1)]
     batch: u64,
     /// Prompt length (prefill) or context length (decode).
-    #[arg(long)]
+    #[arg(long, required_unless_present = "suite", default_value_t = 1)]
     seq: u64,
     /// Schemes to compare, the baseline first.
     #[arg(
@@ -47,7 +50,14 @@ pub struct RecommendArgs {
 
 pub fn run(args: &RecommendArgs) -> CmdResult {
     let chip = args.launch.load(&args.hw)?;
-    let cfg = load_model(&args.model)?;
+    if let Some(suite) = args.suite {
+        return suite_recommendation(&chip, suite, &args.schemes, args.format.format);
+    }
+    let cfg = load_model(
+        args.model
+            .as_deref()
+            .expect("clap requires --model or --suite"),
+    )?;
     if args.batch == 0
         || args.seq == 0
         || args.max_batch == 0
@@ -121,6 +131,107 @@ pub fn run(args: &RecommendArgs) -> CmdResult {
                 outln!("  from batch {:>5}: {}", s.from_batch, s.scheme);
             }
             for c in rec.choices.iter().filter(|c| !c.native) {
+                outln!(
+                    "warning: `{}` recommends {} whose compute dtype has no native path on {}",
+                    c.op,
+                    c.scheme,
+                    chip.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--suite`: each workload of a suite in each scheme's compute dtype.
+fn suite_recommendation(
+    chip: &mlsim_hw::Chip,
+    suite: crate::commands::run::SuiteArg,
+    schemes: &[Scheme],
+    format: Format,
+) -> CmdResult {
+    use crate::commands::run::SuiteArg;
+    use mlsim_workload::suites::Suite;
+    let suites: Vec<Suite> = match suite {
+        SuiteArg::Llm => vec![Suite::Llm],
+        SuiteArg::Vision => vec![Suite::Vision],
+        SuiteArg::Scaling => vec![Suite::Scaling],
+        SuiteArg::All => Suite::ALL.to_vec(),
+    };
+    let mut choices = Vec::new();
+    for w in suites.iter().flat_map(|s| s.workloads()) {
+        let times: Vec<(&Scheme, f64)> = schemes
+            .iter()
+            .map(|s| {
+                (
+                    s,
+                    mlsim_engine::predict(chip, &w.with_dtype(s.activations)).runtime_ms,
+                )
+            })
+            .collect();
+        let baseline = times[0].1;
+        let (best, t) = times
+            .iter()
+            .fold(times[0], |b, c| if c.1 < b.1 { *c } else { b });
+        choices.push(mlsim_engine::model::Choice {
+            op: w.name.clone(),
+            scheme: best.name.clone(),
+            time_ms: t,
+            speedup: baseline / t,
+            native: chip
+                .resolve_path(best.activations)
+                .is_none_or(|(_, _, n)| n),
+        });
+    }
+    match format {
+        Format::Json => write_json(&choices)?,
+        Format::Csv => {
+            let rows: Vec<Vec<String>> = choices
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.op.clone(),
+                        c.scheme.clone(),
+                        csv_num(c.time_ms),
+                        csv_num(c.speedup),
+                        c.native.to_string(),
+                    ]
+                })
+                .collect();
+            write_csv(
+                &[
+                    "workload",
+                    "scheme",
+                    "time_ms",
+                    "speedup_vs_baseline",
+                    "native",
+                ],
+                &rows,
+            )?;
+        }
+        Format::Table => {
+            outln!(
+                "{} [{}]: fastest scheme per workload (speedup against {})\n",
+                chip.display_name,
+                chip.name,
+                schemes[0].name
+            );
+            let mut t = Table::new(["workload", "scheme", "time ms", "speedup", "native"]);
+            for c in &choices {
+                t.row([
+                    c.op.clone(),
+                    c.scheme.clone(),
+                    sig(c.time_ms, 4),
+                    format!("{}x", sig(c.speedup, 3)),
+                    if c.native {
+                        "yes".into()
+                    } else {
+                        "NO".to_string()
+                    },
+                ]);
+            }
+            out!("{}", t.render());
+            for c in choices.iter().filter(|c| !c.native) {
                 outln!(
                     "warning: `{}` recommends {} whose compute dtype has no native path on {}",
                     c.op,

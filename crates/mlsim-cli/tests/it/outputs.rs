@@ -340,3 +340,27 @@ fn recommend_warns_about_the_bf16_on_t4_trap() {
         stdout(&o)
     );
 }
+
+#[test]
+fn recommend_over_a_suite() {
+    let o = mlsim(&[
+        "recommend",
+        "--hw",
+        "a100-sxm4-80gb",
+        "--suite",
+        "llm",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let list = v.as_array().unwrap();
+    assert_eq!(list.len(), 6);
+    // The A100 has int8 tensor cores at twice the fp16 rate: every llm
+    // workload is at least as fast in int8 as in fp16.
+    for c in list {
+        assert!(c["speedup"].as_f64().unwrap() >= 1.0, "{c}");
+    }
+    let neither = mlsim(&["recommend", "--hw", "t4"]);
+    assert_eq!(neither.status.code(), Some(2));
+}
