@@ -15,6 +15,19 @@ pub enum PhaseArg {
     Decode,
 }
 
+impl PhaseArg {
+    /// The phase for `batch` sequences of `seq` tokens (prompt or context).
+    pub fn phase(self, batch: u64, seq: u64) -> Phase {
+        match self {
+            PhaseArg::Prefill => Phase::Prefill { batch, prompt: seq },
+            PhaseArg::Decode => Phase::Decode {
+                batch,
+                context: seq,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  mlsim model --hw h100-sxm5 --model llama-3-8b --phase decode --batch 1 --seq 2048 --scheme w4a16\n  mlsim model --hw t4 --model mistral-7b --phase prefill --batch 1 --seq 512\n  mlsim model --hw l4 --model path/to/config.json --phase decode --batch 8 --seq 4096 --launch-us 0\n\nModels: gpt2, llama-3-8b, mistral-7b (models/), a model TOML file or a Hugging Face config.json.\nSchemes: fp32, w16a16, bf16, w8a8, w8a16, w4a16, fp8, fp8kv (weights / activations / KV cache).\n--launch-us 0 models CUDA graphs (no per-kernel launch cost)."
@@ -55,16 +68,7 @@ pub fn run(args: &ModelArgs) -> CmdResult {
             ),
         });
     }
-    let phase = match args.phase {
-        PhaseArg::Prefill => Phase::Prefill {
-            batch: args.batch,
-            prompt: args.seq,
-        },
-        PhaseArg::Decode => Phase::Decode {
-            batch: args.batch,
-            context: args.seq,
-        },
-    };
+    let phase = args.phase.phase(args.batch, args.seq);
     let step = predict_step(&chip, &cfg, phase, &args.scheme);
     match args.format.format {
         Format::Json => write_json(&step)?,

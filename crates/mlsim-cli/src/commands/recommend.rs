@@ -3,7 +3,7 @@
 
 use clap::Args;
 use mlsim_engine::model::recommend;
-use mlsim_workload::transformer::{Phase, Scheme, load_model};
+use mlsim_workload::transformer::{Scheme, load_model};
 
 use crate::commands::model::PhaseArg;
 use crate::output::{Format, Table, csv_num, sig, write_csv, write_json};
@@ -71,16 +71,7 @@ pub fn run(args: &RecommendArgs) -> CmdResult {
             ),
         });
     }
-    let phase = match args.phase {
-        PhaseArg::Prefill => Phase::Prefill {
-            batch: args.batch,
-            prompt: args.seq,
-        },
-        PhaseArg::Decode => Phase::Decode {
-            batch: args.batch,
-            context: args.seq,
-        },
-    };
+    let phase = args.phase.phase(args.batch, args.seq);
     let rec = recommend(&chip, &cfg, phase, &args.schemes, args.max_batch);
     match args.format.format {
         Format::Json => write_json(&rec)?,
@@ -111,33 +102,12 @@ pub fn run(args: &RecommendArgs) -> CmdResult {
                 chip.name,
                 rec.baseline
             );
-            let mut t = Table::new(["op", "scheme", "time ms", "speedup", "native"]);
-            for c in &rec.choices {
-                t.row([
-                    c.op.clone(),
-                    c.scheme.clone(),
-                    sig(c.time_ms, 4),
-                    format!("{}x", sig(c.speedup, 3)),
-                    if c.native {
-                        "yes".to_string()
-                    } else {
-                        "NO".to_string()
-                    },
-                ]);
-            }
-            out!("{}", t.render());
+            out!("{}", choices_table("op", &rec.choices));
             outln!("\nWhole model by batch size (1 to {}):", args.max_batch);
             for s in &rec.switches {
                 outln!("  from batch {:>5}: {}", s.from_batch, s.scheme);
             }
-            for c in rec.choices.iter().filter(|c| !c.native) {
-                outln!(
-                    "warning: `{}` recommends {} whose compute dtype has no native path on {}",
-                    c.op,
-                    c.scheme,
-                    chip.name
-                );
-            }
+            warn_non_native(&chip.name, &rec.choices)?;
         }
     }
     Ok(())
@@ -216,30 +186,36 @@ fn suite_recommendation(
                 chip.name,
                 schemes[0].name
             );
-            let mut t = Table::new(["workload", "scheme", "time ms", "speedup", "native"]);
-            for c in &choices {
-                t.row([
-                    c.op.clone(),
-                    c.scheme.clone(),
-                    sig(c.time_ms, 4),
-                    format!("{}x", sig(c.speedup, 3)),
-                    if c.native {
-                        "yes".into()
-                    } else {
-                        "NO".to_string()
-                    },
-                ]);
-            }
-            out!("{}", t.render());
-            for c in choices.iter().filter(|c| !c.native) {
-                outln!(
-                    "warning: `{}` recommends {} whose compute dtype has no native path on {}",
-                    c.op,
-                    c.scheme,
-                    chip.name
-                );
-            }
+            out!("{}", choices_table("workload", &choices));
+            warn_non_native(&chip.name, &choices)?;
         }
+    }
+    Ok(())
+}
+
+/// The choices as a table: one row per op or workload.
+fn choices_table(first: &str, choices: &[mlsim_engine::model::Choice]) -> String {
+    let mut t = Table::new([first, "scheme", "time ms", "speedup", "native"]);
+    for c in choices {
+        t.row([
+            c.op.clone(),
+            c.scheme.clone(),
+            sig(c.time_ms, 4),
+            format!("{}x", sig(c.speedup, 3)),
+            if c.native { "yes" } else { "NO" }.to_string(),
+        ]);
+    }
+    t.render()
+}
+
+/// A warning line for every choice whose compute dtype is not native.
+fn warn_non_native(chip: &str, choices: &[mlsim_engine::model::Choice]) -> std::io::Result<()> {
+    for c in choices.iter().filter(|c| !c.native) {
+        outln!(
+            "warning: `{}` recommends {} whose compute dtype has no native path on {chip}",
+            c.op,
+            c.scheme
+        );
     }
     Ok(())
 }

@@ -4,8 +4,7 @@ use crate::{mlsim, stderr, stdout};
 
 #[test]
 fn measure_cpu_writes_a_file_validate_reads() {
-    let dir = std::env::temp_dir().join(format!("mlsim-measure-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::TempDir::new("measure");
     let out = dir.join("h.csv").display().to_string();
     let o = mlsim(&[
         "measure",
@@ -39,7 +38,6 @@ fn measure_cpu_writes_a_file_validate_reads() {
     assert!(v.status.success(), "{}", stderr(&v));
     let json: serde_json::Value = serde_json::from_str(&stdout(&v)).unwrap();
     assert_eq!(json["points"].as_array().unwrap().len(), 4);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -57,11 +55,9 @@ fn measure_refuses_dtypes_it_cannot_run() {
 fn hw_detect_prints_a_chip_file_presets_check_accepts() {
     let o = mlsim(&["hw", "detect"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let dir = std::env::temp_dir().join(format!("mlsim-detect-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::TempDir::new("detect");
     let f = dir.join("host.toml");
     std::fs::write(&f, stdout(&o)).unwrap();
     let c = mlsim(&["presets", "check", &f.display().to_string()]);
     assert!(c.status.success(), "{}", stderr(&c));
-    std::fs::remove_dir_all(&dir).unwrap();
 }

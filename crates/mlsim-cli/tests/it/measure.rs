@@ -99,8 +99,7 @@ fn threshold_fails_with_exit_1() {
 
 #[test]
 fn calibrate_writes_a_valid_preset_that_records_the_fit() {
-    let dir = std::env::temp_dir().join(format!("mlsim-cal-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::TempDir::new("cal");
     let out = dir.join("t4-fit.toml");
     let out_s = out.display().to_string();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_mlsim"))
@@ -144,7 +143,6 @@ fn calibrate_writes_a_valid_preset_that_records_the_fit() {
     assert!((v["mape_pct"].as_f64().unwrap() - recorded).abs() < 1e-3 * recorded);
     // And fitting improves on the hand-tuned preset in sample.
     assert!(recorded < 56.8);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -164,8 +162,7 @@ fn calibrate_rejects_a_bad_output_name() {
 
 #[test]
 fn validate_reports_a_malformed_file() {
-    let dir = std::env::temp_dir().join(format!("mlsim-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::TempDir::new("bad");
     let f = dir.join("bad.csv");
     std::fs::write(
         &f,
@@ -185,7 +182,6 @@ fn validate_reports_a_malformed_file() {
         "{}",
         stderr(&o)
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A fit that would push a value past what a chip file accepts (here fp16
@@ -193,8 +189,7 @@ fn validate_reports_a_malformed_file() {
 /// boost) is clamped into range, and the written file loads.
 #[test]
 fn calibrate_output_always_loads_even_when_the_fit_hits_a_bound() {
-    let dir = std::env::temp_dir().join(format!("mlsim-clamp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::TempDir::new("clamp");
     let text = std::fs::read_to_string(crate::workspace_root().join(T4)).unwrap();
     let fast: String = text
         .lines()
@@ -235,13 +230,11 @@ fn calibrate_output_always_loads_even_when_the_fit_hits_a_bound() {
         panic!("fp16 is native on the T4")
     };
     assert!(clock_ratio <= 1.0);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn shapes_beyond_exact_arithmetic_are_refused() {
-    let dir = std::env::temp_dir().join(format!("mlsim-huge-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::TempDir::new("huge");
     let f = dir.join("huge.csv");
     std::fs::write(
         &f,
@@ -268,5 +261,4 @@ fn shapes_beyond_exact_arithmetic_are_refused() {
         "{}",
         stderr(&o)
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
