@@ -6,13 +6,14 @@ use anyhow::Context;
 
 /// The mlsim crates in layering order: each may depend (normal
 /// dependencies) only on crates earlier in this list.
-pub const ORDER: [&str; 7] = [
+pub const ORDER: [&str; 8] = [
     "mlsim-roofline",
     "mlsim-quant",
     "mlsim-hw",
     "mlsim-workload",
     "mlsim-engine",
     "mlsim-calibrate",
+    "mlsim-plot",
     "mlsim-cli",
 ];
 

@@ -5,6 +5,7 @@
 //! - `cargo xtask layering`: check that every crate depends only on the
 //!   crates it may (the same check runs in `cargo test`).
 
+mod figures;
 mod layering;
 
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "cargo xtask",
     about = "mlsim project automation",
-    after_help = "Examples:\n  cargo xtask ci\n  cargo xtask layering"
+    after_help = "Examples:\n  cargo xtask ci\n  cargo xtask layering\n  cargo xtask figures\n  cargo xtask figures --check --only fig1-speedup-t4"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,6 +31,15 @@ enum Cmd {
     Ci,
     /// Check the crate layering of ARCHITECTURE.md.
     Layering,
+    /// Regenerate the paper's figures and tables (paper/figures, paper/generated).
+    Figures {
+        /// Regenerate in memory and fail, naming the file, if a committed output differs.
+        #[arg(long)]
+        check: bool,
+        /// Only this figure.
+        #[arg(long)]
+        only: Option<String>,
+    },
 }
 
 fn root() -> PathBuf {
@@ -74,6 +84,7 @@ fn main() -> anyhow::Result<()> {
                 &[("RUSTDOCFLAGS", "-D warnings")],
             )?;
         }
+        Cmd::Figures { check, only } => figures::figures(&root(), check, only.as_deref())?,
         Cmd::Layering => {
             let problems = layering::check(&root())?;
             if !problems.is_empty() {

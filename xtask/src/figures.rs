@@ -1,0 +1,424 @@
+//! `cargo xtask figures`: the paper's figures and tables from the presets
+//! and results/, written to paper/figures (PNG, SVG) and paper/generated
+//! (the data behind each figure as CSV, tables as Markdown).
+//!
+//! Figures are independent jobs run in parallel (rayon); each writes only
+//! its own files, whose bytes depend on nothing but the inputs, so outputs
+//! are identical run to run and whatever the thread count. `--check`
+//! regenerates into a temporary directory and fails, naming the file, when
+//! a committed output differs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use mlsim_calibrate::cv::leave_one_size_out;
+use mlsim_calibrate::fit::{default_params, tile_paths};
+use mlsim_calibrate::measurements::read_measurements;
+use mlsim_calibrate::validate::{Point, points};
+use mlsim_engine::model::predict_step;
+use mlsim_plot::{Chart, Series, Style};
+use mlsim_quant::Dtype;
+use mlsim_workload::transformer::{Phase, Scheme, load_model};
+use rayon::prelude::*;
+
+/// Files of one figure: relative path -> bytes.
+type Outputs = BTreeMap<String, Vec<u8>>;
+
+/// A figure job.
+struct Job {
+    name: &'static str,
+    run: fn(&Path) -> anyhow::Result<Outputs>,
+}
+
+const JOBS: [Job; 4] = [
+    Job {
+        name: "fig1-speedup-t4",
+        run: fig1_speedup,
+    },
+    Job {
+        name: "fig3-predicted-vs-measured",
+        run: fig3_predicted_vs_measured,
+    },
+    Job {
+        name: "table1-signed-error",
+        run: table1,
+    },
+    Job {
+        name: "fig9-decode-batch",
+        run: fig9_decode_batch,
+    },
+];
+
+fn chart_files(name: &str, chart: &Chart, csv: String) -> anyhow::Result<Outputs> {
+    let mut out = Outputs::new();
+    // plotters' PNG encoder writes to a path: a unique scratch file per call.
+    static SCRATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let id = SCRATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp =
+        std::env::temp_dir().join(format!("mlsim-fig-{}-{id}-{name}.png", std::process::id()));
+    mlsim_plot::write_png(chart, &tmp).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    out.insert(format!("figures/{name}.png"), std::fs::read(&tmp)?);
+    std::fs::remove_file(&tmp)?;
+    out.insert(
+        format!("figures/{name}.svg"),
+        mlsim_plot::svg(chart)
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?
+            .into_bytes(),
+    );
+    out.insert(format!("generated/{name}.csv"), csv.into_bytes());
+    Ok(out)
+}
+
+fn t4_points(root: &Path, chip: &str) -> anyhow::Result<Vec<Point>> {
+    let set = read_measurements(&root.join("results/t4-colab-matmul.csv"))?;
+    let chip = mlsim_hw::load(chip)?;
+    Ok(points(&chip, &set.rows))
+}
+
+/// Fig. 1: speedup over fp32 against N per dtype on the T4, measured
+/// (solid) and predicted (dashed) by the datasheet-only and calibrated
+/// presets.
+fn fig1_speedup(root: &Path) -> anyhow::Result<Outputs> {
+    let mut series = Vec::new();
+    let mut csv = String::from("source,dtype,n,speedup_vs_fp32\n");
+    let sources = [
+        ("measured", "t4", Style::Solid),
+        ("t4 (datasheet)", "t4", Style::Dashed),
+        ("t4-calibrated", "t4-calibrated", Style::Dots),
+    ];
+    for (label, chip, style) in sources {
+        let pts = t4_points(root, chip)?;
+        for (ci, dtype) in [Dtype::Fp16, Dtype::Bf16, Dtype::Int8]
+            .into_iter()
+            .enumerate()
+        {
+            let mut line = Vec::new();
+            for p in pts.iter().filter(|p| p.dtype == dtype) {
+                let base = pts
+                    .iter()
+                    .find(|q| q.dtype == Dtype::Fp32 && q.shape() == p.shape())
+                    .context("fp32 point")?;
+                let s = if label == "measured" {
+                    base.measured_ms / p.measured_ms
+                } else {
+                    base.predicted_ms / p.predicted_ms
+                };
+                line.push((p.m as f64, s));
+                csv.push_str(&format!("{label},{dtype},{},{s}\n", p.m));
+            }
+            series.push(Series {
+                name: format!("{dtype} {label}"),
+                points: line,
+                style,
+                color: ci,
+            });
+        }
+    }
+    series.push(Series {
+        name: "fp32 = 1".into(),
+        points: vec![(32.0, 1.0), (4096.0, 1.0)],
+        style: Style::Dashed,
+        color: 7,
+    });
+    let chart = Chart {
+        title: "Speedup over fp32, square GEMMs on a T4".into(),
+        x_label: "N (M = N = K), log scale".into(),
+        y_label: "fp32 runtime / dtype runtime, log scale".into(),
+        log_x: true,
+        log_y: true,
+        series,
+    };
+    chart_files("fig1-speedup-t4", &chart, csv)
+}
+
+/// Fig. 3: predicted against measured runtime (log-log) for t4-calibrated,
+/// in sample and leave-one-size-out, with y = x and the +-25% band.
+fn fig3_predicted_vs_measured(root: &Path) -> anyhow::Result<Outputs> {
+    let set = read_measurements(&root.join("results/t4-colab-matmul.csv"))?;
+    let chip = mlsim_hw::load("t4")?;
+    let params = default_params(&chip, &set.rows);
+    let tiles = tile_paths(&chip, &set.rows);
+    let fitted = mlsim_calibrate::fit::fit_with_tiles(&chip, &params, &tiles, &set.rows)?;
+    let in_sample = points(&fitted.chip, &set.rows);
+    let held_out = leave_one_size_out(&chip, &params, &tiles, &set.rows)?;
+    let mut csv = String::from("kind,m,n,k,dtype,measured_ms,predicted_ms,error_pct\n");
+    for (kind, pts) in [("in-sample", &in_sample), ("leave-one-size-out", &held_out)] {
+        for p in pts.iter() {
+            csv.push_str(&format!(
+                "{kind},{},{},{},{},{},{},{}\n",
+                p.m, p.n, p.k, p.dtype, p.measured_ms, p.predicted_ms, p.error_pct
+            ));
+        }
+    }
+    let (lo, hi) = (0.01, 100.0);
+    let chart = Chart {
+        title: "Predicted against measured runtime, T4 (t4 fitted)".into(),
+        x_label: "measured runtime (ms), log scale".into(),
+        y_label: "predicted runtime (ms), log scale".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![
+            Series {
+                name: "y = x".into(),
+                points: vec![(lo, lo), (hi, hi)],
+                style: Style::Solid,
+                color: 7,
+            },
+            Series {
+                name: "+25%".into(),
+                points: vec![(lo, lo * 1.25), (hi, hi * 1.25)],
+                style: Style::Dashed,
+                color: 7,
+            },
+            Series {
+                name: "-25%".into(),
+                points: vec![(lo, lo * 0.75), (hi, hi * 0.75)],
+                style: Style::Dashed,
+                color: 7,
+            },
+            Series {
+                name: "fitted on all sizes (in sample)".into(),
+                points: in_sample
+                    .iter()
+                    .map(|p| (p.measured_ms, p.predicted_ms))
+                    .collect(),
+                style: Style::Dots,
+                color: 0,
+            },
+            Series {
+                name: "size left out of the fit".into(),
+                points: held_out
+                    .iter()
+                    .map(|p| (p.measured_ms, p.predicted_ms))
+                    .collect(),
+                style: Style::Squares,
+                color: 1,
+            },
+        ],
+    };
+    chart_files("fig3-predicted-vs-measured", &chart, csv)
+}
+
+/// Table 1: signed error (%) per size and dtype: the original's t4-seed,
+/// the datasheet-only t4 and t4-calibrated.
+fn table1(root: &Path) -> anyhow::Result<Outputs> {
+    let chips = ["t4-seed", "t4", "t4-calibrated"];
+    let all: Vec<Vec<Point>> = chips
+        .iter()
+        .map(|c| t4_points(root, c))
+        .collect::<anyhow::Result<_>>()?;
+    let dtypes = [Dtype::Fp32, Dtype::Fp16, Dtype::Bf16, Dtype::Int8];
+    let mut md = String::from("| N |");
+    for d in dtypes {
+        md.push_str(&format!(" {d}: original / t4 / t4-calibrated |"));
+    }
+    md.push_str("\n|---|---|---|---|---|\n");
+    let mut csv = String::from("n,dtype,t4_seed_error_pct,t4_error_pct,t4_calibrated_error_pct\n");
+    let mut sizes: Vec<u64> = all[0].iter().map(|p| p.m).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    for n in sizes {
+        md.push_str(&format!("| {n} |"));
+        for d in dtypes {
+            let errs: Vec<f64> = all
+                .iter()
+                .map(|pts| {
+                    pts.iter()
+                        .find(|p| p.m == n && p.dtype == d)
+                        .map_or(f64::NAN, |p| p.error_pct)
+                })
+                .collect();
+            md.push_str(&format!(
+                " {:+.0} / {:+.0} / {:+.0} |",
+                errs[0], errs[1], errs[2]
+            ));
+            csv.push_str(&format!("{n},{d},{},{},{}\n", errs[0], errs[1], errs[2]));
+        }
+        md.push('\n');
+    }
+    let mut out = Outputs::new();
+    out.insert("generated/table1-signed-error.md".into(), md.into_bytes());
+    out.insert("generated/table1-signed-error.csv".into(), csv.into_bytes());
+    Ok(out)
+}
+
+/// Decode time per token against batch size for each scheme, llama-3-8b
+/// with 1024 tokens of context, on the T4 and the H100 (CUDA graphs: no
+/// launch cost).
+fn fig9_decode_batch(_root: &Path) -> anyhow::Result<Outputs> {
+    let cfg = load_model("llama-3-8b")?;
+    let schemes: Vec<Scheme> = ["w16a16", "w8a16", "w4a16", "w8a8", "fp8"]
+        .iter()
+        .map(|s| s.parse().map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<_>>()?;
+    let mut series = Vec::new();
+    let mut csv = String::from("hardware,scheme,batch,ms_per_token_step\n");
+    for (hi, hw) in ["t4", "h100-sxm5"].into_iter().enumerate() {
+        let mut chip = mlsim_hw::load(hw)?;
+        chip.launch_overhead_s = 0.0;
+        for (si, scheme) in schemes.iter().enumerate() {
+            let mut line = Vec::new();
+            for b in (0..=10).map(|e| 1u64 << e) {
+                let step = predict_step(
+                    &chip,
+                    &cfg,
+                    Phase::Decode {
+                        batch: b,
+                        context: 1024,
+                    },
+                    scheme,
+                );
+                line.push((b as f64, step.step_ms));
+                csv.push_str(&format!("{hw},{},{b},{}\n", scheme.name, step.step_ms));
+            }
+            let style = if hi == 0 { Style::Solid } else { Style::Dashed };
+            series.push(Series {
+                name: format!("{hw} {}", scheme.name),
+                points: line,
+                style,
+                color: si,
+            });
+        }
+    }
+    let chart = Chart {
+        title: "llama-3-8b decode step, context 1024 (no launch cost)".into(),
+        x_label: "batch size (sequences), log scale".into(),
+        y_label: "time per decode step (ms), log scale".into(),
+        log_x: true,
+        log_y: true,
+        series,
+    };
+    chart_files("fig9-decode-batch", &chart, csv)
+}
+
+/// Run the jobs (all, or the one named) and write or check their outputs
+/// under `root/paper`.
+pub fn figures(root: &Path, check: bool, only: Option<&str>) -> anyhow::Result<()> {
+    let jobs: Vec<&Job> = JOBS
+        .iter()
+        .filter(|j| only.is_none_or(|o| o == j.name))
+        .collect();
+    if jobs.is_empty() {
+        bail!(
+            "no figure named `{}`\n  hint: one of {}",
+            only.unwrap_or(""),
+            JOBS.iter().map(|j| j.name).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let bar = indicatif::ProgressBar::new(jobs.len() as u64);
+    let results: Vec<(&str, f64, anyhow::Result<Outputs>)> = jobs
+        .par_iter()
+        .map(|job| {
+            let start = Instant::now();
+            let out = (job.run)(root);
+            bar.inc(1);
+            (job.name, start.elapsed().as_secs_f64(), out)
+        })
+        .collect();
+    bar.finish_and_clear();
+    let paper = root.join("paper");
+    let mut stale = Vec::new();
+    for (name, secs, out) in results {
+        let out = out.with_context(|| format!("figure {name}"))?;
+        for (rel, bytes) in &out {
+            let path: PathBuf = paper.join(rel);
+            if check {
+                if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+                    stale.push(format!("paper/{rel}"));
+                }
+            } else {
+                std::fs::create_dir_all(path.parent().expect("a parent"))?;
+                std::fs::write(&path, bytes)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        eprintln!("{name}: {} files in {:.2} s", out.len(), secs);
+    }
+    if !stale.is_empty() {
+        bail!(
+            "stale generated files (run `cargo xtask figures`): {}",
+            stale.join(", ")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf()
+    }
+
+    /// The bytes of a figure (SVG, PNG and data) do not depend on the run or
+    /// on the thread count.
+    #[test]
+    fn figure_bytes_are_identical_across_runs_and_threads() {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                JOBS.par_iter()
+                    .filter(|j| j.name == "fig9-decode-batch")
+                    .map(|j| (j.run)(&root()).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let one = run(1);
+        assert_eq!(one, run(1));
+        assert_eq!(one, run(2));
+        let svg = &one[0]["figures/fig9-decode-batch.svg"];
+        assert!(String::from_utf8_lossy(svg).contains("llama-3-8b decode step"));
+    }
+
+    #[test]
+    fn figure_data_snapshots() {
+        let table = table1(&root()).unwrap();
+        insta::assert_snapshot!(
+            "table1",
+            String::from_utf8(table["generated/table1-signed-error.md"].clone()).unwrap()
+        );
+        let fig9 = fig9_decode_batch(&root()).unwrap();
+        insta::assert_snapshot!(
+            "fig9_data",
+            String::from_utf8(fig9["generated/fig9-decode-batch.csv"].clone()).unwrap()
+        );
+    }
+
+    /// Table 1's original column is the original program's own Table 1 at
+    /// N >= 1024 (paper: 1024: -12, -10, -19, +5; 2048: +4, +5, +6, +5;
+    /// 4096: +5, +5, -5, +1), within a point.
+    #[test]
+    fn table1_original_column_matches_the_paper() {
+        let csv = String::from_utf8(
+            table1(&root()).unwrap()["generated/table1-signed-error.csv"].clone(),
+        )
+        .unwrap();
+        let paper = [
+            (1024, [-12.0, -10.0, -19.0, 5.0]),
+            (2048, [4.0, 5.0, 6.0, 5.0]),
+            (4096, [5.0, 5.0, -5.0, 1.0]),
+        ];
+        for (n, errs) in paper {
+            for (dtype, want) in ["fp32", "fp16", "bf16", "int8"].iter().zip(errs) {
+                let line = csv
+                    .lines()
+                    .find(|l| l.starts_with(&format!("{n},{dtype},")))
+                    .unwrap();
+                let got: f64 = line.split(',').nth(2).unwrap().parse().unwrap();
+                assert!(
+                    (got - want).abs() <= 1.0,
+                    "N={n} {dtype}: {got} vs paper {want}"
+                );
+            }
+        }
+    }
+}
