@@ -32,10 +32,18 @@ struct Job {
     run: fn(&Path) -> anyhow::Result<Outputs>,
 }
 
-const JOBS: [Job; 4] = [
+const JOBS: [Job; 6] = [
     Job {
         name: "fig1-speedup-t4",
         run: fig1_speedup,
+    },
+    Job {
+        name: "fig2-roofline-t4",
+        run: fig2_roofline,
+    },
+    Job {
+        name: "error-vs-size",
+        run: error_vs_size,
     },
     Job {
         name: "fig3-predicted-vs-measured",
@@ -131,6 +139,133 @@ fn fig1_speedup(root: &Path) -> anyhow::Result<Outputs> {
         series,
     };
     chart_files("fig1-speedup-t4", &chart, csv)
+}
+
+/// Fig. 2: achieved TFLOP/s against arithmetic intensity per dtype on the
+/// T4 (measured points) under the datasheet roofline of each dtype (dashed).
+fn fig2_roofline(root: &Path) -> anyhow::Result<Outputs> {
+    let set = read_measurements(&root.join("results/t4-colab-matmul.csv"))?;
+    let chip = mlsim_hw::load("t4")?;
+    let mut series = Vec::new();
+    let mut csv = String::from("dtype,n,arithmetic_intensity,achieved_tflops\n");
+    let dtypes = [Dtype::Fp32, Dtype::Fp16, Dtype::Bf16, Dtype::Int8];
+    for (ci, dtype) in dtypes.into_iter().enumerate() {
+        let mut pts = Vec::new();
+        for r in set.rows.iter().filter(|r| r.dtype == dtype) {
+            let (m, n, k) = (r.m as f64, r.n as f64, r.k as f64);
+            let flops = 2.0 * m * n * k;
+            let ai = flops / (dtype.bytes_per_element() * (m * k + k * n + m * n));
+            let tflops = flops / (r.runtime_ms * 1e-3) / 1e12;
+            pts.push((ai, tflops));
+            csv.push_str(&format!("{dtype},{},{ai},{tflops}\n", r.m));
+        }
+        series.push(Series {
+            name: format!("{dtype} measured"),
+            points: pts,
+            style: Style::Solid,
+            color: ci,
+        });
+        let roof = chip.roofline(dtype);
+        let line: Vec<(f64, f64)> = (0..=40)
+            .map(|i| 10f64.powf(i as f64 / 10.0))
+            .map(|ai| (ai, roof.ceiling(ai) / 1e12))
+            .collect();
+        series.push(Series {
+            name: format!("{dtype} roofline (datasheet)"),
+            points: line,
+            style: Style::Dashed,
+            color: ci,
+        });
+    }
+    let chart = Chart {
+        title: "Achieved throughput against arithmetic intensity, T4".into(),
+        x_label: "arithmetic intensity (FLOP/byte), log scale".into(),
+        y_label: "achieved TFLOP/s (TOP/s for int8), log scale".into(),
+        log_x: true,
+        log_y: true,
+        series,
+    };
+    chart_files("fig2-roofline-t4", &chart, csv)
+}
+
+/// Signed error against size per dtype for every measured chip in
+/// results/ that a preset describes (chip as given, nothing fitted).
+fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
+    let cases: [(&str, &str, &str, Option<f64>); 4] = [
+        (
+            "error-vs-size-t4",
+            "t4",
+            "results/t4-colab-matmul.csv",
+            None,
+        ),
+        (
+            "error-vs-size-rtx4060ti",
+            "rtx4060ti",
+            "results/rtx4060ti-cublaslt-square.csv",
+            Some(5.0),
+        ),
+        (
+            "error-vs-size-h200",
+            "h200",
+            "results/h200-torch-square.csv",
+            None,
+        ),
+        (
+            "error-vs-size-dev-epyc",
+            "dev-epyc-milan-2vcpu",
+            "results/host-amd-epyc-zen3-2vcpu.csv",
+            None,
+        ),
+    ];
+    let mut out = Outputs::new();
+    for (name, hw, file, launch_us) in cases {
+        let set = read_measurements(&root.join(file))?;
+        let mut chip = mlsim_hw::load(hw)?;
+        if let Some(us) = launch_us {
+            chip.launch_overhead_s = us / 1e6; // the file's harness (C++ cuBLASLt)
+        }
+        let pts = points(&chip, &set.rows);
+        let mut csv = String::from("dtype,n,error_pct\n");
+        let mut series = Vec::new();
+        for (ci, dtype) in Dtype::ALL.into_iter().enumerate() {
+            let line: Vec<(f64, f64)> = pts
+                .iter()
+                .filter(|p| p.dtype == dtype)
+                .map(|p| (p.m as f64, p.error_pct))
+                .collect();
+            if line.is_empty() {
+                continue;
+            }
+            for (n, e) in &line {
+                csv.push_str(&format!("{dtype},{n},{e}\n"));
+            }
+            series.push(Series {
+                name: dtype.to_string(),
+                points: line,
+                style: Style::Solid,
+                color: ci,
+            });
+        }
+        series.push(Series {
+            name: "0".into(),
+            points: vec![
+                (pts.iter().map(|p| p.m).min().unwrap_or(1) as f64, 0.0),
+                (pts.iter().map(|p| p.m).max().unwrap_or(1) as f64, 0.0),
+            ],
+            style: Style::Dashed,
+            color: 7,
+        });
+        let chart = Chart {
+            title: format!("Signed error of `{hw}` (as given) on {file}"),
+            x_label: "N (M = N = K), log scale".into(),
+            y_label: "(predicted - measured) / measured (%)".into(),
+            log_x: true,
+            log_y: false,
+            series,
+        };
+        out.extend(chart_files(name, &chart, csv)?);
+    }
+    Ok(out)
 }
 
 /// Fig. 3: predicted against measured runtime (log-log) for t4-calibrated,

@@ -82,13 +82,23 @@ pub fn grid(lo: u64, hi: u64, per_octave: u32) -> Vec<u64> {
     out
 }
 
+/// Ranges up to this many sizes are verified size by size.
+pub const EXACT_RANGE: u64 = 1 << 20;
+
 /// Search the smallest size in `[lo, hi]` from which `dtype` is predicted
-/// faster than fp32 at every larger grid size.
+/// faster than fp32 at every larger size.
+///
+/// Tile and wave quantization make "faster" flip back and forth between
+/// neighbouring sizes, so bracketing on the grid and bisecting can land on
+/// a size with slower sizes above it. The bisection's answer is therefore
+/// verified: every size between it and the end of the range is checked, and
+/// the search resumes below the highest slower size found (exact for ranges
+/// of up to [`EXACT_RANGE`] sizes; beyond that the grid answer stands).
 pub fn search(chip: &Chip, dtype: Dtype, family: Family, lo: u64, hi: u64) -> SearchedCrossover {
     let g = grid(lo, hi, 16);
     let verdicts: Vec<bool> = g.iter().map(|&s| faster(chip, dtype, family, s)).collect();
     let Some(last_slow) = verdicts.iter().rposition(|f| !f) else {
-        return SearchedCrossover::Always;
+        return verified(chip, dtype, family, lo, hi, lo);
     };
     if last_slow == g.len() - 1 {
         return SearchedCrossover::Never;
@@ -104,11 +114,39 @@ pub fn search(chip: &Chip, dtype: Dtype, family: Family, lo: u64, hi: u64) -> Se
             slow = mid;
         }
     }
-    let (m, n, k) = family.shape(fast);
+    verified(chip, dtype, family, lo, hi, fast)
+}
+
+/// Check every size from `candidate` to `hi`; the answer is the size above
+/// the highest slower one.
+fn verified(
+    chip: &Chip,
+    dtype: Dtype,
+    family: Family,
+    lo: u64,
+    hi: u64,
+    candidate: u64,
+) -> SearchedCrossover {
+    let mut from = candidate;
+    if hi - lo <= EXACT_RANGE {
+        if let Some(slow) = (candidate..=hi)
+            .rev()
+            .find(|&s| !faster(chip, dtype, family, s))
+        {
+            if slow == hi {
+                return SearchedCrossover::Never;
+            }
+            from = slow + 1;
+        }
+    }
+    if from == lo {
+        return SearchedCrossover::Always;
+    }
+    let (m, n, k) = family.shape(from);
     let b = dtype.bytes_per_element();
     let ai = 2.0 * m as f64 * n as f64 * k as f64
         / (b * (m as f64 * k as f64 + k as f64 * n as f64 + m as f64 * n as f64));
-    SearchedCrossover::From { size: fast, ai }
+    SearchedCrossover::From { size: from, ai }
 }
 
 /// The closed-form crossover from the rooflines, in fp32 arithmetic

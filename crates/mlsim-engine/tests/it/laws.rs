@@ -9,6 +9,18 @@ use mlsim_hw::{Chip, ComputeArch};
 use mlsim_quant::Dtype;
 use mlsim_workload::{ElementwiseKind, Op, Workload};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+
+/// A fixed seed, so `cargo test` is deterministic; set MLSIM_PROPTEST_SEED
+/// to explore other inputs.
+fn seed() -> RngSeed {
+    RngSeed::Fixed(
+        std::env::var("MLSIM_PROPTEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20261126),
+    )
+}
 
 static CHIPS: LazyLock<Vec<Chip>> =
     LazyLock::new(|| mlsim_hw::presets().map(|p| p.load().unwrap()).collect());
@@ -28,6 +40,7 @@ fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 64,
         failure_persistence: None,
+        rng_seed: seed(),
         ..ProptestConfig::default()
     }
 }
