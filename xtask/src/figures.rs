@@ -416,6 +416,44 @@ fn fig9_decode_batch(_root: &Path) -> anyhow::Result<Outputs> {
                 color: si,
             });
         }
+        // Mark where the recommendation changes (mlsim recommend's switches).
+        let rec = mlsim_engine::model::recommend(
+            &chip,
+            &cfg,
+            Phase::Decode {
+                batch: 1,
+                context: 1024,
+            },
+            &schemes,
+            1024,
+        );
+        for pair in rec.switches.windows(2) {
+            let b = pair[1].from_batch;
+            let scheme: Scheme = pair[1].scheme.parse().map_err(anyhow::Error::msg)?;
+            let t = predict_step(
+                &chip,
+                &cfg,
+                Phase::Decode {
+                    batch: b,
+                    context: 1024,
+                },
+                &scheme,
+            )
+            .step_ms;
+            csv.push_str(&format!(
+                "{hw},switch {} -> {},{b},{t}\n",
+                pair[0].scheme, pair[1].scheme
+            ));
+            series.push(Series {
+                name: format!(
+                    "{hw}: {} -> {} from batch {b}",
+                    pair[0].scheme, pair[1].scheme
+                ),
+                points: vec![(b as f64, t)],
+                style: Style::Squares,
+                color: 7,
+            });
+        }
     }
     let chart = Chart {
         title: "llama-3-8b decode step, context 1024 (no launch cost)".into(),
