@@ -180,9 +180,7 @@ pub fn predict_step(
         kv_cache_bytes,
         memory_capacity_bytes: capacity,
         fits: weight_bytes + kv_cache_bytes <= capacity,
-        native: chip
-            .resolve_path(scheme.activations)
-            .is_none_or(|(_, _, native)| native),
+        native: chip.is_native(scheme.activations),
     }
 }
 
@@ -253,7 +251,7 @@ pub fn recommend(
             scheme: s.name.clone(),
             time_ms: t,
             speedup: op.time_ms / t,
-            native: chip.resolve_path(s.activations).is_none_or(|(_, _, n)| n),
+            native: chip.is_native(s.activations),
         });
     }
     let (s, t) = fastest(schemes.iter().zip(steps.iter().map(|st| st.step_ms)));
@@ -262,7 +260,7 @@ pub fn recommend(
         scheme: s.name.clone(),
         time_ms: t,
         speedup: baseline.step_ms / t,
-        native: chip.resolve_path(s.activations).is_none_or(|(_, _, n)| n),
+        native: chip.is_native(s.activations),
     });
     let with_batch = |b: u64| match phase {
         Phase::Prefill { prompt, .. } => Phase::Prefill { batch: b, prompt },

@@ -206,6 +206,12 @@ impl Chip {
         }
     }
 
+    /// Whether `dtype` runs on hardware built for it (chips without compute
+    /// paths, on the original's model, count every dtype as native).
+    pub fn is_native(&self, dtype: Dtype) -> bool {
+        self.resolve_path(dtype).is_none_or(|(_, _, native)| native)
+    }
+
     /// Launch cost per kernel of a GEMM in `dtype`, seconds: the dtype's own
     /// path's, else the chip's.
     pub fn launch_overhead_s(&self, dtype: Dtype) -> f64 {

@@ -75,25 +75,7 @@ pub fn run(args: &RecommendArgs) -> CmdResult {
     let rec = recommend(&chip, &cfg, phase, &args.schemes, args.max_batch);
     match args.format.format {
         Format::Json => write_json(&rec)?,
-        Format::Csv => {
-            let rows: Vec<Vec<String>> = rec
-                .choices
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.op.clone(),
-                        c.scheme.clone(),
-                        csv_num(c.time_ms),
-                        csv_num(c.speedup),
-                        c.native.to_string(),
-                    ]
-                })
-                .collect();
-            write_csv(
-                &["op", "scheme", "time_ms", "speedup_vs_baseline", "native"],
-                &rows,
-            )?;
-        }
+        Format::Csv => choices_csv("op", &rec.choices)?,
         Format::Table => {
             outln!(
                 "{} on {} [{}]: fastest scheme per op (speedup against {})\n",
@@ -148,37 +130,12 @@ fn suite_recommendation(
             scheme: best.name.clone(),
             time_ms: t,
             speedup: baseline / t,
-            native: chip
-                .resolve_path(best.activations)
-                .is_none_or(|(_, _, n)| n),
+            native: chip.is_native(best.activations),
         });
     }
     match format {
         Format::Json => write_json(&choices)?,
-        Format::Csv => {
-            let rows: Vec<Vec<String>> = choices
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.op.clone(),
-                        c.scheme.clone(),
-                        csv_num(c.time_ms),
-                        csv_num(c.speedup),
-                        c.native.to_string(),
-                    ]
-                })
-                .collect();
-            write_csv(
-                &[
-                    "workload",
-                    "scheme",
-                    "time_ms",
-                    "speedup_vs_baseline",
-                    "native",
-                ],
-                &rows,
-            )?;
-        }
+        Format::Csv => choices_csv("workload", &choices)?,
         Format::Table => {
             outln!(
                 "{} [{}]: fastest scheme per workload (speedup against {})\n",
@@ -191,6 +148,26 @@ fn suite_recommendation(
         }
     }
     Ok(())
+}
+
+/// The choices as CSV: one row per op or workload.
+fn choices_csv(first: &str, choices: &[mlsim_engine::model::Choice]) -> anyhow::Result<()> {
+    let rows: Vec<Vec<String>> = choices
+        .iter()
+        .map(|c| {
+            vec![
+                c.op.clone(),
+                c.scheme.clone(),
+                csv_num(c.time_ms),
+                csv_num(c.speedup),
+                c.native.to_string(),
+            ]
+        })
+        .collect();
+    write_csv(
+        &[first, "scheme", "time_ms", "speedup_vs_baseline", "native"],
+        &rows,
+    )
 }
 
 /// The choices as a table: one row per op or workload.
