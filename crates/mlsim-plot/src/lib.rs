@@ -16,6 +16,8 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+mod svg_text;
+
 static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
@@ -251,7 +253,7 @@ pub fn svg(chart: &Chart) -> Result<String, PlotError> {
         SVGBackend::with_string(&mut out, SIZE).into_drawing_area(),
         chart,
     )?;
-    Ok(out)
+    Ok(svg_text::outline_text(&out))
 }
 
 #[cfg(test)]
