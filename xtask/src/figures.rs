@@ -18,8 +18,10 @@ use mlsim_calibrate::fit::{default_params, tile_paths};
 use mlsim_calibrate::measurements::read_measurements;
 use mlsim_calibrate::validate::{Point, points};
 use mlsim_engine::model::predict_step;
-use mlsim_plot::{Chart, Series, Style};
+use mlsim_plot::charts::CrossoverMap;
+use mlsim_plot::{Chart, Plot, Series, Style};
 use mlsim_quant::Dtype;
+use mlsim_workload::suites::Suite;
 use mlsim_workload::transformer::{Phase, Scheme, load_model};
 use rayon::prelude::*;
 
@@ -32,7 +34,7 @@ struct Job {
     run: fn(&Path) -> anyhow::Result<Outputs>,
 }
 
-const JOBS: [Job; 6] = [
+const JOBS: [Job; 9] = [
     Job {
         name: "fig1-speedup-t4",
         run: fig1_speedup,
@@ -57,9 +59,21 @@ const JOBS: [Job; 6] = [
         name: "fig9-decode-batch",
         run: fig9_decode_batch,
     },
+    Job {
+        name: "crossover-maps",
+        run: crossover_maps,
+    },
+    Job {
+        name: "rooflines",
+        run: rooflines,
+    },
+    Job {
+        name: "runtime-per-workload",
+        run: runtime_per_workload,
+    },
 ];
 
-fn chart_files(name: &str, chart: &Chart, csv: String) -> anyhow::Result<Outputs> {
+fn chart_files(name: &str, chart: &impl Plot, csv: String) -> anyhow::Result<Outputs> {
     let mut out = Outputs::new();
     // plotters' PNG encoder writes to a path: a unique scratch file per call.
     static SCRATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -137,6 +151,7 @@ fn fig1_speedup(root: &Path) -> anyhow::Result<Outputs> {
         log_x: true,
         log_y: true,
         series,
+        point_labels: Vec::new(),
     };
     chart_files("fig1-speedup-t4", &chart, csv)
 }
@@ -184,6 +199,7 @@ fn fig2_roofline(root: &Path) -> anyhow::Result<Outputs> {
         log_x: true,
         log_y: true,
         series,
+        point_labels: Vec::new(),
     };
     chart_files("fig2-roofline-t4", &chart, csv)
 }
@@ -191,7 +207,7 @@ fn fig2_roofline(root: &Path) -> anyhow::Result<Outputs> {
 /// Signed error against size per dtype for every measured chip in
 /// results/ that a preset describes (chip as given, nothing fitted).
 fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
-    let cases: [(&str, &str, &str, Option<f64>); 4] = [
+    let cases: [(&str, &str, &str, Option<f64>); 5] = [
         (
             "error-vs-size-t4",
             "t4",
@@ -208,6 +224,12 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
             "error-vs-size-h200",
             "h200",
             "results/h200-torch-square.csv",
+            None,
+        ),
+        (
+            "error-vs-size-h100",
+            "h100-sxm5",
+            "results/h100-torch-square.csv",
             None,
         ),
         (
@@ -262,6 +284,7 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
             log_x: true,
             log_y: false,
             series,
+            point_labels: Vec::new(),
         };
         out.extend(chart_files(name, &chart, csv)?);
     }
@@ -332,6 +355,7 @@ fn fig3_predicted_vs_measured(root: &Path) -> anyhow::Result<Outputs> {
                 color: 1,
             },
         ],
+        point_labels: Vec::new(),
     };
     chart_files("fig3-predicted-vs-measured", &chart, csv)
 }
@@ -462,8 +486,140 @@ fn fig9_decode_batch(_root: &Path) -> anyhow::Result<Outputs> {
         log_x: true,
         log_y: true,
         series,
+        point_labels: Vec::new(),
     };
     chart_files("fig9-decode-batch", &chart, csv)
+}
+
+/// Every embedded preset, loaded, in name order.
+fn all_presets() -> anyhow::Result<Vec<mlsim_hw::Chip>> {
+    mlsim_hw::presets()
+        .map(|p| p.load().map_err(anyhow::Error::from))
+        .collect()
+}
+
+/// `count` sizes from `lo` doubling every two steps (lo, lo*sqrt2, 2lo, ...),
+/// rounded to integers (duplicates from rounding dropped).
+fn half_octaves(lo: u64, count: u32) -> Vec<u64> {
+    let mut sizes: Vec<u64> = (0..count)
+        .map(|i| (lo as f64 * 2f64.powf(f64::from(i) / 2.0)).round() as u64)
+        .collect();
+    sizes.dedup();
+    sizes
+}
+
+/// The fastest dtype over M and K (N = 4096) for every GPU preset.
+fn crossover_maps(_root: &Path) -> anyhow::Result<Outputs> {
+    let gpus: Vec<mlsim_hw::Chip> = all_presets()?
+        .into_iter()
+        .filter(|c| c.compute.arch == mlsim_hw::ComputeArch::Gpu)
+        .collect();
+    let (ms, ks) = (half_octaves(1, 29), half_octaves(64, 17));
+    let parts: Vec<anyhow::Result<Outputs>> = gpus
+        .par_iter()
+        .map(|chip| {
+            let map = CrossoverMap::compute(chip, 4096, &ms, &ks)
+                .with_context(|| format!("{}: no compute path", chip.name))?;
+            chart_files(
+                &format!("crossover-map-{}", chip.name),
+                &map.heatmap(),
+                map.csv(),
+            )
+        })
+        .collect();
+    merge(parts)
+}
+
+/// The roofline of every preset with the three suites' workloads on it.
+fn rooflines(_root: &Path) -> anyhow::Result<Outputs> {
+    let chips = all_presets()?;
+    let parts: Vec<anyhow::Result<Outputs>> = chips
+        .par_iter()
+        .map(|chip| {
+            let mut csv = String::from(
+                "suite,workload,dtype,arithmetic_intensity,achieved_tflops,runtime_ms\n",
+            );
+            let results: Vec<(String, Vec<mlsim_engine::SimResult>)> = Suite::ALL
+                .iter()
+                .map(|s| {
+                    let wl = s.workloads();
+                    (
+                        s.name().to_string(),
+                        wl.iter().map(|w| mlsim_engine::simulate(chip, w)).collect(),
+                    )
+                })
+                .collect();
+            for (suite, rs) in &results {
+                for r in rs {
+                    let p = &r.prediction;
+                    csv.push_str(&format!(
+                        "{suite},{},{},{},{},{}\n",
+                        r.workload,
+                        r.dtype,
+                        p.arithmetic_intensity,
+                        p.achieved_tflops,
+                        p.runtime_ms
+                    ));
+                }
+            }
+            let groups: Vec<(String, Vec<&mlsim_engine::SimResult>)> = results
+                .iter()
+                .map(|(s, rs)| (s.clone(), rs.iter().collect()))
+                .collect();
+            let chart = mlsim_plot::charts::roofline(chip, &groups);
+            chart_files(&format!("roofline-{}", chip.name), &chart, csv)
+        })
+        .collect();
+    merge(parts)
+}
+
+/// The chips compared workload by workload: the original's three and three
+/// GPU generations.
+const COMPARED: [&str; 6] = [
+    "cpu-avx512-desktop",
+    "npu-systolic",
+    "mobile-neon",
+    "t4",
+    "a100-sxm4-80gb",
+    "h100-sxm5",
+];
+
+/// Predicted runtime per workload across chips, one figure per suite.
+fn runtime_per_workload(_root: &Path) -> anyhow::Result<Outputs> {
+    let chips: Vec<mlsim_hw::Chip> = COMPARED
+        .iter()
+        .map(|n| mlsim_hw::load(n).map_err(anyhow::Error::from))
+        .collect::<anyhow::Result<_>>()?;
+    let mut out = Outputs::new();
+    for suite in Suite::ALL {
+        let results = mlsim_engine::sweep(&chips, &suite.workloads());
+        let mut csv = String::from("workload,hardware,dtype,runtime_ms\n");
+        for r in &results {
+            csv.push_str(&format!(
+                "{},{},{},{}\n",
+                r.workload, r.hardware, r.dtype, r.prediction.runtime_ms
+            ));
+        }
+        let bars = mlsim_plot::charts::runtime_per_workload(
+            &format!("Predicted runtime per workload, {} suite", suite.name()),
+            &chips,
+            &results,
+        );
+        out.extend(chart_files(
+            &format!("runtime-{}", suite.name()),
+            &bars,
+            csv,
+        )?);
+    }
+    Ok(out)
+}
+
+fn merge(parts: Vec<anyhow::Result<Outputs>>) -> anyhow::Result<Outputs> {
+    let mut out = Outputs::new();
+    for part in parts {
+        out.extend(part?);
+    }
+    Ok(out)
 }
 
 /// Run the jobs (all, or the one named) and write or check their outputs
@@ -558,6 +714,16 @@ mod tests {
         insta::assert_snapshot!(
             "table1",
             String::from_utf8(table["generated/table1-signed-error.md"].clone()).unwrap()
+        );
+        let runtimes = runtime_per_workload(&root()).unwrap();
+        insta::assert_snapshot!(
+            "runtime_llm_data",
+            String::from_utf8(runtimes["generated/runtime-llm.csv"].clone()).unwrap()
+        );
+        let roofs = rooflines(&root()).unwrap();
+        insta::assert_snapshot!(
+            "roofline_t4_data",
+            String::from_utf8(roofs["generated/roofline-t4.csv"].clone()).unwrap()
         );
         let fig9 = fig9_decode_batch(&root()).unwrap();
         insta::assert_snapshot!(

@@ -1,11 +1,16 @@
-//! Deterministic line and scatter charts as PNG and SVG, for the paper's
-//! figures (`cargo xtask figures`) and the CLI.
+//! Deterministic charts as PNG and SVG, for the paper's figures (`cargo
+//! xtask figures`) and `mlsim run --plot`: line and scatter [`Chart`]s,
+//! category [`Heatmap`]s and grouped horizontal [`Bars`], plus the charts
+//! both draw from predictions ([`charts`]: rooflines with workloads,
+//! runtime per workload across chips, the fastest-dtype map).
 //!
 //! Text is drawn with DejaVu Sans bundled in the crate (`fonts/`, its
 //! licence beside it) through plotters' ab_glyph path: no system font or
-//! library is needed, so PNGs render the same on any machine. SVG text
-//! elements carry explicit positions and anchors computed with the same
-//! font, so the layout does not depend on the viewer's fonts.
+//! library is needed, so PNGs render the same on any machine. In SVGs the
+//! text is not `<text>` but the glyph outlines of the same font (each glyph
+//! defined once, placed with `<use>`; `svg_text.rs`), so they look the same
+//! with or without fonts on the viewer's machine; each string stays in an
+//! `aria-label`, so it can still be searched for.
 //!
 //! Log axes are drawn by plotting log10 of the values on a linear axis
 //! labelled with the original values.
@@ -16,9 +21,15 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+mod bars;
+pub mod charts;
+mod heatmap;
 mod svg_text;
 
-static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+pub use bars::Bars;
+pub use heatmap::Heatmap;
+
+pub(crate) static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
 fn register_font() {
@@ -28,7 +39,8 @@ fn register_font() {
     });
 }
 
-/// Colours used in order (colour-blind friendly, Okabe-Ito).
+/// Colours used in order: Okabe-Ito's colour-blind friendly set, with its
+/// yellow (unreadable as a thin line on white) replaced by a dark grey.
 pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
@@ -36,7 +48,7 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(204, 121, 167),
     RGBColor(230, 159, 0),
     RGBColor(86, 180, 233),
-    RGBColor(240, 228, 66),
+    RGBColor(100, 100, 100),
     RGBColor(0, 0, 0),
 ];
 
@@ -81,6 +93,9 @@ pub struct Chart {
     pub log_y: bool,
     /// Series, drawn in order.
     pub series: Vec<Series>,
+    /// Text placed just right of a point: (x, y) in data units and the
+    /// text (a workload's name next to its dot).
+    pub point_labels: Vec<(f64, f64, String)>,
 }
 
 /// Why a chart could not be drawn.
@@ -136,6 +151,79 @@ fn label(v: f64, log: bool) -> String {
     } else {
         s
     }
+}
+
+/// The pixel box a point label occupies (13 px text).
+#[derive(Debug, Clone, Copy)]
+struct LabelBox {
+    x0: i32,
+    y0: i32,
+    x1: i32,
+    y1: i32,
+}
+
+impl LabelBox {
+    fn overlaps(&self, o: &LabelBox) -> bool {
+        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
+    }
+}
+
+/// Where to put `text` next to the point at pixel `at`: just above right of
+/// it, else shifted down or up a line at a time, clear of labels already
+/// placed; `None` (the label is dropped) when every spot is taken.
+fn free_spot(placed: &[LabelBox], at: (i32, i32), text: &str) -> Option<LabelBox> {
+    // About 7 px a character at 13 px (DejaVu Sans averages 0.55 em).
+    let width = 7 * text.chars().count() as i32;
+    [0, 15, -15, 30, -30, 45, -45]
+        .into_iter()
+        .map(|dy| {
+            let y0 = at.1 - 15 + dy;
+            LabelBox {
+                x0: at.0 + 7,
+                y0,
+                x1: at.0 + 7 + width,
+                y1: y0 + 14,
+            }
+        })
+        .find(|b| placed.iter().all(|p| !p.overlaps(b)))
+}
+
+/// Draw `title` across the top of `root`; returns the area below it.
+fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<DrawingArea<DB, Shift>, PlotError>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(err)?;
+    root.titled(title, ("sans-serif", 26)).map_err(err)
+}
+
+/// Pixels a legend beside the plot needs for these names at 16 px
+/// (about 8.5 px a character), between 120 and 320.
+fn legend_width<'a>(names: impl Iterator<Item = &'a str>) -> u32 {
+    let chars = names.map(|n| n.chars().count()).max().unwrap_or(0);
+    ((40.0 + 8.5 * chars as f64) as u32).clamp(120, 320)
+}
+
+/// A legend (filled square and name per entry, top to bottom) in `area`,
+/// which lies beside the plot so that it covers no data.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor)],
+) -> Result<(), PlotError>
+where
+    DB::ErrorType: 'static,
+{
+    let style = TextStyle::from(("sans-serif", 16).into_font());
+    for (i, (name, color)) in entries.iter().enumerate() {
+        let y = 30 + 26 * i as i32;
+        area.draw(&Rectangle::new([(8, y - 7), (22, y + 7)], color.filled()))
+            .map_err(err)?;
+        area.draw_text(name, &style, (30, y - 9)).map_err(err)?;
+    }
+    Ok(())
 }
 
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), PlotError>
@@ -228,6 +316,20 @@ where
             }
         }
     }
+    let small = TextStyle::from(("sans-serif", 13).into_font());
+    let mut placed: Vec<LabelBox> = Vec::new();
+    for (x, y, text) in &chart.point_labels {
+        let ok = x.is_finite() && y.is_finite() && (!lx || *x > 0.0) && (!ly || *y > 0.0);
+        if !ok {
+            continue;
+        }
+        let at = ctx.backend_coord(&(axis(*x, lx), axis(*y, ly)));
+        if let Some(spot) = free_spot(&placed, at, text) {
+            root.draw_text(text, &small, (spot.x0, spot.y0))
+                .map_err(err)?;
+            placed.push(spot);
+        }
+    }
     ctx.configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
@@ -239,21 +341,44 @@ where
     Ok(())
 }
 
-/// Write `chart` as a PNG file.
-pub fn write_png(chart: &Chart, path: &Path) -> Result<(), PlotError> {
-    register_font();
-    draw(BitMapBackend::new(path, SIZE).into_drawing_area(), chart)
+/// Something that draws itself on a plotters drawing area: a line
+/// [`Chart`], a [`Heatmap`] or horizontal [`Bars`].
+pub trait Plot {
+    /// Draw on `root` (white background included).
+    fn draw_on<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), PlotError>
+    where
+        DB::ErrorType: 'static;
 }
 
-/// `chart` as SVG text.
-pub fn svg(chart: &Chart) -> Result<String, PlotError> {
+impl Plot for Chart {
+    fn draw_on<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), PlotError>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw(root, self)
+    }
+}
+
+/// Write `plot` as a PNG file.
+pub fn write_png(plot: &impl Plot, path: &Path) -> Result<(), PlotError> {
+    register_font();
+    plot.draw_on(BitMapBackend::new(path, SIZE).into_drawing_area())
+}
+
+/// `plot` as SVG text.
+pub fn svg(plot: &impl Plot) -> Result<String, PlotError> {
     register_font();
     let mut out = String::new();
-    draw(
-        SVGBackend::with_string(&mut out, SIZE).into_drawing_area(),
-        chart,
-    )?;
+    plot.draw_on(SVGBackend::with_string(&mut out, SIZE).into_drawing_area())?;
     Ok(svg_text::outline_text(&out))
+}
+
+/// Write `plot` as `dir/stem.png` and `dir/stem.svg`, creating `dir`.
+pub fn write_png_and_svg(plot: &impl Plot, dir: &Path, stem: &str) -> Result<(), PlotError> {
+    std::fs::create_dir_all(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
+    write_png(plot, &dir.join(format!("{stem}.png")))?;
+    let svg_path = dir.join(format!("{stem}.svg"));
+    std::fs::write(&svg_path, svg(plot)?).map_err(|e| err(format!("{}: {e}", svg_path.display())))
 }
 
 #[cfg(test)]
@@ -273,6 +398,7 @@ mod tests {
                 style: Style::Solid,
                 color: 0,
             }],
+            point_labels: vec![(32.0, 0.02, "first point".into())],
         }
     }
 
@@ -280,8 +406,10 @@ mod tests {
     fn svg_is_deterministic_and_has_text() {
         let a = svg(&chart()).unwrap();
         assert_eq!(a, svg(&chart()).unwrap());
-        assert!(a.contains("<text"));
+        // Text is drawn as glyph outlines; the strings stay as labels.
+        assert!(!a.contains("<text") && a.contains("<use"));
         assert!(a.contains("4096") || a.contains("1000"));
+        assert!(a.contains("first point"));
     }
 
     #[test]

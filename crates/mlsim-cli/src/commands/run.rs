@@ -6,7 +6,7 @@ use mlsim_engine::{SimResult, sweep};
 use mlsim_workload::suites::Suite;
 
 use crate::output::{Format, Table, eng, sig, write_csv, write_json};
-use crate::{CmdResult, FormatArg, load_chip};
+use crate::{CmdResult, Failure, FormatArg, load_chip};
 
 /// The chips `run` uses when no `--hw` is given: the original's CPU, NPU and
 /// mobile presets.
@@ -26,7 +26,7 @@ pub enum SuiteArg {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim run all\n  mlsim run llm --hw t4-seed --hw npu-systolic --format json\n  mlsim run vision --hw my-chip.toml --format csv\n\nThe first chip is the baseline of the speedup table."
+    after_help = "Examples:\n  mlsim run all\n  mlsim run all --plot charts/\n  mlsim run llm --hw t4-seed --hw npu-systolic --format json\n  mlsim run vision --hw my-chip.toml --format csv\n\nThe first chip is the baseline of the speedup table.\nWith --plot DIR, each suite also gets DIR/SUITE-runtime.png and .svg (runtime per workload\nacross the chips) and DIR/SUITE-roofline-CHIP.png and .svg (the chip's rooflines with the\nsuite's workloads), drawn by the code that draws the paper's figures."
 )]
 pub struct RunArgs {
     /// Which suite to run.
@@ -36,6 +36,11 @@ pub struct RunArgs {
     /// original's CPU, NPU and mobile presets).
     #[arg(long = "hw", value_name = "NAME|FILE")]
     hw: Vec<String>,
+    /// Also write charts (PNG and SVG) into this directory, created if
+    /// needed: runtime per workload across chips, and each chip's roofline
+    /// with the workloads.
+    #[arg(long, value_name = "DIR")]
+    plot: Option<std::path::PathBuf>,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -89,6 +94,9 @@ pub fn run(args: &RunArgs) -> CmdResult {
             }
         })
         .collect();
+    if let Some(dir) = &args.plot {
+        write_plots(dir, &reports, &chips)?;
+    }
     match args.format.format {
         Format::Json => write_json(&serde_json::json!({ "suites": reports }))?,
         Format::Csv => {
@@ -110,6 +118,38 @@ pub fn run(args: &RunArgs) -> CmdResult {
             for rep in &reports {
                 out!("{}", render_suite(rep, &chips));
             }
+        }
+    }
+    Ok(())
+}
+
+/// The charts of `--plot DIR`.
+fn write_plots(
+    dir: &std::path::Path,
+    reports: &[SuiteReport],
+    chips: &[mlsim_hw::Chip],
+) -> CmdResult {
+    let fail = |e: mlsim_plot::PlotError| Failure {
+        code: 2,
+        error: anyhow::anyhow!("--plot {}: {e}", dir.display()),
+    };
+    for rep in reports {
+        let bars = mlsim_plot::charts::runtime_per_workload(
+            &format!("Predicted runtime per workload, {} suite", rep.suite),
+            chips,
+            &rep.results,
+        );
+        mlsim_plot::write_png_and_svg(&bars, dir, &format!("{}-runtime", rep.suite))
+            .map_err(fail)?;
+        for chip in chips {
+            let mine: Vec<&SimResult> = rep
+                .results
+                .iter()
+                .filter(|r| r.hardware == chip.name)
+                .collect();
+            let chart = mlsim_plot::charts::roofline(chip, &[(rep.suite.to_string(), mine)]);
+            let stem = format!("{}-roofline-{}", rep.suite, chip.name);
+            mlsim_plot::write_png_and_svg(&chart, dir, &stem).map_err(fail)?;
         }
     }
     Ok(())

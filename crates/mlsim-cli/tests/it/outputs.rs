@@ -1,7 +1,7 @@
 //! Outputs of successful commands: snapshots and checks against the
 //! original program's numbers.
 
-use crate::{mlsim, stdout};
+use crate::{TempDir, mlsim, stderr, stdout};
 
 #[test]
 fn run_llm_table() {
@@ -363,4 +363,72 @@ fn recommend_over_a_suite() {
     }
     let neither = mlsim(&["recommend", "--hw", "t4"]);
     assert_eq!(neither.status.code(), Some(2));
+}
+
+/// `run --plot DIR` writes, per suite, the runtime comparison and one
+/// roofline per chip, in PNG and SVG; the SVGs name what they show and are
+/// the same bytes on a second run.
+#[test]
+fn run_plot_writes_the_suite_charts() {
+    let dir = TempDir::new("run-plot");
+    let plot_dir = dir.join("charts");
+    let args = [
+        "run",
+        "vision",
+        "--hw",
+        "t4",
+        "--hw",
+        "npu-systolic",
+        "--plot",
+        plot_dir.to_str().unwrap(),
+    ];
+    let o = mlsim(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut files: Vec<String> = std::fs::read_dir(&plot_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "vision-roofline-npu-systolic.png",
+            "vision-roofline-npu-systolic.svg",
+            "vision-roofline-t4.png",
+            "vision-roofline-t4.svg",
+            "vision-runtime.png",
+            "vision-runtime.svg",
+        ]
+    );
+    let svg = std::fs::read_to_string(plot_dir.join("vision-runtime.svg")).unwrap();
+    for text in [
+        "Conv1 7x7",
+        "BN+ReLU",
+        "t4",
+        "npu-systolic",
+        "predicted runtime (ms)",
+    ] {
+        assert!(svg.contains(text), "{text} missing from the runtime chart");
+    }
+    let roof = std::fs::read_to_string(plot_dir.join("vision-roofline-t4.svg")).unwrap();
+    assert!(roof.contains("fp32 roofline") && roof.contains("ResBlock 3x3 (a)"));
+    let png = std::fs::read(plot_dir.join("vision-runtime.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+
+    assert!(mlsim(&args).status.success());
+    let again = std::fs::read_to_string(plot_dir.join("vision-runtime.svg")).unwrap();
+    assert_eq!(svg, again);
+}
+
+/// A --plot directory that cannot be created is exit 2 with its path named.
+#[test]
+fn run_plot_into_an_impossible_directory_fails_cleanly() {
+    let dir = TempDir::new("run-plot-bad");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let target = file.join("charts");
+    let o = mlsim(&["run", "llm", "--plot", target.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("--plot") && err.contains("a-file"), "{err}");
 }

@@ -1,0 +1,324 @@
+//! The charts mlsim draws from its predictions, shared by `mlsim run --plot`
+//! and `cargo xtask figures` so both draw the same thing the same way.
+
+use mlsim_engine::{SimResult, predict_matmul};
+use mlsim_hw::Chip;
+use mlsim_quant::Dtype;
+
+use plotters::style::RGBColor;
+
+use crate::{Bars, Chart, Heatmap, PALETTE, Series, Style};
+
+/// A fixed colour per dtype (index into [`crate::PALETTE`]), so that a
+/// dtype looks the same in every figure.
+pub fn dtype_color(dtype: Dtype) -> usize {
+    dtype.index()
+}
+
+/// Arithmetic intensities the roofline lines span, FLOP/byte.
+const AI_SPAN: (f64, f64) = (0.1, 10_000.0);
+
+/// The chip's roofline for each dtype its workloads use (and fp32), dashed,
+/// with each group of workloads (a suite) as dots at (arithmetic
+/// intensity, predicted achieved TFLOP/s), labelled with their names.
+pub fn roofline(chip: &Chip, groups: &[(String, Vec<&SimResult>)]) -> Chart {
+    let mut dtypes: Vec<Dtype> = vec![Dtype::Fp32];
+    for r in groups.iter().flat_map(|g| g.1.iter()) {
+        if !dtypes.contains(&r.dtype) {
+            dtypes.push(r.dtype);
+        }
+    }
+    dtypes.sort_by_key(|d| d.index());
+    let mut series = Vec::new();
+    for &dtype in &dtypes {
+        let roof = chip.roofline(dtype);
+        let steps = 40;
+        let (lo, hi) = (AI_SPAN.0.log10(), AI_SPAN.1.log10());
+        let points = (0..=steps)
+            .map(|i| 10f64.powf(lo + (hi - lo) * f64::from(i) / f64::from(steps)))
+            .map(|ai| (ai, roof.ceiling(ai) / 1e12))
+            .collect();
+        series.push(Series {
+            name: format!("{dtype} roofline"),
+            points,
+            style: Style::Dashed,
+            color: dtype_color(dtype),
+        });
+    }
+    let mut point_labels = Vec::new();
+    for (gi, (name, results)) in groups.iter().enumerate() {
+        let points: Vec<(f64, f64)> = results
+            .iter()
+            .map(|r| {
+                (
+                    r.prediction.arithmetic_intensity,
+                    r.prediction.achieved_tflops,
+                )
+            })
+            .collect();
+        for (r, &(x, y)) in results.iter().zip(&points) {
+            point_labels.push((x, y, r.workload.clone()));
+        }
+        series.push(Series {
+            name: format!("{name} workloads (predicted)"),
+            points,
+            style: if gi % 2 == 0 {
+                Style::Dots
+            } else {
+                Style::Squares
+            },
+            // After the dtype colours, in the palette's last slots.
+            color: 7 - gi % 3,
+        });
+    }
+    Chart {
+        title: format!("Roofline of {} with workloads", chip.display_name),
+        x_label: "arithmetic intensity (FLOP/byte), log scale".into(),
+        y_label: "TFLOP/s (TOP/s for integers), log scale".into(),
+        log_x: true,
+        log_y: true,
+        series,
+        point_labels,
+    }
+}
+
+/// Predicted runtime of each workload (rows, in the order given) on each
+/// chip (bars), log scale. Workloads a chip has no result for draw no bar.
+pub fn runtime_per_workload(title: &str, chips: &[Chip], results: &[SimResult]) -> Bars {
+    let mut categories: Vec<String> = Vec::new();
+    for r in results {
+        if !categories.contains(&r.workload) {
+            categories.push(r.workload.clone());
+        }
+    }
+    let series = chips
+        .iter()
+        .enumerate()
+        .map(|(ci, chip)| {
+            let values = categories
+                .iter()
+                .map(|w| {
+                    results
+                        .iter()
+                        .find(|r| r.hardware == chip.name && &r.workload == w)
+                        .map_or(f64::NAN, |r| r.prediction.runtime_ms)
+                })
+                .collect();
+            (chip.name.clone(), ci, values)
+        })
+        .collect();
+    Bars {
+        title: title.to_string(),
+        x_label: "predicted runtime (ms), log scale".into(),
+        log_x: true,
+        categories,
+        series,
+    }
+}
+
+/// The fastest dtype of `M x n x K` GEMMs over a grid of M and K on one
+/// chip: the data behind [`CrossoverMap::heatmap`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossoverMap {
+    /// Chip name.
+    pub chip: String,
+    /// Chip display name.
+    pub display_name: String,
+    /// The fixed N.
+    pub n: u64,
+    /// Grid rows (M), increasing.
+    pub ms: Vec<u64>,
+    /// Grid columns (K), increasing.
+    pub ks: Vec<u64>,
+    /// Dtypes compared: every dtype the chip runs (natively or emulated).
+    pub candidates: Vec<Dtype>,
+    /// `fastest[row][column]`: the dtype with the lowest predicted runtime
+    /// (ties go to the dtype listed first) and that runtime, in ms.
+    pub fastest: Vec<Vec<(Dtype, f64)>>,
+    /// `fp32_ms[row][column]`: fp32's predicted runtime, ms (NaN when the
+    /// chip has no fp32 path).
+    pub fp32_ms: Vec<Vec<f64>>,
+}
+
+/// A switch from fp32 that gains less than this factor is shown as "no
+/// real gain": launch-bound shapes where every dtype takes about as long.
+pub const NO_GAIN: f64 = 1.05;
+
+/// Colour of the "no real gain" cells.
+const NO_GAIN_COLOR: RGBColor = RGBColor(225, 225, 225);
+
+impl CrossoverMap {
+    /// Predict every dtype at every grid point. `None` when the chip runs no
+    /// dtype at all.
+    pub fn compute(chip: &Chip, n: u64, ms: &[u64], ks: &[u64]) -> Option<Self> {
+        let candidates: Vec<Dtype> = Dtype::ALL
+            .into_iter()
+            .filter(|&d| chip.resolve_path(d).is_some())
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let fastest = ms
+            .iter()
+            .map(|&m| {
+                ks.iter()
+                    .map(|&k| {
+                        candidates
+                            .iter()
+                            .map(|&d| (d, predict_matmul(chip, m, n, k, d).runtime_ms))
+                            .fold(None, |best: Option<(Dtype, f64)>, (d, t)| match best {
+                                Some((_, bt)) if bt <= t => best,
+                                _ => Some((d, t)),
+                            })
+                            .expect("at least one candidate")
+                    })
+                    .collect()
+            })
+            .collect();
+        let has_fp32 = candidates.contains(&Dtype::Fp32);
+        let fp32_ms = ms
+            .iter()
+            .map(|&m| {
+                ks.iter()
+                    .map(|&k| {
+                        if has_fp32 {
+                            predict_matmul(chip, m, n, k, Dtype::Fp32).runtime_ms
+                        } else {
+                            f64::NAN
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Some(Self {
+            chip: chip.name.clone(),
+            display_name: chip.display_name.clone(),
+            n,
+            ms: ms.to_vec(),
+            ks: ks.to_vec(),
+            candidates,
+            fastest,
+            fp32_ms,
+        })
+    }
+
+    /// The grid as CSV: `m,n,k,fastest,runtime_ms,fp32_ms,speedup_vs_fp32`.
+    pub fn csv(&self) -> String {
+        let mut out = String::from("m,n,k,fastest,runtime_ms,fp32_ms,speedup_vs_fp32\n");
+        for ((row, fp32), &m) in self.fastest.iter().zip(&self.fp32_ms).zip(&self.ms) {
+            for ((&(d, t), f), &k) in row.iter().zip(fp32).zip(&self.ks) {
+                out.push_str(&format!("{m},{},{k},{d},{t},{f},{}\n", self.n, f / t));
+            }
+        }
+        out
+    }
+
+    /// Whether the best dtype at (row, column) gains less than [`NO_GAIN`]
+    /// over fp32.
+    pub fn no_real_gain(&self, row: usize, column: usize) -> bool {
+        self.fp32_ms[row][column] / self.fastest[row][column].1 < NO_GAIN
+    }
+
+    /// A heatmap with one cell per grid point, centred on it in log space.
+    pub fn heatmap(&self) -> Heatmap {
+        let mut categories: Vec<(String, RGBColor)> = self
+            .candidates
+            .iter()
+            .map(|&d| (d.to_string(), PALETTE[dtype_color(d) % PALETTE.len()]))
+            .collect();
+        let no_gain = categories.len();
+        categories.push((
+            format!("< {:.0}% faster than fp32", (NO_GAIN - 1.0) * 100.0),
+            NO_GAIN_COLOR,
+        ));
+        let cells = self
+            .fastest
+            .iter()
+            .enumerate()
+            .map(|(r, row)| {
+                row.iter()
+                    .enumerate()
+                    .map(|(c, (d, _))| {
+                        if self.no_real_gain(r, c) {
+                            Some(no_gain)
+                        } else {
+                            self.candidates.iter().position(|x| x == d)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Heatmap {
+            title: format!(
+                "Fastest dtype, M x {} x K GEMMs, {}",
+                self.n, self.display_name
+            ),
+            x_label: "K (reduction dimension), log scale".into(),
+            y_label: "M (rows, e.g. tokens), log scale".into(),
+            log_x: true,
+            log_y: true,
+            x_edges: log_edges(&self.ks),
+            y_edges: log_edges(&self.ms),
+            cells,
+            categories,
+        }
+    }
+}
+
+/// Cell edges around increasing positive values: geometric midpoints, and
+/// the outer edges as far out as the neighbouring step.
+fn log_edges(values: &[u64]) -> Vec<f64> {
+    let v: Vec<f64> = values.iter().map(|&x| x as f64).collect();
+    match v.len() {
+        0 => Vec::new(),
+        1 => vec![v[0] / 2f64.sqrt(), v[0] * 2f64.sqrt()],
+        n => {
+            let mut edges = vec![v[0] * (v[0] / v[1]).sqrt()];
+            edges.extend(v.windows(2).map(|w| (w[0] * w[1]).sqrt()));
+            edges.push(v[n - 1] * (v[n - 1] / v[n - 2]).sqrt());
+            edges
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On the T4 the measured square GEMMs at N = 4096 run 5.5x (fp16) and
+    /// 4x (int8) faster than fp32 (results/t4-colab-matmul.csv): a large
+    /// square cell must go to a tensor-core dtype, never fp32 or bf16; and a
+    /// "no real gain" cell must be launch-bound (runtime under twice the
+    /// launch cost), since only there do all dtypes take about as long.
+    #[test]
+    fn t4_map_picks_tensor_cores_for_large_shapes_and_no_gain_only_when_launch_bound() {
+        let chip = mlsim_hw::load("t4-calibrated").unwrap();
+        let map = CrossoverMap::compute(&chip, 4096, &[1, 16, 4096], &[64, 4096]).unwrap();
+        let (big, _) = map.fastest[2][1];
+        assert!(
+            matches!(big, Dtype::Fp16 | Dtype::Int8 | Dtype::Int4),
+            "4096^3 on a T4: {big}"
+        );
+        let launch_ms = chip.launch_overhead_s * 1e3;
+        for r in 0..3 {
+            for c in 0..2 {
+                if map.no_real_gain(r, c) {
+                    assert!(map.fastest[r][c].1 < 2.0 * launch_ms, "cell {r},{c}");
+                }
+            }
+        }
+        let csv = map.csv();
+        assert_eq!(csv.lines().count(), 1 + 3 * 2);
+        assert!(csv.lines().nth(6).unwrap().starts_with("4096,4096,4096,"));
+    }
+
+    #[test]
+    fn log_edges_are_geometric_midpoints() {
+        let e = log_edges(&[1, 4, 16]);
+        let want = [0.5, 2.0, 8.0, 32.0];
+        assert_eq!(e.len(), 4);
+        for (got, want) in e.iter().zip(want) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+    }
+}
