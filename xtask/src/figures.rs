@@ -26,7 +26,7 @@ use mlsim_workload::transformer::{Phase, Scheme, load_model};
 use rayon::prelude::*;
 
 /// Files of one figure: relative path -> bytes.
-type Outputs = BTreeMap<String, Vec<u8>>;
+pub type Outputs = BTreeMap<String, Vec<u8>>;
 
 /// A figure job.
 struct Job {
@@ -34,7 +34,7 @@ struct Job {
     run: fn(&Path) -> anyhow::Result<Outputs>,
 }
 
-const JOBS: [Job; 9] = [
+const JOBS: [Job; 10] = [
     Job {
         name: "fig1-speedup-t4",
         run: fig1_speedup,
@@ -70,6 +70,10 @@ const JOBS: [Job; 9] = [
     Job {
         name: "runtime-per-workload",
         run: runtime_per_workload,
+    },
+    Job {
+        name: "paper-tables",
+        run: crate::paper::paper_tables,
     },
 ];
 
@@ -649,21 +653,34 @@ pub fn figures(root: &Path, check: bool, only: Option<&str>) -> anyhow::Result<(
     bar.finish_and_clear();
     let paper = root.join("paper");
     let mut stale = Vec::new();
+    let mut all = Outputs::new();
     for (name, secs, out) in results {
         let out = out.with_context(|| format!("figure {name}"))?;
-        for (rel, bytes) in &out {
-            let path: PathBuf = paper.join(rel);
-            if check {
-                if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
-                    stale.push(format!("paper/{rel}"));
-                }
-            } else {
-                std::fs::create_dir_all(path.parent().expect("a parent"))?;
-                std::fs::write(&path, bytes)
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
-        }
         eprintln!("{name}: {} files in {:.2} s", out.len(), secs);
+        all.extend(out);
+    }
+    // paper/mlsim.md's generated sections, from this run's files and, for
+    // files this run did not make (--only), the committed ones.
+    let mut generated = Outputs::new();
+    for entry in std::fs::read_dir(paper.join("generated"))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        generated.insert(format!("generated/{name}"), std::fs::read(entry.path())?);
+    }
+    generated.extend(all.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let template = std::fs::read_to_string(paper.join("mlsim.md")).context("paper/mlsim.md")?;
+    let filled = crate::paper::fill(&template, &generated).context("paper/mlsim.md")?;
+    all.insert("mlsim.md".into(), filled.into_bytes());
+    for (rel, bytes) in &all {
+        let path: PathBuf = paper.join(rel);
+        if check {
+            if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+                stale.push(format!("paper/{rel}"));
+            }
+        } else {
+            std::fs::create_dir_all(path.parent().expect("a parent"))?;
+            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        }
     }
     if !stale.is_empty() {
         bail!(

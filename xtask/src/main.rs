@@ -7,6 +7,7 @@
 
 mod figures;
 mod layering;
+mod paper;
 
 use std::path::PathBuf;
 use std::process::Command;

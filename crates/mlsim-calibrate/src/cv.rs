@@ -2,6 +2,7 @@
 //! original's "holdout" (launch constant read off the smallest size).
 
 use mlsim_hw::Chip;
+use rayon::prelude::*;
 
 use crate::error::CalibrateError;
 use crate::fit::{Param, fit_with_tiles};
@@ -24,22 +25,30 @@ pub fn leave_one_size_out(
             "leave-one-size-out needs measurements at two or more sizes".into(),
         ));
     }
-    let mut held_out: Vec<(usize, Point)> = Vec::with_capacity(measured.len());
-    for shape in shapes {
-        let (test_idx, train): (Vec<usize>, Vec<Measurement>) = {
-            let test: Vec<usize> = (0..measured.len())
+    // Folds are independent: fit them in parallel; the result is put back
+    // in measurement order, so it does not depend on the thread count.
+    let folds: Vec<Result<Vec<(usize, Point)>, CalibrateError>> = shapes
+        .par_iter()
+        .map(|&shape| {
+            let test_idx: Vec<usize> = (0..measured.len())
                 .filter(|&i| measured[i].shape() == shape)
                 .collect();
-            let train = measured
+            let train: Vec<Measurement> = measured
                 .iter()
                 .filter(|m| m.shape() != shape)
                 .cloned()
                 .collect();
-            (test, train)
-        };
-        let fitted = fit_with_tiles(chip, params, tile_dtypes, &train)?;
-        let test: Vec<Measurement> = test_idx.iter().map(|&i| measured[i].clone()).collect();
-        held_out.extend(test_idx.into_iter().zip(points(&fitted.chip, &test)));
+            let fitted = fit_with_tiles(chip, params, tile_dtypes, &train)?;
+            let test: Vec<Measurement> = test_idx.iter().map(|&i| measured[i].clone()).collect();
+            Ok(test_idx
+                .into_iter()
+                .zip(points(&fitted.chip, &test))
+                .collect())
+        })
+        .collect();
+    let mut held_out: Vec<(usize, Point)> = Vec::with_capacity(measured.len());
+    for fold in folds {
+        held_out.extend(fold?);
     }
     held_out.sort_by_key(|(i, _)| *i);
     Ok(held_out.into_iter().map(|(_, p)| p).collect())

@@ -12,6 +12,7 @@ use argmin::core::{CostFunction, Executor};
 use argmin::solver::neldermead::NelderMead;
 use mlsim_hw::Chip;
 use mlsim_quant::Dtype;
+use rayon::prelude::*;
 
 use crate::error::CalibrateError;
 use crate::measurements::Measurement;
@@ -341,12 +342,21 @@ pub fn fit_with_tiles(
     for &dtype in tile_dtypes {
         let all = effective_tiles(&base, dtype);
         let mut best_here: Option<(Vec<(u32, u32)>, Fit)> = None;
-        for keep in (1..all.len()).rev() {
-            let mut candidate = base.clone();
-            if let Some(path) = candidate.compute.paths.get_mut(dtype) {
-                path.tiles = all[..keep].to_vec();
-            }
-            let f = fit(&candidate, params, points)?;
+        // The candidates' fits are independent: run them in parallel, then
+        // pick in the fixed order below (the same answer on any thread count).
+        let keeps: Vec<usize> = (1..all.len()).rev().collect();
+        let fits: Vec<Result<Fit, CalibrateError>> = keeps
+            .par_iter()
+            .map(|&keep| {
+                let mut candidate = base.clone();
+                if let Some(path) = candidate.compute.paths.get_mut(dtype) {
+                    path.tiles = all[..keep].to_vec();
+                }
+                fit(&candidate, params, points)
+            })
+            .collect();
+        for (keep, f) in keeps.into_iter().zip(fits) {
+            let f = f?;
             let current = best_here
                 .as_ref()
                 .map_or(best.rms_log_error, |(_, b)| b.rms_log_error);
@@ -436,7 +446,7 @@ pub fn fit(chip: &Chip, params: &[Param], points: &[Measurement]) -> Result<Fit,
             simplex.push(v);
         }
         let solver = NelderMead::new(simplex)
-            .with_sd_tolerance(1e-12)
+            .with_sd_tolerance(1e-8)
             .map_err(|e| CalibrateError::Unsupported(format!("optimiser set-up failed: {e}")))?;
         let result = Executor::new(
             Problem {

@@ -27,6 +27,7 @@ pub mod fit;
 pub mod measurements;
 pub mod metrics;
 pub mod preset;
+pub mod scorecard;
 pub mod validate;
 
 pub use error::CalibrateError;

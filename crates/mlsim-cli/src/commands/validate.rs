@@ -4,13 +4,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use mlsim_calibrate::cv::{Holdout, holdout, leave_one_size_out};
-use mlsim_calibrate::fit::{Param, default_params, fit_with_tiles, tile_paths};
+use mlsim_calibrate::cv::{Holdout, holdout};
 use mlsim_calibrate::measurements::{MeasurementSet, read_measurements};
 use mlsim_calibrate::metrics::ErrorSummary;
+use mlsim_calibrate::scorecard::{Scorecard, sizes};
 use mlsim_calibrate::validate::{
-    CrossoverAt, DtypeCrossover, Fastest, Point, Shape, Verdict, crossovers, fastest, points,
-    summary, verdicts,
+    CrossoverAt, DtypeCrossover, Fastest, Point, Shape, Verdict, crossovers, points, summary,
 };
 use mlsim_quant::Dtype;
 
@@ -140,10 +139,10 @@ fn per_dtype(points: &[Point]) -> Vec<DtypeSummary> {
 pub fn run(args: &ValidateArgs) -> CmdResult {
     let chip = args.launch.load(&args.hw)?;
     let set = load_measurements(&args.measurements)?;
-    let pts = points(&chip, &set.rows);
-    let s = summary(&pts).expect("a measurement set is never empty");
-    let v = verdicts(&pts);
-    let f = fastest(&pts);
+    let card = Scorecard::new(&chip, &set.rows, args.cv == CvArg::Loso)?;
+    let s = card.as_given;
+    let (verdicts_correct, verdicts_total) = card.verdicts_right();
+    let (fastest_correct, fastest_total) = card.fastest_right();
     let mut report = Report {
         hardware: chip.name.clone(),
         measurements: set.file.clone(),
@@ -154,18 +153,15 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         mean_signed_pct: s.mean_signed_pct,
         within_20_pct: 100.0 * s.within_20,
         within_25_pct: 100.0 * s.within_25,
-        per_dtype: per_dtype(&pts),
-        verdicts_correct: v
-            .iter()
-            .filter(|v| v.measured_faster == v.predicted_faster)
-            .count(),
-        verdicts_total: v.len(),
-        verdicts: v,
-        fastest_correct: f.iter().filter(|f| f.measured == f.predicted).count(),
-        fastest_total: f.len(),
-        fastest: f,
-        crossovers: crossovers(&pts),
-        points: pts,
+        per_dtype: per_dtype(&card.points),
+        verdicts_correct,
+        verdicts_total,
+        verdicts: card.verdicts,
+        fastest_correct,
+        fastest_total,
+        fastest: card.fastest,
+        crossovers: crossovers(&card.points),
+        points: card.points,
         fitted_params: None,
         fit_mape_pct: None,
         fit_median_ape_pct: None,
@@ -177,33 +173,19 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         holdout_median_ape_pct: None,
     };
     let mut holdout_result: Option<Holdout> = None;
-    let sizes = {
-        let mut s: Vec<Shape> = set.rows.iter().map(|r| r.shape()).collect();
-        s.sort();
-        s.dedup();
-        s.len()
-    };
-    if args.cv == CvArg::Loso && sizes < 2 {
+    if args.cv == CvArg::Loso && sizes(&set.rows) < 2 {
         eprintln!(
             "note: {}: one size only, so no leave-one-size-out score",
             set.file
         );
     }
-    if args.cv == CvArg::Loso && sizes >= 2 {
-        let params: Vec<Param> = default_params(&chip, &set.rows);
-        let tiles = tile_paths(&chip, &set.rows);
-        let fitted = fit_with_tiles(&chip, &params, &tiles, &set.rows)?;
-        let fit_summary = summary(&points(&fitted.chip, &set.rows)).expect("non-empty");
-        let cv_points = leave_one_size_out(&chip, &params, &tiles, &set.rows)?;
-        let cv = summary(&cv_points).expect("non-empty");
-        let mut names: Vec<String> = params.iter().map(Param::field_path).collect();
-        names.extend(tiles.iter().map(|d| format!("compute.paths.{d}.tiles")));
-        report.fitted_params = Some(names);
-        report.fit_mape_pct = Some(fit_summary.mape_pct);
-        report.fit_median_ape_pct = Some(fit_summary.median_ape_pct);
-        report.cv_mape_pct = Some(cv.mape_pct);
-        report.cv_median_ape_pct = Some(cv.median_ape_pct);
-        report.cv_points = Some(cv_points);
+    if let Some(fitted) = card.fitted {
+        report.fitted_params = Some(fitted.params);
+        report.fit_mape_pct = Some(fitted.in_sample.mape_pct);
+        report.fit_median_ape_pct = Some(fitted.in_sample.median_ape_pct);
+        report.cv_mape_pct = Some(fitted.loso.mape_pct);
+        report.cv_median_ape_pct = Some(fitted.loso.median_ape_pct);
+        report.cv_points = Some(fitted.loso_points);
         if let Ok(h) = holdout(&chip, &set.rows) {
             let hs = summary(&h.points).expect("non-empty");
             report.holdout_launch_us = Some(h.launch_us);

@@ -1,0 +1,109 @@
+//! A chip's scores on a measurement set, in sample and out of sample: what
+//! `mlsim validate` prints and what the paper's validation table shows.
+
+use mlsim_hw::Chip;
+
+use crate::cv::leave_one_size_out;
+use crate::error::CalibrateError;
+use crate::fit::{Param, default_params, fit_with_tiles, tile_paths};
+use crate::measurements::Measurement;
+use crate::metrics::ErrorSummary;
+use crate::validate::{Fastest, Point, Shape, Verdict, fastest, points, summary, verdicts};
+
+/// The fit of a chip's free parameters, scored in sample and leaving one
+/// size out.
+#[derive(Debug, Clone)]
+pub struct FittedScores {
+    /// The parameters fitted (their chip-file paths), kernel tiles included.
+    pub params: Vec<String>,
+    /// Fitted on every point, scored on the same points.
+    pub in_sample: ErrorSummary,
+    /// Each size predicted by a fit that never saw it.
+    pub loso: ErrorSummary,
+    /// The held-out predictions, in measurement order.
+    pub loso_points: Vec<Point>,
+}
+
+/// Scores of one chip on one measurement set.
+#[derive(Debug, Clone)]
+pub struct Scorecard {
+    /// The chip as given: every point.
+    pub points: Vec<Point>,
+    /// Their error summary.
+    pub as_given: ErrorSummary,
+    /// "Faster than fp32?" per size and dtype, measured against predicted.
+    pub verdicts: Vec<Verdict>,
+    /// Fastest dtype per size, measured against predicted.
+    pub fastest: Vec<Fastest>,
+    /// The fitted scores; `None` when asked not to fit or when the set has
+    /// a single size (nothing to leave out).
+    pub fitted: Option<FittedScores>,
+}
+
+impl Scorecard {
+    /// Score `chip` on `measured`; with `cross_validate`, also fit its
+    /// default free parameters (as `mlsim calibrate` does) in sample and
+    /// leaving one size out.
+    pub fn new(
+        chip: &Chip,
+        measured: &[Measurement],
+        cross_validate: bool,
+    ) -> Result<Self, CalibrateError> {
+        let pts = points(chip, measured);
+        let as_given = summary(&pts)
+            .ok_or_else(|| CalibrateError::Unsupported("no measurements to score".into()))?;
+        let fitted = if cross_validate && sizes(measured) >= 2 {
+            let params: Vec<Param> = default_params(chip, measured);
+            let tiles = tile_paths(chip, measured);
+            let fit = fit_with_tiles(chip, &params, &tiles, measured)?;
+            let in_sample = summary(&points(&fit.chip, measured)).expect("non-empty");
+            let loso_points = leave_one_size_out(chip, &params, &tiles, measured)?;
+            let loso = summary(&loso_points).expect("non-empty");
+            let mut names: Vec<String> = params.iter().map(Param::field_path).collect();
+            names.extend(tiles.iter().map(|d| format!("compute.paths.{d}.tiles")));
+            Some(FittedScores {
+                params: names,
+                in_sample,
+                loso,
+                loso_points,
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            verdicts: verdicts(&pts),
+            fastest: fastest(&pts),
+            points: pts,
+            as_given,
+            fitted,
+        })
+    }
+
+    /// Right "faster than fp32?" verdicts, and how many there are.
+    pub fn verdicts_right(&self) -> (usize, usize) {
+        let right = self
+            .verdicts
+            .iter()
+            .filter(|v| v.measured_faster == v.predicted_faster)
+            .count();
+        (right, self.verdicts.len())
+    }
+
+    /// Sizes whose fastest dtype is predicted right, and how many sizes.
+    pub fn fastest_right(&self) -> (usize, usize) {
+        let right = self
+            .fastest
+            .iter()
+            .filter(|f| f.measured == f.predicted)
+            .count();
+        (right, self.fastest.len())
+    }
+}
+
+/// Distinct shapes in a measurement set.
+pub fn sizes(measured: &[Measurement]) -> usize {
+    let mut s: Vec<Shape> = measured.iter().map(Measurement::shape).collect();
+    s.sort();
+    s.dedup();
+    s.len()
+}
