@@ -273,7 +273,7 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
             });
         }
         series.push(Series {
-            name: "0".into(),
+            name: "no error".into(),
             points: vec![
                 (pts.iter().map(|p| p.m).min().unwrap_or(1) as f64, 0.0),
                 (pts.iter().map(|p| p.m).max().unwrap_or(1) as f64, 0.0),
@@ -282,7 +282,7 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
             color: 7,
         });
         let chart = Chart {
-            title: format!("Signed error of `{hw}` (as given) on {file}"),
+            title: format!("Signed error of {hw} (as given) on {file}"),
             x_label: "N (M = N = K), log scale".into(),
             y_label: "(predicted - measured) / measured (%)".into(),
             log_x: true,
