@@ -18,7 +18,7 @@ use mlsim_calibrate::fit::{default_params, tile_paths};
 use mlsim_calibrate::measurements::read_measurements;
 use mlsim_calibrate::validate::{Point, points};
 use mlsim_engine::model::predict_step;
-use mlsim_plot::charts::CrossoverMap;
+use mlsim_plot::charts::{CrossoverMap, csv_number as num};
 use mlsim_plot::{Chart, Plot, Series, Style};
 use mlsim_quant::Dtype;
 use mlsim_workload::suites::Suite;
@@ -132,7 +132,7 @@ fn fig1_speedup(root: &Path) -> anyhow::Result<Outputs> {
                     base.predicted_ms / p.predicted_ms
                 };
                 line.push((p.m as f64, s));
-                csv.push_str(&format!("{label},{dtype},{},{s}\n", p.m));
+                csv.push_str(&format!("{label},{dtype},{},{}\n", p.m, num(s)));
             }
             series.push(Series {
                 name: format!("{dtype} {label}"),
@@ -176,7 +176,7 @@ fn fig2_roofline(root: &Path) -> anyhow::Result<Outputs> {
             let ai = flops / (dtype.bytes_per_element() * (m * k + k * n + m * n));
             let tflops = flops / (r.runtime_ms * 1e-3) / 1e12;
             pts.push((ai, tflops));
-            csv.push_str(&format!("{dtype},{},{ai},{tflops}\n", r.m));
+            csv.push_str(&format!("{dtype},{},{},{}\n", r.m, num(ai), num(tflops)));
         }
         series.push(Series {
             name: format!("{dtype} measured"),
@@ -211,45 +211,13 @@ fn fig2_roofline(root: &Path) -> anyhow::Result<Outputs> {
 /// Signed error against size per dtype for every measured chip in
 /// results/ that a preset describes (chip as given, nothing fitted).
 fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
-    let cases: [(&str, &str, &str, Option<f64>); 5] = [
-        (
-            "error-vs-size-t4",
-            "t4",
-            "results/t4-colab-matmul.csv",
-            None,
-        ),
-        (
-            "error-vs-size-rtx4060ti",
-            "rtx4060ti",
-            "results/rtx4060ti-cublaslt-square.csv",
-            Some(5.0),
-        ),
-        (
-            "error-vs-size-h200",
-            "h200",
-            "results/h200-torch-square.csv",
-            None,
-        ),
-        (
-            "error-vs-size-h100",
-            "h100-sxm5",
-            "results/h100-torch-square.csv",
-            None,
-        ),
-        (
-            "error-vs-size-dev-epyc",
-            "dev-epyc-milan-2vcpu",
-            "results/host-amd-epyc-zen3-2vcpu.csv",
-            None,
-        ),
-    ];
     let mut out = Outputs::new();
-    for (name, hw, file, launch_us) in cases {
-        let set = read_measurements(&root.join(file))?;
-        let mut chip = mlsim_hw::load(hw)?;
-        if let Some(us) = launch_us {
-            chip.launch_overhead_s = us / 1e6; // the file's harness (C++ cuBLASLt)
-        }
+    for case in crate::paper::CASES.iter() {
+        let Some(name) = case.error_figure else {
+            continue;
+        };
+        let (chip, set) = case.load(root)?;
+        let (hw, file) = (case.chip, case.file);
         let pts = points(&chip, &set.rows);
         let mut csv = String::from("dtype,n,error_pct\n");
         let mut series = Vec::new();
@@ -263,7 +231,7 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
                 continue;
             }
             for (n, e) in &line {
-                csv.push_str(&format!("{dtype},{n},{e}\n"));
+                csv.push_str(&format!("{dtype},{n},{}\n", num(*e)));
             }
             series.push(Series {
                 name: dtype.to_string(),
@@ -282,7 +250,10 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
             color: 7,
         });
         let chart = Chart {
-            title: format!("Signed error of {hw} (as given) on {file}"),
+            title: match case.launch_us {
+                Some(us) => format!("Signed error of {hw} (launch {us} us) on {file}"),
+                None => format!("Signed error of {hw} (as given) on {file}"),
+            },
             x_label: "N (M = N = K), log scale".into(),
             y_label: "(predicted - measured) / measured (%)".into(),
             log_x: true,
@@ -310,7 +281,13 @@ fn fig3_predicted_vs_measured(root: &Path) -> anyhow::Result<Outputs> {
         for p in pts.iter() {
             csv.push_str(&format!(
                 "{kind},{},{},{},{},{},{},{}\n",
-                p.m, p.n, p.k, p.dtype, p.measured_ms, p.predicted_ms, p.error_pct
+                p.m,
+                p.n,
+                p.k,
+                p.dtype,
+                num(p.measured_ms),
+                num(p.predicted_ms),
+                num(p.error_pct)
             ));
         }
     }
@@ -397,7 +374,12 @@ fn table1(root: &Path) -> anyhow::Result<Outputs> {
                 " {:+.0} / {:+.0} / {:+.0} |",
                 errs[0], errs[1], errs[2]
             ));
-            csv.push_str(&format!("{n},{d},{},{},{}\n", errs[0], errs[1], errs[2]));
+            csv.push_str(&format!(
+                "{n},{d},{},{},{}\n",
+                num(errs[0]),
+                num(errs[1]),
+                num(errs[2])
+            ));
         }
         md.push('\n');
     }
@@ -434,7 +416,7 @@ fn fig9_decode_batch(_root: &Path) -> anyhow::Result<Outputs> {
                     scheme,
                 );
                 line.push((b as f64, step.step_ms));
-                csv.push_str(&format!("{hw},{},{b},{}\n", scheme.name, step.step_ms));
+                csv.push_str(&format!("{hw},{},{b},{}\n", scheme.name, num(step.step_ms)));
             }
             let style = if hi == 0 { Style::Solid } else { Style::Dashed };
             series.push(Series {
@@ -469,8 +451,10 @@ fn fig9_decode_batch(_root: &Path) -> anyhow::Result<Outputs> {
             )
             .step_ms;
             csv.push_str(&format!(
-                "{hw},switch {} -> {},{b},{t}\n",
-                pair[0].scheme, pair[1].scheme
+                "{hw},switch {} -> {},{b},{}\n",
+                pair[0].scheme,
+                pair[1].scheme,
+                num(t)
             ));
             series.push(Series {
                 name: format!(
@@ -560,9 +544,9 @@ fn rooflines(_root: &Path) -> anyhow::Result<Outputs> {
                         "{suite},{},{},{},{},{}\n",
                         r.workload,
                         r.dtype,
-                        p.arithmetic_intensity,
-                        p.achieved_tflops,
-                        p.runtime_ms
+                        num(p.arithmetic_intensity),
+                        num(p.achieved_tflops),
+                        num(p.runtime_ms)
                     ));
                 }
             }
@@ -601,7 +585,10 @@ fn runtime_per_workload(_root: &Path) -> anyhow::Result<Outputs> {
         for r in &results {
             csv.push_str(&format!(
                 "{},{},{},{}\n",
-                r.workload, r.hardware, r.dtype, r.prediction.runtime_ms
+                r.workload,
+                r.hardware,
+                r.dtype,
+                num(r.prediction.runtime_ms)
             ));
         }
         let bars = mlsim_plot::charts::runtime_per_workload(
@@ -652,40 +639,79 @@ pub fn figures(root: &Path, check: bool, only: Option<&str>) -> anyhow::Result<(
         .collect();
     bar.finish_and_clear();
     let paper = root.join("paper");
-    let mut stale = Vec::new();
     let mut all = Outputs::new();
     for (name, secs, out) in results {
         let out = out.with_context(|| format!("figure {name}"))?;
         eprintln!("{name}: {} files in {:.2} s", out.len(), secs);
-        all.extend(out);
+        for (rel, bytes) in out {
+            if all.insert(rel.clone(), bytes).is_some() {
+                bail!("two figure jobs write paper/{rel}");
+            }
+        }
     }
-    // paper/mlsim.md's generated sections, from this run's files and, for
-    // files this run did not make (--only), the committed ones.
+    // The documents' generated sections: from this run's files alone on a
+    // full run; with --only, the committed files fill in for the others.
     let mut generated = Outputs::new();
-    for entry in std::fs::read_dir(paper.join("generated"))? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        generated.insert(format!("generated/{name}"), std::fs::read(entry.path())?);
+    if only.is_some() {
+        let dir = paper.join("generated");
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            generated.insert(format!("generated/{name}"), std::fs::read(entry.path())?);
+        }
     }
     generated.extend(all.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let template = std::fs::read_to_string(paper.join("mlsim.md")).context("paper/mlsim.md")?;
-    let filled = crate::paper::fill(&template, &generated).context("paper/mlsim.md")?;
-    all.insert("mlsim.md".into(), filled.into_bytes());
-    for (rel, bytes) in &all {
-        let path: PathBuf = paper.join(rel);
+    // Files to write, relative to the repository root.
+    let mut files: Outputs = all
+        .into_iter()
+        .map(|(rel, bytes)| (format!("paper/{rel}"), bytes))
+        .collect();
+    for doc in crate::paper::FILLED {
+        let template = std::fs::read_to_string(root.join(doc)).with_context(|| doc.to_string())?;
+        let filled = crate::paper::fill(&template, &generated).with_context(|| doc.to_string())?;
+        files.insert(doc.to_string(), filled.into_bytes());
+    }
+    let mut stale = Vec::new();
+    for (rel, bytes) in &files {
+        let path: PathBuf = root.join(rel);
         if check {
             if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
-                stale.push(format!("paper/{rel}"));
+                stale.push(rel.clone());
             }
         } else {
             std::fs::create_dir_all(path.parent().expect("a parent"))?;
             std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         }
     }
+    // On a full run every file under paper/figures and paper/generated must
+    // come from a job: a leftover would be a figure nothing regenerates.
+    let mut leftovers = Vec::new();
+    if only.is_none() {
+        for sub in ["figures", "generated"] {
+            let dir = paper.join(sub);
+            for entry in
+                std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+            {
+                let rel = format!("paper/{sub}/{}", entry?.file_name().to_string_lossy());
+                if !files.contains_key(&rel) {
+                    leftovers.push(rel);
+                }
+            }
+        }
+        leftovers.sort();
+    }
     if !stale.is_empty() {
         bail!(
             "stale generated files (run `cargo xtask figures`): {}",
             stale.join(", ")
+        );
+    }
+    if !leftovers.is_empty() {
+        bail!(
+            "files no figure job writes (delete them, or restore the job): {}",
+            leftovers.join(", ")
         );
     }
     Ok(())
@@ -732,21 +758,71 @@ mod tests {
             "table1",
             String::from_utf8(table["generated/table1-signed-error.md"].clone()).unwrap()
         );
-        let runtimes = runtime_per_workload(&root()).unwrap();
-        insta::assert_snapshot!(
-            "runtime_llm_data",
-            String::from_utf8(runtimes["generated/runtime-llm.csv"].clone()).unwrap()
-        );
-        let roofs = rooflines(&root()).unwrap();
-        insta::assert_snapshot!(
-            "roofline_t4_data",
-            String::from_utf8(roofs["generated/roofline-t4.csv"].clone()).unwrap()
-        );
         let fig9 = fig9_decode_batch(&root()).unwrap();
         insta::assert_snapshot!(
             "fig9_data",
             String::from_utf8(fig9["generated/fig9-decode-batch.csv"].clone()).unwrap()
         );
+    }
+
+    /// The roofline data against hand arithmetic: the llm suite's QKV
+    /// projection is a 512 x 4096 x 4096 fp16 GEMM, 2 x 512 x 4096 x 4096
+    /// = 17.18 GFLOP over 2 (512 x 4096 + 4096 x 4096 + 512 x 4096) bytes =
+    /// 41.9 MB, AI 409.6; its achieved TFLOP/s is FLOPs / runtime, and no
+    /// workload beats the T4's datasheet peak of its dtype (65 TFLOP/s
+    /// fp16, 8.1 fp32).
+    #[test]
+    fn roofline_data_agrees_with_hand_arithmetic() {
+        let out = rooflines(&root()).unwrap();
+        let csv = String::from_utf8(out["generated/roofline-t4.csv"].clone()).unwrap();
+        let qkv: Vec<&str> = csv
+            .lines()
+            .find(|l| l.starts_with("llm,QKV projection,"))
+            .unwrap()
+            .split(',')
+            .collect();
+        let (ai, tflops, ms): (f64, f64, f64) = (
+            qkv[3].parse().unwrap(),
+            qkv[4].parse().unwrap(),
+            qkv[5].parse().unwrap(),
+        );
+        let flops = 2.0 * 512.0 * 4096.0 * 4096.0;
+        let bytes = 2.0 * (512.0 * 4096.0 + 4096.0 * 4096.0 + 512.0 * 4096.0);
+        assert!((ai - flops / bytes).abs() < 1e-3 * ai, "AI {ai}");
+        assert!((tflops - flops / (ms * 1e-3) / 1e12).abs() < 1e-4 * tflops);
+        for line in csv.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let peak = if f[2] == "fp16" { 65.0 } else { 8.1 };
+            let t: f64 = f[4].parse().unwrap();
+            assert!(t <= peak, "{line}: above the datasheet peak");
+        }
+    }
+
+    /// Runtime per workload: every workload of every suite is there for
+    /// every compared chip, and the H100 (67 fp32 / 989 fp16 TFLOP/s, 3.35
+    /// TB/s) is faster than the T4 (8.1 / 65, 0.32 TB/s) on every one.
+    #[test]
+    fn runtime_data_has_every_workload_and_orders_the_gpus() {
+        let out = runtime_per_workload(&root()).unwrap();
+        for suite in Suite::ALL {
+            let csv =
+                String::from_utf8(out[&format!("generated/runtime-{}.csv", suite.name())].clone())
+                    .unwrap();
+            let rows: Vec<Vec<&str>> = csv
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').collect())
+                .collect();
+            assert_eq!(rows.len(), suite.workloads().len() * COMPARED.len());
+            for w in suite.workloads() {
+                let ms = |hw: &str| -> f64 {
+                    rows.iter().find(|r| r[0] == w.name && r[1] == hw).unwrap()[3]
+                        .parse()
+                        .unwrap()
+                };
+                assert!(ms("h100-sxm5") < ms("t4"), "{}", w.name);
+            }
+        }
     }
 
     /// Table 1's original column is the original program's own Table 1 at

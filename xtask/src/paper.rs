@@ -9,74 +9,110 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use mlsim_calibrate::measurements::read_measurements;
+use mlsim_calibrate::measurements::{MeasurementSet, read_measurements};
 use mlsim_calibrate::metrics::ErrorSummary;
 use mlsim_calibrate::scorecard::Scorecard;
 use mlsim_calibrate::validate::{CrossoverAt, Point, crossovers, points};
-use mlsim_engine::crossover::{Family, SearchedCrossover, search};
+use mlsim_engine::crossover::{
+    Family, SearchedCrossover, closed_form, describe_closed_form, search,
+};
+use mlsim_plot::charts::csv_number;
 use mlsim_quant::Dtype;
 use rayon::prelude::*;
 
 use crate::figures::Outputs;
 
 /// One validation: a chip file against a measurement file.
-struct Case {
-    chip: &'static str,
-    file: &'static str,
+pub struct Case {
+    /// Chip preset name.
+    pub chip: &'static str,
+    /// Measurement file, relative to the repository root.
+    pub file: &'static str,
     /// Per-call cost of the file's harness, when it is not the preset's.
-    launch_us: Option<f64>,
+    pub launch_us: Option<f64>,
     /// What the row is.
-    role: &'static str,
+    pub role: &'static str,
+    /// The error-against-size figure drawn for this case, if any.
+    pub error_figure: Option<&'static str>,
 }
 
-const CASES: [Case; 8] = [
+impl Case {
+    /// The chip (with the harness's launch cost) and the measurements.
+    pub fn load(&self, root: &Path) -> anyhow::Result<(mlsim_hw::Chip, MeasurementSet)> {
+        let set = read_measurements(&root.join(self.file))?;
+        let mut chip = mlsim_hw::load(self.chip)?;
+        if let Some(us) = self.launch_us {
+            chip.launch_overhead_s = us / 1e6;
+        }
+        Ok((chip, set))
+    }
+}
+
+/// Every chip file scored against measurements, in the order the tables
+/// list them.
+pub const CASES: [Case; 9] = [
     Case {
         chip: "t4-seed",
         file: "results/t4-colab-matmul.csv",
         launch_us: None,
         role: "the original model, as published",
+        error_figure: None,
     },
     Case {
         chip: "t4",
         file: "results/t4-colab-matmul.csv",
         launch_us: None,
         role: "datasheet only",
+        error_figure: Some("error-vs-size-t4"),
     },
     Case {
         chip: "t4-calibrated",
         file: "results/t4-colab-matmul.csv",
         launch_us: None,
         role: "fitted to this file (as given = in sample)",
+        error_figure: None,
     },
     Case {
         chip: "rtx4060ti",
         file: "results/rtx4060ti-cublaslt-square.csv",
         launch_us: Some(5.0),
         role: "datasheet only; C++ harness (launch 5 us)",
+        error_figure: Some("error-vs-size-rtx4060ti"),
     },
     Case {
         chip: "h200",
         file: "results/h200-torch-square.csv",
         launch_us: None,
         role: "datasheet only, predicted before measuring",
+        error_figure: Some("error-vs-size-h200"),
     },
     Case {
         chip: "h200",
         file: "results/h200-torch-llm-shapes.csv",
         launch_us: None,
         role: "datasheet only; decode and prefill shapes",
+        error_figure: None,
     },
     Case {
         chip: "h100-sxm5",
         file: "results/h100-torch-square.csv",
         launch_us: None,
         role: "datasheet only, predicted before measuring",
+        error_figure: Some("error-vs-size-h100"),
+    },
+    Case {
+        chip: "h100-sxm5",
+        file: "results/h100-torch-square.csv",
+        launch_us: Some(40.0),
+        role: "datasheet, with the host's per-call floor read off its smallest sizes (not blind)",
+        error_figure: None,
     },
     Case {
         chip: "dev-epyc-milan-2vcpu",
         file: "results/host-amd-epyc-zen3-2vcpu.csv",
         launch_us: None,
         role: "CPU (the original's model), datasheet values",
+        error_figure: Some("error-vs-size-dev-epyc"),
     },
 ];
 
@@ -90,11 +126,7 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
     let cards: Vec<anyhow::Result<Scorecard>> = CASES
         .par_iter()
         .map(|case| {
-            let set = read_measurements(&root.join(case.file))?;
-            let mut chip = mlsim_hw::load(case.chip)?;
-            if let Some(us) = case.launch_us {
-                chip.launch_overhead_s = us / 1e6;
-            }
+            let (chip, set) = case.load(root)?;
             Ok(Scorecard::new(&chip, &set.rows, true)?)
         })
         .collect();
@@ -102,7 +134,7 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
         "| chip file | measurements | points | role | as given MAPE / median % | fitted in sample | fitted, leave-one-size-out | faster than fp32 right | fastest dtype right |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut csv = String::from(
-        "chip,measurements,points,as_given_mape_pct,as_given_median_pct,fit_mape_pct,fit_median_pct,loso_mape_pct,loso_median_pct,verdicts_right,verdicts,fastest_right,fastest\n",
+        "chip,measurements,launch_us,points,as_given_mape_pct,as_given_median_pct,fit_mape_pct,fit_median_pct,loso_mape_pct,loso_median_pct,verdicts_right,verdicts,fastest_right,fastest\n",
     );
     for (case, card) in CASES.iter().zip(cards) {
         let card = card.with_context(|| format!("{} on {}", case.chip, case.file))?;
@@ -133,16 +165,17 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
             },
         ));
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{vr},{vt},{fr},{ft}\n",
+            "{},{},{},{},{},{},{},{},{},{},{vr},{vt},{fr},{ft}\n",
             case.chip,
             case.file,
+            case.launch_us.map_or(String::new(), csv_number),
             card.points.len(),
-            card.as_given.mape_pct,
-            card.as_given.median_ape_pct,
-            fitted.in_sample.mape_pct,
-            fitted.in_sample.median_ape_pct,
-            fitted.loso.mape_pct,
-            fitted.loso.median_ape_pct,
+            csv_number(card.as_given.mape_pct),
+            csv_number(card.as_given.median_ape_pct),
+            csv_number(fitted.in_sample.mape_pct),
+            csv_number(fitted.in_sample.median_ape_pct),
+            csv_number(fitted.loso.mape_pct),
+            csv_number(fitted.loso.median_ape_pct),
         ));
     }
     let mut out = Outputs::new();
@@ -150,6 +183,9 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
     out.insert("generated/validation-summary.csv".into(), csv.into_bytes());
     Ok(out)
 }
+
+/// The range of square sizes the crossover search covers.
+const SEARCH_RANGE: (u64, u64) = (16, 16384);
 
 /// The T4 models compared in the findings: (label, chip).
 const T4_MODELS: [(&str, &str); 3] = [
@@ -169,26 +205,29 @@ fn speedup(pts: &[Point], dtype: Dtype, n: u64, measured: bool) -> Option<f64> {
     })
 }
 
-/// A table of speedups over fp32 per size: measured and each T4 model.
+/// A table of speedups over fp32 per size: measured and each T4 model
+/// (a missing value is `-` in Markdown and an empty CSV field).
 fn speedup_table(all: &[Vec<Point>], dtype: Dtype) -> (String, String) {
     let mut sizes: Vec<u64> = all[0].iter().map(|p| p.m).collect();
     sizes.sort_unstable();
     sizes.dedup();
     let mut md = format!("| N | measured fp32/{dtype} |");
-    for (label, _) in T4_MODELS {
+    let mut csv = String::from("n,measured");
+    for (label, chip) in T4_MODELS {
         md.push_str(&format!(" {label} |"));
+        csv.push_str(&format!(",{}", chip.replace('-', "_")));
     }
-    md.push_str("\n|---|---|---|---|---|\n");
-    let mut csv = String::from("n,measured,t4_seed,t4,t4_calibrated\n");
+    md.push_str(&format!("\n|---|---|{}\n", "---|".repeat(T4_MODELS.len())));
+    csv.push('\n');
     let fmt = |s: Option<f64>| s.map_or("-".into(), |s| format!("{s:.2}"));
     for n in sizes {
         let measured = speedup(&all[0], dtype, n, true);
         md.push_str(&format!("| {n} | {} |", fmt(measured)));
-        csv.push_str(&format!("{n},{}", measured.unwrap_or(f64::NAN)));
+        csv.push_str(&format!("{n},{}", csv_number(measured.unwrap_or(f64::NAN))));
         for pts in all {
             let s = speedup(pts, dtype, n, false);
             md.push_str(&format!(" {} |", fmt(s)));
-            csv.push_str(&format!(",{}", s.unwrap_or(f64::NAN)));
+            csv.push_str(&format!(",{}", csv_number(s.unwrap_or(f64::NAN))));
         }
         md.push('\n');
         csv.push('\n');
@@ -221,33 +260,48 @@ fn findings(root: &Path) -> anyhow::Result<Outputs> {
         .collect::<anyhow::Result<_>>()?;
     let all: Vec<Vec<Point>> = chips.iter().map(|c| points(c, &set.rows)).collect();
     let mut out = Outputs::new();
-    for (name, dtype) in [("finding-fp16", Dtype::Fp16), ("finding-bf16", Dtype::Bf16)] {
+    for (name, dtype) in [
+        ("finding-fp16", Dtype::Fp16),
+        ("finding-bf16", Dtype::Bf16),
+        ("finding-int8", Dtype::Int8),
+    ] {
         let (md, csv) = speedup_table(&all, dtype);
         out.insert(format!("generated/{name}.md"), md.into_bytes());
         out.insert(format!("generated/{name}.csv"), csv.into_bytes());
     }
-    // int8 (and the others): crossover at the measured sizes, and the
-    // model's own crossover on every integer size.
-    let mut md = String::from(
-        "| dtype | measured (at the measured sizes) | model | at the measured sizes | searched over every N from 16 to 16384 |\n|---|---|---|---|---|\n",
+    // Crossovers: at the measured sizes (measured and predicted), the
+    // model's search over every integer size, the roofline closed form and,
+    // for the original's preset, the original formula's AI.
+    let (lo, hi) = SEARCH_RANGE;
+    let mut md = format!(
+        "| dtype | measured (at the measured sizes) | model | at the measured sizes | searched over every N from {lo} to {hi} | roofline closed form | original formula AI |\n|---|---|---|---|---|---|---|\n"
     );
-    let mut csv = String::from("dtype,model,measured,predicted_at_measured_sizes,searched\n");
+    let mut csv = String::from(
+        "dtype,model,measured,predicted_at_measured_sizes,searched,closed_form,original_formula_ai\n",
+    );
     for dtype in [Dtype::Fp16, Dtype::Bf16, Dtype::Int8] {
         for ((model, _), (chip, pts)) in T4_MODELS.iter().zip(chips.iter().zip(&all)) {
             let c = crossovers(pts)
                 .into_iter()
                 .find(|c| c.dtype == dtype)
-                .with_context(|| format!("{dtype} measured"))?;
-            let s = searched(search(chip, dtype, Family::Square, 16, 16384));
+                .with_context(|| format!("results/t4-colab-matmul.csv: no {dtype} crossover"))?;
+            let s = searched(search(chip, dtype, Family::Square, lo, hi));
+            let closed = closed_form(chip, dtype).map_or("-".into(), |c| describe_closed_form(&c));
+            let formula = chip
+                .quantization
+                .get(dtype)
+                .and_then(|q| mlsim_quant::seed::crossover_ai(dtype, q));
             md.push_str(&format!(
-                "| {dtype} | {} | {model} | {} | {s} |\n",
+                "| {dtype} | {} | {model} | {} | {s} | {closed} | {} |\n",
                 label(c.measured),
-                label(c.predicted)
+                label(c.predicted),
+                formula.map_or("-".into(), |ai| format!("{ai:.2}"))
             ));
             csv.push_str(&format!(
-                "{dtype},{model},{},{},{s}\n",
+                "{dtype},{model},{},{},{s},{closed},{}\n",
                 label(c.measured),
-                label(c.predicted)
+                label(c.predicted),
+                csv_number(formula.unwrap_or(f64::NAN))
             ));
         }
     }
@@ -263,6 +317,9 @@ pub fn paper_tables(root: &Path) -> anyhow::Result<Outputs> {
     out.extend(b?);
     Ok(out)
 }
+
+/// Documents with generated sections, relative to the repository root.
+pub const FILLED: [&str; 2] = ["paper/mlsim.md", "docs/model/README.md"];
 
 const BEGIN: &str = "<!-- generated: ";
 const END: &str = "<!-- end generated -->";
@@ -320,7 +377,8 @@ mod tests {
     }
 
     /// Every figure `paper/mlsim.md` shows exists, and every generated
-    /// section names a file the jobs write.
+    /// section of every filled document names a committed generated file
+    /// (`cargo xtask figures --check` then checks the file is current).
     #[test]
     fn the_write_up_links_only_what_exists() {
         let paper = Path::new(env!("CARGO_MANIFEST_DIR")).join("../paper");
@@ -337,12 +395,28 @@ mod tests {
         assert!(figures >= 10, "mlsim.md shows its figures");
         let sections = text.matches(BEGIN).count();
         assert!(sections >= 5, "mlsim.md has its generated tables");
-        assert_eq!(sections, text.matches(END).count());
+        let root = paper.join("..");
+        for doc in FILLED {
+            let text = std::fs::read_to_string(root.join(doc)).unwrap();
+            assert_eq!(
+                text.matches(BEGIN).count(),
+                text.matches(END).count(),
+                "{doc}"
+            );
+            for section in text.split(BEGIN).skip(1) {
+                let name = section[..section.find("-->").unwrap()].trim();
+                assert!(
+                    paper.join("generated").join(name).is_file(),
+                    "{doc}: section `{name}` names no file in paper/generated"
+                );
+            }
+        }
     }
 
     /// The paper's findings tables agree with the measurements by hand:
-    /// fp16 at N = 128 is slower than fp32 (15.196 us against 18.622 us:
-    /// 0.82) and bf16 at N = 4096 runs at 32.154 / 58.074 = 0.55 of fp32.
+    /// at N = 128 fp32 takes 15.196 us and fp16 18.622 us (fp32/fp16 =
+    /// 0.82: fp16 is slower), and at N = 4096 fp32 takes 32.154 ms and bf16
+    /// 58.074 ms (0.55).
     #[test]
     fn findings_measured_columns_match_the_file() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();

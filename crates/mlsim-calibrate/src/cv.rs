@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use crate::error::CalibrateError;
 use crate::fit::{Param, fit_with_tiles};
 use crate::measurements::Measurement;
-use crate::validate::{Point, Shape, points};
+use crate::validate::{Point, Shape, distinct_shapes, points};
 
 /// Leave-one-size-out: for every shape, fit `params` (and the kernel tiles
 /// of `tile_dtypes`) on all other shapes and predict that one. Returns the held-out points (in measurement order).
@@ -17,9 +17,7 @@ pub fn leave_one_size_out(
     tile_dtypes: &[mlsim_quant::Dtype],
     measured: &[Measurement],
 ) -> Result<Vec<Point>, CalibrateError> {
-    let mut shapes: Vec<Shape> = measured.iter().map(Measurement::shape).collect();
-    shapes.sort();
-    shapes.dedup();
+    let shapes = distinct_shapes(measured);
     if shapes.len() < 2 {
         return Err(CalibrateError::Unsupported(
             "leave-one-size-out needs measurements at two or more sizes".into(),

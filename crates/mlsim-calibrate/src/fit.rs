@@ -360,7 +360,9 @@ pub fn fit_with_tiles(
             let current = best_here
                 .as_ref()
                 .map_or(best.rms_log_error, |(_, b)| b.rms_log_error);
-            if f.rms_log_error < current - 1e-9 {
+            // A smaller tile list must improve the fit by more than the
+            // optimiser's own noise (its tolerance) to be kept.
+            if f.rms_log_error < current - 1e-6 {
                 best_here = Some((all[..keep].to_vec(), f));
             }
         }

@@ -8,7 +8,9 @@ use crate::error::CalibrateError;
 use crate::fit::{Param, default_params, fit_with_tiles, tile_paths};
 use crate::measurements::Measurement;
 use crate::metrics::ErrorSummary;
-use crate::validate::{Fastest, Point, Shape, Verdict, fastest, points, summary, verdicts};
+use crate::validate::{
+    Fastest, Point, Verdict, distinct_shapes, fastest, points, summary, verdicts,
+};
 
 /// The fit of a chip's free parameters, scored in sample and leaving one
 /// size out.
@@ -50,8 +52,9 @@ impl Scorecard {
         cross_validate: bool,
     ) -> Result<Self, CalibrateError> {
         let pts = points(chip, measured);
-        let as_given = summary(&pts)
-            .ok_or_else(|| CalibrateError::Unsupported("no measurements to score".into()))?;
+        let as_given = summary(&pts).ok_or_else(|| {
+            CalibrateError::Unsupported(format!("no measurements to score {} on", chip.name))
+        })?;
         let fitted = if cross_validate && sizes(measured) >= 2 {
             let params: Vec<Param> = default_params(chip, measured);
             let tiles = tile_paths(chip, measured);
@@ -102,8 +105,5 @@ impl Scorecard {
 
 /// Distinct shapes in a measurement set.
 pub fn sizes(measured: &[Measurement]) -> usize {
-    let mut s: Vec<Shape> = measured.iter().map(Measurement::shape).collect();
-    s.sort();
-    s.dedup();
-    s.len()
+    distinct_shapes(measured).len()
 }

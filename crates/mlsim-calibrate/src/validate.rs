@@ -142,6 +142,14 @@ fn shapes_by_size(grid: &Grid) -> Vec<Shape> {
     shapes
 }
 
+/// The distinct shapes of a measurement set, sorted.
+pub fn distinct_shapes(measured: &[crate::measurements::Measurement]) -> Vec<Shape> {
+    let mut shapes: Vec<Shape> = measured.iter().map(|m| m.shape()).collect();
+    shapes.sort();
+    shapes.dedup();
+    shapes
+}
+
 /// The verdicts: one per (shape, dtype other than fp32) where fp32 was
 /// measured too.
 pub fn verdicts(points: &[Point]) -> Vec<Verdict> {

@@ -62,13 +62,10 @@ pub fn roofline(chip: &Chip, groups: &[(String, Vec<&SimResult>)]) -> Chart {
         series.push(Series {
             name: format!("{name} workloads (predicted)"),
             points,
-            style: if gi % 2 == 0 {
-                Style::Dots
-            } else {
-                Style::Squares
-            },
-            // After the dtype colours, in the palette's last slots.
-            color: 7 - gi % 3,
+            // Black markers told apart by shape: the colours belong to the
+            // dtypes' rooflines.
+            style: [Style::Dots, Style::Squares, Style::Triangles][gi % 3],
+            color: 7,
         });
     }
     Chart {
@@ -133,12 +130,18 @@ pub struct CrossoverMap {
     /// Dtypes compared: every dtype the chip runs (natively or emulated).
     pub candidates: Vec<Dtype>,
     /// `fastest[row][column]`: the dtype with the lowest predicted runtime
-    /// (ties go to the dtype listed first) and that runtime, in ms.
+    /// and that runtime, in ms. A dtype listed later (narrower) must be
+    /// more than [`TIE`] faster to displace an earlier (wider) one: where
+    /// two dtypes take the same time, the map shows the one that keeps more
+    /// precision.
     pub fastest: Vec<Vec<(Dtype, f64)>>,
     /// `fp32_ms[row][column]`: fp32's predicted runtime, ms (NaN when the
     /// chip has no fp32 path).
     pub fp32_ms: Vec<Vec<f64>>,
 }
+
+/// Relative runtime difference below which two dtypes count as tied.
+pub const TIE: f64 = 0.005;
 
 /// A switch from fp32 that gains less than this factor is shown as "no
 /// real gain": launch-bound shapes where every dtype takes about as long.
@@ -166,11 +169,13 @@ impl CrossoverMap {
                         candidates
                             .iter()
                             .map(|&d| (d, predict_matmul(chip, m, n, k, d).runtime_ms))
+                            .filter(|(_, t)| t.is_finite())
                             .fold(None, |best: Option<(Dtype, f64)>, (d, t)| match best {
-                                Some((_, bt)) if bt <= t => best,
+                                Some((_, bt)) if t >= bt * (1.0 - TIE) => best,
                                 _ => Some((d, t)),
                             })
-                            .expect("at least one candidate")
+                            // Runtimes are finite for a validated chip.
+                            .unwrap_or((candidates[0], f64::NAN))
                     })
                     .collect()
             })
@@ -202,19 +207,27 @@ impl CrossoverMap {
         })
     }
 
-    /// The grid as CSV: `m,n,k,fastest,runtime_ms,fp32_ms,speedup_vs_fp32`.
+    /// The grid as CSV: `m,n,k,fastest,runtime_ms,fp32_ms,speedup_vs_fp32`,
+    /// numbers to 6 significant digits, an empty field where a value is
+    /// missing (no fp32 path).
     pub fn csv(&self) -> String {
         let mut out = String::from("m,n,k,fastest,runtime_ms,fp32_ms,speedup_vs_fp32\n");
         for ((row, fp32), &m) in self.fastest.iter().zip(&self.fp32_ms).zip(&self.ms) {
             for ((&(d, t), f), &k) in row.iter().zip(fp32).zip(&self.ks) {
-                out.push_str(&format!("{m},{},{k},{d},{t},{f},{}\n", self.n, f / t));
+                out.push_str(&format!(
+                    "{m},{},{k},{d},{},{},{}\n",
+                    self.n,
+                    csv_number(t),
+                    csv_number(*f),
+                    csv_number(f / t)
+                ));
             }
         }
         out
     }
 
     /// Whether the best dtype at (row, column) gains less than [`NO_GAIN`]
-    /// over fp32.
+    /// over fp32 (false when the chip has no fp32 path to compare with).
     pub fn no_real_gain(&self, row: usize, column: usize) -> bool {
         self.fp32_ms[row][column] / self.fastest[row][column].1 < NO_GAIN
     }
@@ -265,6 +278,28 @@ impl CrossoverMap {
     }
 }
 
+/// A number for a data CSV: 6 significant digits (stable across platforms
+/// whose maths libraries differ in the last bits), empty when not finite.
+pub fn csv_number(x: f64) -> String {
+    if !x.is_finite() {
+        return String::new();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    if (1e-4..1e15).contains(&x.abs()) {
+        let digits = (5 - x.abs().log10().floor() as i32).max(0) as usize;
+        let s = format!("{x:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{x:.5e}")
+    }
+}
+
 /// Cell edges around increasing positive values: geometric midpoints, and
 /// the outer edges as far out as the neighbouring step.
 fn log_edges(values: &[u64]) -> Vec<f64> {
@@ -287,11 +322,9 @@ mod tests {
 
     /// On the T4 the measured square GEMMs at N = 4096 run 5.5x (fp16) and
     /// 4x (int8) faster than fp32 (results/t4-colab-matmul.csv): a large
-    /// square cell must go to a tensor-core dtype, never fp32 or bf16; and a
-    /// "no real gain" cell must be launch-bound (runtime under twice the
-    /// launch cost), since only there do all dtypes take about as long.
+    /// square cell must go to a tensor-core dtype, never fp32 or bf16.
     #[test]
-    fn t4_map_picks_tensor_cores_for_large_shapes_and_no_gain_only_when_launch_bound() {
+    fn t4_map_picks_tensor_cores_for_large_shapes() {
         let chip = mlsim_hw::load("t4-calibrated").unwrap();
         let map = CrossoverMap::compute(&chip, 4096, &[1, 16, 4096], &[64, 4096]).unwrap();
         let (big, _) = map.fastest[2][1];
@@ -299,17 +332,53 @@ mod tests {
             matches!(big, Dtype::Fp16 | Dtype::Int8 | Dtype::Int4),
             "4096^3 on a T4: {big}"
         );
+        let csv = map.csv();
+        assert_eq!(csv.lines().count(), 1 + 3 * 2);
+        assert!(csv.lines().nth(6).unwrap().starts_with("4096,4096,4096,"));
+    }
+
+    /// "No real gain" cells exist where the launch cost dominates (tiny M
+    /// and K on an H100) and only there: each has a runtime under twice the
+    /// launch cost, the only regime where every dtype takes about as long.
+    #[test]
+    fn no_gain_cells_are_launch_bound() {
+        let chip = mlsim_hw::load("h100-sxm5").unwrap();
+        let map = CrossoverMap::compute(&chip, 4096, &[1, 8, 64, 4096], &[64, 256, 8192]).unwrap();
         let launch_ms = chip.launch_overhead_s * 1e3;
-        for r in 0..3 {
-            for c in 0..2 {
+        let mut grey = 0;
+        for r in 0..map.ms.len() {
+            for c in 0..map.ks.len() {
                 if map.no_real_gain(r, c) {
+                    grey += 1;
                     assert!(map.fastest[r][c].1 < 2.0 * launch_ms, "cell {r},{c}");
                 }
             }
         }
-        let csv = map.csv();
-        assert_eq!(csv.lines().count(), 1 + 3 * 2);
-        assert!(csv.lines().nth(6).unwrap().starts_with("4096,4096,4096,"));
+        assert!(grey > 0, "1 x 4096 x 64 on an H100 is launch-bound");
+        assert!(
+            !map.no_real_gain(3, 2),
+            "4096 x 4096 x 8192 gains from low precision"
+        );
+    }
+
+    /// A narrower dtype must be more than TIE faster to win a cell: with
+    /// the candidates' runtimes made equal (a huge launch cost), the widest
+    /// (fp32, listed first) wins everywhere.
+    #[test]
+    fn ties_go_to_the_wider_dtype() {
+        let mut chip = mlsim_hw::load("t4").unwrap();
+        chip.launch_overhead_s = 1e3;
+        let map = CrossoverMap::compute(&chip, 64, &[1, 64], &[64]).unwrap();
+        assert!(map.fastest.iter().flatten().all(|(d, _)| *d == Dtype::Fp32));
+    }
+
+    #[test]
+    fn csv_numbers_have_six_significant_digits() {
+        assert_eq!(csv_number(0.0861234567), "0.0861235");
+        assert_eq!(csv_number(12345.678), "12345.7");
+        assert_eq!(csv_number(2.0), "2");
+        assert_eq!(csv_number(f64::NAN), "");
+        assert_eq!(csv_number(3.0e-7), "3.00000e-7");
     }
 
     #[test]

@@ -40,7 +40,7 @@ fn register_font() {
 }
 
 /// Colours used in order: Okabe-Ito's colour-blind friendly set, with its
-/// yellow (unreadable as a thin line on white) replaced by a dark grey.
+/// yellow (unreadable as a thin line on white) replaced by a brown.
 pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
@@ -48,7 +48,7 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(204, 121, 167),
     RGBColor(230, 159, 0),
     RGBColor(86, 180, 233),
-    RGBColor(100, 100, 100),
+    RGBColor(140, 86, 75),
     RGBColor(0, 0, 0),
 ];
 
@@ -63,6 +63,8 @@ pub enum Style {
     Dots,
     /// Hollow squares, no line.
     Squares,
+    /// Filled triangles, no line.
+    Triangles,
 }
 
 /// One series.
@@ -169,23 +171,32 @@ impl LabelBox {
 }
 
 /// Where to put `text` next to the point at pixel `at`: just above right of
-/// it, else shifted down or up a line at a time, clear of labels already
-/// placed; `None` (the label is dropped) when every spot is taken.
-fn free_spot(placed: &[LabelBox], at: (i32, i32), text: &str) -> Option<LabelBox> {
+/// it, else shifted up or down a line at a time, on the right and then on
+/// the left, clear of the labels already placed and of every labelled
+/// point's marker (`taken`). Returns the box and whether it left the
+/// default spot (then a leader line joins label and point). When every
+/// spot is taken the label goes to the default spot anyway: a label is
+/// never dropped.
+fn free_spot(taken: &[LabelBox], at: (i32, i32), text: &str) -> (LabelBox, bool) {
     // About 7 px a character at 13 px (DejaVu Sans averages 0.55 em).
     let width = 7 * text.chars().count() as i32;
-    [0, 15, -15, 30, -30, 45, -45]
+    let spot = |dy: i32, left: bool| {
+        let y0 = at.1 - 15 + dy;
+        let x0 = if left { at.0 - 7 - width } else { at.0 + 7 };
+        LabelBox {
+            x0,
+            y0,
+            x1: x0 + width,
+            y1: y0 + 14,
+        }
+    };
+    let offsets = [0, 15, -15, 30, -30, 45, -45, 60, -60];
+    [false, true]
         .into_iter()
-        .map(|dy| {
-            let y0 = at.1 - 15 + dy;
-            LabelBox {
-                x0: at.0 + 7,
-                y0,
-                x1: at.0 + 7 + width,
-                y1: y0 + 14,
-            }
-        })
-        .find(|b| placed.iter().all(|p| !p.overlaps(b)))
+        .flat_map(|left| offsets.into_iter().map(move |dy| (dy, left)))
+        .map(|(dy, left)| (spot(dy, left), dy != 0 || left))
+        .find(|(b, _)| taken.iter().all(|p| !p.overlaps(b)))
+        .unwrap_or((spot(0, false), false))
 }
 
 /// The corner of the plot where the legend covers the least data: each
@@ -385,21 +396,53 @@ where
                     )
                 });
             }
+            Style::Triangles => {
+                ctx.draw_series(
+                    pts.iter()
+                        .map(|&p| TriangleMarker::new(p, 6, color.filled())),
+                )
+                .map_err(err)?
+                .label(&s.name)
+                .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, legend_color.filled()));
+            }
         }
     }
     let small = TextStyle::from(("sans-serif", 13).into_font());
-    let mut placed: Vec<LabelBox> = Vec::new();
-    for (x, y, text) in &chart.point_labels {
-        let ok = x.is_finite() && y.is_finite() && (!lx || *x > 0.0) && (!ly || *y > 0.0);
-        if !ok {
-            continue;
+    let drawable =
+        |x: f64, y: f64| x.is_finite() && y.is_finite() && (!lx || x > 0.0) && (!ly || y > 0.0);
+    let anchors: Vec<(i32, i32)> = chart
+        .point_labels
+        .iter()
+        .filter(|(x, y, _)| drawable(*x, *y))
+        .map(|(x, y, _)| ctx.backend_coord(&(axis(*x, lx), axis(*y, ly))))
+        .collect();
+    // Labels keep clear of every labelled point's marker and of each other.
+    let mut taken: Vec<LabelBox> = anchors
+        .iter()
+        .map(|&(x, y)| LabelBox {
+            x0: x - 5,
+            y0: y - 5,
+            x1: x + 6,
+            y1: y + 6,
+        })
+        .collect();
+    let labels = chart
+        .point_labels
+        .iter()
+        .filter(|(x, y, _)| drawable(*x, *y));
+    for (&at, (_, _, text)) in anchors.iter().zip(labels) {
+        let (spot, moved) = free_spot(&taken, at, text);
+        if moved {
+            let end_x = if spot.x0 > at.0 { spot.x0 } else { spot.x1 };
+            root.draw(&PathElement::new(
+                vec![at, (end_x, (spot.y0 + spot.y1) / 2)],
+                RGBColor(150, 150, 150).stroke_width(1),
+            ))
+            .map_err(err)?;
         }
-        let at = ctx.backend_coord(&(axis(*x, lx), axis(*y, ly)));
-        if let Some(spot) = free_spot(&placed, at, text) {
-            root.draw_text(text, &small, (spot.x0, spot.y0))
-                .map_err(err)?;
-            placed.push(spot);
-        }
+        root.draw_text(text, &small, (spot.x0, spot.y0))
+            .map_err(err)?;
+        taken.push(spot);
     }
     let corner = legend_corner(
         chart,
@@ -439,6 +482,7 @@ impl Plot for Chart {
 pub fn write_png(plot: &impl Plot, path: &Path) -> Result<(), PlotError> {
     register_font();
     plot.draw_on(BitMapBackend::new(path, SIZE).into_drawing_area())
+        .map_err(|e| err(format!("{}: {e}", path.display())))
 }
 
 /// `plot` as SVG text.

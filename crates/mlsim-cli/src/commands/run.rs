@@ -64,6 +64,31 @@ pub fn run(args: &RunArgs) -> CmdResult {
         .iter()
         .map(|n| load_chip(n))
         .collect::<Result<Vec<_>, _>>()?;
+    // Results and chart files are keyed by chip name: two chips of one name
+    // would be mixed up.
+    for (i, chip) in chips.iter().enumerate() {
+        if let Some(j) = chips[..i].iter().position(|c| c.name == chip.name) {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!(
+                    "--hw {} and --hw {} are both named `{}`\n  hint: give one chip file another `name`",
+                    names[j],
+                    names[i],
+                    chip.name
+                ),
+            });
+        }
+    }
+    if args.plot.is_some() && chips.len() > mlsim_plot::PALETTE.len() {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!(
+                "--plot draws at most {} chips in one chart, {} given\n  hint: run the comparison in groups",
+                mlsim_plot::PALETTE.len(),
+                chips.len()
+            ),
+        });
+    }
     let suites: Vec<Suite> = match args.suite {
         SuiteArg::Llm => vec![Suite::Llm],
         SuiteArg::Vision => vec![Suite::Vision],

@@ -432,3 +432,31 @@ fn run_plot_into_an_impossible_directory_fails_cleanly() {
     let err = stderr(&o);
     assert!(err.contains("--plot") && err.contains("a-file"), "{err}");
 }
+
+/// Two chips of one name would mix up results keyed by name: refused, and
+/// so is a chart with more chips than it has colours.
+#[test]
+fn run_refuses_duplicate_chip_names_and_overfull_charts() {
+    let o = mlsim(&["run", "llm", "--hw", "t4", "--hw", "presets/t4.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("both named `t4`"), "{}", stderr(&o));
+    let dir = TempDir::new("run-plot-many");
+    let mut args = vec!["run", "llm", "--plot", dir.to_str().unwrap()];
+    let nine = [
+        "t4",
+        "l4",
+        "v100-sxm2",
+        "v100-pcie",
+        "a100-sxm4-80gb",
+        "a100-pcie-40gb",
+        "h100-sxm5",
+        "h200",
+        "rtx4090",
+    ];
+    for chip in nine {
+        args.extend(["--hw", chip]);
+    }
+    let o = mlsim(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("at most 8 chips"), "{}", stderr(&o));
+}
