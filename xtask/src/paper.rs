@@ -310,11 +310,87 @@ fn findings(root: &Path) -> anyhow::Result<Outputs> {
     Ok(out)
 }
 
+/// The same benchmark run several times, each in a fresh process, on the
+/// H100 (`experiments/repeatability.sh`): how much small-GEMM runtimes and
+/// "faster than fp32" verdicts change between runs of one benchmark.
+const REPEATS: [&str; 6] = [
+    "results/h100-repeat-1.csv",
+    "results/h100-repeat-2.csv",
+    "results/h100-repeat-3.csv",
+    "results/h100-repeat-4.csv",
+    "results/h100-repeat-5.csv",
+    "results/h100-repeat-6.csv",
+];
+
+fn repeatability(root: &Path) -> anyhow::Result<Outputs> {
+    use std::collections::BTreeMap;
+    let mut runs: Vec<BTreeMap<(u64, Dtype), f64>> = Vec::new();
+    for file in REPEATS {
+        let set = read_measurements(&root.join(file))?;
+        runs.push(
+            set.rows
+                .iter()
+                .map(|r| ((r.m, r.dtype), r.runtime_ms))
+                .collect(),
+        );
+    }
+    let keys: Vec<(u64, Dtype)> = runs[0]
+        .keys()
+        .copied()
+        .filter(|k| runs.iter().all(|r| r.contains_key(k)))
+        .collect();
+    let mut md = format!(
+        "| N | dtype | median of {} runs (ms) | spread: (max - min) / median % | faster than fp32 in |\n|---|---|---|---|---|\n",
+        runs.len()
+    );
+    let mut csv = String::from("n,dtype,median_ms,spread_pct,runs_faster_than_fp32,runs\n");
+    let (mut flipped, mut verdicts) = (0, 0);
+    for &(n, d) in &keys {
+        let mut t: Vec<f64> = runs.iter().map(|r| r[&(n, d)]).collect();
+        t.sort_by(f64::total_cmp);
+        let median = mlsim_calibrate::metrics::median(&t).context("a run")?;
+        let spread = 100.0 * (t[t.len() - 1] - t[0]) / median;
+        let faster = (d != Dtype::Fp32).then(|| {
+            runs.iter()
+                .filter(|r| r[&(n, d)] < r[&(n, Dtype::Fp32)])
+                .count()
+        });
+        if let Some(f) = faster {
+            verdicts += 1;
+            if f != 0 && f != runs.len() {
+                flipped += 1;
+            }
+        }
+        let verdict = faster.map_or("-".into(), |f| format!("{f} of {}", runs.len()));
+        md.push_str(&format!(
+            "| {n} | {d} | {median:.4} | {spread:.0} | {verdict} |\n"
+        ));
+        csv.push_str(&format!(
+            "{n},{d},{},{},{},{}\n",
+            csv_number(median),
+            csv_number(spread),
+            faster.map_or(String::new(), |f| f.to_string()),
+            runs.len()
+        ));
+    }
+    md.push_str(&format!(
+        "\nVerdicts that differ between runs of the same benchmark: {flipped} of {verdicts}.\n"
+    ));
+    let mut out = Outputs::new();
+    out.insert("generated/repeatability-h100.md".into(), md.into_bytes());
+    out.insert("generated/repeatability-h100.csv".into(), csv.into_bytes());
+    Ok(out)
+}
+
 /// Every table of the paper.
 pub fn paper_tables(root: &Path) -> anyhow::Result<Outputs> {
-    let (a, b) = rayon::join(|| validation_summary(root), || findings(root));
+    let (a, (b, c)) = rayon::join(
+        || validation_summary(root),
+        || (findings(root), repeatability(root)),
+    );
     let mut out = a?;
     out.extend(b?);
+    out.extend(c?);
     Ok(out)
 }
 
@@ -411,6 +487,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The repeatability table by hand: N = 1024 fp32 took 0.0589130,
+    /// 0.0586611, 0.0586874, 0.0587293, 0.0592848 and 0.0586467 ms in the
+    /// six runs: median 0.0587084, spread (0.0592848 - 0.0586467) / median
+    /// = 1.087%.
+    #[test]
+    fn repeatability_by_hand() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let out = repeatability(root).unwrap();
+        let csv = String::from_utf8(out["generated/repeatability-h100.csv"].clone()).unwrap();
+        let row: Vec<&str> = csv
+            .lines()
+            .find(|l| l.starts_with("1024,fp32,"))
+            .unwrap()
+            .split(',')
+            .collect();
+        let (median, spread): (f64, f64) = (row[2].parse().unwrap(), row[3].parse().unwrap());
+        assert!((median - 0.0587084).abs() < 1e-6, "{median}");
+        assert!((spread - 1.087).abs() < 0.01, "{spread}");
     }
 
     /// The paper's findings tables agree with the measurements by hand:

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run-to-run scatter of small GEMMs: the same square set measured RUNS times,
+# each in a fresh Python process (a fresh CUDA context, as separate sessions
+# would be), to show how much of the small-size error no deterministic model
+# can remove. Writes $OUT/<tag>-repeat-<i>.csv (or ./device-out when OUT is
+# unset) and prints the summary of experiments/repeatability.py.
+# Usage: bash experiments/repeatability.sh TAG [RUNS] [DEVICE]
+set -euo pipefail
+tag=${1:-gpu}
+runs=${2:-5}
+device=${3:-cuda}
+out=${OUT:-./device-out}
+mkdir -p "$out"
+here=$(dirname "$0")
+for i in $(seq 1 "$runs"); do
+  "${PYTHON:-python3}" "$here/gemm_bench.py" --device "$device" --sizes 32 64 128 256 512 1024 \
+    --dtypes fp32 fp16 bf16 int8 --out "$out/$tag-repeat-$i.csv" > /dev/null
+done
+"${PYTHON:-python3}" "$here/repeatability.py" "$out"/"$tag"-repeat-*.csv
