@@ -10,10 +10,18 @@ tag=${1:-gpu}
 runs=${2:-5}
 device=${3:-cuda}
 out=${OUT:-./device-out}
+if [ "$runs" -lt 2 ]; then
+  echo "repeatability.sh: RUNS must be at least 2 (got $runs)" >&2
+  exit 2
+fi
 mkdir -p "$out"
 here=$(dirname "$0")
+files=()
 for i in $(seq 1 "$runs"); do
+  f="$out/$tag-repeat-$i.csv"
   "${PYTHON:-python3}" "$here/gemm_bench.py" --device "$device" --sizes 32 64 128 256 512 1024 \
-    --dtypes fp32 fp16 bf16 int8 --out "$out/$tag-repeat-$i.csv" > /dev/null
+    --dtypes fp32 fp16 bf16 int8 --out "$f" > /dev/null
+  files+=("$f")
 done
-"${PYTHON:-python3}" "$here/repeatability.py" "$out"/"$tag"-repeat-*.csv
+# Only this invocation's files: older runs in the same folder are not mixed in.
+"${PYTHON:-python3}" "$here/repeatability.py" "${files[@]}"

@@ -657,9 +657,17 @@ pub fn figures(root: &Path, check: bool, only: Option<&str>) -> anyhow::Result<(
         for entry in
             std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
         {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            generated.insert(format!("generated/{name}"), std::fs::read(entry.path())?);
+            let path = entry
+                .with_context(|| format!("reading {}", dir.display()))?
+                .path();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            generated.insert(format!("generated/{name}"), bytes);
         }
     }
     generated.extend(all.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -694,7 +702,8 @@ pub fn figures(root: &Path, check: bool, only: Option<&str>) -> anyhow::Result<(
             for entry in
                 std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
             {
-                let rel = format!("paper/{sub}/{}", entry?.file_name().to_string_lossy());
+                let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+                let rel = format!("paper/{sub}/{}", entry.file_name().to_string_lossy());
                 if !files.contains_key(&rel) {
                     leftovers.push(rel);
                 }

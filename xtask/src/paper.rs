@@ -348,13 +348,23 @@ fn repeatability(root: &Path) -> anyhow::Result<Outputs> {
     for &(n, d) in &keys {
         let mut t: Vec<f64> = runs.iter().map(|r| r[&(n, d)]).collect();
         t.sort_by(f64::total_cmp);
-        let median = mlsim_calibrate::metrics::median(&t).context("a run")?;
+        let median = mlsim_calibrate::metrics::median(&t)
+            .with_context(|| format!("N = {n} {d}: no runtime in {}", REPEATS.join(", ")))?;
         let spread = 100.0 * (t[t.len() - 1] - t[0]) / median;
-        let faster = (d != Dtype::Fp32).then(|| {
-            runs.iter()
-                .filter(|r| r[&(n, d)] < r[&(n, Dtype::Fp32)])
-                .count()
-        });
+        // A verdict needs fp32 at the same size in every run.
+        let fp32: Option<Vec<f64>> = runs
+            .iter()
+            .map(|r| r.get(&(n, Dtype::Fp32)).copied())
+            .collect();
+        let faster = match fp32 {
+            Some(base) if d != Dtype::Fp32 => Some(
+                runs.iter()
+                    .zip(&base)
+                    .filter(|(r, b)| r[&(n, d)] < **b)
+                    .count(),
+            ),
+            _ => None,
+        };
         if let Some(f) = faster {
             verdicts += 1;
             if f != 0 && f != runs.len() {

@@ -155,7 +155,9 @@ fn verified(
 /// it runs on (an emulated dtype gets the rate of the path it runs
 /// through, at its own efficiency) and main-memory bandwidth scaled by how
 /// many fewer bytes its elements take. Ignores launch overhead, tiles and
-/// conversion: the search above includes them.
+/// the conversion an emulated dtype pays per element loaded (so bf16
+/// emulated on fp32 units at fp32's efficiency comes out "always": half the
+/// bytes at the same rate): the search above includes them.
 ///
 /// `Crossover::At { ai, below: Which::First }` means the dtype wins below
 /// `ai` (memory-bound shapes) and loses above it.
@@ -169,6 +171,7 @@ pub fn closed_form(chip: &Chip, dtype: Dtype) -> Option<Crossover> {
                         peak_flops,
                         clock_ratio,
                     } => peak_flops * clock_ratio * own.efficiency,
+                    // resolve_path returns the native path doing the work.
                     mlsim_hw::PathKind::Emulated { .. } => f64::NAN,
                 }
             }

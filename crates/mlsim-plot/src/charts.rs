@@ -130,10 +130,9 @@ pub struct CrossoverMap {
     /// Dtypes compared: every dtype the chip runs (natively or emulated).
     pub candidates: Vec<Dtype>,
     /// `fastest[row][column]`: the dtype with the lowest predicted runtime
-    /// and that runtime, in ms. A dtype listed later (narrower) must be
-    /// more than [`TIE`] faster to displace an earlier (wider) one: where
-    /// two dtypes take the same time, the map shows the one that keeps more
-    /// precision.
+    /// and that runtime, in ms ([`fastest_of`]: where dtypes are within
+    /// [`TIE`] of the lowest, the map shows the widest, which keeps more
+    /// precision for no loss of speed).
     pub fastest: Vec<Vec<(Dtype, f64)>>,
     /// `fp32_ms[row][column]`: fp32's predicted runtime, ms (NaN when the
     /// chip has no fp32 path).
@@ -166,16 +165,11 @@ impl CrossoverMap {
             .map(|&m| {
                 ks.iter()
                     .map(|&k| {
-                        candidates
+                        let times: Vec<(Dtype, f64)> = candidates
                             .iter()
                             .map(|&d| (d, predict_matmul(chip, m, n, k, d).runtime_ms))
-                            .filter(|(_, t)| t.is_finite())
-                            .fold(None, |best: Option<(Dtype, f64)>, (d, t)| match best {
-                                Some((_, bt)) if t >= bt * (1.0 - TIE) => best,
-                                _ => Some((d, t)),
-                            })
-                            // Runtimes are finite for a validated chip.
-                            .unwrap_or((candidates[0], f64::NAN))
+                            .collect();
+                        fastest_of(&times)
                     })
                     .collect()
             })
@@ -278,6 +272,24 @@ impl CrossoverMap {
     }
 }
 
+/// The fastest of `(dtype, runtime)` candidates listed widest first: the
+/// lowest runtime t*, then the first candidate within [`TIE`] of it (so a
+/// tie goes to the wider dtype whatever the order of the others). Non-finite
+/// runtimes never win; with none finite, the first candidate and NaN.
+pub fn fastest_of(times: &[(Dtype, f64)]) -> (Dtype, f64) {
+    let best = times
+        .iter()
+        .map(|t| t.1)
+        .filter(|t| t.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    times
+        .iter()
+        .copied()
+        .find(|(_, t)| t.is_finite() && *t <= best * (1.0 + TIE))
+        .or_else(|| times.first().map(|(d, _)| (*d, f64::NAN)))
+        .unwrap_or((Dtype::Fp32, f64::NAN))
+}
+
 /// A number for a data CSV: 6 significant digits (stable across platforms
 /// whose maths libraries differ in the last bits), empty when not finite.
 pub fn csv_number(x: f64) -> String {
@@ -370,6 +382,24 @@ mod tests {
         chip.launch_overhead_s = 1e3;
         let map = CrossoverMap::compute(&chip, 64, &[1, 64], &[64]).unwrap();
         assert!(map.fastest.iter().flatten().all(|(d, _)| *d == Dtype::Fp32));
+    }
+
+    /// fp32 100, fp16 99.6 (a tie with fp32), int8 99.2 (a tie with fp16,
+    /// not with fp32): t* = 99.2, and the widest within 0.5% of it is fp16.
+    #[test]
+    fn fastest_of_breaks_ties_towards_the_wider_dtype() {
+        let times = [
+            (Dtype::Fp32, 100.0),
+            (Dtype::Fp16, 99.6),
+            (Dtype::Int8, 99.2),
+        ];
+        assert_eq!(fastest_of(&times), (Dtype::Fp16, 99.6));
+        let clear = [(Dtype::Fp32, 100.0), (Dtype::Int8, 50.0)];
+        assert_eq!(fastest_of(&clear), (Dtype::Int8, 50.0));
+        let broken = [(Dtype::Fp32, f64::NAN), (Dtype::Fp16, 3.0)];
+        assert_eq!(fastest_of(&broken), (Dtype::Fp16, 3.0));
+        let (d, t) = fastest_of(&[(Dtype::Bf16, f64::NAN)]);
+        assert!(d == Dtype::Bf16 && t.is_nan());
     }
 
     #[test]

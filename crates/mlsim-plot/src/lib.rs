@@ -119,6 +119,13 @@ fn err(e: impl std::fmt::Display) -> PlotError {
 /// Size of every chart, pixels.
 pub const SIZE: (u32, u32) = (960, 640);
 
+impl Chart {
+    /// Whether a point can be drawn: finite, and positive on a log axis.
+    fn drawable(&self, x: f64, y: f64) -> bool {
+        x.is_finite() && y.is_finite() && (!self.log_x || x > 0.0) && (!self.log_y || y > 0.0)
+    }
+}
+
 fn axis(v: f64, log: bool) -> f64 {
     if log { v.log10() } else { v }
 }
@@ -226,9 +233,7 @@ fn legend_corner(
         (SeriesLabelPosition::LowerRight, xr.end - w, yr.end - h),
         (SeriesLabelPosition::LowerLeft, xr.start, yr.end - h),
     ];
-    let ok = |x: f64, y: f64| {
-        x.is_finite() && y.is_finite() && (!chart.log_x || x > 0.0) && (!chart.log_y || y > 0.0)
-    };
+    let ok = |x: f64, y: f64| chart.drawable(x, y);
     let mut samples: Vec<(i32, i32)> = Vec::new();
     for s in &chart.series {
         let pts: Vec<(i32, i32)> = s
@@ -346,9 +351,7 @@ where
         let pts: Vec<(f64, f64)> = s
             .points
             .iter()
-            .filter(|(x, y)| {
-                x.is_finite() && y.is_finite() && (!lx || *x > 0.0) && (!ly || *y > 0.0)
-            })
+            .filter(|(x, y)| chart.drawable(*x, *y))
             .map(|&(x, y)| (axis(x, lx), axis(y, ly)))
             .collect();
         let legend_color = color;
@@ -408,8 +411,7 @@ where
         }
     }
     let small = TextStyle::from(("sans-serif", 13).into_font());
-    let drawable =
-        |x: f64, y: f64| x.is_finite() && y.is_finite() && (!lx || x > 0.0) && (!ly || y > 0.0);
+    let drawable = |x: f64, y: f64| chart.drawable(x, y);
     let anchors: Vec<(i32, i32)> = chart
         .point_labels
         .iter()
@@ -530,6 +532,37 @@ mod tests {
         assert!(!a.contains("<text") && a.contains("<use"));
         assert!(a.contains("4096") || a.contains("1000"));
         assert!(a.contains("first point"));
+    }
+
+    /// A label goes above right of its point; when that spot is taken it
+    /// moves (and says so); when every spot is taken it still gets one.
+    #[test]
+    fn free_spot_moves_labels_and_never_drops_one() {
+        let (first, moved) = free_spot(&[], (100, 100), "abc");
+        assert!(!moved);
+        assert_eq!((first.x0, first.y0, first.x1 - first.x0), (107, 85, 21));
+        let (second, moved) = free_spot(&[first], (100, 100), "abc");
+        assert!(moved && !second.overlaps(&first));
+        let wall = LabelBox {
+            x0: -1000,
+            y0: -1000,
+            x1: 1000,
+            y1: 1000,
+        };
+        let (forced, moved) = free_spot(&[wall], (100, 100), "abc");
+        assert!(!moved && forced.x0 == first.x0 && forced.y0 == first.y0);
+    }
+
+    /// With data crowding the upper left, the legend goes to another corner.
+    #[test]
+    fn legend_avoids_the_corner_with_data() {
+        let mut c = chart();
+        c.log_x = false;
+        c.log_y = false;
+        c.series[0].points = (0..50).map(|i| (f64::from(i) * 0.01, 1.0)).collect();
+        let to_pixel = |x: f64, y: f64| ((x * 1000.0) as i32, ((1.0 - y) * 600.0) as i32);
+        let corner = legend_corner(&c, to_pixel, (0..1000, 0..600));
+        assert!(!matches!(corner, SeriesLabelPosition::UpperLeft));
     }
 
     #[test]

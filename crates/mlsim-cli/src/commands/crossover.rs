@@ -245,7 +245,7 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
                 "original formula: the original program's AI threshold (ignores compute rate); roofline closed form:"
             );
             outln!(
-                "rooflines of the dtype's path and fp32's (rates and native support, no launch or tiles); model: search"
+                "rooflines of the dtype's path and fp32's (rates and native support; no launch, tiles or conversion); model: search"
             );
             outln!(
                 "over the full model's predictions (launch, tiles, waves, memory, conversion).\n"
