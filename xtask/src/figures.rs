@@ -13,9 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use mlsim_calibrate::cv::leave_one_size_out;
-use mlsim_calibrate::fit::{default_params, tile_paths};
 use mlsim_calibrate::measurements::read_measurements;
+use mlsim_calibrate::scorecard::Scorecard;
 use mlsim_calibrate::validate::{Point, points};
 use mlsim_engine::model::predict_step;
 use mlsim_plot::charts::{CrossoverMap, csv_number as num};
@@ -271,11 +270,11 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
 fn fig3_predicted_vs_measured(root: &Path) -> anyhow::Result<Outputs> {
     let set = read_measurements(&root.join("results/t4-colab-matmul.csv"))?;
     let chip = mlsim_hw::load("t4")?;
-    let params = default_params(&chip, &set.rows);
-    let tiles = tile_paths(&chip, &set.rows);
-    let fitted = mlsim_calibrate::fit::fit_with_tiles(&chip, &params, &tiles, &set.rows)?;
-    let in_sample = points(&fitted.chip, &set.rows);
-    let held_out = leave_one_size_out(&chip, &params, &tiles, &set.rows)?;
+    // The same fit and leave-one-size-out as `mlsim validate` and the
+    // paper's validation table.
+    let card = Scorecard::new(&chip, &set.rows, true)?;
+    let fitted = card.fitted.context("the T4 file has many sizes")?;
+    let (in_sample, held_out) = (fitted.in_sample_points, fitted.loso_points);
     let mut csv = String::from("kind,m,n,k,dtype,measured_ms,predicted_ms,error_pct\n");
     for (kind, pts) in [("in-sample", &in_sample), ("leave-one-size-out", &held_out)] {
         for p in pts.iter() {

@@ -20,6 +20,8 @@ pub struct FittedScores {
     pub params: Vec<String>,
     /// Fitted on every point, scored on the same points.
     pub in_sample: ErrorSummary,
+    /// The in-sample predictions, in measurement order.
+    pub in_sample_points: Vec<Point>,
     /// Each size predicted by a fit that never saw it.
     pub loso: ErrorSummary,
     /// The held-out predictions, in measurement order.
@@ -59,7 +61,8 @@ impl Scorecard {
             let params: Vec<Param> = default_params(chip, measured);
             let tiles = tile_paths(chip, measured);
             let fit = fit_with_tiles(chip, &params, &tiles, measured)?;
-            let in_sample = summary(&points(&fit.chip, measured)).expect("non-empty");
+            let in_sample_points = points(&fit.chip, measured);
+            let in_sample = summary(&in_sample_points).expect("non-empty");
             let loso_points = leave_one_size_out(chip, &params, &tiles, measured)?;
             let loso = summary(&loso_points).expect("non-empty");
             let mut names: Vec<String> = params.iter().map(Param::field_path).collect();
@@ -67,6 +70,7 @@ impl Scorecard {
             Some(FittedScores {
                 params: names,
                 in_sample,
+                in_sample_points,
                 loso,
                 loso_points,
             })
