@@ -15,8 +15,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use mlsim_calibrate::measurements::read_measurements;
 use mlsim_calibrate::scorecard::Scorecard;
+use mlsim_calibrate::targets::RowTargets;
 use mlsim_calibrate::validate::{Point, points};
 use mlsim_engine::model::predict_step;
+use mlsim_hw::SetupSpec;
 use mlsim_plot::charts::{CrossoverMap, csv_number as num};
 use mlsim_plot::{Chart, Plot, Series, Style};
 use mlsim_quant::Dtype;
@@ -98,8 +100,13 @@ fn chart_files(name: &str, chart: &impl Plot, csv: String) -> anyhow::Result<Out
 
 fn t4_points(root: &Path, chip: &str) -> anyhow::Result<Vec<Point>> {
     let set = read_measurements(&root.join("results/t4-colab-matmul.csv"))?;
-    let chip = mlsim_hw::load(chip)?;
-    Ok(points(&chip, &set.rows))
+    let rows = RowTargets::new(mlsim_hw::load(chip)?, &SetupSpec::default(), &set.rows)?;
+    Ok(points(&rows, &set.rows))
+}
+
+/// A chip with its default stack, the default framework and timing.
+fn setup(name: &str) -> anyhow::Result<mlsim_hw::Setup> {
+    Ok(mlsim_hw::Setup::load(name, &SetupSpec::default())?)
 }
 
 /// Fig. 1: speedup over fp32 against N per dtype on the T4, measured
@@ -215,9 +222,9 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
         let Some(name) = case.error_figure else {
             continue;
         };
-        let (chip, set) = case.load(root)?;
+        let (rows, set) = case.load(root)?;
         let (hw, file) = (case.chip, case.file);
-        let pts = points(&chip, &set.rows);
+        let pts = points(&rows, &set.rows);
         let mut csv = String::from("dtype,n,error_pct\n");
         let mut series = Vec::new();
         for (ci, dtype) in Dtype::ALL.into_iter().enumerate() {
@@ -249,9 +256,10 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
             color: 7,
         });
         let chart = Chart {
-            title: match case.launch_us {
-                Some(us) => format!("Signed error of {hw} (launch {us} us) on {file}"),
-                None => format!("Signed error of {hw} (as given) on {file}"),
+            title: if case.floor_from_smallest {
+                format!("Signed error of {hw} (host floor read off N = 32) on {file}")
+            } else {
+                format!("Signed error of {hw} (as given) on {file}")
             },
             x_label: "N (M = N = K), log scale".into(),
             y_label: "(predicted - measured) / measured (%)".into(),
@@ -269,10 +277,10 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
 /// in sample and leave-one-size-out, with y = x and the +-25% band.
 fn fig3_predicted_vs_measured(root: &Path) -> anyhow::Result<Outputs> {
     let set = read_measurements(&root.join("results/t4-colab-matmul.csv"))?;
-    let chip = mlsim_hw::load("t4")?;
+    let rows = RowTargets::new(mlsim_hw::load("t4")?, &SetupSpec::default(), &set.rows)?;
     // The same fit and leave-one-size-out as `mlsim validate` and the
     // paper's validation table.
-    let card = Scorecard::new(&chip, &set.rows, true)?;
+    let card = Scorecard::new(&rows, &set.rows, true)?;
     let fitted = card.fitted.context("the T4 file has many sizes")?;
     let (in_sample, held_out) = (fitted.in_sample_points, fitted.loso_points);
     let mut csv = String::from("kind,m,n,k,dtype,measured_ms,predicted_ms,error_pct\n");
@@ -400,8 +408,14 @@ fn fig9_decode_batch(_root: &Path) -> anyhow::Result<Outputs> {
     let mut series = Vec::new();
     let mut csv = String::from("hardware,scheme,batch,ms_per_token_step\n");
     for (hi, hw) in ["t4", "h100-sxm5"].into_iter().enumerate() {
-        let mut chip = mlsim_hw::load(hw)?;
-        chip.launch_overhead_s = 0.0;
+        // A serving engine's decode step: CUDA graphs, queued kernels.
+        let spec = SetupSpec {
+            framework: Some("cuda-graph"),
+            timing: Some(mlsim_hw::Timing::BackToBack),
+            ..SetupSpec::default()
+        };
+        let setup = mlsim_hw::Setup::load(hw, &spec)?;
+        let chip = setup.target();
         for (si, scheme) in schemes.iter().enumerate() {
             let mut line = Vec::new();
             for b in (0..=10).map(|e| 1u64 << e) {
@@ -479,10 +493,8 @@ fn fig9_decode_batch(_root: &Path) -> anyhow::Result<Outputs> {
 }
 
 /// Every embedded preset, loaded, in name order.
-fn all_presets() -> anyhow::Result<Vec<mlsim_hw::Chip>> {
-    mlsim_hw::presets()
-        .map(|p| p.load().map_err(anyhow::Error::from))
-        .collect()
+fn all_presets() -> anyhow::Result<Vec<mlsim_hw::Setup>> {
+    mlsim_hw::presets().map(|p| setup(p.name)).collect()
 }
 
 /// `count` sizes from `lo` doubling every two steps (lo, lo*sqrt2, 2lo, ...),
@@ -497,15 +509,16 @@ fn half_octaves(lo: u64, count: u32) -> Vec<u64> {
 
 /// The fastest dtype over M and K (N = 4096) for every GPU preset.
 fn crossover_maps(_root: &Path) -> anyhow::Result<Outputs> {
-    let gpus: Vec<mlsim_hw::Chip> = all_presets()?
+    let gpus: Vec<mlsim_hw::Setup> = all_presets()?
         .into_iter()
-        .filter(|c| c.compute.arch == mlsim_hw::ComputeArch::Gpu)
+        .filter(|s| s.chip.compute.arch == mlsim_hw::ComputeArch::Gpu)
         .collect();
     let (ms, ks) = (half_octaves(1, 29), half_octaves(64, 17));
     let parts: Vec<anyhow::Result<Outputs>> = gpus
         .par_iter()
-        .map(|chip| {
-            let map = CrossoverMap::compute(chip, 4096, &ms, &ks)
+        .map(|setup| {
+            let chip = &setup.chip;
+            let map = CrossoverMap::compute(&setup.target(), 4096, &ms, &ks)
                 .with_context(|| format!("{}: no compute path", chip.name))?;
             chart_files(
                 &format!("crossover-map-{}", chip.name),
@@ -522,7 +535,8 @@ fn rooflines(_root: &Path) -> anyhow::Result<Outputs> {
     let chips = all_presets()?;
     let parts: Vec<anyhow::Result<Outputs>> = chips
         .par_iter()
-        .map(|chip| {
+        .map(|setup| {
+            let (chip, target) = (&setup.chip, setup.target());
             let mut csv = String::from(
                 "suite,workload,dtype,arithmetic_intensity,achieved_tflops,runtime_ms\n",
             );
@@ -532,7 +546,9 @@ fn rooflines(_root: &Path) -> anyhow::Result<Outputs> {
                     let wl = s.workloads();
                     (
                         s.name().to_string(),
-                        wl.iter().map(|w| mlsim_engine::simulate(chip, w)).collect(),
+                        wl.iter()
+                            .map(|w| mlsim_engine::simulate(&target, w))
+                            .collect(),
                     )
                 })
                 .collect();
@@ -573,13 +589,15 @@ const COMPARED: [&str; 6] = [
 
 /// Predicted runtime per workload across chips, one figure per suite.
 fn runtime_per_workload(_root: &Path) -> anyhow::Result<Outputs> {
-    let chips: Vec<mlsim_hw::Chip> = COMPARED
+    let setups: Vec<mlsim_hw::Setup> = COMPARED
         .iter()
-        .map(|n| mlsim_hw::load(n).map_err(anyhow::Error::from))
+        .map(|n| setup(n))
         .collect::<anyhow::Result<_>>()?;
+    let targets: Vec<mlsim_hw::Target<'_>> = setups.iter().map(mlsim_hw::Setup::target).collect();
+    let chips: Vec<mlsim_hw::Chip> = setups.iter().map(|s| s.chip.clone()).collect();
     let mut out = Outputs::new();
     for suite in Suite::ALL {
-        let results = mlsim_engine::sweep(&chips, &suite.workloads());
+        let results = mlsim_engine::sweep(&targets, &suite.workloads());
         let mut csv = String::from("workload,hardware,dtype,runtime_ms\n");
         for r in &results {
             csv.push_str(&format!(

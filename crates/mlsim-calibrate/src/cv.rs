@@ -1,18 +1,19 @@
-//! Out-of-sample scores: leave-one-size-out cross-validation and the
-//! original's "holdout" (launch constant read off the smallest size).
+//! Out-of-sample scores: leave-one-size-out and leave-one-chip-out
+//! cross-validation, and the original's "holdout" (launch constant read off
+//! the smallest size).
 
-use mlsim_hw::Chip;
 use rayon::prelude::*;
 
 use crate::error::CalibrateError;
-use crate::fit::{Param, fit_with_tiles};
+use crate::fit::{Param, Sample, fit_samples_with_tiles, fit_with_tiles};
 use crate::measurements::Measurement;
+use crate::targets::RowTargets;
 use crate::validate::{Point, Shape, distinct_shapes, points};
 
 /// Leave-one-size-out: for every shape, fit `params` (and the kernel tiles
 /// of `tile_dtypes`) on all other shapes and predict that one. Returns the held-out points (in measurement order).
 pub fn leave_one_size_out(
-    chip: &Chip,
+    rows: &RowTargets,
     params: &[Param],
     tile_dtypes: &[mlsim_quant::Dtype],
     measured: &[Measurement],
@@ -36,11 +37,11 @@ pub fn leave_one_size_out(
                 .filter(|m| m.shape() != shape)
                 .cloned()
                 .collect();
-            let fitted = fit_with_tiles(chip, params, tile_dtypes, &train)?;
+            let fitted = fit_with_tiles(rows, params, tile_dtypes, &train)?;
             let test: Vec<Measurement> = test_idx.iter().map(|&i| measured[i].clone()).collect();
             Ok(test_idx
                 .into_iter()
-                .zip(points(&fitted.chip, &test))
+                .zip(points(&rows.with_setup(fitted.setup), &test))
                 .collect())
         })
         .collect();
@@ -67,7 +68,7 @@ pub struct Holdout {
 }
 
 /// Run the original's holdout variant.
-pub fn holdout(chip: &Chip, measured: &[Measurement]) -> Result<Holdout, CalibrateError> {
+pub fn holdout(rows: &RowTargets, measured: &[Measurement]) -> Result<Holdout, CalibrateError> {
     let smallest = measured
         .iter()
         .map(Measurement::shape)
@@ -76,8 +77,9 @@ pub fn holdout(chip: &Chip, measured: &[Measurement]) -> Result<Holdout, Calibra
             f(a).total_cmp(&f(b)).then(a.cmp(b))
         })
         .ok_or_else(|| CalibrateError::Unsupported("no measurements".into()))?;
-    let mut base = chip.clone();
+    let mut base = rows.setup.clone();
     Param::LaunchOverhead.set(&mut base, 0.0);
+    let on = |setup: &mlsim_hw::Setup| rows.with_setup(setup.clone());
     let (calib, rest): (Vec<Measurement>, Vec<Measurement>) = measured
         .iter()
         .cloned()
@@ -87,7 +89,7 @@ pub fn holdout(chip: &Chip, measured: &[Measurement]) -> Result<Holdout, Calibra
             "the holdout needs more than one size".into(),
         ));
     }
-    let excess: f64 = points(&base, &calib)
+    let excess: f64 = points(&on(&base), &calib)
         .iter()
         .map(|p| p.measured_ms - p.predicted_ms)
         .sum::<f64>()
@@ -97,6 +99,122 @@ pub fn holdout(chip: &Chip, measured: &[Measurement]) -> Result<Holdout, Calibra
     Ok(Holdout {
         launch_us,
         from_shape: smallest,
-        points: points(&base, &rest),
+        points: points(&on(&base), &rest),
     })
+}
+
+/// Leave-one-chip-out: for every chip among `samples` (measurement sets of
+/// chips that share one stack), fit the stack's `params` (and the tiles of
+/// `tile_dtypes`) on the other chips' sets only and predict this chip's.
+/// Returns the held-out points of each sample, in sample order. The host's
+/// terms (floor, timing overhead) are not fitted: each set keeps its own
+/// (measured, given, or the framework's), as a host is not a property of
+/// the library.
+pub fn leave_one_chip_out(
+    samples: &[Sample<'_>],
+    params: &[Param],
+    tile_dtypes: &[mlsim_quant::Dtype],
+) -> Result<Vec<Vec<Point>>, CalibrateError> {
+    let chip_of = |s: &Sample<'_>| s.rows.setup.chip.name.clone();
+    let mut chips: Vec<String> = samples.iter().map(chip_of).collect();
+    chips.sort();
+    chips.dedup();
+    if chips.len() < 2 {
+        return Err(CalibrateError::Unsupported(
+            "leave-one-chip-out needs measurements of two or more chips\n  hint: give several --hw/--measurements pairs".into(),
+        ));
+    }
+    let stack = &samples[0].rows.setup.stack.name;
+    if let Some(other) = samples.iter().find(|s| s.rows.setup.stack.name != *stack) {
+        return Err(CalibrateError::Unsupported(format!(
+            "leave-one-chip-out transfers one stack between chips, but `{}` uses `{}` and `{}` uses `{stack}`\n  hint: pass --stack to use one stack for all",
+            other.rows.setup.chip.name,
+            other.rows.setup.stack.name,
+            samples[0].rows.setup.chip.name
+        )));
+    }
+    let params: Vec<Param> = params
+        .iter()
+        .copied()
+        .filter(|p| !matches!(p, Param::LaunchOverhead | Param::TimingOverhead))
+        .collect();
+    // Per chip: (sample index, its held-out points) for each of its samples.
+    type Fold = Result<Vec<(usize, Vec<Point>)>, CalibrateError>;
+    let folds: Vec<Fold> = chips
+        .par_iter()
+        .map(|chip| {
+            let train: Vec<Sample<'_>> = samples
+                .iter()
+                .filter(|s| chip_of(s) != *chip)
+                .copied()
+                .collect();
+            let fitted = fit_samples_with_tiles(&train, &params, tile_dtypes)?;
+            Ok(samples
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| chip_of(s) == *chip)
+                .map(|(i, s)| {
+                    let mut setup = s.rows.setup.clone();
+                    setup.stack = fitted.setup.stack.clone();
+                    (i, points(&s.rows.with_setup(setup), s.measured))
+                })
+                .collect())
+        })
+        .collect();
+    let mut out: Vec<Vec<Point>> = vec![Vec::new(); samples.len()];
+    for fold in folds {
+        for (i, pts) in fold? {
+            out[i] = pts;
+        }
+    }
+    Ok(out)
+}
+
+/// A host floor read off a measurement set's smallest size: the median over
+/// its rows there of what the measurement leaves once the model's kernel
+/// time is taken off, each divided by the framework's factor for its dtype
+/// (per-call timing of a kernel shorter than the timing code pays the
+/// floor plus the kernel). A reading of the harness, not a measurement of
+/// the host: label it so wherever it is used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FloorReadOff {
+    /// The floor, microseconds.
+    pub us: f64,
+    /// The shape it was read from.
+    pub shape: Shape,
+}
+
+/// Read the host floor off the smallest size of `measured` (by FLOPs) on
+/// `rows`' targets; `None` for an empty set.
+pub fn host_floor_from_smallest(
+    rows: &RowTargets,
+    measured: &[Measurement],
+) -> Option<FloorReadOff> {
+    let flops = |s: &Shape| s.0 as f64 * s.1 as f64 * s.2 as f64;
+    let shape = measured
+        .iter()
+        .map(Measurement::shape)
+        .min_by(|a, b| flops(a).total_cmp(&flops(b)).then(a.cmp(b)))?;
+    let mut floors: Vec<f64> = measured
+        .iter()
+        .filter(|m| m.shape() == shape)
+        .map(|m| {
+            let t = rows.target(m).with_timing(mlsim_hw::Timing::Kernel);
+            let kernel_ms = mlsim_engine::predict_matmul(&t, m.m, m.n, m.k, m.dtype).runtime_ms;
+            let factor = if t.is_gpu() {
+                t.framework.dtype_floor_factor(m.dtype)
+            } else {
+                1.0
+            };
+            ((m.runtime_ms - kernel_ms) * 1e3 / factor).max(0.0)
+        })
+        .collect();
+    floors.sort_by(f64::total_cmp);
+    let n = floors.len();
+    let us = if n % 2 == 1 {
+        floors[n / 2]
+    } else {
+        (floors[n / 2 - 1] + floors[n / 2]) / 2.0
+    };
+    Some(FloorReadOff { us, shape })
 }

@@ -7,10 +7,14 @@
 //! - [`validate`]: per-point predictions and the decision scores (is a
 //!   dtype faster than fp32, which dtype is fastest, from which size a
 //!   dtype wins).
-//! - [`fit`]: fitting chip parameters by least squared log error.
+//! - [`targets`]: what each row is predicted on (chip, stack, framework,
+//!   timing and host floor, per row).
+//! - [`fit`]: fitting a setup's parameters (the software stack's, by
+//!   default) by least squared log error.
 //! - [`cv`]: leave-one-size-out cross-validation and the original's
 //!   holdout.
-//! - [`preset`]: writing a calibrated chip file that records the fit.
+//! - [`preset`]: writing a calibrated stack (or chip) file that records the
+//!   fit.
 //!
 //! ```
 //! use mlsim_calibrate::metrics::{ErrorSummary, signed_error_pct};
@@ -28,6 +32,7 @@ pub mod measurements;
 pub mod metrics;
 pub mod preset;
 pub mod scorecard;
+pub mod targets;
 pub mod validate;
 
 pub use error::CalibrateError;

@@ -4,13 +4,21 @@
 //! runtime_ms` plus optional columns) and the original program's
 //! (`hardware, workload, matrix_size, dtype, runtime_ms, ...`, where
 //! `matrix_size` means m = n = k). Lines starting with `#` are provenance
-//! comments. Every cell is checked; the first bad one is reported with its
-//! file, line, row and column, and nothing is dropped silently: columns the
-//! reader does not use are listed in [`MeasurementSet::ignored_columns`].
+//! comments; one of them, `# host_floor_us: X`, gives the measured per-call
+//! floor of the host for every row. Every cell is checked; the first bad one
+//! is reported with its file, line, row and column, and nothing is dropped
+//! silently: columns the reader does not use are listed in
+//! [`MeasurementSet::ignored_columns`].
+//!
+//! How a row was measured travels with it: `timing` (`kernel`,
+//! `back-to-back`, `per-call`), `stack` (the kernel library), `framework`
+//! (the host side) and `host_floor_us` (the host's measured per-call
+//! floor), each optional and per row, so one file may mix them.
 
 use std::io::Cursor;
 use std::path::Path;
 
+use mlsim_hw::Timing;
 use mlsim_quant::Dtype;
 use polars::prelude::*;
 
@@ -31,6 +39,15 @@ pub struct Measurement {
     pub dtype: Dtype,
     /// Runtime of one call, ms.
     pub runtime_ms: f64,
+    /// How it was timed, where the file says.
+    pub timing: Option<Timing>,
+    /// The kernel-library stack it ran on (a name or path), where the file
+    /// says.
+    pub stack: Option<String>,
+    /// The framework that called it, where the file says.
+    pub framework: Option<String>,
+    /// The measured per-call floor of the host that took it, microseconds.
+    pub host_floor_us: Option<f64>,
     /// 1-based line in the file, for messages.
     pub line: usize,
 }
@@ -62,9 +79,13 @@ impl MeasurementSet {
 
 /// Columns of mlsim's layout.
 const OURS_REQUIRED: [&str; 7] = ["hardware", "op", "m", "n", "k", "dtype", "runtime_ms"];
-const OURS_OPTIONAL: [&str; 10] = [
+const OURS_OPTIONAL: [&str; 14] = [
     "tflops",
     "timing",
+    "stack",
+    "framework",
+    "host_floor_us",
+    "method",
     "source",
     "notes",
     "median_ms",
@@ -74,6 +95,9 @@ const OURS_OPTIONAL: [&str; 10] = [
     "reps",
     "arithmetic_intensity",
 ];
+
+/// The optional columns that say how a row was measured.
+const HOW_MEASURED: [&str; 4] = ["timing", "stack", "framework", "host_floor_us"];
 /// Columns of the original's layout.
 const ORIGINAL_REQUIRED: [&str; 4] = ["hardware", "matrix_size", "dtype", "runtime_ms"];
 const ORIGINAL_DERIVED: [&str; 5] = [
@@ -126,8 +150,29 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
     let mut kept = String::with_capacity(text.len());
     let mut lines_of_rows = Vec::new();
     let mut header_line = 0;
+    let mut file_host_floor_us: Option<f64> = None;
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim();
+        if let Some(value) = trimmed
+            .strip_prefix('#')
+            .map(str::trim_start)
+            .and_then(|c| c.strip_prefix("host_floor_us:"))
+        {
+            // The first word is the number; the rest says how it was taken.
+            let word = value.split_whitespace().next().unwrap_or("");
+            file_host_floor_us = Some(parse_host_floor(word).ok_or_else(|| {
+                invalid(
+                    i + 1,
+                    0,
+                    None,
+                    format!(
+                        "`# host_floor_us:` expects a number of microseconds above 0, got `{word}`"
+                    ),
+                    Some("for example `# host_floor_us: 21.5 (an empty op timed per call)`"),
+                )
+            })?);
+            continue;
+        }
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
@@ -216,6 +261,7 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             ORIGINAL_REQUIRED
                 .iter()
                 .chain(ORIGINAL_DERIVED.iter())
+                .chain(HOW_MEASURED.iter())
                 .copied()
                 .collect(),
         )
@@ -271,6 +317,28 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
 
     let workload_cells: Option<Vec<Option<String>>> =
         (original && has("workload")).then(|| text_column("workload"));
+    // The how-measured columns, where present (either layout).
+    let how: Vec<(&str, Vec<Option<String>>)> = HOW_MEASURED
+        .iter()
+        .filter(|c| has(c))
+        .map(|c| (*c, text_column(c)))
+        .collect();
+    let how_cell = |col: &str, i: usize| -> Option<&str> {
+        how.iter()
+            .find(|(c, _)| *c == col)
+            .and_then(|(_, v)| v[i].as_deref())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let mut known_stacks = std::collections::BTreeSet::new();
+    type RowKey = (
+        (u64, u64, u64),
+        Dtype,
+        Option<Timing>,
+        Option<String>,
+        Option<String>,
+    );
+    let mut seen: std::collections::BTreeMap<RowKey, usize> = std::collections::BTreeMap::new();
     let mut rows = Vec::with_capacity(df.height());
     for (i, &line) in lines_of_rows.iter().enumerate() {
         let row = i + 1;
@@ -366,21 +434,95 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                 ));
             }
         }
-        if let Some(dup) = rows
-            .iter()
-            .find(|r: &&Measurement| r.shape() == (m, n, k) && r.dtype == dtype)
-        {
+        let timing = how_cell("timing", i)
+            .map(|v| {
+                v.parse::<Timing>().map_err(|e| {
+                    invalid(
+                        line,
+                        row,
+                        Some("timing"),
+                        e.to_string(),
+                        Some("kernel: a profiler's kernel duration; back-to-back: the mean of calls queued without synchronisation; per-call: each call timed on its own"),
+                    )
+                })
+            })
+            .transpose()?;
+        let mut named = |col: &'static str, kind: &str| -> Result<Option<String>, CalibrateError> {
+            let Some(v) = how_cell(col, i) else {
+                return Ok(None);
+            };
+            if let Some(p) = mlsim_hw::stack_preset(v).filter(|p| p.kind() != kind) {
+                let other = if kind == "library" {
+                    "framework"
+                } else {
+                    "stack"
+                };
+                return Err(invalid(
+                    line,
+                    row,
+                    Some(col),
+                    format!("`{v}` is a {}, not a {kind}", p.kind()),
+                    Some(&format!(
+                        "it belongs in the `{other}` column (or pass it with --{other})"
+                    )),
+                ));
+            }
+            if !known_stacks.contains(v) {
+                let loaded = if kind == "library" {
+                    mlsim_hw::load_stack(v).map(|_| ())
+                } else {
+                    mlsim_hw::load_framework(v).map(|_| ())
+                };
+                if let Err(e) = loaded {
+                    let accepted: Vec<&str> = mlsim_hw::stack_presets()
+                        .filter(|p| p.kind() == kind)
+                        .map(|p| p.name)
+                        .collect();
+                    return Err(invalid(
+                        line,
+                        row,
+                        Some(col),
+                        format!(
+                            "`{v}` is not a {kind} mlsim can load: {}",
+                            first_line(&e.to_string())
+                        ),
+                        Some(&format!(
+                            "accepted: {} (embedded), or a path to a {kind} file",
+                            accepted.join(", ")
+                        )),
+                    ));
+                }
+                known_stacks.insert(v.to_string());
+            }
+            Ok(Some(v.to_string()))
+        };
+        let stack = named("stack", "library")?;
+        let framework = named("framework", "framework")?;
+        let host_floor_us = match how_cell("host_floor_us", i) {
+            Some(v) => Some(parse_host_floor(v).ok_or_else(|| {
+                invalid(
+                    line,
+                    row,
+                    Some("host_floor_us"),
+                    format!("expected a number of microseconds above 0, got `{v}`"),
+                    None,
+                )
+            })?),
+            None => file_host_floor_us,
+        };
+        // One row per shape, dtype and way of measuring (a map, so the check
+        // costs O(log n) a row, not a scan of every row before it).
+        let key = ((m, n, k), dtype, timing, stack.clone(), framework.clone());
+        if let Some(&dup_line) = seen.get(&key) {
             return Err(invalid(
                 line,
                 row,
                 None,
-                format!(
-                    "{m}x{n}x{k} {dtype} is measured twice (also on line {})",
-                    dup.line
-                ),
-                Some("keep one row per shape and dtype"),
+                format!("{m}x{n}x{k} {dtype} is measured twice (also on line {dup_line})"),
+                Some("keep one row per shape, dtype and timing"),
             ));
         }
+        seen.insert(key, line);
         rows.push(Measurement {
             hardware,
             m,
@@ -388,6 +530,10 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             k,
             dtype,
             runtime_ms,
+            timing,
+            stack,
+            framework,
+            host_floor_us,
             line,
         });
     }
@@ -396,6 +542,13 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
         rows,
         ignored_columns,
     })
+}
+
+/// A host floor in microseconds: finite and above 0.
+fn parse_host_floor(v: &str) -> Option<f64> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x > 0.0 && *x < 1e6)
 }
 
 /// Fields on one CSV line, honouring double quotes.

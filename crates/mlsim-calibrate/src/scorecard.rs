@@ -1,13 +1,12 @@
 //! A chip's scores on a measurement set, in sample and out of sample: what
 //! `mlsim validate` prints and what the paper's validation table shows.
 
-use mlsim_hw::Chip;
-
 use crate::cv::leave_one_size_out;
 use crate::error::CalibrateError;
 use crate::fit::{Param, default_params, fit_with_tiles, tile_paths};
 use crate::measurements::Measurement;
 use crate::metrics::ErrorSummary;
+use crate::targets::RowTargets;
 use crate::validate::{
     Fastest, Point, Verdict, distinct_shapes, fastest, points, summary, verdicts,
 };
@@ -45,28 +44,38 @@ pub struct Scorecard {
 }
 
 impl Scorecard {
-    /// Score `chip` on `measured`; with `cross_validate`, also fit its
-    /// default free parameters (as `mlsim calibrate` does) in sample and
-    /// leaving one size out.
+    /// Score `rows` (a chip with its stack and timing) on `measured`; with
+    /// `cross_validate`, also fit its default free parameters (as `mlsim
+    /// calibrate` does) in sample and leaving one size out.
     pub fn new(
-        chip: &Chip,
+        rows: &RowTargets,
         measured: &[Measurement],
         cross_validate: bool,
     ) -> Result<Self, CalibrateError> {
-        let pts = points(chip, measured);
+        let pts = points(rows, measured);
         let as_given = summary(&pts).ok_or_else(|| {
-            CalibrateError::Unsupported(format!("no measurements to score {} on", chip.name))
+            CalibrateError::Unsupported(format!(
+                "no measurements to score {} on",
+                rows.setup.chip.name
+            ))
         })?;
         let fitted = if cross_validate && sizes(measured) >= 2 {
-            let params: Vec<Param> = default_params(chip, measured);
-            let tiles = tile_paths(chip, measured);
-            let fit = fit_with_tiles(chip, &params, &tiles, measured)?;
-            let in_sample_points = points(&fit.chip, measured);
+            let params: Vec<Param> = default_params(rows, measured);
+            let tiles = tile_paths(&rows.setup, measured);
+            let fit = fit_with_tiles(rows, &params, &tiles, measured)?;
+            let in_sample_points = points(&rows.with_setup(fit.setup.clone()), measured);
             let in_sample = summary(&in_sample_points).expect("non-empty");
-            let loso_points = leave_one_size_out(chip, &params, &tiles, measured)?;
+            let loso_points = leave_one_size_out(rows, &params, &tiles, measured)?;
             let loso = summary(&loso_points).expect("non-empty");
-            let mut names: Vec<String> = params.iter().map(Param::field_path).collect();
-            names.extend(tiles.iter().map(|d| format!("compute.paths.{d}.tiles")));
+            let mut names: Vec<String> = params.iter().map(|p| p.field_path(&rows.setup)).collect();
+            names.extend(
+                tiles
+                    .iter()
+                    .map(|d| crate::fit::tiles_field(&rows.setup, *d)),
+            );
+            if !tiles.is_empty() && rows.setup.stack.kernel.split_k {
+                names.push("paths.<dtype>.split_k (where it helps)".into());
+            }
             Some(FittedScores {
                 params: names,
                 in_sample,

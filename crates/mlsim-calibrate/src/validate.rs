@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use mlsim_engine::predict_matmul;
-use mlsim_hw::Chip;
+use mlsim_hw::Timing;
 use mlsim_quant::Dtype;
 
 use crate::measurements::Measurement;
 use crate::metrics::{ErrorSummary, signed_error_pct};
+use crate::targets::RowTargets;
 
 /// A GEMM shape `(m, n, k)`.
 pub type Shape = (u64, u64, u64);
@@ -25,6 +26,8 @@ pub struct Point {
     pub k: u64,
     /// Element type.
     pub dtype: Dtype,
+    /// How it was timed (and so predicted).
+    pub timing: Timing,
     /// Measured runtime, ms.
     pub measured_ms: f64,
     /// Predicted runtime, ms.
@@ -40,17 +43,19 @@ impl Point {
     }
 }
 
-/// Predict every measurement on `chip`.
-pub fn points(chip: &Chip, measurements: &[Measurement]) -> Vec<Point> {
+/// Predict every measurement on its target.
+pub fn points(rows: &RowTargets, measurements: &[Measurement]) -> Vec<Point> {
     measurements
         .iter()
         .map(|r| {
-            let predicted_ms = predict_matmul(chip, r.m, r.n, r.k, r.dtype).runtime_ms;
+            let t = rows.target(r);
+            let predicted_ms = predict_matmul(&t, r.m, r.n, r.k, r.dtype).runtime_ms;
             Point {
                 m: r.m,
                 n: r.n,
                 k: r.k,
                 dtype: r.dtype,
+                timing: t.timing,
                 measured_ms: r.runtime_ms,
                 predicted_ms,
                 error_pct: signed_error_pct(predicted_ms, r.runtime_ms),
@@ -249,6 +254,7 @@ mod tests {
             n,
             k: n,
             dtype,
+            timing: Timing::PerCall,
             measured_ms,
             predicted_ms,
             error_pct: signed_error_pct(predicted_ms, measured_ms),

@@ -68,6 +68,9 @@ enum Command {
     /// List, show and check chip descriptions.
     #[command(subcommand)]
     Presets(commands::presets::PresetsCommand),
+    /// List, show and check software stacks (kernel libraries, frameworks).
+    #[command(subcommand)]
+    Stacks(commands::stacks::StacksCommand),
     /// One transformer inference step (prefill or decode), op by op.
     Model(commands::model::ModelArgs),
     /// The fastest precision scheme per op and per model, and where it changes with the batch.
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Calibrate(args) => commands::calibrate::run(&args),
         Command::Presets(cmd) => commands::presets::run(&cmd),
+        Command::Stacks(cmd) => commands::stacks::run(&cmd),
         Command::Measure(cmd) => commands::measure::run(&cmd),
         Command::Hw(cmd) => commands::hw::run(&cmd),
         Command::Model(args) => commands::model::run(&args),
@@ -143,36 +147,86 @@ pub fn load_chip(name: &str) -> Result<mlsim_hw::Chip, Failure> {
     mlsim_hw::load(name).map_err(Failure::from)
 }
 
-/// Shared `--launch-us` flag: the per-call cost of the caller's harness.
-#[derive(Debug, Clone, clap::Args)]
-pub struct LaunchArg {
-    /// Per-call launch and dispatch overhead in microseconds, replacing the
-    /// chip file's value (which assumes PyTorch eager dispatch); e.g. about
-    /// 5 for a C++ cuBLAS/cuBLASLt caller.
-    #[arg(long = "launch-us", value_name = "US")]
+/// Parse `--timing`.
+fn parse_timing(s: &str) -> Result<mlsim_hw::Timing, String> {
+    s.parse::<mlsim_hw::Timing>().map_err(|e| e.to_string())
+}
+
+/// Shared flags: what a prediction is of besides the chip (the software
+/// stack, the framework and the timing method), and the host floor.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SetupArgs {
+    /// Kernel-library stack (`mlsim stacks list`, or a TOML file); default:
+    /// the chip's `default_stack`, or the one a measurement file names.
+    #[arg(long, value_name = "NAME|FILE", global = true)]
+    pub stack: Option<String>,
+    /// Framework on the host: pytorch-eager (default), cpp-direct,
+    /// cuda-graph, or a TOML file.
+    #[arg(long, value_name = "NAME|FILE", global = true)]
+    pub framework: Option<String>,
+    /// How runtimes are timed: kernel (the GPU kernel alone), back-to-back
+    /// (calls queued without synchronisation), per-call (each call timed on
+    /// its own; default).
+    #[arg(long, value_name = "METHOD", value_parser = parse_timing, global = true)]
+    pub timing: Option<mlsim_hw::Timing>,
+    /// The host's per-call floor in microseconds, replacing the framework's
+    /// (and a measurement file's); e.g. an empty op timed per call.
+    #[arg(long = "host-floor-us", value_name = "US", global = true)]
+    pub host_floor_us: Option<f64>,
+    /// Per-call launch and dispatch cost in microseconds. On a GPU chip the
+    /// same as --host-floor-us; on the original's model it replaces the
+    /// chip file's launch overhead.
+    #[arg(
+        long = "launch-us",
+        value_name = "US",
+        conflicts_with = "host_floor_us",
+        global = true
+    )]
     pub launch_us: Option<f64>,
 }
 
-impl LaunchArg {
-    /// Load a chip and apply the override.
-    pub fn load(&self, name: &str) -> Result<mlsim_hw::Chip, Failure> {
-        let mut chip = load_chip(name)?;
-        if let Some(us) = self.launch_us {
-            if !(us.is_finite() && us >= 0.0) {
-                return Err(Failure {
-                    code: 2,
-                    error: anyhow::anyhow!("--launch-us must be a number of at least 0, got {us}"),
-                });
-            }
-            chip.launch_overhead_s = us / 1e6;
-            // The harness's cost replaces every dtype path's too.
-            for d in mlsim_quant::Dtype::ALL {
-                if let Some(path) = chip.compute.paths.get_mut(d) {
-                    path.launch_overhead_s = None;
-                }
+impl SetupArgs {
+    /// The host floor given, checked, in seconds.
+    fn host_floor_s(&self) -> Result<Option<f64>, Failure> {
+        let (flag, v) = match (self.host_floor_us, self.launch_us) {
+            (Some(v), _) => ("--host-floor-us", v),
+            (None, Some(v)) => ("--launch-us", v),
+            (None, None) => return Ok(None),
+        };
+        if !(v.is_finite() && (0.0..1e6).contains(&v)) {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!("{flag} must be a number from 0 to 1e6, got {v}"),
+            });
+        }
+        Ok(Some(v / 1e6))
+    }
+
+    /// The setup spec these flags give.
+    pub fn spec(&self) -> Result<mlsim_hw::SetupSpec<'_>, Failure> {
+        Ok(mlsim_hw::SetupSpec {
+            stack: self.stack.as_deref(),
+            framework: self.framework.as_deref(),
+            timing: self.timing,
+            host_floor_s: self.host_floor_s()?,
+        })
+    }
+
+    /// Load a chip with these flags' stack, framework and timing.
+    pub fn load(&self, chip: &str) -> Result<mlsim_hw::Setup, Failure> {
+        self.with_chip(load_chip(chip)?)
+    }
+
+    /// The same for a loaded chip. On the original's model a host floor
+    /// replaces the chip's launch overhead (it has no framework).
+    pub fn with_chip(&self, mut chip: mlsim_hw::Chip) -> Result<mlsim_hw::Setup, Failure> {
+        let mut spec = self.spec()?;
+        if chip.compute.arch != mlsim_hw::ComputeArch::Gpu {
+            if let Some(s) = spec.host_floor_s.take() {
+                chip.launch_overhead_s = s;
             }
         }
-        Ok(chip)
+        Ok(mlsim_hw::Setup::with_chip(chip, &spec)?)
     }
 }
 

@@ -9,7 +9,7 @@
 //! dtype is faster at every grid point up to the end of the range, or
 //! "always" / "never".
 
-use mlsim_hw::Chip;
+use mlsim_hw::Target;
 use mlsim_quant::Dtype;
 use mlsim_roofline::{Crossover, Roofline, Which, crossover_ai};
 
@@ -59,10 +59,10 @@ pub enum SearchedCrossover {
     },
 }
 
-fn faster(chip: &Chip, dtype: Dtype, family: Family, s: u64) -> bool {
+fn faster(t: &Target<'_>, dtype: Dtype, family: Family, s: u64) -> bool {
     let (m, n, k) = family.shape(s);
-    predict_matmul(chip, m, n, k, dtype).runtime_ms
-        < predict_matmul(chip, m, n, k, Dtype::Fp32).runtime_ms
+    predict_matmul(t, m, n, k, dtype).runtime_ms
+        < predict_matmul(t, m, n, k, Dtype::Fp32).runtime_ms
 }
 
 /// Geometric grid from `lo` to `hi` (inclusive), `per_octave` points per
@@ -94,11 +94,11 @@ pub const EXACT_RANGE: u64 = 1 << 20;
 /// verified: every size between it and the end of the range is checked, and
 /// the search resumes below the highest slower size found (exact for ranges
 /// of up to [`EXACT_RANGE`] sizes; beyond that the grid answer stands).
-pub fn search(chip: &Chip, dtype: Dtype, family: Family, lo: u64, hi: u64) -> SearchedCrossover {
+pub fn search(t: &Target<'_>, dtype: Dtype, family: Family, lo: u64, hi: u64) -> SearchedCrossover {
     let g = grid(lo, hi, 16);
-    let verdicts: Vec<bool> = g.iter().map(|&s| faster(chip, dtype, family, s)).collect();
+    let verdicts: Vec<bool> = g.iter().map(|&s| faster(t, dtype, family, s)).collect();
     let Some(last_slow) = verdicts.iter().rposition(|f| !f) else {
-        return verified(chip, dtype, family, lo, hi, lo);
+        return verified(t, dtype, family, lo, hi, lo);
     };
     if last_slow == g.len() - 1 {
         return SearchedCrossover::Never;
@@ -108,19 +108,19 @@ pub fn search(chip: &Chip, dtype: Dtype, family: Family, lo: u64, hi: u64) -> Se
     let (mut slow, mut fast) = (g[last_slow], g[last_slow + 1]);
     while fast - slow > 1 {
         let mid = slow + (fast - slow) / 2;
-        if faster(chip, dtype, family, mid) {
+        if faster(t, dtype, family, mid) {
             fast = mid;
         } else {
             slow = mid;
         }
     }
-    verified(chip, dtype, family, lo, hi, fast)
+    verified(t, dtype, family, lo, hi, fast)
 }
 
 /// Check every size from `candidate` to `hi`; the answer is the size above
 /// the highest slower one.
 fn verified(
-    chip: &Chip,
+    t: &Target<'_>,
     dtype: Dtype,
     family: Family,
     lo: u64,
@@ -131,7 +131,7 @@ fn verified(
     if hi - lo <= EXACT_RANGE {
         if let Some(slow) = (candidate..=hi)
             .rev()
-            .find(|&s| !faster(chip, dtype, family, s))
+            .find(|&s| !faster(t, dtype, family, s))
         {
             if slow == hi {
                 return SearchedCrossover::Never;
@@ -161,24 +161,16 @@ fn verified(
 ///
 /// `Crossover::At { ai, below: Which::First }` means the dtype wins below
 /// `ai` (memory-bound shapes) and loses above it.
-pub fn closed_form(chip: &Chip, dtype: Dtype) -> Option<Crossover> {
+pub fn closed_form(t: &Target<'_>, dtype: Dtype) -> Option<Crossover> {
+    let chip = t.chip;
     let rate = |d: Dtype| -> f64 {
-        match chip.resolve_path(d) {
-            Some((_, path, _)) => {
-                let own = chip.compute.paths.get(d).unwrap_or(path);
-                match &path.kind {
-                    mlsim_hw::PathKind::Native {
-                        peak_flops,
-                        clock_ratio,
-                    } => peak_flops * clock_ratio * own.efficiency,
-                    // resolve_path returns the native path doing the work.
-                    mlsim_hw::PathKind::Emulated { .. } => f64::NAN,
-                }
-            }
+        match crate::gpu::path_rates(t, d) {
+            Some(p) => p.rate_flops,
             None => chip.peak_flops(d) * chip.compute.efficiency,
         }
     };
-    let bandwidth = chip.main_memory().bandwidth_bytes_per_s;
+    let dram = chip.main_memory();
+    let bandwidth = dram.bandwidth_bytes_per_s * t.stack.memory_share(&dram.name, true);
     let ours = Roofline::new(rate(dtype), bandwidth * dtype.memory_reduction_vs_fp32()).ok()?;
     let fp32 = Roofline::new(rate(Dtype::Fp32), bandwidth).ok()?;
     Some(crossover_ai(&ours, &fp32))

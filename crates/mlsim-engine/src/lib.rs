@@ -1,11 +1,15 @@
 //! The mlsim simulator.
 //!
-//! [`predict`] turns a chip, an op shape and a dtype into a [`Prediction`]:
-//! the memory cascade ([`memory`]) gives hit rate, serving level and stall
-//! cycles; the compute model ([`compute`]) gives the effective rate; stall
-//! not hidden by the chip's overlap is added to compute time, plus the
-//! chip's launch overhead. A [`Prediction`] is plain numbers (no
-//! allocation); [`SimResult`] attaches names for reports.
+//! [`predict`] turns a [`Target`] (a chip, a software stack and a timing
+//! method) and a workload into a [`Prediction`]. Chips with arch `gpu` go
+//! through the tiled model ([`gpu`]): kernel terms from the chip's
+//! datasheet and the stack's library, then the host's share by timing
+//! method. The original program's four chips keep its model: the memory
+//! cascade ([`memory`]) gives hit rate, serving level and stall cycles; the
+//! compute model ([`compute`]) gives the effective rate; stall not hidden
+//! by the chip's overlap is added to compute time, plus the chip's launch
+//! overhead. A [`Prediction`] is plain numbers (no allocation);
+//! [`SimResult`] attaches names for reports.
 //!
 //! The simulator holds no state: every function is pure and thread-safe.
 //! [`sweep`] runs many predictions in parallel (rayon) and returns them in
@@ -14,16 +18,16 @@
 //! ```
 //! use mlsim_quant::Dtype;
 //! use mlsim_workload::{Op, Workload};
-//! let t4 = mlsim_hw::load("t4-seed").unwrap();
+//! let t4 = mlsim_hw::Setup::load("t4-seed", &Default::default()).unwrap();
 //! let w = Workload::new("mm", Op::matmul(1024, 1024, 1024), Dtype::Fp16).unwrap();
-//! let r = mlsim_engine::simulate(&t4, &w);
+//! let r = mlsim_engine::simulate(&t4.target(), &w);
 //! // The original program printed 0.0952345065 ms for this point.
 //! assert!((r.prediction.runtime_ms - 0.0952345065).abs() < 1e-9);
 //! assert_eq!(r.prediction.bottleneck.as_str(), "compute");
 //! ```
 #![deny(missing_docs)]
 
-use mlsim_hw::Chip;
+use mlsim_hw::Target;
 use mlsim_quant::Dtype;
 use mlsim_roofline::Bound;
 use mlsim_workload::{Op, Workload};
@@ -59,8 +63,18 @@ pub struct Prediction {
     pub memory_stall_cycles: f64,
     /// The part of the stall not hidden behind compute.
     pub exposed_stall_cycles: f64,
-    /// Fixed launch cost included in `runtime_ms`, in milliseconds.
+    /// Host time included in `runtime_ms`, in milliseconds: the launch
+    /// cost of the original's model; on the GPU model, what the host adds
+    /// to the kernels under the timing method (`runtime - kernel`).
     pub launch_ms: f64,
+    /// The kernels' own duration on the device, ms (the original's model:
+    /// its compute and exposed stall).
+    pub kernel_ms: f64,
+    /// The part of `kernel_ms` that does not depend on the work: start-up,
+    /// first K-slice, output stores (GPU model; 0 otherwise).
+    pub kernel_floor_ms: f64,
+    /// Ways K is split across thread blocks (GPU model; 1 otherwise).
+    pub split_k: u32,
     /// Time to move the bytes at the limiting memory level, ms (tiled GPU
     /// model; the original's model has no such term and reports 0).
     pub memory_ms: f64,
@@ -93,12 +107,12 @@ pub struct Prediction {
     pub bottleneck: Bound,
 }
 
-/// Predict `op` in `dtype` on `chip`. Pure, allocation-free.
-pub fn predict(chip: &Chip, workload: &Workload) -> Prediction {
+/// Predict `op` in `dtype` on a target. Pure, allocation-free.
+pub fn predict(t: &Target<'_>, workload: &Workload) -> Prediction {
     let pattern = workload.access_pattern();
     // The working set is the workload's bytes: no need to count them twice.
     predict_parts(
-        chip,
+        t,
         &workload.op,
         workload.dtype,
         workload.flops(),
@@ -108,33 +122,39 @@ pub fn predict(chip: &Chip, workload: &Workload) -> Prediction {
 }
 
 fn predict_parts(
-    chip: &Chip,
+    t: &Target<'_>,
     op: &Op,
     dtype: Dtype,
     flops: f64,
     bytes: f64,
     pattern: &mlsim_workload::AccessPattern,
 ) -> Prediction {
-    if chip.compute.arch == mlsim_hw::ComputeArch::Gpu {
-        if let Some(p) = predict_gpu(chip, op, dtype, flops, bytes) {
+    if t.is_gpu() {
+        if let Some(p) = predict_gpu(t, op, dtype, flops, bytes) {
             return p;
         }
     }
-    predict_original(chip, op, dtype, flops, bytes, pattern)
+    predict_original(t.chip, op, dtype, flops, bytes, pattern)
 }
 
 /// The tiled GPU model (kept out of line so the original model's path stays
 /// small and fast).
 #[inline(never)]
-fn predict_gpu(chip: &Chip, op: &Op, dtype: Dtype, flops: f64, bytes: f64) -> Option<Prediction> {
-    let (terms, kernels) = gpu::op_terms(chip, op, dtype, flops, bytes)?;
-    Some(from_gpu_terms(chip, dtype, flops, bytes, &terms, kernels))
+fn predict_gpu(
+    t: &Target<'_>,
+    op: &Op,
+    dtype: Dtype,
+    flops: f64,
+    bytes: f64,
+) -> Option<Prediction> {
+    let kernels = gpu::op_kernels(t, op, dtype, flops, bytes)?;
+    Some(from_gpu_kernels(t, dtype, flops, bytes, &kernels))
 }
 
 /// The original program's model: memory cascade, compute rate, overlap.
 #[inline]
 fn predict_original(
-    chip: &Chip,
+    chip: &mlsim_hw::Chip,
     op: &Op,
     dtype: Dtype,
     flops: f64,
@@ -169,6 +189,9 @@ fn predict_original(
         memory_stall_cycles: mem.stall_cycles,
         exposed_stall_cycles: exposed,
         launch_ms,
+        kernel_ms: busy_s * 1e3,
+        kernel_floor_ms: 0.0,
+        split_k: 1,
         memory_ms: 0.0,
         conversion_ms: 0.0,
         dram_bytes: bytes,
@@ -185,55 +208,61 @@ fn predict_original(
     }
 }
 
-/// Fill a [`Prediction`] from the tiled GPU model's terms.
-fn from_gpu_terms(
-    chip: &Chip,
+/// Fill a [`Prediction`] from the tiled GPU model's kernels: each call's
+/// cost under the target's timing method, summed over the op's kernels.
+fn from_gpu_kernels(
+    t: &Target<'_>,
     dtype: Dtype,
     flops: f64,
     bytes: f64,
-    t: &gpu::GemmTerms,
-    kernels: u32,
+    kernels: &gpu::OpKernels,
 ) -> Prediction {
+    let chip = t.chip;
     let freq = chip.frequency_hz;
-    let launch_ms = chip.launch_overhead_s(dtype) * 1e3 * f64::from(kernels);
-    let busy_s = t.busy_s();
-    let runtime_ms = busy_s * 1e3 + launch_ms;
-    let exposed_s = (t.memory_s - t.compute_s).max(0.0);
+    let total = kernels.total();
+    let kernel_s: f64 = kernels.iter().map(gpu::GemmTerms::kernel_s).sum();
+    let runtime_s: f64 = kernels.iter().map(|k| t.call_s(dtype, k.kernel_s())).sum();
+    let runtime_ms = runtime_s * 1e3;
+    let busy_s = kernel_s - total.floor_s;
+    let exposed_s = (total.memory_s - total.compute_s).max(0.0);
     let dram_index = chip.memory.len() - 1;
     Prediction {
         flops,
         bytes,
         arithmetic_intensity: flops / bytes,
         runtime_ms,
-        compute_cycles: t.compute_s * freq,
+        compute_cycles: total.compute_s * freq,
         memory_stall_cycles: exposed_s * freq,
         exposed_stall_cycles: exposed_s * freq,
-        launch_ms,
-        memory_ms: t.memory_s * 1e3,
-        conversion_ms: t.conversion_s * 1e3,
-        dram_bytes: t.dram_bytes,
-        waves: t.waves,
-        native: t.native,
+        launch_ms: (runtime_s - kernel_s).max(0.0) * 1e3,
+        kernel_ms: kernel_s * 1e3,
+        kernel_floor_ms: total.floor_s * 1e3,
+        split_k: total.split_k,
+        memory_ms: total.memory_s * 1e3,
+        conversion_ms: total.conversion_s * 1e3,
+        dram_bytes: total.dram_bytes,
+        waves: total.waves,
+        native: total.native,
         compute_utilization: if busy_s > 0.0 {
-            t.compute_s / busy_s
+            (total.compute_s / busy_s).min(1.0)
         } else {
             1.0
         },
         achieved_tflops: flops / (runtime_ms * 1e-3).max(1e-12) * 1e-12,
-        effective_tflops: t.rate_flops * 1e-12,
-        tiling_efficiency: t.tile_efficiency,
-        hit_rate: if t.requested_bytes > 0.0 {
-            (1.0 - t.dram_bytes / t.requested_bytes).max(0.0)
+        effective_tflops: total.rate_flops * 1e-12,
+        tiling_efficiency: total.tile_efficiency,
+        hit_rate: if total.requested_bytes > 0.0 {
+            (1.0 - total.dram_bytes / total.requested_bytes).max(0.0)
         } else {
             1.0
         },
-        serving_level_index: Some(if t.dram_limited || dram_index == 0 {
+        serving_level_index: Some(if total.dram_limited || dram_index == 0 {
             dram_index
         } else {
             dram_index - 1
         }),
         avg_latency_cycles: 0.0,
-        bottleneck: if t.memory_bound {
+        bottleneck: if total.memory_bound {
             Bound::Memory
         } else {
             Bound::Compute
@@ -250,6 +279,12 @@ pub struct SimResult {
     pub op: &'static str,
     /// Chip name (`t4-seed`).
     pub hardware: String,
+    /// Kernel-library stack (`none` for chips on the original's model).
+    pub stack: String,
+    /// Framework on the host.
+    pub framework: String,
+    /// Timing method (`None` on the original's model, which ignores it).
+    pub timing: Option<mlsim_hw::Timing>,
     /// Dtype.
     pub dtype: Dtype,
     /// Name of the serving memory level.
@@ -259,13 +294,26 @@ pub struct SimResult {
     pub prediction: Prediction,
 }
 
-/// Simulate one workload on one chip.
-pub fn simulate(chip: &Chip, workload: &Workload) -> SimResult {
-    let prediction = predict(chip, workload);
+/// Simulate one workload on one target.
+pub fn simulate(t: &Target<'_>, workload: &Workload) -> SimResult {
+    let prediction = predict(t, workload);
+    let chip = t.chip;
+    let gpu = t.is_gpu();
     SimResult {
         workload: workload.name.clone(),
         op: workload.op.kind_name(),
         hardware: chip.name.clone(),
+        stack: if gpu {
+            t.stack.name.clone()
+        } else {
+            "none".into()
+        },
+        framework: if gpu {
+            t.framework.name.clone()
+        } else {
+            "none".into()
+        },
+        timing: gpu.then_some(t.timing),
         dtype: workload.dtype,
         serving_level: prediction
             .serving_level_index
@@ -274,45 +322,45 @@ pub fn simulate(chip: &Chip, workload: &Workload) -> SimResult {
     }
 }
 
-/// Simulate every workload on every chip in parallel; results come back
-/// chip-major in input order whatever the thread count.
-pub fn sweep(chips: &[Chip], workloads: &[Workload]) -> Vec<SimResult> {
-    let pairs: Vec<(&Chip, &Workload)> = chips
+/// Simulate every workload on every target in parallel; results come back
+/// target-major in input order whatever the thread count.
+pub fn sweep(targets: &[Target<'_>], workloads: &[Workload]) -> Vec<SimResult> {
+    let pairs: Vec<(&Target<'_>, &Workload)> = targets
         .iter()
         .flat_map(|c| workloads.iter().map(move |w| (c, w)))
         .collect();
     pairs.into_par_iter().map(|(c, w)| simulate(c, w)).collect()
 }
 
-/// Predict many workloads on one chip in parallel, in input order (the fast
-/// path for large sweeps: no names are attached).
-pub fn predict_many(chip: &Chip, workloads: &[Workload]) -> Vec<Prediction> {
-    workloads.par_iter().map(|w| predict(chip, w)).collect()
+/// Predict many workloads on one target in parallel, in input order (the
+/// fast path for large sweeps: no names are attached).
+pub fn predict_many(t: &Target<'_>, workloads: &[Workload]) -> Vec<Prediction> {
+    workloads.par_iter().map(|w| predict(t, w)).collect()
 }
 
 /// Predict square matmuls of the given sizes in `dtype` in parallel, in
 /// input order, without building [`Workload`]s (for million-point sweeps).
-pub fn predict_square_matmuls(chip: &Chip, sizes: &[u64], dtype: Dtype) -> Vec<Prediction> {
+pub fn predict_square_matmuls(t: &Target<'_>, sizes: &[u64], dtype: Dtype) -> Vec<Prediction> {
     sizes
         .par_iter()
         .with_min_len(4096)
-        .map(|&n| predict_matmul(chip, n, n, n, dtype))
+        .map(|&n| predict_matmul(t, n, n, n, dtype))
         .collect()
 }
 
 /// Runtimes (ms) of square matmuls of the given sizes in `dtype`, in
 /// parallel and in input order: the compact form of a large sweep (8 bytes
 /// a point instead of a whole [`Prediction`]), for grids and heatmaps.
-pub fn square_matmul_runtimes_ms(chip: &Chip, sizes: &[u64], dtype: Dtype) -> Vec<f64> {
+pub fn square_matmul_runtimes_ms(t: &Target<'_>, sizes: &[u64], dtype: Dtype) -> Vec<f64> {
     sizes
         .par_iter()
         .with_min_len(4096)
-        .map(|&n| predict_matmul(chip, n, n, n, dtype).runtime_ms)
+        .map(|&n| predict_matmul(t, n, n, n, dtype).runtime_ms)
         .collect()
 }
 
 /// Predict one `M x N x K` matmul without building a [`Workload`].
-pub fn predict_matmul(chip: &Chip, m: u64, n: u64, k: u64, dtype: Dtype) -> Prediction {
+pub fn predict_matmul(t: &Target<'_>, m: u64, n: u64, k: u64, dtype: Dtype) -> Prediction {
     let b = dtype.bytes_per_element();
     let (mf, nf, kf) = (m as f64, n as f64, k as f64);
     let bytes = b * (mf * kf + kf * nf + mf * nf);
@@ -324,7 +372,7 @@ pub fn predict_matmul(chip: &Chip, m: u64, n: u64, k: u64, dtype: Dtype) -> Pred
         read_ratio: 0.85,
     };
     predict_parts(
-        chip,
+        t,
         &Op::MatMul { m, n, k },
         dtype,
         2.0 * mf * nf * kf,

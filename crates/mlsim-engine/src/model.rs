@@ -1,7 +1,9 @@
 //! A transformer inference step on a chip: each op of
 //! `mlsim_workload::transformer::ops` timed, and the totals.
 //!
-//! Per op: `launch + max(compute + dequantization, memory)`, where
+//! Per op, one kernel of `floor + max(compute + dequantization, memory)`
+//! costed by the target's timing method (the host's share; the original's
+//! model: `launch + ...`), where
 //! - compute comes from the chip's model for the GEMM in the scheme's
 //!   compute (activation) dtype: on a `gpu` chip the tiled model's compute
 //!   time (tiles and waves included); elsewhere FLOPs over the dtype's peak
@@ -15,7 +17,7 @@
 //!
 //! Elementwise ops (norms, activation, embedding lookup) are memory passes.
 
-use mlsim_hw::Chip;
+use mlsim_hw::Target;
 use mlsim_quant::Dtype;
 use mlsim_roofline::Bound;
 use mlsim_workload::transformer::{ModelConfig, ModelOp, OpShape, Phase, Scheme, ops};
@@ -76,54 +78,50 @@ pub struct StepPrediction {
     pub native: bool,
 }
 
-/// Effective compute rate of `dtype` on `chip` (FLOP/s), for chips without
-/// the tiled model and for conversion work.
-fn rate(chip: &Chip, dtype: Dtype) -> f64 {
-    match chip.resolve_path(dtype) {
-        Some((_, path, _)) => match &path.kind {
-            mlsim_hw::PathKind::Native {
-                peak_flops,
-                clock_ratio,
-            } => {
-                let own = chip.compute.paths.get(dtype).unwrap_or(path);
-                peak_flops * clock_ratio * own.efficiency
-            }
-            mlsim_hw::PathKind::Emulated { .. } => {
-                chip.compute.peak_fp32_flops * chip.compute.efficiency
-            }
-        },
-        None => chip.peak_flops(dtype) * chip.compute.efficiency,
+/// Effective compute rate of `dtype` on a target (FLOP/s): the GPU model's
+/// path rate (datasheet at the sustained clock x the stack's share), else
+/// the chip's peak x efficiency.
+fn rate(t: &Target<'_>, dtype: Dtype) -> f64 {
+    match gpu::path_rates(t, dtype) {
+        Some(p) => p.rate_flops,
+        None => t.chip.peak_flops(dtype) * t.chip.compute.efficiency,
     }
 }
 
-fn time_op(chip: &Chip, op: &ModelOp, scheme: &Scheme) -> (f64, Bound) {
-    let bandwidth = chip.main_memory().bandwidth_bytes_per_s;
+fn time_op(t: &Target<'_>, op: &ModelOp, scheme: &Scheme) -> (f64, Bound) {
+    let chip = t.chip;
+    let dram = chip.main_memory();
+    let bandwidth = dram.bandwidth_bytes_per_s * t.stack.memory_share(&dram.name, true);
     let compute_dtype = scheme.activations;
     let memory_s = op.bytes() / bandwidth;
-    let (compute_s, dequant_s) = match op.shape {
+    let (compute_s, dequant_s, floor_s) = match op.shape {
         OpShape::Gemm { batch, m, n, k } => {
             // Skinny GEMMs (decode: a few rows per sequence) run on
             // weight-streaming GEMV-style kernels in serving engines: no
             // 64-256-row tile of padded work. (torch.mm pads: see
             // docs/model/tiles-and-waves.md; its measurements are what the
             // tiled model is validated on.)
-            let compute = match gpu::gemm(chip, m, n, k, batch, compute_dtype) {
-                Some(t) if m >= SKINNY_ROWS => t.compute_s,
-                _ => op.flops / rate(chip, compute_dtype),
+            let tiled = gpu::gemm(t, m, n, k, batch, compute_dtype);
+            let compute = match tiled {
+                Some(g) if m >= SKINNY_ROWS => g.compute_s,
+                _ => op.flops / rate(t, compute_dtype),
             };
             // Each weight element is dequantized every time a tile loads it:
             // once per 128-row block of tokens (a typical M tile), so the
             // cost grows with the batch while the bytes saved do not.
             let dequant = if scheme.weight_only() && op.weight_bytes > 0.0 {
-                (k * n) as f64 * m.div_ceil(DEQUANT_ROWS) as f64 / rate(chip, Dtype::Fp32)
+                (k * n) as f64 * m.div_ceil(DEQUANT_ROWS) as f64 / rate(t, Dtype::Fp32)
             } else {
                 0.0
             };
-            (compute, dequant)
+            (compute, dequant, tiled.map_or(0.0, |g| g.floor_s))
         }
-        OpShape::Elementwise { .. } => (op.flops / rate(chip, Dtype::Fp32), 0.0),
+        OpShape::Elementwise { .. } => {
+            let floor = gpu::roofline_terms(t, op.flops, op.bytes(), Dtype::Fp32)
+                .map_or(0.0, |g| g.floor_s);
+            (op.flops / rate(t, Dtype::Fp32), 0.0, floor)
+        }
     };
-    let launch_s = chip.launch_overhead_s(compute_dtype);
     // Dequantization is ALU work beside the tensor cores' and overlaps the
     // memory stream like the rest of the compute.
     let busy = (compute_s + dequant_s).max(memory_s);
@@ -132,12 +130,17 @@ fn time_op(chip: &Chip, op: &ModelOp, scheme: &Scheme) -> (f64, Bound) {
     } else {
         Bound::Compute
     };
-    ((launch_s + busy) * op.count as f64 * 1e3, bound)
+    let per_run_s = if t.is_gpu() {
+        t.call_s(compute_dtype, floor_s + busy)
+    } else {
+        chip.launch_overhead_s(compute_dtype) + busy
+    };
+    (per_run_s * op.count as f64 * 1e3, bound)
 }
 
 /// Predict one inference step.
 pub fn predict_step(
-    chip: &Chip,
+    t: &Target<'_>,
     cfg: &ModelConfig,
     phase: Phase,
     scheme: &Scheme,
@@ -146,7 +149,7 @@ pub fn predict_step(
     let mut timed: Vec<OpTime> = list
         .into_iter()
         .map(|op| {
-            let (time_ms, bound) = time_op(chip, &op, scheme);
+            let (time_ms, bound) = time_op(t, &op, scheme);
             let bytes = op.bytes();
             OpTime {
                 arithmetic_intensity: if bytes > 0.0 { op.flops / bytes } else { 0.0 },
@@ -167,6 +170,7 @@ pub fn predict_step(
     };
     let weight_bytes = cfg.parameters() * scheme.weights.bytes_per_element();
     let kv_cache_bytes = cfg.kv_bytes_per_token(scheme.kv) * (batch * context) as f64;
+    let chip = t.chip;
     let capacity = chip.main_memory().size_bytes;
     StepPrediction {
         model: cfg.name.clone(),
@@ -232,7 +236,7 @@ fn fastest<'a>(times: impl Iterator<Item = (&'a Scheme, f64)>) -> (&'a Scheme, f
 /// batch sizes (1 to `max_batch`, integer bisection between powers of two)
 /// where the whole-model choice changes. `schemes[0]` is the baseline.
 pub fn recommend(
-    chip: &Chip,
+    target: &Target<'_>,
     cfg: &ModelConfig,
     phase: Phase,
     schemes: &[Scheme],
@@ -240,7 +244,7 @@ pub fn recommend(
 ) -> Recommendation {
     let steps: Vec<StepPrediction> = schemes
         .iter()
-        .map(|s| predict_step(chip, cfg, phase, s))
+        .map(|s| predict_step(target, cfg, phase, s))
         .collect();
     let baseline = &steps[0];
     let mut choices = Vec::new();
@@ -251,7 +255,7 @@ pub fn recommend(
             scheme: s.name.clone(),
             time_ms: t,
             speedup: op.time_ms / t,
-            native: chip.is_native(s.activations),
+            native: target.chip.is_native(s.activations),
         });
     }
     let (s, t) = fastest(schemes.iter().zip(steps.iter().map(|st| st.step_ms)));
@@ -260,7 +264,7 @@ pub fn recommend(
         scheme: s.name.clone(),
         time_ms: t,
         speedup: baseline.step_ms / t,
-        native: chip.is_native(s.activations),
+        native: target.chip.is_native(s.activations),
     });
     let with_batch = |b: u64| match phase {
         Phase::Prefill { prompt, .. } => Phase::Prefill { batch: b, prompt },
@@ -269,7 +273,7 @@ pub fn recommend(
     let best_at = |b: u64| {
         let times = schemes
             .iter()
-            .map(|s| (s, predict_step(chip, cfg, with_batch(b), s).step_ms));
+            .map(|s| (s, predict_step(target, cfg, with_batch(b), s).step_ms));
         fastest(times).0.name.clone()
     };
     let mut switches = vec![BatchSwitch {

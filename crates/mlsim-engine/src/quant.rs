@@ -1,7 +1,7 @@
 //! The quantization analysis: each dtype's runtime plus the original's
 //! overhead terms, against fp32.
 
-use mlsim_hw::Chip;
+use mlsim_hw::Target;
 use mlsim_quant::{Dtype, seed};
 use mlsim_workload::{ElementwiseKind, Op, Workload};
 
@@ -40,7 +40,8 @@ pub struct QuantRow {
 
 /// Analyse `workload` (its FLOPs and shape; the dtype is varied) on `chip`
 /// for fp32 and every dtype the chip has quantization costs for.
-pub fn analyse(chip: &Chip, workload: &Workload) -> Vec<QuantRow> {
+pub fn analyse(t: &Target<'_>, workload: &Workload) -> Vec<QuantRow> {
+    let chip = t.chip;
     let fp32 = workload.with_dtype(Dtype::Fp32);
     let bytes_fp32 = fp32.bytes();
     let seed_ai = fp32.seed_arithmetic_intensity();
@@ -50,7 +51,7 @@ pub fn analyse(chip: &Chip, workload: &Workload) -> Vec<QuantRow> {
     let mut rows: Vec<QuantRow> = dtypes
         .map(|dtype| {
             let w = workload.with_dtype(dtype);
-            let base = predict(chip, &w).runtime_ms;
+            let base = predict(t, &w).runtime_ms;
             let (dequant, layout, scale, crossover) = match chip.quantization.get(dtype) {
                 Some(cost) if dtype != Dtype::Fp32 => (
                     seed::dequant_ms(w.flops(), cost, chip.frequency_hz),

@@ -62,24 +62,70 @@ impl ComputeArch {
     }
 }
 
-/// How a dtype's GEMM runs on a GPU.
+/// How a dtype's GEMM runs on a GPU: the hardware path, and chip-level
+/// calibrations of what the software stack would otherwise decide.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ComputePath {
     /// Native hardware path or emulation through another path.
     pub kind: PathKind,
-    /// Share of the peak reached by large GEMMs on this path.
-    pub efficiency: f64,
-    /// Bytes per output element.
-    pub output_bytes: f64,
+    /// Matrix (tensor) units or vector (SIMT) lanes.
+    pub unit: PathUnit,
     /// fp32 operations per loaded element for conversion (emulated paths).
     pub convert_flops_per_element: f64,
-    /// Candidate output tiles `(rows, cols)` of the library's kernels for
-    /// this dtype, largest first; empty for an emulated path that uses the
-    /// tiles of the path it runs through.
+    /// Chip-level calibration of the share of the sustained peak a large
+    /// GEMM reaches (`None`: the stack's).
+    pub efficiency: Option<f64>,
+    /// Chip-level calibration of the bytes per output element (`None`: the
+    /// stack's).
+    pub output_bytes: Option<f64>,
+    /// Chip-level calibration of the kernel tiles `(rows, cols)`, largest
+    /// first (empty: the stack's).
     pub tiles: Vec<(u32, u32)>,
-    /// Launch cost of this dtype's entry point in seconds, when it differs
-    /// from the chip's.
+    /// Chip-level calibration of the host cost per call of this dtype's
+    /// entry point, seconds (`None`: the framework's).
     pub launch_overhead_s: Option<f64>,
+}
+
+impl ComputePath {
+    /// Field names of the chip-level calibrations this path carries.
+    pub fn calibrated_fields(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.efficiency.is_some() {
+            out.push("efficiency");
+        }
+        if self.output_bytes.is_some() {
+            out.push("output_bytes");
+        }
+        if !self.tiles.is_empty() {
+            out.push("tiles");
+        }
+        if self.launch_overhead_s.is_some() {
+            out.push("launch_overhead_us");
+        }
+        out
+    }
+}
+
+/// Which hardware units a path runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PathUnit {
+    /// Matrix units (tensor cores, matrix cores, MXUs).
+    Tensor,
+    /// Vector (SIMT) lanes.
+    Vector,
+}
+
+/// Where a native path's sustained clock comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockSource {
+    /// Stated in the chip file (`sustained_clock_ghz`: a source, or a fit).
+    Given,
+    /// Derived from the base clock and power limit (`crate::power`).
+    PowerModel,
+    /// The boost clock: the chip file gives no base clock or power limit.
+    Boost,
 }
 
 /// Native or emulated.
@@ -88,16 +134,65 @@ pub struct ComputePath {
 pub enum PathKind {
     /// Runs on hardware built for this dtype.
     Native {
-        /// Dense peak at the boost clock, FLOP/s.
-        peak_flops: f64,
-        /// Sustained clock over the boost clock, in (0, 1].
-        clock_ratio: f64,
+        /// The clock the datasheet peaks refer to, Hz.
+        peak_clock_hz: f64,
+        /// The rate with FP32 accumulation (the datasheet's main figure).
+        rate: PathRate,
+        /// The rate with FP16 accumulation, where the datasheet gives a
+        /// second, higher figure (GeForce fp16 and fp8).
+        half_accumulate: Option<PathRate>,
     },
     /// Runs through another dtype's native path.
     Emulated {
         /// The native path used.
         via: Dtype,
     },
+}
+
+/// A datasheet peak and the clock a long GEMM sustains at it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PathRate {
+    /// Dense peak at the path's peak clock, FLOP/s.
+    pub peak_flops: f64,
+    /// The clock a long GEMM sustains, Hz: as given, the boost clock, or
+    /// (power model) the clock of a kernel running the path at its full
+    /// peak per cycle; a kernel doing less per cycle draws less power and
+    /// may run faster ([`Chip::kernel_clock_hz`]).
+    pub sustained_clock_hz: f64,
+    /// Where `sustained_clock_hz` comes from.
+    pub clock_source: ClockSource,
+    /// Operand bits the path processes per cycle at its peak (per chip;
+    /// the power model's measure of its activity).
+    pub bits_per_cycle: f64,
+}
+
+/// The power cap of a chip whose file gives a base clock and a power
+/// limit: the base clock holds the heaviest path at the limit.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PowerCap {
+    /// The base clock, Hz.
+    pub base_hz: f64,
+    /// Bits per cycle of the heaviest native path.
+    pub heaviest_bits_per_cycle: f64,
+}
+
+impl PathKind {
+    /// The rate and its peak clock a kernel runs at: the FP16-accumulate
+    /// rate when `half_accumulate` and the datasheet gives one. `None` for
+    /// an emulated path.
+    pub fn rate(&self, half_accumulate: bool) -> Option<(&PathRate, f64)> {
+        match self {
+            PathKind::Native {
+                peak_clock_hz,
+                rate,
+                half_accumulate: half,
+            } => Some(match (half_accumulate, half) {
+                (true, Some(h)) => (h, *peak_clock_hz),
+                _ => (rate, *peak_clock_hz),
+            }),
+            PathKind::Emulated { .. } => None,
+        }
+    }
 }
 
 /// One memory level. Sizes in bytes, bandwidth in bytes/s.
@@ -166,8 +261,13 @@ pub struct Chip {
     pub base_clock_hz: Option<f64>,
     /// Board power limit in W, where stated.
     pub power_limit_w: Option<f64>,
-    /// Fixed cost per kernel launch in seconds.
+    /// Fixed cost per kernel launch in seconds (the original's model; on a
+    /// `gpu` chip a value above 0 is a chip-level calibration of the host
+    /// floor).
     pub launch_overhead_s: f64,
+    /// The software stack predictions use by default (a stack name or a
+    /// path), where the chip file names one.
+    pub default_stack: Option<String>,
     /// Where the numbers come from.
     pub sources: Vec<String>,
     /// What was fitted, if anything.
@@ -178,6 +278,8 @@ pub struct Chip {
     pub memory: Vec<MemoryLevel>,
     /// Quantization overhead terms per dtype.
     pub quantization: DtypeMap<QuantCost>,
+    /// The power cap, where the file gives a base clock and a power limit.
+    pub power_cap: Option<PowerCap>,
 }
 
 impl Chip {
@@ -213,20 +315,89 @@ impl Chip {
     }
 
     /// Launch cost per kernel of a GEMM in `dtype`, seconds: the dtype's own
-    /// path's, else the chip's.
+    /// path's, else the chip's (the original's model).
     pub fn launch_overhead_s(&self, dtype: Dtype) -> f64 {
+        self.host_floor_override_s(dtype)
+            .unwrap_or(self.launch_overhead_s)
+    }
+
+    /// A chip-level calibration of the host cost per call of `dtype`, seconds:
+    /// its path's `launch_overhead_us`, else the chip's when above 0.
+    pub fn host_floor_override_s(&self, dtype: Dtype) -> Option<f64> {
         self.compute
             .paths
             .get(dtype)
             .and_then(|p| p.launch_overhead_s)
-            .unwrap_or(self.launch_overhead_s)
+            .or((self.launch_overhead_s > 0.0).then_some(self.launch_overhead_s))
+    }
+
+    /// The chip-level calibrations the file carries, as field paths
+    /// (`compute.paths.int8.efficiency`, `launch_overhead_us`): values that
+    /// replace a software stack's or a framework's. Empty for a datasheet
+    /// chip.
+    pub fn chip_level_calibrations(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.compute.arch == ComputeArch::Gpu && self.launch_overhead_s > 0.0 {
+            out.push("launch_overhead_us".to_string());
+        }
+        for d in Dtype::ALL {
+            if let Some(p) = self.compute.paths.get(d) {
+                for f in p.calibrated_fields() {
+                    out.push(format!("compute.paths.{d}.{f}"));
+                }
+            }
+        }
+        // Anything else a fit recorded (a sustained clock, say).
+        if let Some(c) = &self.calibration {
+            for f in &c.fitted {
+                if !out.contains(f) {
+                    out.push(f.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The clock a kernel runs `rate` at when it reaches `share` of the
+    /// path's peak per cycle, Hz: a given clock as given; under a power cap,
+    /// `min(boost, base x (share x bits / heaviest bits)^(-1/3))`
+    /// (`crate::power`); else the boost clock.
+    pub fn kernel_clock_hz(&self, rate: &PathRate, share: f64) -> f64 {
+        match (rate.clock_source, self.power_cap) {
+            (ClockSource::PowerModel, Some(cap)) => crate::power::sustained_clock_hz(
+                rate.bits_per_cycle * share,
+                cap.heaviest_bits_per_cycle,
+                cap.base_hz,
+                self.frequency_hz,
+            ),
+            _ => rate.sustained_clock_hz,
+        }
+    }
+
+    /// The highest rate `dtype` can reach on this chip, FLOP/s: its peak
+    /// (the half-accumulate one where higher) scaled from the clock it is
+    /// quoted at to the boost clock when that is higher. No prediction may
+    /// beat it (the conformance laws check).
+    pub fn ceiling_flops(&self, dtype: Dtype) -> f64 {
+        match self.resolve_path(dtype).map(|(_, p, _)| &p.kind) {
+            Some(PathKind::Native {
+                peak_clock_hz,
+                rate,
+                half_accumulate,
+            }) => {
+                rate.peak_flops
+                    .max(half_accumulate.map_or(0.0, |h| h.peak_flops))
+                    * (self.frequency_hz / peak_clock_hz).max(1.0)
+            }
+            _ => self.peak_flops(dtype),
+        }
     }
 
     /// Nominal peak for `dtype` in FLOP/s: the native path's datasheet peak
     /// (chips with compute paths), else fp32 peak x the dtype's multiplier.
     pub fn peak_flops(&self, dtype: Dtype) -> f64 {
         match self.resolve_path(dtype).map(|(_, p, _)| &p.kind) {
-            Some(PathKind::Native { peak_flops, .. }) => *peak_flops,
+            Some(PathKind::Native { rate, .. }) => rate.peak_flops,
             _ => self.compute.peak_fp32_flops * self.compute.speedup(dtype),
         }
     }

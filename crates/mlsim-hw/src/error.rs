@@ -1,4 +1,5 @@
-//! Errors of chip loading, each naming the file, the place and the field.
+//! Errors of loading chip and stack files, each naming the file, the place
+//! and the field.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -41,7 +42,7 @@ impl fmt::Display for Diagnostic {
 #[non_exhaustive]
 pub enum HwError {
     /// The file could not be read.
-    #[error("{}: cannot read chip file", path.display())]
+    #[error("{}: cannot read the file", path.display())]
     Io {
         /// The path given.
         path: PathBuf,
@@ -51,9 +52,10 @@ pub enum HwError {
     /// The file was read but is not a valid chip description.
     #[error("{0}")]
     Invalid(Box<Diagnostic>),
-    /// Neither an embedded preset nor an existing file has this name.
+    /// Neither an embedded preset (or stack) nor an existing file has this
+    /// name.
     #[error(
-        "unknown chip `{name}`: no embedded preset has that name and no such file exists\n  hint: {hint}"
+        "unknown name `{name}`: nothing embedded has that name and no such file exists\n  hint: {hint}"
     )]
     UnknownPreset {
         /// The name asked for.

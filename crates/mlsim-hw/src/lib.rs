@@ -22,15 +22,30 @@
 #![deny(missing_docs)]
 
 mod chip;
+mod doc;
 mod error;
 mod load;
+pub mod power;
 pub mod raw;
 mod registry;
+mod setup;
+mod stack;
 
-pub use chip::{Chip, ChipKind, ComputeArch, ComputePath, ComputeUnit, MemoryLevel, PathKind};
+pub use chip::{
+    Chip, ChipKind, ClockSource, ComputeArch, ComputePath, ComputeUnit, MemoryLevel, PathKind,
+    PathRate, PathUnit, PowerCap,
+};
+pub use doc::MAX_FILE_BYTES;
 pub use error::{Diagnostic, HwError};
-pub use load::{MAX_FILE_BYTES, parse_chip};
-pub use registry::{Preset, load, load_file, preset, presets};
+pub use load::parse_chip;
+pub use registry::{
+    Preset, StackPreset, chip_text, load, load_file, load_framework, load_stack, preset, presets,
+    stack_preset, stack_presets, stack_text,
+};
+pub use setup::{DEFAULT_FRAMEWORK, DEFAULT_TIMING, Setup, SetupSpec, Target};
+pub use stack::{
+    Framework, KernelTerms, Stack, StackPath, Timing, UnknownTiming, parse_framework, parse_stack,
+};
 
 /// The JSON Schema of the chip-file format, generated from the wire types'
 /// doc comments (pretty-printed, keys sorted, trailing newline). Editors use
@@ -39,5 +54,27 @@ pub use registry::{Preset, load, load_file, preset, presets};
 #[cfg(feature = "schema")]
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(raw::RawChip);
+    serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n"
+}
+
+/// The JSON Schemas of the two stack-file formats, kernel library
+/// ([`raw::RawStack`]) and framework ([`raw::RawFramework`]), as one
+/// document whose `oneOf` accepts either (`stacks/stack.schema.json`).
+#[cfg(feature = "schema")]
+pub fn stack_json_schema() -> String {
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code, reason = "only its schema is used")]
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "never built: only its schema is used"
+    )]
+    #[serde(untagged)]
+    /// A software-stack file under `stacks/`: a kernel library (`kind =
+    /// "library"`) or a framework (`kind = "framework"`).
+    enum StackFile {
+        Library(raw::RawStack),
+        Framework(raw::RawFramework),
+    }
+    let schema = schemars::schema_for!(StackFile);
     serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n"
 }

@@ -1,310 +1,30 @@
-//! Parsing a chip file (TOML -> [`RawChip`]) and validating it into a
-//! [`Chip`], with errors located by line, column and field path.
+//! Validating a chip file ([`RawChip`]) into a [`Chip`]; parsing and the
+//! location of errors are shared with stack files (`doc.rs`).
 
 use std::collections::BTreeSet;
 
 use mlsim_quant::{Dtype, DtypeMap, QuantCost};
-use toml::de::{DeTable, DeValue};
 
-use crate::chip::{Chip, ChipKind, ComputeArch, ComputePath, ComputeUnit, MemoryLevel, PathKind};
-use crate::error::{Diagnostic, HwError};
+use crate::chip::{
+    Chip, ChipKind, ClockSource, ComputeArch, ComputePath, ComputeUnit, MemoryLevel, PathKind,
+    PathRate, PathUnit,
+};
+use crate::doc::{
+    FieldPath, FileKind, Problem, at_least_one, finite, in_range, non_negative, parse_dtype,
+    parse_validated, plausible, positive, problem,
+};
+use crate::error::HwError;
 use crate::raw::{RawChip, RawCompute, RawMemoryLevel, RawPath, RawQuantCost};
 
-/// Chip files larger than this are refused before parsing (a real one is a
-/// few KiB).
-pub const MAX_FILE_BYTES: usize = 1 << 20;
-
-/// One step of a field path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-/// A dotted path into the document, e.g. `memory[2].bandwidth_gb_s`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct FieldPath(Vec<Seg>);
-
-impl FieldPath {
-    fn key(&self, k: &str) -> Self {
-        let mut p = self.clone();
-        p.0.push(Seg::Key(k.to_string()));
-        p
-    }
-    fn index(&self, i: usize) -> Self {
-        let mut p = self.clone();
-        p.0.push(Seg::Index(i));
-        p
-    }
-    fn render(&self) -> String {
-        let mut s = String::new();
-        for seg in &self.0 {
-            match seg {
-                Seg::Key(k) => {
-                    if !s.is_empty() {
-                        s.push('.');
-                    }
-                    s.push_str(k);
-                }
-                Seg::Index(i) => s.push_str(&format!("[{i}]")),
-            }
-        }
-        s
-    }
-}
-
-/// A validation failure before it is located in the file.
-struct Problem {
-    path: FieldPath,
-    message: String,
-    hint: Option<String>,
-}
-
-fn problem(path: FieldPath, message: impl Into<String>) -> Problem {
-    Problem {
-        path,
-        message: message.into(),
-        hint: None,
-    }
-}
-
-/// Turns a byte offset into a 1-based (line, column).
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
-    (line, column)
-}
-
-/// Finds the byte offset of the deepest existing node on `path`.
-fn locate(doc: &DeTable<'_>, path: &FieldPath) -> usize {
-    let mut best = 0;
-    let mut current: Option<&toml::Spanned<DeValue<'_>>> = None;
-    for (depth, seg) in path.0.iter().enumerate() {
-        let next = match (depth, seg) {
-            (0, Seg::Key(k)) => doc.get(k.as_str()),
-            (_, Seg::Key(k)) => current.and_then(|v| v.get_ref().get(k.as_str())),
-            (_, Seg::Index(i)) => current.and_then(|v| v.get_ref().get(*i)),
-        };
-        match next {
-            Some(v) => {
-                best = v.span().start;
-                current = Some(v);
-            }
-            None => break,
-        }
-    }
-    best
-}
+const CHIP_FILE: FileKind = FileKind {
+    noun: "chip",
+    example: "mlsim presets show t4-seed",
+    schema_doc: "presets/README.md",
+};
 
 /// Parse and validate a chip file's text. `file` is used in messages only.
 pub fn parse_chip(text: &str, file: &str) -> Result<Chip, HwError> {
-    let diag = |offset: usize, field: String, message: String, hint: Option<String>| {
-        let (line, column) = line_col(text, offset);
-        HwError::Invalid(Box::new(Diagnostic {
-            file: file.to_string(),
-            line,
-            column,
-            field,
-            message,
-            hint,
-        }))
-    };
-    if text.len() > MAX_FILE_BYTES {
-        return Err(diag(
-            0,
-            String::new(),
-            format!(
-                "file is {} bytes, more than the {} a chip file may have",
-                text.len(),
-                MAX_FILE_BYTES
-            ),
-            Some("is this really a chip description?".into()),
-        ));
-    }
-    if text.trim().is_empty() {
-        return Err(diag(
-            0,
-            String::new(),
-            "file is empty, expected a chip description".into(),
-            Some("start from `mlsim presets show t4-seed`".into()),
-        ));
-    }
-    let doc = match DeTable::parse(text) {
-        Ok(doc) => doc,
-        Err(e) => {
-            let offset = e.span().map_or(0, |s| s.start);
-            return Err(diag(offset, String::new(), first_line(e.message()), None));
-        }
-    };
-    let deserializer = toml::Deserializer::from(doc.clone());
-    let raw: RawChip = match serde_path_to_error::deserialize(deserializer) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let mut path = path_from_serde(e.path());
-            let inner = e.inner();
-            let message = first_line(inner.message());
-            let mut hint = None;
-            if let Some(missing) = backticked_after(&message, "missing field") {
-                path = path.key(&missing);
-                hint = Some(
-                    "add the field; `mlsim presets show t4-seed` shows a complete file".into(),
-                );
-            } else if message.starts_with("unknown field") {
-                hint = Some("check the spelling against presets/README.md".into());
-            }
-            let offset = inner
-                .span()
-                .map_or_else(|| locate(doc.get_ref(), &path), |s| s.start);
-            return Err(diag(offset, path.render(), message, hint));
-        }
-    };
-    validate(raw).map_err(|p| {
-        let offset = locate(doc.get_ref(), &p.path);
-        diag(offset, p.path.render(), p.message, p.hint)
-    })
-}
-
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or("").trim().to_string()
-}
-
-/// The name in backticks after `prefix`, e.g. `missing field `x``.
-fn backticked_after(message: &str, prefix: &str) -> Option<String> {
-    let rest = message.strip_prefix(prefix)?.trim_start();
-    let rest = rest.strip_prefix('`')?;
-    Some(rest[..rest.find('`')?].to_string())
-}
-
-fn path_from_serde(path: &serde_path_to_error::Path) -> FieldPath {
-    use serde_path_to_error::Segment;
-    let mut p = FieldPath::default();
-    for seg in path.iter() {
-        match seg {
-            Segment::Map { key } => p = p.key(key),
-            Segment::Seq { index } => p = p.index(*index),
-            Segment::Enum { variant } => p = p.key(variant),
-            Segment::Unknown => {}
-        }
-    }
-    p
-}
-
-/// Checks for one number.
-fn finite(path: &FieldPath, field: &str, v: f64) -> Result<f64, Problem> {
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(problem(
-            path.key(field),
-            format!("expected a finite number, got {v}"),
-        ))
-    }
-}
-
-fn positive(path: &FieldPath, field: &str, v: f64) -> Result<f64, Problem> {
-    if finite(path, field, v)? > 0.0 {
-        Ok(v)
-    } else {
-        Err(problem(
-            path.key(field),
-            format!("expected a number above 0, got {v}"),
-        ))
-    }
-}
-
-/// Physical sense: `v` within `[lo, hi]` for a quantity no real chip can
-/// have outside (so a typo such as `frequency_ghz = 1500` is caught and
-/// overflow-sized values never reach the model).
-fn plausible(
-    path: &FieldPath,
-    field: &str,
-    v: f64,
-    lo: f64,
-    hi: f64,
-    what: &str,
-) -> Result<f64, Problem> {
-    if v < lo || v > hi {
-        return Err(Problem {
-            path: path.key(field),
-            message: format!(
-                "{} is outside the range any real chip has ({lo} to {hi} {what})",
-                readable(v)
-            ),
-            hint: Some("check the unit in the field name".into()),
-        });
-    }
-    Ok(v)
-}
-
-/// A number for a message: plain when moderate, scientific when huge or tiny.
-fn readable(v: f64) -> String {
-    if v != 0.0 && !(1e-3..1e7).contains(&v.abs()) {
-        format!("{v:e}")
-    } else {
-        format!("{v}")
-    }
-}
-
-fn non_negative(path: &FieldPath, field: &str, v: f64) -> Result<f64, Problem> {
-    if finite(path, field, v)? >= 0.0 {
-        Ok(v)
-    } else {
-        Err(problem(
-            path.key(field),
-            format!("expected a number of at least 0, got {v}"),
-        ))
-    }
-}
-
-/// `v` in [lo, hi] or [lo, hi) depending on `hi_open`, or (lo, hi] with `lo_open`.
-fn in_range(
-    path: &FieldPath,
-    field: &str,
-    v: f64,
-    (lo, lo_open): (f64, bool),
-    (hi, hi_open): (f64, bool),
-) -> Result<f64, Problem> {
-    finite(path, field, v)?;
-    let lo_ok = if lo_open { v > lo } else { v >= lo };
-    let hi_ok = if hi_open { v < hi } else { v <= hi };
-    if lo_ok && hi_ok {
-        Ok(v)
-    } else {
-        let l = if lo_open { '(' } else { '[' };
-        let h = if hi_open { ')' } else { ']' };
-        Err(problem(
-            path.key(field),
-            format!("expected a number in {l}{lo}, {hi}{h}, got {v}"),
-        ))
-    }
-}
-
-fn at_least_one(path: &FieldPath, field: &str, v: u32) -> Result<u32, Problem> {
-    if v >= 1 {
-        Ok(v)
-    } else {
-        Err(problem(
-            path.key(field),
-            "expected an integer of at least 1, got 0",
-        ))
-    }
-}
-
-fn parse_dtype(path: &FieldPath, key: &str) -> Result<Dtype, Problem> {
-    key.parse::<Dtype>().map_err(|e| Problem {
-        path: path.key(key),
-        message: e.to_string(),
-        hint: Some("dtype keys are names such as fp16, bf16, int8".into()),
-    })
+    parse_validated(text, file, CHIP_FILE, validate)
 }
 
 fn validate(raw: RawChip) -> Result<Chip, Problem> {
@@ -370,7 +90,38 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         .power_limit_w
         .map(|v| positive(&root, "power_limit_w", v))
         .transpose()?;
-    let compute = validate_compute(&root.key("compute"), raw.compute, frequency_ghz)?;
+    if let Some(b) = base_clock_hz {
+        if b > frequency_ghz * 1e9 {
+            return Err(problem(
+                root.key("base_clock_ghz"),
+                format!(
+                    "base clock {} GHz is above the boost clock frequency_ghz = {frequency_ghz}",
+                    b / 1e9
+                ),
+            ));
+        }
+    }
+    let mut compute = validate_compute(&root.key("compute"), raw.compute, frequency_ghz)?;
+    let power_cap = crate::power::derive_sustained_clocks(
+        &mut compute.paths,
+        frequency_ghz * 1e9,
+        base_clock_hz,
+        power_limit_w,
+    );
+    let default_stack = match raw.default_stack {
+        Some(s) => Some(validate_stack_reference(&root.key("default_stack"), s)?),
+        None if compute.arch == ComputeArch::Gpu => {
+            return Err(Problem {
+                path: root.key("default_stack"),
+                message: "arch `gpu` needs the software stack its predictions use by default".into(),
+                hint: Some(
+                    "name the kernel library of the chip's generation, e.g. default_stack = \"cublas-hopper\" (`mlsim stacks list`)"
+                        .into(),
+                ),
+            });
+        }
+        None => None,
+    };
     let memory = validate_memory(&root, raw.memory)?;
     let mut quantization = DtypeMap::new();
     let qpath = root.key("quantization");
@@ -392,11 +143,13 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         base_clock_hz,
         power_limit_w,
         launch_overhead_s: launch_overhead_us / 1e6,
+        default_stack,
         sources: raw.sources,
         calibration: raw.calibration,
         compute,
         memory,
         quantization,
+        power_cap,
     })
 }
 
@@ -417,14 +170,7 @@ fn validate_compute(
             ));
         }
     };
-    let efficiency = in_range(
-        path,
-        "efficiency",
-        raw.efficiency,
-        (0.0, true),
-        (1.0, false),
-    )?;
-    let paths = validate_paths(&path.key("paths"), raw.paths, efficiency, frequency_ghz)?;
+    let paths = validate_paths(&path.key("paths"), raw.paths, frequency_ghz)?;
     if arch == ComputeArch::Gpu
         && !matches!(
             paths.get(Dtype::Fp32).map(|p| &p.kind),
@@ -433,7 +179,8 @@ fn validate_compute(
     {
         return Err(Problem {
             path: path.key("paths"),
-            message: "arch `gpu` needs a native fp32 path ([compute.paths.fp32] with peak_tflops and tiles)".into(),
+            message: "arch `gpu` needs a native fp32 path ([compute.paths.fp32] with peak_tflops)"
+                .into(),
             hint: Some("see presets/t4.toml for a complete GPU description".into()),
         });
     }
@@ -504,7 +251,6 @@ fn validate_compute(
 fn validate_paths(
     root: &FieldPath,
     raw: std::collections::BTreeMap<String, RawPath>,
-    default_efficiency: f64,
     frequency_ghz: f64,
 ) -> Result<DtypeMap<ComputePath>, Problem> {
     let mut paths = DtypeMap::new();
@@ -512,36 +258,82 @@ fn validate_paths(
     for (key, p) in raw {
         let dtype = parse_dtype(root, &key)?;
         let path = root.key(&key);
+        let tflops = |field: &str, v: f64| -> Result<f64, Problem> {
+            Ok(plausible(
+                &path,
+                field,
+                positive(&path, field, v)?,
+                1e-9,
+                1e6,
+                "TFLOP/s",
+            )? * 1e12)
+        };
         let kind = match (p.peak_tflops, &p.emulated_by) {
             (Some(peak), None) => {
-                let peak = plausible(
-                    &path,
-                    "peak_tflops",
-                    positive(&path, "peak_tflops", peak)?,
-                    1e-9,
-                    1e6,
-                    "TFLOP/s",
-                )? * 1e12;
-                let clock = p.sustained_clock_ghz.unwrap_or(frequency_ghz);
-                let clock = positive(&path, "sustained_clock_ghz", clock)?;
-                if clock > frequency_ghz {
-                    return Err(problem(
-                        path.key("sustained_clock_ghz"),
-                        format!(
-                            "sustained clock {clock} GHz is above the boost clock frequency_ghz = {frequency_ghz}"
-                        ),
-                    ));
-                }
-                if p.tiles.is_empty() {
-                    return Err(Problem {
-                        path: path.key("tiles"),
-                        message: "a native path needs at least one output tile".into(),
-                        hint: Some("e.g. tiles = [[128, 128], [64, 64]]".into()),
-                    });
-                }
+                let peak_flops = tflops("peak_tflops", peak)?;
+                let peak_clock_ghz = match p.peak_clock_ghz {
+                    Some(c) => {
+                        let c = positive(&path, "peak_clock_ghz", c)?;
+                        if c > frequency_ghz {
+                            return Err(problem(
+                                path.key("peak_clock_ghz"),
+                                format!(
+                                    "peak clock {c} GHz is above the boost clock frequency_ghz = {frequency_ghz}"
+                                ),
+                            ));
+                        }
+                        c
+                    }
+                    None => frequency_ghz,
+                };
+                let given = match p.sustained_clock_ghz {
+                    Some(c) => {
+                        let c = positive(&path, "sustained_clock_ghz", c)?;
+                        if c > frequency_ghz {
+                            return Err(problem(
+                                path.key("sustained_clock_ghz"),
+                                format!(
+                                    "sustained clock {c} GHz is above the boost clock frequency_ghz = {frequency_ghz}"
+                                ),
+                            ));
+                        }
+                        Some(c * 1e9)
+                    }
+                    None => None,
+                };
+                let rate = |peak_flops: f64, given: Option<f64>| PathRate {
+                    peak_flops,
+                    // Filled in by the power model when not given.
+                    sustained_clock_hz: given.unwrap_or(frequency_ghz * 1e9),
+                    clock_source: if given.is_some() {
+                        ClockSource::Given
+                    } else {
+                        ClockSource::Boost
+                    },
+                    // Set by the power model, which sees every path.
+                    bits_per_cycle: 0.0,
+                };
+                let half_accumulate = match p.half_accumulate_peak_tflops {
+                    Some(h) => {
+                        let h = tflops("half_accumulate_peak_tflops", h)?;
+                        if h < peak_flops {
+                            return Err(problem(
+                                path.key("half_accumulate_peak_tflops"),
+                                format!(
+                                    "the FP16-accumulate peak {} is below peak_tflops {}; it is the higher figure",
+                                    h / 1e12,
+                                    peak_flops / 1e12
+                                ),
+                            ));
+                        }
+                        Some(rate(h, None))
+                    }
+                    None => None,
+                };
                 PathKind::Native {
-                    peak_flops: peak,
-                    clock_ratio: clock / frequency_ghz,
+                    peak_clock_hz: peak_clock_ghz * 1e9,
+                    rate: rate(peak_flops, given),
+                    half_accumulate,
                 }
             }
             (None, Some(via)) => {
@@ -549,11 +341,20 @@ fn validate_paths(
                     e.path = path.key("emulated_by");
                     e
                 })?;
-                if p.sustained_clock_ghz.is_some() {
-                    return Err(problem(
-                        path.key("sustained_clock_ghz"),
-                        "an emulated path runs at the clock of the path it runs through",
-                    ));
+                for (field, set) in [
+                    ("sustained_clock_ghz", p.sustained_clock_ghz.is_some()),
+                    ("peak_clock_ghz", p.peak_clock_ghz.is_some()),
+                    (
+                        "half_accumulate_peak_tflops",
+                        p.half_accumulate_peak_tflops.is_some(),
+                    ),
+                ] {
+                    if set {
+                        return Err(problem(
+                            path.key(field),
+                            "an emulated path runs at the clock and rate of the path it runs through",
+                        ));
+                    }
                 }
                 emulated.push((dtype, via_dtype, path.key("emulated_by")));
                 PathKind::Emulated { via: via_dtype }
@@ -573,21 +374,35 @@ fn validate_paths(
                 });
             }
         };
-        let efficiency = match p.efficiency {
-            Some(e) => in_range(&path, "efficiency", e, (0.0, true), (1.0, false))?,
-            None => default_efficiency,
+        let unit = match p.unit.as_deref() {
+            Some("tensor") => PathUnit::Tensor,
+            Some("vector") => PathUnit::Vector,
+            Some(other) => {
+                return Err(problem(
+                    path.key("unit"),
+                    format!("unknown unit `{other}`, expected tensor or vector"),
+                ));
+            }
+            None if dtype == Dtype::Fp32 => PathUnit::Vector,
+            None => PathUnit::Tensor,
         };
-        let output_bytes = match p.output_bytes {
-            Some(b) => plausible(
-                &path,
-                "output_bytes",
-                positive(&path, "output_bytes", b)?,
-                0.0,
-                64.0,
-                "bytes",
-            )?,
-            None => dtype.bytes_per_element(),
-        };
+        let efficiency = p
+            .efficiency
+            .map(|e| in_range(&path, "efficiency", e, (0.0, true), (1.0, false)))
+            .transpose()?;
+        let output_bytes = p
+            .output_bytes
+            .map(|b| {
+                plausible(
+                    &path,
+                    "output_bytes",
+                    positive(&path, "output_bytes", b)?,
+                    0.0,
+                    64.0,
+                    "bytes",
+                )
+            })
+            .transpose()?;
         let convert = plausible(
             &path,
             "convert_flops_per_element",
@@ -600,29 +415,22 @@ fn validate_paths(
             1e6,
             "FLOPs per element",
         )?;
-        let mut tiles = Vec::with_capacity(p.tiles.len());
-        for (i, [r, c]) in p.tiles.iter().copied().enumerate() {
-            if r == 0 || c == 0 || r > 65536 || c > 65536 {
-                return Err(problem(
-                    path.key("tiles").index(i),
-                    format!("tile sides must be from 1 to 65536, got [{r}, {c}]"),
-                ));
-            }
-            tiles.push((r, c));
-        }
-        let launch = match p.launch_overhead_us {
-            Some(us) => Some(
-                plausible(
-                    &path,
-                    "launch_overhead_us",
-                    non_negative(&path, "launch_overhead_us", us)?,
-                    0.0,
-                    1e6,
-                    "us",
-                )? / 1e6,
-            ),
-            None => None,
-        };
+        let tiles = validate_tiles(&path, &p.tiles)?;
+        let launch = p
+            .launch_overhead_us
+            .map(|us| {
+                Ok::<f64, Problem>(
+                    plausible(
+                        &path,
+                        "launch_overhead_us",
+                        non_negative(&path, "launch_overhead_us", us)?,
+                        0.0,
+                        1e6,
+                        "us",
+                    )? / 1e6,
+                )
+            })
+            .transpose()?;
         if paths.contains(dtype) {
             return Err(problem(path, format!("dtype {dtype} is given twice")));
         }
@@ -630,9 +438,10 @@ fn validate_paths(
             dtype,
             ComputePath {
                 kind,
+                unit,
+                convert_flops_per_element: convert,
                 efficiency,
                 output_bytes,
-                convert_flops_per_element: convert,
                 tiles,
                 launch_overhead_s: launch,
             },
@@ -647,14 +456,50 @@ fn validate_paths(
                     message: format!(
                         "{dtype} is emulated by {via}, but the chip has no native {via} path"
                     ),
-                    hint: Some(format!(
-                        "add [compute.paths.{via}] with peak_tflops and tiles"
-                    )),
+                    hint: Some(format!("add [compute.paths.{via}] with peak_tflops")),
                 });
             }
         }
     }
     Ok(paths)
+}
+
+/// Output tiles `[rows, cols]`: every side from 1 to 65536.
+pub(crate) fn validate_tiles(
+    path: &FieldPath,
+    raw: &[[u32; 2]],
+) -> Result<Vec<(u32, u32)>, Problem> {
+    let mut tiles = Vec::with_capacity(raw.len());
+    for (i, [r, c]) in raw.iter().copied().enumerate() {
+        if r == 0 || c == 0 || r > 65536 || c > 65536 {
+            return Err(problem(
+                path.key("tiles").index(i),
+                format!("tile sides must be from 1 to 65536, got [{r}, {c}]"),
+            ));
+        }
+        tiles.push((r, c));
+    }
+    Ok(tiles)
+}
+
+/// A stack named by a chip file: an embedded stack, or a path to a file.
+fn validate_stack_reference(path: &FieldPath, name: String) -> Result<String, Problem> {
+    let is_path = name.contains(['/', '\\']) || name.ends_with(".toml");
+    if is_path || crate::registry::stack_preset(&name).is_some() {
+        return Ok(name);
+    }
+    Err(Problem {
+        path: path.clone(),
+        message: format!("no embedded software stack is called `{name}`"),
+        hint: Some(format!(
+            "one of: {} (or a path to a stack file)",
+            crate::registry::stack_presets()
+                .filter(|s| s.kind() == "library")
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    })
 }
 
 fn validate_memory(
@@ -787,15 +632,4 @@ fn validate_quant_cost(path: &FieldPath, raw: RawQuantCost) -> Result<QuantCost,
         )?,
         accumulation_buffer: raw.accumulation_buffer,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn line_col_counts_characters() {
-        assert_eq!(line_col("a\nbé c", 6), (2, 4));
-        assert_eq!(line_col("", 0), (1, 1));
-    }
 }

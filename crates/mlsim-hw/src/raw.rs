@@ -30,8 +30,17 @@ pub struct RawChip {
     #[serde(default)]
     pub power_limit_w: Option<f64>,
     /// Fixed cost per kernel launch or dispatch, in microseconds (default 0).
+    /// Used by the original's model; on a `gpu` chip a value above 0 is a
+    /// chip-level calibration that replaces the host floor of the framework
+    /// (reported as such).
     #[serde(default)]
     pub launch_overhead_us: f64,
+    /// The software stack (`stacks/`) that predictions use unless another is
+    /// asked for: the kernel library of the chip's generation, e.g.
+    /// `cublas-hopper` (an embedded stack's name or a path to a stack file).
+    /// Required for arch `gpu`.
+    #[serde(default)]
+    pub default_stack: Option<String>,
     /// Where the numbers come from: datasheets, papers, measurements (at
     /// least one entry).
     pub sources: Vec<String>,
@@ -110,46 +119,64 @@ pub struct RawCompute {
     pub paths: BTreeMap<String, RawPath>,
 }
 
-/// `[compute.paths.<dtype>]`: how a dtype's GEMM runs. A native path has
-/// its own `peak_tflops` and `tiles`; a path without hardware support names
-/// the native path it runs through in `emulated_by`.
+/// `[compute.paths.<dtype>]`: the hardware a dtype's GEMM runs on. A native
+/// path has its own datasheet `peak_tflops`; a path without hardware
+/// support names the native path it runs through in `emulated_by`. What a
+/// kernel library makes of the path (share of peak, tiles, output width)
+/// belongs to the software stack (`stacks/`); the same fields here are a
+/// chip-level calibration that overrides the stack's, reported as such.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawPath {
-    /// Dense peak in TFLOP/s (TOP/s for integers) at `frequency_ghz`
-    /// (native paths).
+    /// Dense peak in TFLOP/s (TOP/s for integers) at `peak_clock_ghz`
+    /// (native paths), with FP32 accumulation where the datasheet gives
+    /// both.
     #[serde(default)]
     pub peak_tflops: Option<f64>,
+    /// The clock in GHz the datasheet's peak refers to, where it is not
+    /// `frequency_ghz` (H100: tensor-core peaks at 1.83 GHz, FP32 at the
+    /// 1.98 GHz boost).
+    #[serde(default)]
+    pub peak_clock_ghz: Option<f64>,
+    /// Dense peak in TFLOP/s with FP16 accumulation, where the datasheet
+    /// gives a second, higher figure (GeForce parts run FP16 and FP8 with
+    /// FP32 accumulation at half rate). A stack whose path accumulates in
+    /// fp16 uses it.
+    #[serde(default)]
+    pub half_accumulate_peak_tflops: Option<f64>,
+    /// `tensor` (matrix units) or `vector` (SIMT lanes); default `vector`
+    /// for fp32, `tensor` otherwise. The power model uses it.
+    #[serde(default)]
+    pub unit: Option<String>,
     /// The native dtype path this dtype runs through (non-native paths),
     /// e.g. `"fp32"` for bf16 on a GPU without bf16 tensor cores.
     #[serde(default)]
     pub emulated_by: Option<String>,
-    /// Clock in GHz this path sustains under a long GEMM (power-capped
-    /// parts run below boost); default `frequency_ghz`.
+    /// Clock in GHz this path sustains under a long GEMM, where a source
+    /// states it (or a fit set it); default: from the power model
+    /// (docs/model/sustained-clock.md), which needs `base_clock_ghz` and
+    /// `power_limit_w`, else the boost clock.
     #[serde(default)]
     pub sustained_clock_ghz: Option<f64>,
-    /// Output tiles `[rows, cols]` the library's kernels use for this dtype,
-    /// largest first (required for native paths; an emulated path without
-    /// tiles uses those of the path it runs through); the model picks the
-    /// fastest for each shape.
-    #[serde(default)]
-    pub tiles: Vec<[u32; 2]>,
-    /// Share of the peak a large GEMM reaches on this path, in (0, 1];
-    /// default `compute.efficiency`.
-    #[serde(default)]
-    pub efficiency: Option<f64>,
-    /// Bytes per output element (default: the dtype's own; int8 GEMMs
-    /// usually write int32, 4).
-    #[serde(default)]
-    pub output_bytes: Option<f64>,
     /// fp32 operations spent converting each loaded element to the
     /// emulating path's format (non-native paths), default 0.
     #[serde(default)]
     pub convert_flops_per_element: Option<f64>,
-    /// Launch and dispatch cost of this dtype's library entry point in
-    /// microseconds, when it differs from the chip's `launch_overhead_us`
-    /// (e.g. int8 GEMMs dispatched through cuBLASLt with a heuristic query).
+    /// Chip-level calibration: output tiles `[rows, cols]`, replacing the
+    /// stack's for this path.
+    #[serde(default)]
+    pub tiles: Vec<[u32; 2]>,
+    /// Chip-level calibration: share of the sustained peak a large GEMM
+    /// reaches on this path, in (0, 1], replacing the stack's.
+    #[serde(default)]
+    pub efficiency: Option<f64>,
+    /// Chip-level calibration: bytes per output element, replacing the
+    /// stack's.
+    #[serde(default)]
+    pub output_bytes: Option<f64>,
+    /// Chip-level calibration: host cost per call of this dtype's entry
+    /// point in microseconds, replacing the host floor.
     #[serde(default)]
     pub launch_overhead_us: Option<f64>,
 }
@@ -192,4 +219,154 @@ pub struct RawQuantCost {
     /// Whether a wider accumulation buffer is needed (default false).
     #[serde(default)]
     pub accumulation_buffer: bool,
+}
+
+/// A kernel-library stack file (`stacks/*.toml` with `kind = "library"`):
+/// what a GEMM library, reached through a framework's entry points, makes
+/// of one chip generation. Values come from measurements on one chip of the
+/// generation and transfer to the others; `mlsim calibrate` writes them.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawStack {
+    /// Short identifier, lower-case with dashes (`cublas-hopper`). For a file
+    /// under `stacks/` it must equal the file name without `.toml`.
+    pub name: String,
+    /// Human-readable label.
+    pub display_name: String,
+    /// `library` (this schema) or `framework` (the host side: see
+    /// [`RawFramework`]).
+    pub kind: String,
+    /// The chip generation the values were measured on or are meant for
+    /// (`turing`, `ampere`, `ada`, `hopper`, `cdna`, ...), in words.
+    pub generation: String,
+    /// Where the numbers come from: measurements, papers, library
+    /// documentation (at least one entry).
+    pub sources: Vec<String>,
+    /// What was fitted to measurements, on what data (`[calibration]`).
+    #[serde(default)]
+    pub calibration: Option<RawCalibration>,
+    /// Share of a path's sustained peak a large GEMM reaches, in (0, 1],
+    /// for dtypes without their own `[paths.<dtype>]` entry.
+    pub efficiency: f64,
+    /// Output tiles `[rows, cols]` of the library's kernels, for dtypes
+    /// without their own list; the model picks the fastest for each shape.
+    pub tiles: Vec<[u32; 2]>,
+    /// The GPU-side terms of one kernel (`[kernel]`).
+    pub kernel: RawKernel,
+    /// Share of each memory level's datasheet bandwidth the library's
+    /// kernels reach, by level name (`L2 = 0.8`) or `main` for the chip's
+    /// last level (`[memory_share]`); 1 for levels not listed.
+    #[serde(default)]
+    pub memory_share: BTreeMap<String, f64>,
+    /// Per-dtype kernels (`[paths.fp16]`).
+    #[serde(default)]
+    pub paths: BTreeMap<String, RawStackPath>,
+    /// The host floor of the machine a fitted stack was measured on
+    /// (`[host]`); replaces the framework's when present.
+    #[serde(default)]
+    pub host: Option<RawHostOverride>,
+}
+
+/// `[kernel]`: what one kernel costs on the GPU beyond its arithmetic and
+/// memory traffic (docs/model/kernel-floor.md).
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawKernel {
+    /// GPU-side time of a kernel that does no work, in microseconds: block
+    /// scheduling, prologue set-up, epilogue flush and completion.
+    pub fixed_us: f64,
+    /// K-slices a thread block keeps in flight (the software pipeline's
+    /// depth); a K loop cannot go faster than one slice per main-memory
+    /// latency divided by this.
+    pub pipeline_stages: u32,
+    /// Depth of one K-slice in bytes per operand row (128 bytes: 32 fp32,
+    /// 64 fp16, 128 fp8 elements).
+    pub k_slice_bytes: f64,
+    /// Whether the library splits K across thread blocks when the output
+    /// tiles alone leave SMs idle (split-K / stream-K).
+    #[serde(default)]
+    pub split_k: bool,
+    /// Most K-splits of one GEMM (default 16).
+    #[serde(default)]
+    pub max_split_k: Option<u32>,
+}
+
+/// `[paths.<dtype>]`: the library's kernels for one dtype.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawStackPath {
+    /// Share of the path's sustained peak a large GEMM reaches, in (0, 1];
+    /// default the stack's `efficiency`.
+    #[serde(default)]
+    pub efficiency: Option<f64>,
+    /// Output tiles; default the stack's `tiles`.
+    #[serde(default)]
+    pub tiles: Vec<[u32; 2]>,
+    /// Bytes per output element (default: the dtype's own; int8 GEMMs
+    /// usually write int32, 4).
+    #[serde(default)]
+    pub output_bytes: Option<f64>,
+    /// `fp32` (default) or `fp16`: the accumulator, which selects the
+    /// chip's `half_accumulate_peak_tflops` where it has one.
+    #[serde(default)]
+    pub accumulate: Option<String>,
+    /// Whether these kernels split K across thread blocks; default the
+    /// stack's `kernel.split_k`.
+    #[serde(default)]
+    pub split_k: Option<bool>,
+    /// The entry point these kernels are reached through, in words
+    /// (`torch._int_mm`).
+    #[serde(default)]
+    pub entry_point: Option<String>,
+}
+
+/// `[host]` of a stack file: the host floor of the machine it was fitted on.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawHostOverride {
+    /// The host floor per call, microseconds (as a framework's
+    /// `host_floor_us`).
+    #[serde(default)]
+    pub floor_us: Option<f64>,
+    /// Host time a per-call timing loop adds per call, microseconds (as a
+    /// framework's `timing_overhead_us`).
+    #[serde(default)]
+    pub timing_overhead_us: Option<f64>,
+}
+
+/// A framework file (`stacks/*.toml` with `kind = "framework"`): the host
+/// side of a prediction, what the caller's software costs per GEMM call.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawFramework {
+    /// Short identifier (`pytorch-eager`), the file name without `.toml`.
+    pub name: String,
+    /// Human-readable label.
+    pub display_name: String,
+    /// `framework`.
+    pub kind: String,
+    /// Where the numbers come from (at least one entry).
+    pub sources: Vec<String>,
+    /// The host floor, microseconds: host time from a call's start to its
+    /// kernel's launch (Python, dispatch, library heuristics, the launch),
+    /// what a call whose kernel takes no time measures when timed on its
+    /// own.
+    pub host_floor_us: f64,
+    /// Host time per call that a loop timing each call adds beyond the call
+    /// itself (recording a pair of CUDA events, the loop), microseconds:
+    /// it decides when queued calls start to hide the host.
+    pub timing_overhead_us: f64,
+    /// GPU idle time between two queued kernels, microseconds.
+    pub gpu_gap_us: f64,
+    /// One dtype's entry point's host floor over the others', a factor of
+    /// at least 1 (`fp8_e4m3 = 1.2`: `torch._scaled_mm` does more per call
+    /// than `torch.mm`; a factor, because the whole floor scales with the
+    /// host's speed).
+    #[serde(default)]
+    pub dtype_floor_factor: BTreeMap<String, f64>,
 }

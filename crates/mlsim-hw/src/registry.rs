@@ -1,10 +1,12 @@
-//! The presets embedded in the binary, and loading a chip by name or path.
+//! The presets and stacks embedded in the binary, and loading a chip, a
+//! stack or a framework by name or path.
 
 use std::path::Path;
 
 use crate::chip::Chip;
 use crate::error::HwError;
 use crate::load::parse_chip;
+use crate::stack::{Framework, Stack, parse_framework, parse_stack};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_presets.rs"));
 
@@ -40,13 +42,20 @@ pub fn preset(name: &str) -> Option<Preset> {
 
 /// Load a chip from a file path.
 pub fn load_file(path: &Path) -> Result<Chip, HwError> {
+    let (text, shown) = read_text(path)?;
+    parse_chip(&text, &shown)
+}
+
+/// Read a description file as UTF-8 text; a file that is not text gets a
+/// located diagnostic.
+fn read_text(path: &Path) -> Result<(String, String), HwError> {
     let bytes = std::fs::read(path).map_err(|source| HwError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let shown = path.display().to_string();
     match String::from_utf8(bytes) {
-        Ok(text) => parse_chip(&text, &shown),
+        Ok(text) => Ok((text, shown)),
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(&e.into_bytes()[..offset]).into_owned();
@@ -57,10 +66,20 @@ pub fn load_file(path: &Path) -> Result<Chip, HwError> {
                 line,
                 column,
                 field: String::new(),
-                message: format!("byte {offset} is not valid UTF-8; a chip file is TOML text"),
+                message: format!(
+                    "byte {offset} is not valid UTF-8; a description file is TOML text"
+                ),
                 hint: Some("is this a binary file?".into()),
             })))
         }
+    }
+}
+
+/// The text of a chip file given by embedded preset name or path.
+pub fn chip_text(name_or_path: &str) -> Result<String, HwError> {
+    match preset(name_or_path) {
+        Some(p) if !name_or_path.ends_with(".toml") => Ok(p.text.to_string()),
+        _ => read_text(Path::new(name_or_path)).map(|(text, _)| text),
     }
 }
 
@@ -81,23 +100,98 @@ pub fn load(name_or_path: &str) -> Result<Chip, HwError> {
     }
     Err(HwError::UnknownPreset {
         name: name_or_path.to_string(),
-        hint: suggest(name_or_path),
+        hint: suggest(name_or_path, presets().map(|p| p.name), "presets"),
     })
 }
 
-/// "did you mean" for a mistyped preset name.
-fn suggest(name: &str) -> String {
-    let mut scored: Vec<(usize, &str)> = presets()
-        .map(|p| (edit_distance(name, p.name), p.name))
-        .collect();
+/// An embedded stack file (`stacks/NAME.toml`): a kernel library or a
+/// framework.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackPreset {
+    /// Name (the file name without `.toml`).
+    pub name: &'static str,
+    /// Path relative to the repository root, for messages.
+    pub file: &'static str,
+    /// The TOML text.
+    pub text: &'static str,
+}
+
+impl StackPreset {
+    /// `library` or `framework`, as the file says (empty if it does not).
+    pub fn kind(&self) -> &'static str {
+        self.text
+            .lines()
+            .find_map(|l| {
+                let rest = l
+                    .trim()
+                    .strip_prefix("kind")?
+                    .trim_start()
+                    .strip_prefix('=')?;
+                Some(rest.trim().trim_matches('"'))
+            })
+            .map_or("", |k| {
+                k.split_whitespace().next().unwrap_or("").trim_matches('"')
+            })
+    }
+}
+
+/// Every embedded stack file, sorted by name.
+pub fn stack_presets() -> impl ExactSizeIterator<Item = StackPreset> {
+    EMBEDDED_STACKS
+        .iter()
+        .map(|&(name, file, text)| StackPreset { name, file, text })
+}
+
+/// The embedded stack file called `name`, if any.
+pub fn stack_preset(name: &str) -> Option<StackPreset> {
+    stack_presets().find(|p| p.name == name)
+}
+
+/// The text of a stack or framework given by embedded name or path, and
+/// the name to show in messages.
+pub fn stack_text(name_or_path: &str) -> Result<(String, String), HwError> {
+    let looks_like_path = name_or_path.contains(['/', '\\']) || name_or_path.ends_with(".toml");
+    if !looks_like_path {
+        if let Some(p) = stack_preset(name_or_path) {
+            return Ok((p.text.to_string(), p.file.to_string()));
+        }
+    }
+    let path = Path::new(name_or_path);
+    if looks_like_path || path.exists() {
+        return read_text(path);
+    }
+    Err(HwError::UnknownPreset {
+        name: name_or_path.to_string(),
+        hint: suggest(name_or_path, stack_presets().map(|p| p.name), "stacks"),
+    })
+}
+
+/// Load a kernel-library stack by embedded name, or else from a file path.
+pub fn load_stack(name_or_path: &str) -> Result<Stack, HwError> {
+    let (text, shown) = stack_text(name_or_path)?;
+    parse_stack(&text, &shown)
+}
+
+/// Load a framework by embedded name, or else from a file path.
+pub fn load_framework(name_or_path: &str) -> Result<Framework, HwError> {
+    let (text, shown) = stack_text(name_or_path)?;
+    parse_framework(&text, &shown)
+}
+
+/// "did you mean" for a mistyped name among `names` (listed by `mlsim
+/// {command} list`).
+fn suggest<'a>(name: &str, names: impl Iterator<Item = &'a str>, command: &str) -> String {
+    let names: Vec<&str> = names.collect();
+    let mut scored: Vec<(usize, &str)> =
+        names.iter().map(|n| (edit_distance(name, n), *n)).collect();
     scored.sort();
     match scored.first() {
         Some(&(d, best)) if d <= 3 || best.contains(name) => {
-            format!("did you mean `{best}`? `mlsim presets list` shows every preset")
+            format!("did you mean `{best}`? `mlsim {command} list` shows them all")
         }
         _ => format!(
-            "`mlsim presets list` shows every preset ({}), or give a path to a .toml file",
-            presets().map(|p| p.name).collect::<Vec<_>>().join(", ")
+            "`mlsim {command} list` shows them all ({}), or give a path to a .toml file",
+            names.join(", ")
         ),
     }
 }

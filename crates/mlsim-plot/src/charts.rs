@@ -150,9 +150,10 @@ pub const NO_GAIN: f64 = 1.05;
 const NO_GAIN_COLOR: RGBColor = RGBColor(225, 225, 225);
 
 impl CrossoverMap {
-    /// Predict every dtype at every grid point. `None` when the chip runs no
-    /// dtype at all.
-    pub fn compute(chip: &Chip, n: u64, ms: &[u64], ks: &[u64]) -> Option<Self> {
+    /// Predict every dtype at every grid point on a target (a chip with its
+    /// stack and timing). `None` when the chip runs no dtype at all.
+    pub fn compute(t: &mlsim_hw::Target<'_>, n: u64, ms: &[u64], ks: &[u64]) -> Option<Self> {
+        let chip = t.chip;
         let candidates: Vec<Dtype> = Dtype::ALL
             .into_iter()
             .filter(|&d| chip.resolve_path(d).is_some())
@@ -167,7 +168,7 @@ impl CrossoverMap {
                     .map(|&k| {
                         let times: Vec<(Dtype, f64)> = candidates
                             .iter()
-                            .map(|&d| (d, predict_matmul(chip, m, n, k, d).runtime_ms))
+                            .map(|&d| (d, predict_matmul(t, m, n, k, d).runtime_ms))
                             .collect();
                         fastest_of(&times)
                     })
@@ -181,7 +182,7 @@ impl CrossoverMap {
                 ks.iter()
                     .map(|&k| {
                         if has_fp32 {
-                            predict_matmul(chip, m, n, k, Dtype::Fp32).runtime_ms
+                            predict_matmul(t, m, n, k, Dtype::Fp32).runtime_ms
                         } else {
                             f64::NAN
                         }
@@ -337,8 +338,9 @@ mod tests {
     /// square cell must go to a tensor-core dtype, never fp32 or bf16.
     #[test]
     fn t4_map_picks_tensor_cores_for_large_shapes() {
-        let chip = mlsim_hw::load("t4-calibrated").unwrap();
-        let map = CrossoverMap::compute(&chip, 4096, &[1, 16, 4096], &[64, 4096]).unwrap();
+        let setup = mlsim_hw::Setup::load("t4-calibrated", &Default::default()).unwrap();
+        let map =
+            CrossoverMap::compute(&setup.target(), 4096, &[1, 16, 4096], &[64, 4096]).unwrap();
         let (big, _) = map.fastest[2][1];
         assert!(
             matches!(big, Dtype::Fp16 | Dtype::Int8 | Dtype::Int4),
@@ -349,14 +351,16 @@ mod tests {
         assert!(csv.lines().nth(6).unwrap().starts_with("4096,4096,4096,"));
     }
 
-    /// "No real gain" cells exist where the launch cost dominates (tiny M
-    /// and K on an H100) and only there: each has a runtime under twice the
-    /// launch cost, the only regime where every dtype takes about as long.
+    /// "No real gain" cells exist where the host floor dominates (tiny M
+    /// and K on an H100, timed per call) and only there: each has a runtime
+    /// under twice the floor, the only regime where every dtype takes about
+    /// as long.
     #[test]
     fn no_gain_cells_are_launch_bound() {
-        let chip = mlsim_hw::load("h100-sxm5").unwrap();
-        let map = CrossoverMap::compute(&chip, 4096, &[1, 8, 64, 4096], &[64, 256, 8192]).unwrap();
-        let launch_ms = chip.launch_overhead_s * 1e3;
+        let setup = mlsim_hw::Setup::load("h100-sxm5", &Default::default()).unwrap();
+        let t = setup.target();
+        let map = CrossoverMap::compute(&t, 4096, &[1, 8, 64, 4096], &[64, 256, 8192]).unwrap();
+        let launch_ms = t.host_floor_s(Dtype::Fp32) * 1e3;
         let mut grey = 0;
         for r in 0..map.ms.len() {
             for c in 0..map.ks.len() {
@@ -374,13 +378,13 @@ mod tests {
     }
 
     /// A narrower dtype must be more than TIE faster to win a cell: with
-    /// the candidates' runtimes made equal (a huge launch cost), the widest
+    /// the candidates' runtimes made equal (a huge host floor), the widest
     /// (fp32, listed first) wins everywhere.
     #[test]
     fn ties_go_to_the_wider_dtype() {
-        let mut chip = mlsim_hw::load("t4").unwrap();
-        chip.launch_overhead_s = 1e3;
-        let map = CrossoverMap::compute(&chip, 64, &[1, 64], &[64]).unwrap();
+        let mut setup = mlsim_hw::Setup::load("t4", &Default::default()).unwrap();
+        setup.host_floor_s = Some(1.0);
+        let map = CrossoverMap::compute(&setup.target(), 64, &[1, 64], &[64]).unwrap();
         assert!(map.fastest.iter().flatten().all(|(d, _)| *d == Dtype::Fp32));
     }
 

@@ -3,11 +3,31 @@
 use mlsim_calibrate::CalibrateError;
 use mlsim_calibrate::fit::{Param, default_params, fit};
 use mlsim_calibrate::measurements::{Measurement, parse_measurements};
+use mlsim_calibrate::targets::RowTargets;
 use mlsim_calibrate::validate::{points, summary};
+use mlsim_hw::{Setup, SetupSpec};
 use mlsim_quant::Dtype;
 
 mod malformed;
 mod mutation;
+mod stacks;
+
+/// A measured row with nothing said about how it was measured.
+pub fn row(m: u64, n: u64, k: u64, dtype: Dtype, runtime_ms: f64) -> Measurement {
+    Measurement {
+        hardware: "synthetic".into(),
+        m,
+        n,
+        k,
+        dtype,
+        runtime_ms,
+        timing: None,
+        stack: None,
+        framework: None,
+        host_floor_us: None,
+        line: 0,
+    }
+}
 
 /// Measurements generated from known parameters are fitted back.
 ///
@@ -17,7 +37,7 @@ mod mutation;
 /// (0.528, 5.55, 4.21, 0 us) and must recover each parameter within 5%.
 #[test]
 fn synthetic_round_trip_recovers_known_parameters() {
-    let start = mlsim_hw::load("t4-seed").unwrap();
+    let start = Setup::load("t4-seed", &SetupSpec::default()).unwrap();
     let mut truth = start.clone();
     let known = [
         (Param::Efficiency, 0.40),
@@ -37,31 +57,24 @@ fn synthetic_round_trip_recovers_known_parameters() {
             .into_iter()
             .enumerate()
         {
-            let exact = mlsim_engine::predict_matmul(&truth, n, n, n, dtype).runtime_ms;
+            let exact = mlsim_engine::predict_matmul(&truth.target(), n, n, n, dtype).runtime_ms;
             // Deterministic "noise" in [-3%, +3%].
             let noise = 1.0 + 0.03 * (((i * 3 + j) * 7919 % 13) as f64 / 6.0 - 1.0);
-            rows.push(Measurement {
-                hardware: "synthetic".into(),
-                m: n,
-                n,
-                k: n,
-                dtype,
-                runtime_ms: exact * noise,
-                line: 0,
-            });
+            rows.push(row(n, n, n, dtype, exact * noise));
         }
     }
-    let params = default_params(&start, &rows);
+    let targets = RowTargets::new(start.chip.clone(), &SetupSpec::default(), &rows).unwrap();
+    let params = default_params(&targets, &rows);
     assert_eq!(params, known.map(|(p, _)| p).to_vec());
-    let fitted = fit(&start, &params, &rows).unwrap();
+    let fitted = fit(&targets, &params, &rows).unwrap();
     for ((p, got), (_, want)) in fitted.values.iter().zip(known) {
         assert!(
             (got - want).abs() / want < 0.05,
-            "{p}: fitted {got}, truth {want}"
+            "{p:?}: fitted {got}, truth {want}"
         );
     }
     // And the fitted model predicts the points within the noise.
-    let s = summary(&points(&fitted.chip, &rows)).unwrap();
+    let s = summary(&points(&targets.with_setup(fitted.setup), &rows)).unwrap();
     assert!(s.mape_pct < 3.0, "in-sample MAPE {}", s.mape_pct);
 }
 
@@ -90,17 +103,14 @@ fn comments_and_unused_columns_are_reported_not_dropped() {
 
 #[test]
 fn loso_needs_two_sizes() {
-    let chip = mlsim_hw::load("t4-seed").unwrap();
-    let rows = vec![Measurement {
-        hardware: "x".into(),
-        m: 8,
-        n: 8,
-        k: 8,
-        dtype: Dtype::Fp32,
-        runtime_ms: 1.0,
-        line: 2,
-    }];
-    let err = mlsim_calibrate::cv::leave_one_size_out(&chip, &[Param::Efficiency], &[], &rows)
+    let rows = vec![row(8, 8, 8, Dtype::Fp32, 1.0)];
+    let targets = RowTargets::new(
+        mlsim_hw::load("t4-seed").unwrap(),
+        &SetupSpec::default(),
+        &rows,
+    )
+    .unwrap();
+    let err = mlsim_calibrate::cv::leave_one_size_out(&targets, &[Param::Efficiency], &[], &rows)
         .unwrap_err();
     assert!(matches!(err, CalibrateError::Unsupported(_)));
 }

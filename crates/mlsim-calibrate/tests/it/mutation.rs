@@ -21,7 +21,13 @@ const FILES: [&str; 2] = [
     include_str!("../../../../results/t4-colab-matmul.csv"),
     include_str!("../../../../results/rtx4060ti-cublaslt-square.csv"),
 ];
-const TOKENS: [&str; 14] = [
+const TOKENS: [&str; 20] = [
+    "kernel",
+    "back-to-back",
+    "per-call",
+    "cublas-hopper",
+    "no-such-stack",
+    "pytorch-eager",
     "",
     "-1",
     "0",
@@ -43,6 +49,7 @@ fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
         for r in &set.rows {
             prop_assert!(r.runtime_ms.is_finite() && r.runtime_ms > 0.0);
             prop_assert!(r.m > 0 && r.n > 0 && r.k > 0);
+            prop_assert!(r.host_floor_us.is_none_or(|us| us.is_finite() && us > 0.0));
         }
     }
     Ok(())

@@ -1,11 +1,14 @@
-//! `mlsim calibrate`: fit a chip's free parameters to measurements and
-//! write a calibrated chip file that records the fit.
+//! `mlsim calibrate`: fit a software stack's free parameters (a chip's, on
+//! the original's model) to measurements and write a calibrated file that
+//! records the fit.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use mlsim_calibrate::cv::leave_one_size_out;
-use mlsim_calibrate::fit::{default_params, fit_with_tiles, parse_params, tile_paths};
+use mlsim_calibrate::cv::{leave_one_chip_out, leave_one_size_out};
+use mlsim_calibrate::fit::{
+    Owner, Sample, default_params, fit_samples_with_tiles, parse_params, tile_paths, tiles_field,
+};
 use mlsim_calibrate::preset::{Record, apply_rounded, calibrated_text};
 use mlsim_calibrate::validate::{points, summary};
 
@@ -14,23 +17,34 @@ use crate::{CmdResult, Failure};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim calibrate --hw t4 --measurements results/t4-colab-matmul.csv --out presets/t4-calibrated.toml\n  mlsim calibrate --hw my-gpu.toml --measurements my.csv --out my-gpu-fit.toml --params efficiency,launch\n\nParameters: efficiency (GPU chips: every measured dtype path's), efficiency.<dtype>, speedup and\nspeedup.<dtype> (the original's model only), launch, launch.<dtype>.\nDefault on GPU chips: each measured dtype path's efficiency (its sustained clock on power-capped\npaths), its kernel tiles and the launch overhead; on the original's model: efficiency, the\nmeasured dtypes' multipliers and the launch overhead.\nThe fit minimises the squared log error; the file records the in-sample and\nleave-one-size-out errors. Set SOURCE_DATE_EPOCH to fix the recorded date."
+    after_help = "Examples:\n  mlsim calibrate --hw h200 --measurements results/h200-torch-square.csv --host-floor-from-smallest --out my-hopper.toml\n  mlsim calibrate --hw t4-seed --measurements results/t4-colab-matmul.csv --out t4-fit.toml\n  mlsim calibrate --hw my-gpu.toml --measurements my.csv --out my-stack.toml --params efficiency,launch\n\nOn a GPU chip the fit changes the software stack, not the chip: --out is a stack file\n(its name is the file name), started from the stack the measurements ran on, with a\n[calibration] record. Parameters: efficiency (every measured dtype's share of peak),\nefficiency.<dtype>, launch (the host's per-call floor, written as the stack's [host]),\nfixed (the kernel floor), memory (share of main-memory bandwidth), and chip-level\ncalibrations clock.<dtype> and launch.<dtype>, written to --out-chip. Default: each\nmeasured dtype's efficiency, its kernel tiles, the host floor (when the rows are timed\nwith the host in them and carry no measured floor) and the kernel floor (when some rows\nare kernel timings). On the original's model (t4-seed, ...) --out is a chip file and the\ndefault is efficiency, the measured dtypes' multipliers and the launch overhead.\nThe fit minimises the squared log error; the file records the in-sample and\nleave-one-size-out errors. Set SOURCE_DATE_EPOCH to fix the recorded date."
 )]
 pub struct CalibrateArgs {
-    /// Chip preset name or TOML file to start from.
-    #[arg(long = "hw", value_name = "NAME|FILE")]
-    hw: String,
-    /// Measurement CSV (see results/README.md).
-    #[arg(long, value_name = "FILE")]
-    measurements: PathBuf,
-    /// Where to write the calibrated chip file; its name is the file name.
+    /// Chip preset name or TOML file; one for all files, or one per file.
+    #[arg(long = "hw", value_name = "NAME|FILE", required = true)]
+    hw: Vec<String>,
+    /// Measurement CSV (see results/README.md); repeat to fit one stack on
+    /// several files (chips of one generation).
+    #[arg(long, value_name = "FILE", required = true)]
+    measurements: Vec<PathBuf>,
+    /// Where to write the calibrated stack file (a chip file on the
+    /// original's model); its name is the file name.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-    #[command(flatten)]
-    launch: crate::LaunchArg,
+    /// Where to write the chip file when chip-level values are fitted on a
+    /// GPU chip (`clock.<dtype>`, `launch.<dtype>`, or values the chip file
+    /// already carries as calibrations).
+    #[arg(long, value_name = "FILE")]
+    out_chip: Option<PathBuf>,
     /// Comma-separated parameters to fit.
     #[arg(long, value_name = "LIST")]
     params: Option<String>,
+    /// For a file without a measured host floor, read the floor off its
+    /// smallest size (and do not fit it).
+    #[arg(long)]
+    host_floor_from_smallest: bool,
+    #[command(flatten)]
+    setup: crate::SetupArgs,
 }
 
 /// Today's date (UTC, ISO 8601), or SOURCE_DATE_EPOCH's.
@@ -57,73 +71,240 @@ pub fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-pub fn run(args: &CalibrateArgs) -> CmdResult {
-    let chip = args.launch.load(&args.hw)?;
-    let source = match mlsim_hw::preset(&args.hw) {
-        Some(p) => p.text.to_string(),
-        None => std::fs::read_to_string(&args.hw)?,
-    };
-    let set = super::validate::load_measurements(&args.measurements)?;
-    let params = match &args.params {
-        Some(spec) => parse_params(spec, &chip, &set.rows)?,
-        None => default_params(&chip, &set.rows),
-    };
-    let name = args
-        .out
-        .file_stem()
+/// The name a written file gets: its file stem, checked.
+fn name_of(path: &std::path::Path, flag: &str) -> Result<String, Failure> {
+    path.file_stem()
         .and_then(|s| s.to_str())
-        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+        .filter(|s| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+        .map(str::to_string)
         .ok_or_else(|| Failure {
             code: 2,
             error: anyhow::anyhow!(
-                "--out {}: the file name becomes the chip's name and must be lower-case letters, digits and dashes\n  hint: for example --out t4-calibrated.toml",
-                args.out.display()
+                "{flag} {}: the file name becomes the name inside and must be lower-case letters, digits and dashes\n  hint: for example {flag} my-fit.toml",
+                path.display()
             ),
-        })?
-        .to_string();
+        })
+}
 
+fn write(path: &std::path::Path, text: &str) -> Result<(), Failure> {
+    std::fs::write(path, text).map_err(|e| Failure {
+        code: 2,
+        error: anyhow::anyhow!("cannot write {}: {e}", path.display()),
+    })
+}
+
+pub fn run(args: &CalibrateArgs) -> CmdResult {
+    let files = &args.measurements;
+    if args.hw.len() != 1 && args.hw.len() != files.len() {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!(
+                "{} --hw for {} --measurements files\n  hint: give one --hw for all files, or one per file in the same order",
+                args.hw.len(),
+                files.len()
+            ),
+        });
+    }
+    let cases: Vec<super::validate::Case> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let hw = &args.hw[if args.hw.len() == 1 { 0 } else { i }];
+            super::validate::load_case(hw, f, &args.setup, args.host_floor_from_smallest)
+        })
+        .collect::<Result<_, _>>()?;
+    let first = &cases[0];
+    let start = &first.rows.setup;
+    let gpu = start.chip.compute.arch == mlsim_hw::ComputeArch::Gpu;
+    if let Some(other) = cases
+        .iter()
+        .find(|c| c.rows.setup.stack.name != start.stack.name)
+    {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!(
+                "{} runs on stack `{}` and {} on `{}`: one fit changes one stack\n  hint: pass --stack to fit one stack on all files",
+                first.set.file,
+                start.stack.name,
+                other.set.file,
+                other.rows.setup.stack.name
+            ),
+        });
+    }
+    let several = cases.len() > 1;
+    let mut params: Vec<mlsim_calibrate::fit::Param> = match &args.params {
+        Some(spec) => parse_params(spec, start, &first.set.rows)?,
+        None => cases
+            .iter()
+            .flat_map(|c| default_params(&c.rows, &c.set.rows))
+            .collect(),
+    };
+    if several {
+        // A host is not a library: over several files each keeps its own
+        // floor and timing overhead (measured, read off, or the framework's).
+        let host = |p: &mlsim_calibrate::fit::Param| {
+            matches!(
+                p,
+                mlsim_calibrate::fit::Param::LaunchOverhead
+                    | mlsim_calibrate::fit::Param::TimingOverhead
+            )
+        };
+        if params.iter().any(host) {
+            eprintln!(
+                "note: fitting one stack on several files: the host's floor and timing overhead are not fitted (each file keeps its own)"
+            );
+        }
+        params.retain(|p| !host(p));
+    }
+    params.sort();
+    params.dedup();
+    let stack_name = name_of(&args.out, "--out")?;
     // Kernel tiles are fitted with the default parameters only: an explicit
     // --params list fits exactly what it names.
-    let tiles = if args.params.is_none() {
-        tile_paths(&chip, &set.rows)
+    let mut tiles: Vec<mlsim_quant::Dtype> = if args.params.is_none() {
+        cases
+            .iter()
+            .flat_map(|c| tile_paths(&c.rows.setup, &c.set.rows))
+            .collect()
     } else {
         Vec::new()
     };
-    let fitted = fit_with_tiles(&chip, &params, &tiles, &set.rows)?;
-    let mut calibrated = fitted.chip.clone();
+    tiles.sort();
+    tiles.dedup();
+    let samples: Vec<Sample<'_>> = cases
+        .iter()
+        .map(|c| Sample {
+            rows: &c.rows,
+            measured: &c.set.rows,
+        })
+        .collect();
+    let fitted = fit_samples_with_tiles(&samples, &params, &tiles)?;
+    let mut calibrated = fitted.setup.clone();
     let values = apply_rounded(&mut calibrated, &fitted.values);
-    let in_sample = summary(&points(&calibrated, &set.rows)).expect("non-empty");
-    let cv_points = leave_one_size_out(&chip, &params, &tiles, &set.rows).ok();
-    let cv = cv_points.as_deref().and_then(summary);
-    let date = today();
-    let measurements = args.measurements.display().to_string();
-    let record = Record {
-        measurements: &measurements,
-        date: &date,
-        base_name: &chip.name,
-        values: &values,
-        tiles: &fitted.tiles,
-        in_sample,
-        cv,
+    let in_sample_points: Vec<mlsim_calibrate::validate::Point> = cases
+        .iter()
+        .flat_map(|c| {
+            let mut setup = c.rows.setup.clone();
+            setup.stack = calibrated.stack.clone();
+            if !several {
+                setup.chip = calibrated.chip.clone();
+            }
+            points(&c.rows.with_setup(setup), &c.set.rows)
+        })
+        .collect();
+    let in_sample = summary(&in_sample_points).expect("non-empty");
+    let chips: std::collections::BTreeSet<&str> = cases
+        .iter()
+        .map(|c| c.rows.setup.chip.name.as_str())
+        .collect();
+    let cv = if several {
+        if chips.len() > 1 {
+            leave_one_chip_out(&samples, &params, &tiles)
+                .ok()
+                .and_then(|held| summary(&held.concat()))
+                .map(|s| (s, "leave-one-chip-out"))
+        } else {
+            None
+        }
+    } else {
+        leave_one_size_out(&first.rows, &params, &tiles, &first.set.rows)
+            .ok()
+            .as_deref()
+            .and_then(summary)
+            .map(|s| (s, "leave-one-size-out"))
     };
-    let text = calibrated_text(&source, &name, &record)?;
-    // The written file must load as a valid chip, or nothing is written.
-    mlsim_hw::parse_chip(&text, &args.out.display().to_string())?;
-    std::fs::write(&args.out, &text).map_err(|e| Failure {
-        code: 2,
-        error: anyhow::anyhow!("cannot write {}: {e}", args.out.display()),
-    })?;
+    let date = today();
+    let file = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = &first.rows;
+    let (chip_base, stack_base) = (start.chip.name.clone(), start.stack.name.clone());
+    let record = |owner: Owner| {
+        Record::of(
+            owner,
+            start,
+            &values,
+            &fitted.tiles,
+            &fitted.split_k,
+            &file,
+            &date,
+            if owner == Owner::Chip {
+                &chip_base
+            } else {
+                &stack_base
+            },
+            in_sample,
+            cv,
+        )
+    };
+    let mut written: Vec<String> = Vec::new();
+    let chip_record = record(Owner::Chip);
+    let chip_out = if gpu {
+        args.out_chip.as_ref()
+    } else {
+        Some(&args.out)
+    };
+    if !chip_record.is_empty() {
+        let Some(path) = chip_out else {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!(
+                    "the fit changes chip values ({}) of `{}`\n  hint: give --out-chip FILE for the calibrated chip file",
+                    chip_record
+                        .values
+                        .iter()
+                        .map(|(p, _)| p.as_str())
+                        .chain(chip_record.tiles.iter().map(|(p, _)| p.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    start.chip.name
+                ),
+            });
+        };
+        let name = name_of(path, if gpu { "--out-chip" } else { "--out" })?;
+        let source = mlsim_hw::chip_text(&args.hw[0])?;
+        let text = calibrated_text(&source, &name, "chip", &chip_record)?;
+        // The written file must load as a valid chip, or nothing is written.
+        mlsim_hw::parse_chip(&text, &path.display().to_string())?;
+        write(path, &text)?;
+        written.push(format!("{} (chip `{name}`)", path.display()));
+    }
+    let stack_record = record(Owner::Stack);
+    if gpu && !stack_record.is_empty() {
+        let source_ref = rows
+            .stack_source
+            .as_deref()
+            .expect("a GPU chip's setup has a stack");
+        let (source, _) = mlsim_hw::stack_text(source_ref)?;
+        let text = calibrated_text(&source, &stack_name, "stack", &stack_record)?;
+        mlsim_hw::parse_stack(&text, &args.out.display().to_string())?;
+        write(&args.out, &text)?;
+        written.push(format!("{} (stack `{stack_name}`)", args.out.display()));
+    }
 
     let mut t = Table::new(["parameter", "before", "fitted"]);
     for (p, v) in &values {
-        t.row([p.field_path(), sig(p.get(&chip), 6), sig(*v, 6)]);
+        t.row([p.field_path(start), sig(p.get(start), 6), sig(*v, 6)]);
     }
     for (d, tiles) in &fitted.tiles {
         let list: Vec<String> = tiles.iter().map(|(r, c)| format!("{r}x{c}")).collect();
         t.row([
-            format!("compute.paths.{d}.tiles"),
+            tiles_field(start, *d),
             "(all listed)".to_string(),
             list.join(" "),
+        ]);
+    }
+    for (d, on) in &fitted.split_k {
+        t.row([
+            format!("paths.{d}.split_k"),
+            start.stack.split_k(*d).to_string(),
+            on.to_string(),
         ]);
     }
     out!("{}", t.render());
@@ -133,14 +314,16 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
         format!("{:.1}", in_sample.mape_pct),
         format!("{:.1}", in_sample.median_ape_pct),
     ]);
-    if let Some(cv) = cv {
+    if let Some((cv, scheme)) = cv {
         t.row([
-            "leave-one-size-out".to_string(),
+            scheme.to_string(),
             format!("{:.1}", cv.mape_pct),
             format!("{:.1}", cv.median_ape_pct),
         ]);
     }
     out!("\n{}", t.render());
-    outln!("\nwrote {} (chip `{name}`)", args.out.display());
+    for w in written {
+        outln!("\nwrote {w}");
+    }
     Ok(())
 }

@@ -37,7 +37,7 @@ struct DtypeCrossoverRow {
     measured: Option<String>,
 }
 use crate::shapes::OpArgs;
-use crate::{CmdResult, FormatArg, load_chip};
+use crate::{CmdResult, FormatArg, SetupArgs};
 
 #[derive(Debug, Args)]
 #[command(
@@ -66,6 +66,8 @@ pub struct CrossoverArgs {
     #[arg(long, default_value_t = 16384, global = true)]
     to: u64,
     #[command(flatten)]
+    setup: SetupArgs,
+    #[command(flatten)]
     format: FormatArg,
     /// A workload to analyse instead of the standard six.
     #[command(subcommand)]
@@ -81,7 +83,9 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
             ),
         });
     };
-    let chip = load_chip(hw)?;
+    let setup = args.setup.load(hw)?;
+    let target = setup.target();
+    let chip = &setup.chip;
     if args.from == 0 || args.to < args.from {
         return Err(crate::Failure {
             code: 2,
@@ -112,7 +116,12 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
     let measured = match &args.measurements {
         Some(path) => {
             let set = super::validate::load_measurements(path)?;
-            let pts = mlsim_calibrate::validate::points(&chip, &set.rows);
+            let rows = mlsim_calibrate::targets::RowTargets::new(
+                setup.chip.clone(),
+                &args.setup.spec()?,
+                &set.rows,
+            )?;
+            let pts = mlsim_calibrate::validate::points(&rows, &set.rows);
             mlsim_calibrate::validate::crossovers(&pts)
         }
         None => Vec::new(),
@@ -128,9 +137,9 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
                 .quantization
                 .get(d)
                 .and_then(|c| seed::crossover_ai(d, c)),
-            closed_form: closed_form(&chip, d)
+            closed_form: closed_form(&target, d)
                 .map_or_else(|| "-".into(), |c| describe_closed_form(&c)),
-            model: search(&chip, d, family, args.from, args.to),
+            model: search(&target, d, family, args.from, args.to),
             measured: measured
                 .iter()
                 .find(|c| c.dtype == d)
@@ -141,7 +150,7 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
         Some(op) => vec![op.workload(mlsim_quant::Dtype::Fp32)?],
         None => standard_workloads(),
     };
-    let rows: Vec<QuantRow> = workloads.iter().flat_map(|w| analyse(&chip, w)).collect();
+    let rows: Vec<QuantRow> = workloads.iter().flat_map(|w| analyse(&target, w)).collect();
     let formula: Vec<(mlsim_quant::Dtype, Option<f64>)> = chip
         .quantization
         .iter()

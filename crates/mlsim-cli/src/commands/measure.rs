@@ -315,7 +315,7 @@ fn cpu(args: &CpuArgs) -> CmdResult {
         ));
         text.push_str(&format!("# tool: mlsim {}\n", env!("CARGO_PKG_VERSION")));
         text.push_str(&format!("# date: {}\n", super::calibrate::today()));
-        text.push_str("hardware,op,m,n,k,dtype,runtime_ms,tflops,timing,source,notes,median_ms,mean_ms,warmup,reps\n");
+        text.push_str("hardware,op,m,n,k,dtype,runtime_ms,tflops,timing,method,source,notes,median_ms,mean_ms,warmup,reps\n");
         for (n, d, s) in &rows {
             let tflops = 2.0 * (*n as f64).powi(3) / (s.median_ms * 1e-3) / 1e12;
             let notes = match d {
@@ -326,7 +326,7 @@ fn cpu(args: &CpuArgs) -> CmdResult {
                 _ => "gemm crate f32 kernels (SIMD FMA)",
             };
             text.push_str(&format!(
-                "{},gemm,{n},{n},{n},{d},{},{},wall-clock median of {} after {} warm-up,mlsim measure cpu,{notes},{},{},{},{}\n",
+                "{},gemm,{n},{n},{n},{d},{},{},per-call,wall-clock median of {} after {} warm-up,mlsim measure cpu,{notes},{},{},{},{}\n",
                 model.replace(',', ";"),
                 s.median_ms,
                 tflops,

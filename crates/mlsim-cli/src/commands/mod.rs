@@ -9,6 +9,7 @@ pub mod presets;
 pub mod recommend;
 pub mod run;
 pub mod sim;
+pub mod stacks;
 pub mod sweep;
 pub mod validate;
 
@@ -19,6 +20,9 @@ pub fn result_columns() -> &'static [&'static str] {
         "workload",
         "op",
         "hardware",
+        "stack",
+        "framework",
+        "timing",
         "dtype",
         "native",
         "flops",
@@ -29,6 +33,9 @@ pub fn result_columns() -> &'static [&'static str] {
         "memory_stall_cycles",
         "exposed_stall_cycles",
         "launch_ms",
+        "kernel_ms",
+        "kernel_floor_ms",
+        "split_k",
         "memory_ms",
         "conversion_ms",
         "dram_bytes",
@@ -52,6 +59,9 @@ pub fn result_values(r: &mlsim_engine::SimResult) -> Vec<String> {
         r.workload.clone(),
         r.op.to_string(),
         r.hardware.clone(),
+        r.stack.clone(),
+        r.framework.clone(),
+        r.timing.map(|t| t.to_string()).unwrap_or_default(),
         r.dtype.to_string(),
         p.native.to_string(),
         csv_num(p.flops),
@@ -62,6 +72,9 @@ pub fn result_values(r: &mlsim_engine::SimResult) -> Vec<String> {
         csv_num(p.memory_stall_cycles),
         csv_num(p.exposed_stall_cycles),
         csv_num(p.launch_ms),
+        csv_num(p.kernel_ms),
+        csv_num(p.kernel_floor_ms),
+        p.split_k.to_string(),
         csv_num(p.memory_ms),
         csv_num(p.conversion_ms),
         csv_num(p.dram_bytes),

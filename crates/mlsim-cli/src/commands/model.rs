@@ -30,7 +30,7 @@ impl PhaseArg {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim model --hw h100-sxm5 --model llama-3-8b --phase decode --batch 1 --seq 2048 --scheme w4a16\n  mlsim model --hw t4 --model mistral-7b --phase prefill --batch 1 --seq 512\n  mlsim model --hw l4 --model path/to/config.json --phase decode --batch 8 --seq 4096 --launch-us 0\n\nModels: gpt2, llama-3-8b, mistral-7b (models/), a model TOML file or a Hugging Face config.json.\nSchemes: fp32, w16a16, bf16, w8a8, w8a16, w4a16, fp8, fp8kv (weights / activations / KV cache).\n--launch-us 0 models CUDA graphs (no per-kernel launch cost)."
+    after_help = "Examples:\n  mlsim model --hw h100-sxm5 --model llama-3-8b --phase decode --batch 1 --seq 2048 --scheme w4a16\n  mlsim model --hw t4 --model mistral-7b --phase prefill --batch 1 --seq 512\n  mlsim model --hw l4 --model path/to/config.json --phase decode --batch 8 --seq 4096 --framework cuda-graph --timing back-to-back\n\nModels: gpt2, llama-3-8b, mistral-7b (models/), a model TOML file or a Hugging Face config.json.\nSchemes: fp32, w16a16, bf16, w8a8, w8a16, w4a16, fp8, fp8kv (weights / activations / KV cache).\n--framework cuda-graph --timing back-to-back models a CUDA-graph engine (near-zero host cost per kernel)."
 )]
 pub struct ModelArgs {
     /// Chip preset name or TOML file.
@@ -52,13 +52,14 @@ pub struct ModelArgs {
     #[arg(long, default_value = "w16a16")]
     scheme: Scheme,
     #[command(flatten)]
-    launch: crate::LaunchArg,
+    setup: crate::SetupArgs,
     #[command(flatten)]
     format: FormatArg,
 }
 
 pub fn run(args: &ModelArgs) -> CmdResult {
-    let chip = args.launch.load(&args.hw)?;
+    let setup = args.setup.load(&args.hw)?;
+    let chip = &setup.chip;
     let cfg = load_model(&args.model)?;
     if args.batch == 0 || args.seq == 0 || args.batch > 1 << 20 || args.seq > 1 << 24 {
         return Err(Failure {
@@ -69,7 +70,7 @@ pub fn run(args: &ModelArgs) -> CmdResult {
         });
     }
     let phase = args.phase.phase(args.batch, args.seq);
-    let step = predict_step(&chip, &cfg, phase, &args.scheme);
+    let step = predict_step(&setup.target(), &cfg, phase, &args.scheme);
     match args.format.format {
         Format::Json => write_json(&step)?,
         Format::Csv => {

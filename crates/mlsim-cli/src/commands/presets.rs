@@ -51,10 +51,29 @@ struct PresetEntry {
     /// Nominal peak per described dtype, TFLOP/s (TOP/s for integers).
     peak_tflops: std::collections::BTreeMap<&'static str, f64>,
     memory_bandwidth_gb_s: f64,
+    /// The software stack predictions use by default (empty for a chip on
+    /// the original's model).
+    default_stack: String,
+    /// Whether anything it is predicted with was fitted to measurements:
+    /// the chip file (a `[calibration]` record or chip-level
+    /// calibrations) or its default stack.
     calibrated: bool,
+    /// What was fitted: `chip`, `stack`, or empty.
+    calibrated_in: &'static str,
 }
 
 fn entry(chip: &Chip) -> PresetEntry {
+    let stack_fitted = chip
+        .default_stack
+        .as_deref()
+        .and_then(|s| mlsim_hw::load_stack(s).ok())
+        .is_some_and(|s| s.calibration.is_some());
+    let chip_fitted = chip.calibration.is_some() || !chip.chip_level_calibrations().is_empty();
+    let calibrated_in = match (chip_fitted, stack_fitted) {
+        (true, _) => "chip",
+        (false, true) => "stack",
+        (false, false) => "",
+    };
     PresetEntry {
         name: chip.name.clone(),
         display_name: chip.display_name.clone(),
@@ -65,7 +84,9 @@ fn entry(chip: &Chip) -> PresetEntry {
             .map(|d| (d.name(), chip.peak_flops(d) / 1e12))
             .collect(),
         memory_bandwidth_gb_s: chip.main_memory().bandwidth_bytes_per_s / 1e9,
-        calibrated: chip.calibration.is_some(),
+        default_stack: chip.default_stack.clone().unwrap_or_default(),
+        calibrated: !calibrated_in.is_empty(),
+        calibrated_in,
     }
 }
 
@@ -87,9 +108,12 @@ pub fn run(cmd: &PresetsCommand) -> CmdResult {
         PresetsCommand::Check { files } => {
             let (mut invalid, mut broken) = (0, 0);
             for f in files {
-                match mlsim_hw::load(f) {
-                    Ok(chip) => {
-                        let report = mlsim_engine::conformance::check(&chip);
+                match mlsim_hw::load(f)
+                    .and_then(|c| mlsim_hw::Setup::with_chip(c, &mlsim_hw::SetupSpec::default()))
+                {
+                    Ok(setup) => {
+                        let chip = &setup.chip;
+                        let report = mlsim_engine::conformance::check(&setup.target());
                         if report.violations.is_empty() {
                             outln!(
                                 "ok: {f} ({}, {}): {} predictions obey the model's laws",
@@ -183,7 +207,7 @@ fn list(format: Format) -> CmdResult {
                 .map(|d| format!("peak_{}_tflops", d.name()))
                 .collect();
             headers.extend(peak_cols.iter().map(String::as_str));
-            headers.extend(["memory_bandwidth_gb_s", "calibrated"]);
+            headers.extend(["memory_bandwidth_gb_s", "default_stack", "calibrated"]);
             let rows: Vec<Vec<String>> = entries
                 .iter()
                 .map(|e| {
@@ -194,7 +218,8 @@ fn list(format: Format) -> CmdResult {
                             .map(|d| peak(e, *d).map(crate::output::csv_num).unwrap_or_default()),
                     );
                     row.push(crate::output::csv_num(e.memory_bandwidth_gb_s));
-                    row.push(e.calibrated.to_string());
+                    row.push(e.default_stack.clone());
+                    row.push(e.calibrated_in.to_string());
                     row
                 })
                 .collect();
@@ -203,7 +228,11 @@ fn list(format: Format) -> CmdResult {
         Format::Table => {
             let mut headers = vec!["name".to_string(), "kind".to_string()];
             headers.extend(shown.iter().map(|d| d.name().to_string()));
-            headers.extend(["mem GB/s".to_string(), "calibrated".to_string()]);
+            headers.extend([
+                "mem GB/s".to_string(),
+                "stack".to_string(),
+                "fitted".to_string(),
+            ]);
             let mut t = Table::new(headers);
             for e in &entries {
                 let mut row = vec![e.name.clone(), e.kind.to_string()];
@@ -213,11 +242,20 @@ fn list(format: Format) -> CmdResult {
                         .map(|d| peak(e, *d).map_or_else(|| "-".into(), |v| sig(v, 4))),
                 );
                 row.push(sig(e.memory_bandwidth_gb_s, 4));
-                row.push(if e.calibrated { "yes" } else { "no" }.into());
+                row.push(if e.default_stack.is_empty() {
+                    "-".into()
+                } else {
+                    e.default_stack.clone()
+                });
+                row.push(if e.calibrated_in.is_empty() {
+                    "no".into()
+                } else {
+                    e.calibrated_in.to_string()
+                });
                 t.row(row);
             }
             outln!(
-                "Peak TFLOP/s (TOP/s for integers) per dtype; '-' = not described by the chip file"
+                "Peak TFLOP/s (TOP/s for integers) per dtype; '-' = not described by the chip file.\nstack: the software stack predictions use by default; fitted: whether the chip file or\nthat stack was fitted to measurements (no: datasheet values and estimates only)"
             );
             out!("{}", t.render());
         }

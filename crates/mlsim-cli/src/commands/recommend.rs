@@ -43,15 +43,17 @@ pub struct RecommendArgs {
     #[arg(long, default_value_t = 1024)]
     max_batch: u64,
     #[command(flatten)]
-    launch: crate::LaunchArg,
+    setup: crate::SetupArgs,
     #[command(flatten)]
     format: FormatArg,
 }
 
 pub fn run(args: &RecommendArgs) -> CmdResult {
-    let chip = args.launch.load(&args.hw)?;
+    let setup = args.setup.load(&args.hw)?;
+    let target = setup.target();
+    let chip = &setup.chip;
     if let Some(suite) = args.suite {
-        return suite_recommendation(&chip, suite, &args.schemes, args.format.format);
+        return suite_recommendation(&target, suite, &args.schemes, args.format.format);
     }
     let cfg = load_model(
         args.model
@@ -72,7 +74,7 @@ pub fn run(args: &RecommendArgs) -> CmdResult {
         });
     }
     let phase = args.phase.phase(args.batch, args.seq);
-    let rec = recommend(&chip, &cfg, phase, &args.schemes, args.max_batch);
+    let rec = recommend(&target, &cfg, phase, &args.schemes, args.max_batch);
     match args.format.format {
         Format::Json => write_json(&rec)?,
         Format::Csv => choices_csv("op", &rec.choices)?,
@@ -97,12 +99,13 @@ pub fn run(args: &RecommendArgs) -> CmdResult {
 
 /// `--suite`: each workload of a suite in each scheme's compute dtype.
 fn suite_recommendation(
-    chip: &mlsim_hw::Chip,
+    target: &mlsim_hw::Target<'_>,
     suite: crate::commands::run::SuiteArg,
     schemes: &[Scheme],
     format: Format,
 ) -> CmdResult {
     use crate::commands::run::SuiteArg;
+    let chip = target.chip;
     use mlsim_workload::suites::Suite;
     let suites: Vec<Suite> = match suite {
         SuiteArg::Llm => vec![Suite::Llm],
@@ -117,7 +120,7 @@ fn suite_recommendation(
             .map(|s| {
                 (
                     s,
-                    mlsim_engine::predict(chip, &w.with_dtype(s.activations)).runtime_ms,
+                    mlsim_engine::predict(target, &w.with_dtype(s.activations)).runtime_ms,
                 )
             })
             .collect();

@@ -6,7 +6,7 @@ use mlsim_engine::{SimResult, sweep};
 use mlsim_workload::suites::Suite;
 
 use crate::output::{Format, Table, eng, sig, write_csv, write_json};
-use crate::{CmdResult, Failure, FormatArg, load_chip};
+use crate::{CmdResult, Failure, FormatArg, SetupArgs};
 
 /// The chips `run` uses when no `--hw` is given: the original's CPU, NPU and
 /// mobile presets.
@@ -42,6 +42,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     plot: Option<std::path::PathBuf>,
     #[command(flatten)]
+    setup: SetupArgs,
+    #[command(flatten)]
     format: FormatArg,
 }
 
@@ -60,10 +62,12 @@ pub fn run(args: &RunArgs) -> CmdResult {
     } else {
         args.hw.clone()
     };
-    let chips = names
+    let setups = names
         .iter()
-        .map(|n| load_chip(n))
+        .map(|n| args.setup.load(n))
         .collect::<Result<Vec<_>, _>>()?;
+    let targets: Vec<mlsim_hw::Target<'_>> = setups.iter().map(mlsim_hw::Setup::target).collect();
+    let chips: Vec<mlsim_hw::Chip> = setups.iter().map(|s| s.chip.clone()).collect();
     // Results and chart files are keyed by chip name: two chips of one name
     // would be mixed up.
     for (i, chip) in chips.iter().enumerate() {
@@ -98,7 +102,7 @@ pub fn run(args: &RunArgs) -> CmdResult {
     let reports: Vec<SuiteReport> = suites
         .iter()
         .map(|&suite| {
-            let results = sweep(&chips, &suite.workloads());
+            let results = sweep(&targets, &suite.workloads());
             let summaries = chips
                 .iter()
                 .map(|c| {

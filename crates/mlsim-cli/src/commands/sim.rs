@@ -6,11 +6,11 @@ use mlsim_quant::Dtype;
 
 use crate::output::{Format, Table, sig, write_csv, write_json};
 use crate::shapes::OpArgs;
-use crate::{CmdResult, FormatArg, load_chip};
+use crate::{CmdResult, FormatArg, SetupArgs};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim sim matmul --hw t4-seed --m 1024 --n 1024 --k 1024 --dtype fp16\n  mlsim sim attention --hw npu-systolic --heads 32 --seq 2048 --head-dim 128 --causal\n  mlsim sim conv2d --hw cpu-avx512-desktop --c-in 64 --h 56 --c-out 64 --kernel 3 --padding 1\n  mlsim sim elementwise --hw mobile-neon --n 1048576 --kind gelu --format json"
+    after_help = "Examples:\n  mlsim sim matmul --hw t4-seed --m 1024 --n 1024 --k 1024 --dtype fp16\n  mlsim sim matmul --hw h100-sxm5 --m 256 --n 256 --k 256 --dtype bf16 --timing kernel\n  mlsim sim attention --hw npu-systolic --heads 32 --seq 2048 --head-dim 128 --causal\n  mlsim sim conv2d --hw cpu-avx512-desktop --c-in 64 --h 56 --c-out 64 --kernel 3 --padding 1\n  mlsim sim elementwise --hw mobile-neon --n 1048576 --kind gelu --format json"
 )]
 pub struct SimArgs {
     /// Chip preset name or TOML file.
@@ -19,6 +19,8 @@ pub struct SimArgs {
     /// Element dtype: fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2, int8, int4.
     #[arg(long, default_value = "fp32", global = true)]
     dtype: Dtype,
+    #[command(flatten)]
+    setup: SetupArgs,
     #[command(flatten)]
     format: FormatArg,
     #[command(subcommand)]
@@ -34,9 +36,10 @@ pub fn run(args: &SimArgs) -> CmdResult {
             ),
         });
     };
-    let chip = load_chip(hw)?;
+    let setup = args.setup.load(hw)?;
+    let chip = &setup.chip;
     let workload = args.op.workload(args.dtype)?;
-    let r = simulate(&chip, &workload);
+    let r = simulate(&setup.target(), &workload);
     match args.format.format {
         Format::Json => write_json(&r)?,
         Format::Csv => write_csv(super::result_columns(), &[super::result_values(&r)])?,
@@ -48,6 +51,13 @@ pub fn run(args: &SimArgs) -> CmdResult {
                 (
                     "hardware",
                     format!("{} ({})", chip.name, chip.display_name),
+                    "",
+                ),
+                ("stack", r.stack.clone(), ""),
+                ("framework", r.framework.clone(), ""),
+                (
+                    "timing",
+                    r.timing.map_or_else(|| "-".into(), |t| t.to_string()),
                     "",
                 ),
                 ("dtype", r.dtype.to_string(), ""),
@@ -63,7 +73,10 @@ pub fn run(args: &SimArgs) -> CmdResult {
                 ("compute cycles", sig(p.compute_cycles, 6), "cycles"),
                 ("memory stall", sig(p.memory_stall_cycles, 6), "cycles"),
                 ("exposed stall", sig(p.exposed_stall_cycles, 6), "cycles"),
-                ("launch overhead", sig(p.launch_ms, 6), "ms"),
+                ("kernel time", sig(p.kernel_ms, 6), "ms"),
+                ("kernel floor", sig(p.kernel_floor_ms, 6), "ms"),
+                ("K split", p.split_k.to_string(), "ways"),
+                ("host time added", sig(p.launch_ms, 6), "ms"),
                 ("memory time", sig(p.memory_ms, 6), "ms"),
                 ("conversion time", sig(p.conversion_ms, 6), "ms"),
                 ("main-memory traffic", format!("{}", p.dram_bytes), "B"),

@@ -11,7 +11,7 @@ use crate::{CmdResult, Failure, FormatArg};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim sweep --hw h200 --sizes 32,64,128,256,512,1024,2048,4096,8192 --dtypes fp32,tf32,fp16,bf16,int8,fp8_e4m3 --format csv\n  mlsim sweep --hw t4 --shapes 4096x1x4096,512x4096x11008 --dtypes fp16"
+    after_help = "Examples:\n  mlsim sweep --hw h200 --sizes 32,64,128,256,512,1024,2048,4096,8192 --dtypes fp32,tf32,fp16,bf16,int8,fp8_e4m3 --format csv\n  mlsim sweep --hw t4 --shapes 4096x1x4096,512x4096x11008 --dtypes fp16\n  mlsim sweep --hw h100-sxm5 --sizes 256,4096 --dtypes bf16,fp8_e4m3 --timing kernel"
 )]
 pub struct SweepArgs {
     /// Chip preset name or TOML file.
@@ -27,7 +27,7 @@ pub struct SweepArgs {
     #[arg(long, value_delimiter = ',', default_value = "fp32,fp16,bf16,int8")]
     dtypes: Vec<Dtype>,
     #[command(flatten)]
-    launch: crate::LaunchArg,
+    setup: crate::SetupArgs,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -50,7 +50,7 @@ fn parse_shape(s: &str) -> Result<(u64, u64, u64), Failure> {
 }
 
 pub fn run(args: &SweepArgs) -> CmdResult {
-    let chip = args.launch.load(&args.hw)?;
+    let setup = args.setup.load(&args.hw)?;
     let mut shapes: Vec<(u64, u64, u64)> = args.sizes.iter().map(|&n| (n, n, n)).collect();
     for s in &args.shapes {
         shapes.push(parse_shape(s)?);
@@ -74,7 +74,7 @@ pub fn run(args: &SweepArgs) -> CmdResult {
             workloads.push(w);
         }
     }
-    let results = sweep(std::slice::from_ref(&chip), &workloads);
+    let results = sweep(&[setup.target()], &workloads);
     match args.format.format {
         Format::Json => write_json(&results)?,
         Format::Csv => {

@@ -4,10 +4,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use mlsim_calibrate::cv::{Holdout, holdout};
+use mlsim_calibrate::cv::{
+    FloorReadOff, Holdout, holdout, host_floor_from_smallest, leave_one_chip_out,
+};
+use mlsim_calibrate::fit::{Param, Sample, default_params, tile_paths};
 use mlsim_calibrate::measurements::{MeasurementSet, read_measurements};
 use mlsim_calibrate::metrics::ErrorSummary;
 use mlsim_calibrate::scorecard::{Scorecard, sizes};
+use mlsim_calibrate::targets::RowTargets;
 use mlsim_calibrate::validate::{
     CrossoverAt, DtypeCrossover, Fastest, Point, Shape, Verdict, crossovers, points, summary,
 };
@@ -18,24 +22,27 @@ use crate::{CmdResult, Failure, FormatArg};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CvArg {
-    /// Only the preset as given.
+    /// Only the chip as given.
     None,
-    /// Also fit the preset's free parameters leaving one size out at a time.
+    /// Also fit the stack's free parameters leaving one size out at a time.
     Loso,
+    /// Also fit the stack on every chip but one and predict that one
+    /// (needs files of two or more chips); leave-one-size-out as well.
+    Chip,
 }
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv --cv none --threshold 60\n  mlsim validate --hw my-gpu.toml --measurements my-gpu.csv --format json\n\nErrors are signed: positive means the model predicted a longer runtime than measured.\nWith --cv loso (the default) the chip's free parameters (as `mlsim calibrate` fits them by\ndefault) are also fitted on all sizes but one and scored on the size left out;\nthe in-sample fit is shown next to it, never instead of it."
+    after_help = "Examples:\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv --cv none --threshold 60\n  mlsim validate --hw rtx4060ti --measurements results/rtx4060ti-cublaslt-square.csv\n  mlsim validate --cv chip --host-floor-from-smallest \\\n      --hw h100-sxm5 --measurements results/h100-torch-square.csv \\\n      --hw h200 --measurements results/h200-torch-square.csv\n\nErrors are signed: positive means the model predicted a longer runtime than measured.\nEach row is predicted with the timing, stack, framework and host floor its file gives\n(columns `timing`, `stack`, `framework`, `host_floor_us`, or `# host_floor_us:`); flags\nfill in what a file does not say, and replace what it says when given.\nWith --cv loso (the default) the stack's free parameters (as `mlsim calibrate` fits them by\ndefault) are also fitted on all sizes but one and scored on the size left out; with\n--cv chip also on all chips but one and scored on the chip left out. The in-sample fit is\nshown next to them, never instead of them.\nSeveral --measurements files take one --hw each (in order), or one --hw for all."
 )]
 pub struct ValidateArgs {
-    /// Chip preset name or TOML file.
-    #[arg(long = "hw", value_name = "NAME|FILE")]
-    hw: String,
-    /// Measurement CSV (see results/README.md).
-    #[arg(long, value_name = "FILE")]
-    measurements: PathBuf,
-    /// Exit with status 1 when the MAPE of the chip as given exceeds PCT.
+    /// Chip preset name or TOML file; one for all files, or one per file.
+    #[arg(long = "hw", value_name = "NAME|FILE", required = true)]
+    hw: Vec<String>,
+    /// Measurement CSV (see results/README.md); repeat for several.
+    #[arg(long, value_name = "FILE", required = true)]
+    measurements: Vec<PathBuf>,
+    /// Exit with status 1 when the MAPE of a file as given exceeds PCT.
     #[arg(long, value_name = "PCT")]
     threshold: Option<f64>,
     /// Cross-validation.
@@ -48,8 +55,12 @@ pub struct ValidateArgs {
     /// (e.g. the original's `t4-seed`).
     #[arg(long, value_name = "NAME|FILE", requires = "table1")]
     baseline: Option<String>,
+    /// For a file without a measured host floor, read the floor off its
+    /// smallest size (the median of its rows there) and say so: not blind.
+    #[arg(long)]
+    host_floor_from_smallest: bool,
     #[command(flatten)]
-    launch: crate::LaunchArg,
+    setup: crate::SetupArgs,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -66,9 +77,14 @@ struct DtypeSummary {
 #[derive(Debug, serde::Serialize)]
 struct Report {
     hardware: String,
+    stack: String,
+    framework: String,
     measurements: String,
     measured_device: String,
     ignored_columns: Vec<String>,
+    /// The host floor read off the file's smallest size, where asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host_floor_read_off_us: Option<f64>,
     points: Vec<Point>,
     mape_pct: f64,
     median_ape_pct: f64,
@@ -95,6 +111,12 @@ struct Report {
     cv_mape_pct: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cv_median_ape_pct: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loco_points: Option<Vec<Point>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loco_mape_pct: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loco_median_ape_pct: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     holdout_launch_us: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,18 +158,80 @@ fn per_dtype(points: &[Point]) -> Vec<DtypeSummary> {
         .collect()
 }
 
-pub fn run(args: &ValidateArgs) -> CmdResult {
-    let chip = args.launch.load(&args.hw)?;
-    let set = load_measurements(&args.measurements)?;
-    let card = Scorecard::new(&chip, &set.rows, args.cv == CvArg::Loso)?;
+/// One measurement file with the targets of its rows.
+pub struct Case {
+    pub set: MeasurementSet,
+    pub rows: RowTargets,
+    /// The host floor read off its smallest size, where asked and needed.
+    pub read_off: Option<FloorReadOff>,
+}
+
+/// Load `file` on chip `hw` with the flags' setup; with `read_off`, a file
+/// without a measured host floor gets one read off its smallest size.
+pub fn load_case(
+    hw: &str,
+    file: &std::path::Path,
+    setup: &crate::SetupArgs,
+    read_off: bool,
+) -> Result<Case, Failure> {
+    let set = load_measurements(file)?;
+    let mut chip = crate::load_chip(hw)?;
+    let mut spec = setup.spec()?;
+    let mut floor = None;
+    if read_off && spec.host_floor_s.is_none() && set.rows.iter().all(|r| r.host_floor_us.is_none())
+    {
+        let rows = RowTargets::new(chip.clone(), &spec, &set.rows)?;
+        floor = host_floor_from_smallest(&rows, &set.rows);
+        if let Some(f) = floor {
+            eprintln!(
+                "note: {}: host floor {:.1} us read off its {} rows (the median of measured minus kernel time there), not measured",
+                set.file,
+                f.us,
+                shape_label(f.shape)
+            );
+        }
+    }
+    if chip.compute.arch != mlsim_hw::ComputeArch::Gpu {
+        // The original's model has no framework: a host floor is its launch
+        // overhead.
+        if let Some(s) = spec.host_floor_s.take().or(floor.map(|f| f.us / 1e6)) {
+            chip.launch_overhead_s = s;
+        }
+    }
+    let mut rows = RowTargets::new(chip, &spec, &set.rows)?;
+    if let Some(f) = floor {
+        // The framework's floor, not an override: a fit may still move it.
+        rows.setup.framework.host_floor_s = f.us / 1e6;
+    }
+    Ok(Case {
+        set,
+        rows,
+        read_off: floor,
+    })
+}
+
+fn report(case: &Case, card: Scorecard) -> Report {
     let s = card.as_given;
     let (verdicts_correct, verdicts_total) = card.verdicts_right();
     let (fastest_correct, fastest_total) = card.fastest_right();
-    let mut report = Report {
-        hardware: chip.name.clone(),
-        measurements: set.file.clone(),
-        measured_device: set.hardware().to_string(),
-        ignored_columns: set.ignored_columns.clone(),
+    let setup = &case.rows.setup;
+    let gpu = setup.chip.compute.arch == mlsim_hw::ComputeArch::Gpu;
+    let mut r = Report {
+        hardware: setup.chip.name.clone(),
+        stack: if gpu {
+            setup.stack.name.clone()
+        } else {
+            "none".into()
+        },
+        framework: if gpu {
+            setup.framework.name.clone()
+        } else {
+            "none".into()
+        },
+        measurements: case.set.file.clone(),
+        measured_device: case.set.hardware().to_string(),
+        ignored_columns: case.set.ignored_columns.clone(),
+        host_floor_read_off_us: case.read_off.map(|f| f.us),
         mape_pct: s.mape_pct,
         median_ape_pct: s.median_ape_pct,
         mean_signed_pct: s.mean_signed_pct,
@@ -168,96 +252,215 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         cv_points: None,
         cv_mape_pct: None,
         cv_median_ape_pct: None,
+        loco_points: None,
+        loco_mape_pct: None,
+        loco_median_ape_pct: None,
         holdout_launch_us: None,
         holdout_mape_pct: None,
         holdout_median_ape_pct: None,
     };
-    let mut holdout_result: Option<Holdout> = None;
-    if args.cv == CvArg::Loso && sizes(&set.rows) < 2 {
-        eprintln!(
-            "note: {}: one size only, so no leave-one-size-out score",
-            set.file
-        );
-    }
     if let Some(fitted) = card.fitted {
-        report.fitted_params = Some(fitted.params);
-        report.fit_mape_pct = Some(fitted.in_sample.mape_pct);
-        report.fit_median_ape_pct = Some(fitted.in_sample.median_ape_pct);
-        report.cv_mape_pct = Some(fitted.loso.mape_pct);
-        report.cv_median_ape_pct = Some(fitted.loso.median_ape_pct);
-        report.cv_points = Some(fitted.loso_points);
-        if let Ok(h) = holdout(&chip, &set.rows) {
+        r.fitted_params = Some(fitted.params);
+        r.fit_mape_pct = Some(fitted.in_sample.mape_pct);
+        r.fit_median_ape_pct = Some(fitted.in_sample.median_ape_pct);
+        r.cv_mape_pct = Some(fitted.loso.mape_pct);
+        r.cv_median_ape_pct = Some(fitted.loso.median_ape_pct);
+        r.cv_points = Some(fitted.loso_points);
+    }
+    r
+}
+
+pub fn run(args: &ValidateArgs) -> CmdResult {
+    let files = &args.measurements;
+    if args.hw.len() != 1 && args.hw.len() != files.len() {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!(
+                "{} --hw for {} --measurements files\n  hint: give one --hw for all files, or one per file in the same order",
+                args.hw.len(),
+                files.len()
+            ),
+        });
+    }
+    let hw_of = |i: usize| &args.hw[if args.hw.len() == 1 { 0 } else { i }];
+    let cases: Vec<Case> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| load_case(hw_of(i), f, &args.setup, args.host_floor_from_smallest))
+        .collect::<Result<_, _>>()?;
+    let fit = args.cv != CvArg::None;
+    let mut reports: Vec<Report> = Vec::with_capacity(cases.len());
+    let mut holdouts: Vec<Option<Holdout>> = Vec::with_capacity(cases.len());
+    for case in &cases {
+        if fit && sizes(&case.set.rows) < 2 {
+            eprintln!(
+                "note: {}: one size only, so no leave-one-size-out score",
+                case.set.file
+            );
+        }
+        let card = Scorecard::new(&case.rows, &case.set.rows, fit)?;
+        let h = if card.fitted.is_some() {
+            holdout(&case.rows, &case.set.rows).ok()
+        } else {
+            None
+        };
+        let mut r = report(case, card);
+        if let Some(h) = &h {
             let hs = summary(&h.points).expect("non-empty");
-            report.holdout_launch_us = Some(h.launch_us);
-            report.holdout_mape_pct = Some(hs.mape_pct);
-            report.holdout_median_ape_pct = Some(hs.median_ape_pct);
-            holdout_result = Some(h);
+            r.holdout_launch_us = Some(h.launch_us);
+            r.holdout_mape_pct = Some(hs.mape_pct);
+            r.holdout_median_ape_pct = Some(hs.median_ape_pct);
+        }
+        reports.push(r);
+        holdouts.push(h);
+    }
+    if args.cv == CvArg::Chip {
+        let samples: Vec<Sample<'_>> = cases
+            .iter()
+            .map(|c| Sample {
+                rows: &c.rows,
+                measured: &c.set.rows,
+            })
+            .collect();
+        let mut params: Vec<Param> = Vec::new();
+        let mut tiles: Vec<Dtype> = Vec::new();
+        for c in &cases {
+            params.extend(default_params(&c.rows, &c.set.rows));
+            tiles.extend(tile_paths(&c.rows.setup, &c.set.rows));
+        }
+        params.sort();
+        params.dedup();
+        tiles.sort();
+        tiles.dedup();
+        let held_out = leave_one_chip_out(&samples, &params, &tiles)?;
+        for (r, pts) in reports.iter_mut().zip(held_out) {
+            if let Some(s) = summary(&pts) {
+                r.loco_mape_pct = Some(s.mape_pct);
+                r.loco_median_ape_pct = Some(s.median_ape_pct);
+            }
+            r.loco_points = Some(pts);
         }
     }
     match args.format.format {
-        Format::Json => write_json(&report)?,
-        Format::Csv => {
-            let headers = [
-                "m",
-                "n",
-                "k",
-                "dtype",
-                "measured_ms",
-                "predicted_ms",
-                "error_pct",
-                "cv_predicted_ms",
-                "cv_error_pct",
-            ];
-            let rows: Vec<Vec<String>> = report
-                .points
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let cv = report.cv_points.as_ref().map(|c| &c[i]);
-                    vec![
-                        p.m.to_string(),
-                        p.n.to_string(),
-                        p.k.to_string(),
-                        p.dtype.to_string(),
-                        csv_num(p.measured_ms),
-                        csv_num(p.predicted_ms),
-                        csv_num(p.error_pct),
-                        cv.map(|c| csv_num(c.predicted_ms)).unwrap_or_default(),
-                        cv.map(|c| csv_num(c.error_pct)).unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            write_csv(&headers, &rows)?;
-        }
+        Format::Json if reports.len() == 1 => write_json(&reports[0])?,
+        Format::Json => write_json(&serde_json::json!({ "files": reports }))?,
+        Format::Csv => write_csv(&CSV_HEADERS, &csv_rows(&reports))?,
         Format::Table => {
-            if args.table1 {
-                let baseline = match &args.baseline {
-                    Some(b) => {
-                        let chip = args.launch.load(b)?;
-                        Some((chip.name.clone(), points(&chip, &set.rows)))
-                    }
-                    None => None,
-                };
-                outln!(
-                    "{}",
-                    table1(&report.hardware, &report.points, baseline.as_ref())
-                );
+            for (i, ((r, case), h)) in reports.iter().zip(&cases).zip(&holdouts).enumerate() {
+                if i > 0 {
+                    outln!();
+                }
+                if args.table1 {
+                    let baseline = match &args.baseline {
+                        Some(b) => {
+                            let base = load_case(
+                                b,
+                                std::path::Path::new(&case.set.file),
+                                &args.setup,
+                                args.host_floor_from_smallest,
+                            )?;
+                            Some((
+                                base.rows.setup.chip.name.clone(),
+                                points(&base.rows, &case.set.rows),
+                            ))
+                        }
+                        None => None,
+                    };
+                    outln!("{}", table1(&r.hardware, &r.points, baseline.as_ref()));
+                }
+                let s = summary(&r.points).expect("non-empty");
+                out!("{}", render(r, h.as_ref(), &s));
             }
-            out!("{}", render(&report, holdout_result.as_ref(), &s));
+            if reports.len() > 1 {
+                out!("\n{}", overview(&reports));
+            }
         }
     }
     if let Some(limit) = args.threshold {
-        if report.mape_pct > limit {
+        if let Some(r) = reports.iter().find(|r| r.mape_pct > limit) {
             return Err(Failure {
                 code: 1,
                 error: anyhow::anyhow!(
-                    "MAPE {:.1}% exceeds the threshold of {limit}%",
-                    report.mape_pct
+                    "{}: MAPE {:.1}% exceeds the threshold of {limit}%",
+                    r.measurements,
+                    r.mape_pct
                 ),
             });
         }
     }
     Ok(())
+}
+
+const CSV_HEADERS: [&str; 13] = [
+    "measurements",
+    "m",
+    "n",
+    "k",
+    "dtype",
+    "timing",
+    "measured_ms",
+    "predicted_ms",
+    "error_pct",
+    "cv_predicted_ms",
+    "cv_error_pct",
+    "loco_predicted_ms",
+    "loco_error_pct",
+];
+
+/// Every point of every file, with its held-out predictions.
+fn csv_rows(reports: &[Report]) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for r in reports {
+        for (i, p) in r.points.iter().enumerate() {
+            let cv = r.cv_points.as_ref().map(|c| &c[i]);
+            let loco = r.loco_points.as_ref().map(|c| &c[i]);
+            rows.push(vec![
+                r.measurements.clone(),
+                p.m.to_string(),
+                p.n.to_string(),
+                p.k.to_string(),
+                p.dtype.to_string(),
+                p.timing.to_string(),
+                csv_num(p.measured_ms),
+                csv_num(p.predicted_ms),
+                csv_num(p.error_pct),
+                cv.map(|c| csv_num(c.predicted_ms)).unwrap_or_default(),
+                cv.map(|c| csv_num(c.error_pct)).unwrap_or_default(),
+                loco.map(|c| csv_num(c.predicted_ms)).unwrap_or_default(),
+                loco.map(|c| csv_num(c.error_pct)).unwrap_or_default(),
+            ]);
+        }
+    }
+    rows
+}
+
+/// One line per file: as given, leave-one-size-out, leave-one-chip-out.
+fn overview(reports: &[Report]) -> String {
+    let mut t = Table::new([
+        "measurements",
+        "chip",
+        "stack",
+        "points",
+        "as given MAPE / median %",
+        "leave-one-size-out",
+        "leave-one-chip-out",
+    ]);
+    let pair = |m: Option<f64>, med: Option<f64>| match (m, med) {
+        (Some(m), Some(med)) => format!("{m:.1} / {med:.1}"),
+        _ => "-".into(),
+    };
+    for r in reports {
+        t.row([
+            r.measurements.clone(),
+            r.hardware.clone(),
+            r.stack.clone(),
+            r.points.len().to_string(),
+            pair(Some(r.mape_pct), Some(r.median_ape_pct)),
+            pair(r.cv_mape_pct, r.cv_median_ape_pct),
+            pair(r.loco_mape_pct, r.loco_median_ape_pct),
+        ]);
+    }
+    format!("Overview\n{}", t.render())
 }
 
 /// The paper's Table 1: signed error (%) per size (rows) and dtype
@@ -319,12 +522,31 @@ fn pct(x: f64) -> String {
 
 fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
     let mut out = format!(
-        "Validation of {} against {} ({} points measured on {})\n\n",
+        "Validation of {} against {} ({} points measured on {})\n",
         r.hardware,
         r.measurements,
         r.points.len(),
         r.measured_device
     );
+    let mut timings: Vec<String> = r.points.iter().map(|p| p.timing.to_string()).collect();
+    timings.sort();
+    timings.dedup();
+    if r.stack == "none" {
+        out.push_str("the original's model: no software stack, and timing does not apply");
+    } else {
+        out.push_str(&format!(
+            "stack {}, framework {}, timing {}",
+            r.stack,
+            r.framework,
+            timings.join(" and ")
+        ));
+    }
+    if let Some(us) = r.host_floor_read_off_us {
+        out.push_str(&format!(
+            "; host floor {us:.1} us read off the smallest size (not measured)"
+        ));
+    }
+    out.push_str("\n\n");
     let mut t = Table::new([
         "size",
         "dtype",
@@ -333,9 +555,11 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
         "error %",
         "LOSO ms",
         "LOSO error %",
+        "LOCO error %",
     ]);
     for (i, p) in r.points.iter().enumerate() {
         let cv = r.cv_points.as_ref().map(|c| &c[i]);
+        let loco = r.loco_points.as_ref().map(|c| &c[i]);
         t.row([
             shape_label(p.shape()),
             p.dtype.to_string(),
@@ -344,6 +568,7 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
             pct(p.error_pct),
             cv.map_or_else(|| "-".into(), |c| sig(c.predicted_ms, 4)),
             cv.map_or_else(|| "-".into(), |c| pct(c.error_pct)),
+            loco.map_or_else(|| "-".into(), |c| pct(c.error_pct)),
         ]);
     }
     out.push_str(&t.render());
@@ -373,7 +598,11 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
         "within 25%",
     ]);
     t.row([
-        format!("{} as given", r.hardware),
+        if r.stack == "none" {
+            format!("{} as given", r.hardware)
+        } else {
+            format!("{} + {} as given", r.hardware, r.stack)
+        },
         r.points.len().to_string(),
         format!("{:.1}", s.mape_pct),
         format!("{:.1}", s.median_ape_pct),
@@ -398,6 +627,16 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
             format!("{:.1}", cv.median_ape_pct),
             format!("{:.0}%", 100.0 * cv.within_20),
             format!("{:.0}%", 100.0 * cv.within_25),
+        ]);
+    }
+    if let Some(lc) = r.loco_points.as_ref().and_then(|c| summary(c)) {
+        t.row([
+            "stack fitted on the other chips (leave-one-chip-out)".to_string(),
+            lc.count.to_string(),
+            format!("{:.1}", lc.mape_pct),
+            format!("{:.1}", lc.median_ape_pct),
+            format!("{:.0}%", 100.0 * lc.within_20),
+            format!("{:.0}%", 100.0 * lc.within_25),
         ]);
     }
     if let Some(h) = holdout {

@@ -108,7 +108,7 @@ fn missing_file() {
     let o = mlsim(&["presets", "check", "no/such/chip.toml"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("no/such/chip.toml: cannot read chip file"),
+        stderr(&o).contains("no/such/chip.toml: cannot read the file"),
         "{}",
         stderr(&o)
     );

@@ -197,10 +197,9 @@ fn presets_new_gives_a_template_that_checks() {
     assert!(chip.calibration.is_none());
 }
 
-/// presets/README.md documents every field of the chip format: each
-/// property name in the generated JSON Schema appears there in backticks.
-#[test]
-fn readme_documents_every_schema_field() {
+/// Every property name of the JSON Schema `schema` (a path from the
+/// workspace root) appears in backticks in the markdown file `doc`.
+fn documents_every_schema_field(schema: &str, doc: &str, at_least: usize) {
     fn names(v: &serde_json::Value, out: &mut Vec<String>) {
         if let Some(props) = v.get("properties").and_then(|p| p.as_object()) {
             for (k, sub) in props {
@@ -215,21 +214,41 @@ fn readme_documents_every_schema_field() {
         }
     }
     let root = crate::workspace_root();
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("presets/chip.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let readme = std::fs::read_to_string(root.join("presets/README.md")).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(schema)).unwrap()).unwrap();
+    let readme = std::fs::read_to_string(root.join(doc)).unwrap();
     let mut fields = Vec::new();
     names(&schema, &mut fields);
-    assert!(fields.len() > 30);
+    assert!(fields.len() > at_least);
     let missing: Vec<&String> = fields
         .iter()
         .filter(|f| !readme.contains(&format!("`{f}`")))
         .collect();
+    assert!(missing.is_empty(), "{doc} does not document: {missing:?}");
+}
+
+/// presets/README.md documents every field of the chip format.
+#[test]
+fn readme_documents_every_schema_field() {
+    documents_every_schema_field("presets/chip.schema.json", "presets/README.md", 30);
+}
+
+/// stacks/README.md documents every field of both stack formats.
+#[test]
+fn stacks_readme_documents_every_schema_field() {
+    documents_every_schema_field("stacks/stack.schema.json", "stacks/README.md", 25);
+}
+
+/// stacks/stack.schema.json is what `mlsim stacks schema` prints.
+#[test]
+fn committed_stack_schema_is_current() {
+    let o = mlsim(&["stacks", "schema"]);
+    assert!(o.status.success());
+    let committed =
+        std::fs::read_to_string(crate::workspace_root().join("stacks/stack.schema.json")).unwrap();
     assert!(
-        missing.is_empty(),
-        "presets/README.md does not document: {missing:?}"
+        stdout(&o) == committed,
+        "stacks/stack.schema.json is stale: regenerate it with `mlsim stacks schema`"
     );
 }
 

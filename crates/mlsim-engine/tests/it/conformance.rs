@@ -4,8 +4,9 @@
 fn every_preset_passes_the_conformance_suite() {
     let mut checked = 0;
     for preset in mlsim_hw::presets() {
-        let chip = preset.load().unwrap();
-        let report = mlsim_engine::conformance::check(&chip);
+        let setup = mlsim_hw::Setup::load(preset.name, &Default::default()).unwrap();
+        let chip = &setup.chip;
+        let report = mlsim_engine::conformance::check(&setup.target());
         assert!(
             report.violations.is_empty(),
             "{}: {:#?}",
@@ -23,19 +24,22 @@ fn every_preset_passes_the_conformance_suite() {
 /// compute decides) predicts runtimes below its own roofline.
 #[test]
 fn the_suite_catches_a_chip_that_beats_its_roofline() {
-    let mut chip = mlsim_hw::load("h200").unwrap();
-    if let Some(mlsim_hw::PathKind::Native { clock_ratio, .. }) = chip
+    let mut setup = mlsim_hw::Setup::load("h200", &Default::default()).unwrap();
+    let chip = &mut setup.chip;
+    let boost = chip.frequency_hz;
+    if let Some(mlsim_hw::PathKind::Native { rate, .. }) = chip
         .compute
         .paths
         .get_mut(mlsim_quant::Dtype::Fp16)
         .map(|p| &mut p.kind)
     {
-        *clock_ratio = 3.0; // three times the boost clock: impossible
+        rate.sustained_clock_hz = 3.0 * boost; // three times the boost clock: impossible
+        rate.clock_source = mlsim_hw::ClockSource::Given;
     }
     for level in &mut chip.memory {
         level.bandwidth_bytes_per_s *= 100.0;
     }
-    let report = mlsim_engine::conformance::check(&chip);
+    let report = mlsim_engine::conformance::check(&setup.target());
     assert!(
         report.violations.iter().any(|v| v.law == "above-roofline"),
         "{report:#?}"
@@ -44,8 +48,8 @@ fn the_suite_catches_a_chip_that_beats_its_roofline() {
 
 #[test]
 fn the_original_model_is_exempt_from_two_laws_and_says_so() {
-    let chip = mlsim_hw::load("t4-seed").unwrap();
-    let report = mlsim_engine::conformance::check(&chip);
+    let setup = mlsim_hw::Setup::load("t4-seed", &Default::default()).unwrap();
+    let report = mlsim_engine::conformance::check(&setup.target());
     assert!(report.violations.is_empty(), "{:#?}", report.violations);
     assert_eq!(report.exempt.len(), 2);
 }

@@ -7,7 +7,7 @@ use mlsim_quant::Dtype;
 /// Smallest size in [lo, hi] from which `dtype` is faster than fp32 at every
 /// integer size up to hi, by checking each one.
 fn brute_force(
-    chip: &mlsim_hw::Chip,
+    chip: &mlsim_hw::Target<'_>,
     dtype: Dtype,
     family: Family,
     lo: u64,
@@ -46,7 +46,8 @@ fn same(a: SearchedCrossover, b: SearchedCrossover) -> bool {
 fn search_agrees_with_brute_force_on_every_gpu_preset() {
     let mut checked = 0;
     for preset in mlsim_hw::presets() {
-        let chip = preset.load().unwrap();
+        let setup = mlsim_hw::Setup::load(preset.name, &Default::default()).unwrap();
+        let (chip, target) = (&setup.chip, setup.target());
         for dtype in chip
             .described_dtypes()
             .into_iter()
@@ -54,8 +55,8 @@ fn search_agrees_with_brute_force_on_every_gpu_preset() {
         {
             for family in [Family::Square, Family::M { n: 1024, k: 512 }] {
                 let (lo, hi) = (8, 1500);
-                let searched = search(&chip, dtype, family, lo, hi);
-                let brute = brute_force(&chip, dtype, family, lo, hi);
+                let searched = search(&target, dtype, family, lo, hi);
+                let brute = brute_force(&target, dtype, family, lo, hi);
                 assert!(
                     same(searched, brute),
                     "{} {dtype} {family:?}: search {searched:?}, brute force {brute:?}",
@@ -69,15 +70,18 @@ fn search_agrees_with_brute_force_on_every_gpu_preset() {
 }
 
 /// Hand-built case: a chip where bf16 is emulated through fp32 and pays a
-/// conversion cost can never beat fp32 once compute dominates.
+/// conversion cost can never beat fp32 once compute dominates; fp16 on its
+/// tensor cores beats fp32 early when the kernels are timed alone.
 #[test]
 fn emulated_bf16_on_t4_never_wins_and_fp16_wins_early() {
-    let t4 = mlsim_hw::load("t4").unwrap();
+    let setup = mlsim_hw::Setup::load("t4", &Default::default()).unwrap();
+    let t4 = setup.target();
     assert_eq!(
         search(&t4, Dtype::Bf16, Family::Square, 16, 8192),
         SearchedCrossover::Never
     );
-    match search(&t4, Dtype::Fp16, Family::Square, 16, 8192) {
+    let kernel = t4.with_timing(mlsim_hw::Timing::Kernel);
+    match search(&kernel, Dtype::Fp16, Family::Square, 16, 8192) {
         SearchedCrossover::Always => {}
         SearchedCrossover::From { size, .. } => assert!(size <= 256, "fp16 from {size}"),
         SearchedCrossover::Never => panic!("fp16 never wins on a T4"),

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use mlsim_engine::crossover::{Family, SearchedCrossover, search};
 use mlsim_engine::{predict, predict_matmul};
-use mlsim_hw::{Chip, ComputeArch};
+use mlsim_hw::{ComputeArch, Setup};
 use mlsim_quant::Dtype;
 use mlsim_workload::{ElementwiseKind, Op, Workload};
 use proptest::prelude::*;
@@ -22,12 +22,15 @@ fn seed() -> RngSeed {
     )
 }
 
-static CHIPS: LazyLock<Vec<Chip>> =
-    LazyLock::new(|| mlsim_hw::presets().map(|p| p.load().unwrap()).collect());
+static SETUPS: LazyLock<Vec<Setup>> = LazyLock::new(|| {
+    mlsim_hw::presets()
+        .map(|p| Setup::load(p.name, &Default::default()).unwrap())
+        .collect()
+});
 
 fn chip_and_dtype() -> impl Strategy<Value = (usize, Dtype)> {
-    (0..CHIPS.len(), 0..8usize).prop_map(|(c, d)| {
-        let described = CHIPS[c].described_dtypes();
+    (0..SETUPS.len(), 0..8usize).prop_map(|(c, d)| {
+        let described = SETUPS[c].chip.described_dtypes();
         (c, described[d % described.len()])
     })
 }
@@ -50,17 +53,17 @@ proptest! {
 
     #[test]
     fn runtime_is_finite_and_positive((c, dtype) in chip_and_dtype(), m in dim(), n in dim(), k in dim()) {
-        let p = predict_matmul(&CHIPS[c], m, n, k, dtype);
-        prop_assert!(p.runtime_ms.is_finite() && p.runtime_ms > 0.0, "{} {dtype} {m}x{n}x{k}: {p:?}", CHIPS[c].name);
+        let p = predict_matmul(&SETUPS[c].target(), m, n, k, dtype);
+        prop_assert!(p.runtime_ms.is_finite() && p.runtime_ms > 0.0, "{} {dtype} {m}x{n}x{k}: {p:?}", SETUPS[c].chip.name);
         prop_assert!(p.hit_rate.is_finite() && p.achieved_tflops.is_finite());
     }
 
     /// GeLU and ReLU move the same bytes; GeLU does 8 FLOPs per element.
     #[test]
     fn more_flops_same_bytes_never_faster((c, dtype) in chip_and_dtype(), n in 1u64..50_000_000) {
-        let chip = &CHIPS[c];
-        let relu = predict(chip, &Workload::new("r", Op::Elementwise { n, kind: ElementwiseKind::Relu }, dtype).unwrap());
-        let gelu = predict(chip, &Workload::new("g", Op::Elementwise { n, kind: ElementwiseKind::Gelu }, dtype).unwrap());
+        let (chip, t) = (&SETUPS[c].chip, SETUPS[c].target());
+        let relu = predict(&t, &Workload::new("r", Op::Elementwise { n, kind: ElementwiseKind::Relu }, dtype).unwrap());
+        let gelu = predict(&t, &Workload::new("g", Op::Elementwise { n, kind: ElementwiseKind::Gelu }, dtype).unwrap());
         prop_assert_eq!(relu.bytes, gelu.bytes);
         prop_assert!(gelu.runtime_ms >= relu.runtime_ms, "{}: gelu {} < relu {}", chip.name, gelu.runtime_ms, relu.runtime_ms);
     }
@@ -69,11 +72,12 @@ proptest! {
     fn more_bandwidth_at_any_level_never_slower(
         (c, dtype) in chip_and_dtype(), m in dim(), n in dim(), k in dim(), level in 0usize..4, factor in 1.0f64..8.0,
     ) {
-        let chip = &CHIPS[c];
-        let mut faster = chip.clone();
-        let i = level % faster.memory.len();
-        faster.memory[i].bandwidth_bytes_per_s *= factor;
-        let (t, t2) = (predict_matmul(chip, m, n, k, dtype).runtime_ms, predict_matmul(&faster, m, n, k, dtype).runtime_ms);
+        let setup = &SETUPS[c];
+        let chip = &setup.chip;
+        let mut faster = setup.clone();
+        let i = level % faster.chip.memory.len();
+        faster.chip.memory[i].bandwidth_bytes_per_s *= factor;
+        let (t, t2) = (predict_matmul(&setup.target(), m, n, k, dtype).runtime_ms, predict_matmul(&faster.target(), m, n, k, dtype).runtime_ms);
         prop_assert!(t2 <= t * (1.0 + 1e-12), "{} level {i} x{factor}: {t2} > {t}", chip.name);
     }
 
@@ -81,26 +85,30 @@ proptest! {
     fn larger_caches_never_more_stall(
         (c, dtype) in chip_and_dtype(), m in dim(), n in dim(), k in dim(), level in 0usize..4, factor in 1.0f64..64.0,
     ) {
-        let chip = &CHIPS[c];
-        let mut bigger = chip.clone();
-        let i = level % bigger.memory.len();
-        bigger.memory[i].size_bytes *= factor;
-        let (a, b) = (predict_matmul(chip, m, n, k, dtype), predict_matmul(&bigger, m, n, k, dtype));
+        let setup = &SETUPS[c];
+        let mut bigger = setup.clone();
+        let i = level % bigger.chip.memory.len();
+        bigger.chip.memory[i].size_bytes *= factor;
+        let (a, b) = (predict_matmul(&setup.target(), m, n, k, dtype), predict_matmul(&bigger.target(), m, n, k, dtype));
         prop_assert!(b.memory_stall_cycles <= a.memory_stall_cycles * (1.0 + 1e-12) + 1e-9);
         prop_assert!(b.runtime_ms <= a.runtime_ms * (1.0 + 1e-12));
     }
 
     #[test]
     fn higher_efficiency_never_slower((c, dtype) in chip_and_dtype(), m in dim(), n in dim(), k in dim(), gain in 0.0f64..1.0) {
-        let chip = &CHIPS[c];
-        let mut better = chip.clone();
-        better.compute.efficiency += (1.0 - better.compute.efficiency) * gain;
+        let setup = &SETUPS[c];
+        let chip = &setup.chip;
+        let mut better = setup.clone();
+        better.chip.compute.efficiency += (1.0 - better.chip.compute.efficiency) * gain;
+        better.stack.efficiency += (1.0 - better.stack.efficiency) * gain;
         for d in Dtype::ALL {
-            if let Some(p) = better.compute.paths.get_mut(d) {
-                p.efficiency += (1.0 - p.efficiency) * gain;
+            if let Some(p) = better.stack.paths.get_mut(d) {
+                if let Some(e) = p.efficiency.as_mut() {
+                    *e += (1.0 - *e) * gain;
+                }
             }
         }
-        let (t, t2) = (predict_matmul(chip, m, n, k, dtype).runtime_ms, predict_matmul(&better, m, n, k, dtype).runtime_ms);
+        let (t, t2) = (predict_matmul(&setup.target(), m, n, k, dtype).runtime_ms, predict_matmul(&better.target(), m, n, k, dtype).runtime_ms);
         prop_assert!(t2 <= t * (1.0 + 1e-12), "{}: {t2} > {t}", chip.name);
     }
 
@@ -108,10 +116,11 @@ proptest! {
     /// original's model is exempt, see mlsim_engine::conformance).
     #[test]
     fn never_below_the_roofline((c, dtype) in chip_and_dtype(), m in dim(), n in dim(), k in dim()) {
-        let chip = &CHIPS[c];
+        let (chip, t) = (&SETUPS[c].chip, SETUPS[c].target());
         prop_assume!(chip.compute.arch == ComputeArch::Gpu);
-        let p = predict_matmul(chip, m, n, k, dtype);
-        let bound_ms = chip.roofline(dtype).min_runtime_s(p.flops, p.bytes) * 1e3;
+        let p = predict_matmul(&t, m, n, k, dtype);
+        let ceiling = mlsim_roofline::Roofline::new(chip.ceiling_flops(dtype), chip.main_memory().bandwidth_bytes_per_s).unwrap();
+        let bound_ms = ceiling.min_runtime_s(p.flops, p.bytes) * 1e3;
         prop_assert!(p.runtime_ms >= bound_ms * (1.0 - 1e-9), "{} {dtype}: {} < {bound_ms}", chip.name, p.runtime_ms);
     }
 
@@ -121,18 +130,18 @@ proptest! {
         (c, dtype) in chip_and_dtype(), lo in 1u64..2000, span in 1u64..600, fixed in 1u64..4096, square in any::<bool>(),
     ) {
         prop_assume!(dtype != Dtype::Fp32);
-        let chip = &CHIPS[c];
+        let (chip, t) = (&SETUPS[c].chip, SETUPS[c].target());
         let family = if square { Family::Square } else { Family::M { n: fixed, k: fixed / 2 + 1 } };
         let hi = lo + span;
         let faster = |s: u64| {
             let (m, n, k) = family.shape(s);
-            predict_matmul(chip, m, n, k, dtype).runtime_ms < predict_matmul(chip, m, n, k, Dtype::Fp32).runtime_ms
+            predict_matmul(&t, m, n, k, dtype).runtime_ms < predict_matmul(&t, m, n, k, Dtype::Fp32).runtime_ms
         };
         let mut from = None;
         for s in (lo..=hi).rev() {
             if faster(s) { from = Some(s) } else { break }
         }
-        let searched = search(chip, dtype, family, lo, hi);
+        let searched = search(&t, dtype, family, lo, hi);
         let agrees = match (searched, from) {
             (SearchedCrossover::Never, None) => true,
             (SearchedCrossover::Always, Some(s)) => s == lo,

@@ -52,7 +52,7 @@ fn all_208_prediction_rows_match_the_original() {
         let preset = &row["preset"];
         let chip = chips
             .entry(preset.clone())
-            .or_insert_with(|| mlsim_hw::load(preset).unwrap());
+            .or_insert_with(|| mlsim_hw::Setup::load(preset, &Default::default()).unwrap());
         let dtype: Dtype = row["dtype"].parse().unwrap();
         let workload = suite_workloads(&row["suite"])
             .into_iter()
@@ -64,7 +64,7 @@ fn all_208_prediction_rows_match_the_original() {
                 )
             });
         let what = |col: &str| format!("{preset} / {} / {dtype} / {col}", workload.name);
-        let r = simulate(chip, &workload).prediction;
+        let r = simulate(&chip.target(), &workload).prediction;
 
         assert_eq!(
             r.flops,
@@ -127,10 +127,10 @@ fn quantization_analysis_matches_the_original() {
     let workloads = quant::standard_workloads();
     let mut checked = 0;
     for target in ["CPU (x86 AVX-512)", "GPU (T4)", "NPU (systolic + HBM)"] {
-        let chip = mlsim_hw::load(preset_for(target)).unwrap();
-        assert_eq!(chip.display_name, target);
+        let setup = mlsim_hw::Setup::load(preset_for(target), &Default::default()).unwrap();
+        assert_eq!(setup.chip.display_name, target);
         for w in &workloads {
-            let ours = quant::analyse(&chip, w);
+            let ours = quant::analyse(&setup.target(), w);
             for row in rows
                 .iter()
                 .filter(|r| r["hardware"] == target && r["workload"] == w.name)
@@ -194,9 +194,9 @@ fn quantization_analysis_matches_the_original() {
 fn our_verdict_fixes_the_original_cpu_fp16_defect() {
     // The original says fp16 is "beneficial" on its CPU for a 512^3 matmul
     // although it runs at 0.036x the fp32 speed; we say it is not.
-    let chip = mlsim_hw::load("cpu-avx512-desktop").unwrap();
+    let setup = mlsim_hw::Setup::load("cpu-avx512-desktop", &Default::default()).unwrap();
     let w = &quant::standard_workloads()[1];
-    let fp16 = quant::analyse(&chip, w)
+    let fp16 = quant::analyse(&setup.target(), w)
         .into_iter()
         .find(|q| q.dtype == Dtype::Fp16)
         .unwrap();

@@ -150,3 +150,80 @@ fn pathological_inputs_are_refused_without_panic() {
         parse_chip(&tables, "nested-tables.toml")
     });
 }
+
+const STACK_CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/invalid-stacks");
+
+/// Invalid stack files (`tests/it/invalid-stacks/`, one problem per file):
+/// each refused with a located diagnostic, never accepted, never a panic.
+/// Files named `fw-*` are read as frameworks, the others as kernel-library
+/// stacks.
+#[test]
+fn every_invalid_stack_file_is_refused_with_a_located_diagnostic() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(STACK_CORPUS)
+        .unwrap_or_else(|e| panic!("{STACK_CORPUS}: {e}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "only {} stack files", files.len());
+    let mut report = String::new();
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(path).unwrap();
+        let result = catch_unwind(|| {
+            if name.starts_with("fw-") {
+                mlsim_hw::parse_framework(&text, &name).map(|_| ())
+            } else {
+                mlsim_hw::parse_stack(&text, &name).map(|_| ())
+            }
+        });
+        let d = match result {
+            Err(_) => panic!("{name}: the reader panicked"),
+            Ok(Ok(())) => panic!("{name}: accepted, expected an error"),
+            Ok(Err(HwError::Invalid(d))) => *d,
+            Ok(Err(other)) => panic!("{name}: expected a diagnostic, got {other}"),
+        };
+        assert!(d.line >= 1 && d.column >= 1, "{name}: {d}");
+        let stem = name.trim_end_matches(".toml");
+        if !matches!(stem, "empty" | "syntax-error") {
+            assert!(!d.field.is_empty(), "{name}: no field in `{d}`");
+        }
+        write!(report, "{name}: {}:{}: ", d.line, d.column).unwrap();
+        if !d.field.is_empty() {
+            write!(report, "field `{}`: ", d.field).unwrap();
+        }
+        writeln!(report, "{}", d.message).unwrap();
+        if let Some(hint) = &d.hint {
+            writeln!(report, "  hint: {hint}").unwrap();
+        }
+    }
+    insta::assert_snapshot!(report);
+}
+
+/// Every embedded stack and framework loads with the reader its `kind`
+/// names, and is named after its file.
+#[test]
+fn every_embedded_stack_loads_and_is_named_after_its_file() {
+    let mut libraries = 0;
+    for p in mlsim_hw::stack_presets() {
+        let name = match p.kind() {
+            "framework" => mlsim_hw::parse_framework(p.text, p.file).map(|f| f.name),
+            "library" => {
+                libraries += 1;
+                mlsim_hw::parse_stack(p.text, p.file).map(|s| s.name)
+            }
+            other => panic!("{}: kind `{other}`", p.file),
+        }
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(name, p.name, "{}", p.file);
+        assert_eq!(p.file, format!("stacks/{}.toml", p.name));
+    }
+    assert!(libraries >= 6);
+    // Every GPU preset's default stack is embedded.
+    for preset in mlsim_hw::presets() {
+        let chip = preset.load().unwrap();
+        if let Some(s) = &chip.default_stack {
+            assert!(mlsim_hw::stack_preset(s).is_some(), "{}: {s}", chip.name);
+        }
+    }
+}
