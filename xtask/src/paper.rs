@@ -9,12 +9,13 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use mlsim_calibrate::cv::host_floor_from_smallest;
+use mlsim_calibrate::cv::{host_floor_from_smallest, leave_one_chip_out};
+use mlsim_calibrate::fit::{Param, Sample, default_params, tile_paths};
 use mlsim_calibrate::measurements::{MeasurementSet, read_measurements};
 use mlsim_calibrate::metrics::ErrorSummary;
 use mlsim_calibrate::scorecard::Scorecard;
 use mlsim_calibrate::targets::RowTargets;
-use mlsim_calibrate::validate::{CrossoverAt, Point, crossovers, points};
+use mlsim_calibrate::validate::{CrossoverAt, Point, crossovers, points, summary};
 use mlsim_engine::crossover::{
     Family, SearchedCrossover, closed_form, describe_closed_form, search,
 };
@@ -32,8 +33,12 @@ pub struct Case {
     /// Measurement file, relative to the repository root.
     pub file: &'static str,
     /// Read the host floor off the file's smallest size (the median of its
-    /// rows there): labelled as not blind wherever it is shown.
+    /// rows there minus the kernel time): labelled as not blind wherever it
+    /// is shown.
     pub floor_from_smallest: bool,
+    /// Part of the Hopper leave-one-chip-out group: the stack is fitted on
+    /// the group's other chip's files and predicts this one.
+    pub loco: bool,
     /// What the row is.
     pub role: &'static str,
     /// The error-against-size figure drawn for this case, if any.
@@ -42,31 +47,31 @@ pub struct Case {
 
 impl Case {
     /// The targets of the file's rows (the chip with its default stack, the
-    /// file's timing, and the read-off floor where asked) and the
-    /// measurements.
+    /// file's timing, and the read-off floor where asked, as the
+    /// framework's floor so a fit may move it) and the measurements.
     pub fn load(&self, root: &Path) -> anyhow::Result<(RowTargets, MeasurementSet)> {
         let set = read_measurements(&root.join(self.file))?;
         let chip = mlsim_hw::load(self.chip)?;
-        let rows = RowTargets::new(chip, &SetupSpec::default(), &set.rows)?;
-        if !self.floor_from_smallest {
-            return Ok((rows, set));
-        }
-        let mut rows = rows;
-        if let Some(f) = host_floor_from_smallest(&rows, &set.rows) {
-            // The framework's floor, not an override: a fit may still move it.
-            rows.setup.framework.host_floor_s = f.us / 1e6;
+        let mut rows = RowTargets::new(chip, &SetupSpec::default(), &set.rows)?;
+        if self.floor_from_smallest {
+            if let Some(f) = host_floor_from_smallest(&rows, &set.rows) {
+                rows.setup.framework.host_floor_s = f.us / 1e6;
+            }
         }
         Ok((rows, set))
     }
 }
 
+const HOPPER_ROLE: &str = "datasheet + `cublas-hopper` (fitted on the H200's two files); host floor read off the file's N = 32 or 1x4096x4096 rows (not blind)";
+
 /// Every chip file scored against measurements, in the order the tables
 /// list them.
-pub const CASES: [Case; 9] = [
+pub const CASES: [Case; 11] = [
     Case {
         chip: "t4-seed",
         file: "results/t4-colab-matmul.csv",
         floor_from_smallest: false,
+        loco: false,
         role: "the original model, as published",
         error_figure: None,
     },
@@ -74,55 +79,79 @@ pub const CASES: [Case; 9] = [
         chip: "t4",
         file: "results/t4-colab-matmul.csv",
         floor_from_smallest: false,
-        role: "datasheet only",
+        loco: false,
+        role: "datasheet + `cublas-turing` (estimates, no Turing fit) + `pytorch-eager`",
         error_figure: Some("error-vs-size-t4"),
     },
     Case {
         chip: "t4-calibrated",
         file: "results/t4-colab-matmul.csv",
         floor_from_smallest: false,
-        role: "fitted to this file (as given = in sample)",
+        loco: false,
+        role: "datasheet + `cublas-turing-t4`, a stack fitted to this file (as given = in sample)",
         error_figure: None,
     },
     Case {
         chip: "rtx4060ti",
         file: "results/rtx4060ti-cublaslt-square.csv",
         floor_from_smallest: false,
-        role: "datasheet only; C++ harness (launch 5 us)",
+        loco: false,
+        role: "datasheet + `cublaslt-ada` (estimates) + `cpp-direct`, timed back to back (the file's columns)",
         error_figure: Some("error-vs-size-rtx4060ti"),
     },
     Case {
         chip: "h200",
         file: "results/h200-torch-square.csv",
-        floor_from_smallest: false,
-        role: "datasheet only, predicted before measuring",
+        floor_from_smallest: true,
+        loco: true,
+        role: HOPPER_ROLE,
         error_figure: Some("error-vs-size-h200"),
     },
     Case {
         chip: "h200",
         file: "results/h200-torch-llm-shapes.csv",
+        floor_from_smallest: true,
+        loco: true,
+        role: HOPPER_ROLE,
+        error_figure: None,
+    },
+    Case {
+        chip: "h100-sxm5",
+        file: "results/h100-torch-square.csv",
+        floor_from_smallest: true,
+        loco: true,
+        role: HOPPER_ROLE,
+        error_figure: Some("error-vs-size-h100"),
+    },
+    Case {
+        chip: "h100-sxm5",
+        file: "results/h100-torch-llm-shapes.csv",
+        floor_from_smallest: true,
+        loco: true,
+        role: HOPPER_ROLE,
+        error_figure: None,
+    },
+    Case {
+        chip: "h200",
+        file: "results/h200-torch-square.csv",
         floor_from_smallest: false,
-        role: "datasheet only; decode and prefill shapes",
+        loco: false,
+        role: "datasheet + `cublas-hopper` + `pytorch-eager`'s default 20 us floor (nothing read off the file)",
         error_figure: None,
     },
     Case {
         chip: "h100-sxm5",
         file: "results/h100-torch-square.csv",
         floor_from_smallest: false,
-        role: "datasheet only, predicted before measuring",
-        error_figure: Some("error-vs-size-h100"),
-    },
-    Case {
-        chip: "h100-sxm5",
-        file: "results/h100-torch-square.csv",
-        floor_from_smallest: true,
-        role: "datasheet, with the host's per-call floor read off its smallest sizes (not blind)",
+        loco: false,
+        role: "datasheet + `cublas-hopper` + `pytorch-eager`'s default 20 us floor (nothing read off the file)",
         error_figure: None,
     },
     Case {
         chip: "dev-epyc-milan-2vcpu",
         file: "results/host-amd-epyc-zen3-2vcpu.csv",
         floor_from_smallest: false,
+        loco: false,
         role: "CPU (the original's model), datasheet values",
         error_figure: Some("error-vs-size-dev-epyc"),
     },
@@ -132,23 +161,62 @@ fn pair(s: &ErrorSummary) -> String {
     format!("{:.1} / {:.1}", s.mape_pct, s.median_ape_pct)
 }
 
-/// The validation table: every case as given, fitted in sample and
-/// leaving one size out, with its verdict scores.
+/// MAPE / median over the square points of `pts` with N >= `from`.
+fn pair_from(pts: &[Point], from: u64) -> String {
+    let big: Vec<Point> = pts
+        .iter()
+        .filter(|p| p.m >= from && p.m == p.n && p.n == p.k)
+        .cloned()
+        .collect();
+    summary(&big).map_or("-".into(), |s| pair(&s))
+}
+
+/// The validation tables: every case as given, fitted in sample, leaving
+/// one size out and (the Hopper group) leaving one chip out, with its
+/// verdict scores; the square Hopper files at N >= 1024; the committed
+/// blind predictions scored as committed.
 fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
-    let cards: Vec<anyhow::Result<Scorecard>> = CASES
+    let loaded: Vec<(RowTargets, MeasurementSet)> = CASES
+        .iter()
+        .map(|case| case.load(root))
+        .collect::<anyhow::Result<_>>()?;
+    let cards: Vec<anyhow::Result<Scorecard>> = loaded
         .par_iter()
-        .map(|case| {
-            let (rows, set) = case.load(root)?;
-            Ok(Scorecard::new(&rows, &set.rows, true)?)
+        .map(|(rows, set)| Ok(Scorecard::new(rows, &set.rows, true)?))
+        .collect();
+    // Leave one chip out over the Hopper group: each chip's files predicted
+    // by the stack fitted on the other chip's.
+    let group: Vec<usize> = (0..CASES.len()).filter(|&i| CASES[i].loco).collect();
+    let samples: Vec<Sample<'_>> = group
+        .iter()
+        .map(|&i| Sample {
+            rows: &loaded[i].0,
+            measured: &loaded[i].1.rows,
         })
         .collect();
+    let mut params: Vec<Param> = Vec::new();
+    let mut tiles: Vec<Dtype> = Vec::new();
+    for s in &samples {
+        params.extend(default_params(s.rows, s.measured));
+        tiles.extend(tile_paths(&s.rows.setup, s.measured));
+    }
+    params.sort();
+    params.dedup();
+    tiles.sort();
+    tiles.dedup();
+    let held_out = leave_one_chip_out(&samples, &params, &tiles)?;
+    let loco_of = |i: usize| group.iter().position(|&g| g == i).map(|j| &held_out[j]);
+
     let mut md = String::from(
-        "| chip file | measurements | points | role | as given MAPE / median % | fitted in sample | fitted, leave-one-size-out | faster than fp32 right | fastest dtype right |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| chip file | measurements | points | role | as given MAPE / median % | fitted in sample | fitted, leave-one-size-out | stack fitted on the other chip (leave-one-chip-out) | faster than fp32 right | fastest dtype right |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut csv = String::from(
-        "chip,measurements,floor_from_smallest,points,as_given_mape_pct,as_given_median_pct,fit_mape_pct,fit_median_pct,loso_mape_pct,loso_median_pct,verdicts_right,verdicts,fastest_right,fastest\n",
+        "chip,measurements,floor_from_smallest,points,as_given_mape_pct,as_given_median_pct,fit_mape_pct,fit_median_pct,loso_mape_pct,loso_median_pct,loco_mape_pct,loco_median_pct,verdicts_right,verdicts,fastest_right,fastest\n",
     );
-    for (case, card) in CASES.iter().zip(cards) {
+    let mut large = String::from(
+        "| chip file | measurements | as given | fitted, leave-one-size-out | leave-one-chip-out |\n|---|---|---|---|---|\n",
+    );
+    for (i, (case, card)) in CASES.iter().zip(cards).enumerate() {
         let card = card.with_context(|| format!("{} on {}", case.chip, case.file))?;
         let fitted = card
             .fitted
@@ -157,14 +225,16 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
         let (vr, vt) = card.verdicts_right();
         let (fr, ft) = card.fastest_right();
         let file = case.file.trim_start_matches("results/");
+        let loco = loco_of(i).and_then(|pts| summary(pts));
         md.push_str(&format!(
-            "| `{}` | `{file}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | `{file}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             case.chip,
             card.points.len(),
             case.role,
             pair(&card.as_given),
             pair(&fitted.in_sample),
             pair(&fitted.loso),
+            loco.map_or("-".into(), |s| pair(&s)),
             if vt == 0 {
                 "-".into()
             } else {
@@ -177,7 +247,7 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
             },
         ));
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{vr},{vt},{fr},{ft}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{vr},{vt},{fr},{ft}\n",
             case.chip,
             case.file,
             case.floor_from_smallest,
@@ -188,11 +258,106 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
             csv_number(fitted.in_sample.median_ape_pct),
             csv_number(fitted.loso.mape_pct),
             csv_number(fitted.loso.median_ape_pct),
+            loco.map_or(String::new(), |s| csv_number(s.mape_pct)),
+            loco.map_or(String::new(), |s| csv_number(s.median_ape_pct)),
         ));
+        if case.loco && file.contains("square") {
+            large.push_str(&format!(
+                "| `{}` | `{file}` | {} | {} | {} |\n",
+                case.chip,
+                pair_from(&card.points, 1024),
+                pair_from(&fitted.loso_points, 1024),
+                loco_of(i).map_or("-".into(), |pts| pair_from(pts, 1024)),
+            ));
+        }
     }
     let mut out = Outputs::new();
     out.insert("generated/validation-summary.md".into(), md.into_bytes());
     out.insert("generated/validation-summary.csv".into(), csv.into_bytes());
+    out.insert("generated/validation-large.md".into(), large.into_bytes());
+    out.extend(blind_predictions(root)?);
+    Ok(out)
+}
+
+/// The blind predictions committed before a card was measured, scored as
+/// committed: (prediction file, measurement file).
+const BLIND: [(&str, &str); 2] = [
+    (
+        "results/h200-datasheet-prediction.csv",
+        "results/h200-torch-square.csv",
+    ),
+    (
+        "results/h100-sxm5-datasheet-prediction.csv",
+        "results/h100-torch-square.csv",
+    ),
+];
+
+/// The `# model:` line of a prediction file (what made it).
+fn provenance(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix("# model: "))
+        .unwrap_or("-")
+        .to_string()
+}
+
+/// Each committed blind prediction against the measurements of its card,
+/// matched by shape and dtype: the file is read as committed, never
+/// recomputed.
+fn blind_predictions(root: &Path) -> anyhow::Result<Outputs> {
+    let mut md = String::from(
+        "| committed prediction | made by | measurements | points | MAPE / median % | within 25% |\n|---|---|---|---|---|---|\n",
+    );
+    for (pred, meas) in BLIND {
+        let text = std::fs::read_to_string(root.join(pred))
+            .with_context(|| format!("cannot read {pred}"))?;
+        let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+        let header: Vec<&str> = lines.next().context("no header")?.split(',').collect();
+        let col = |name: &str| {
+            header
+                .iter()
+                .position(|h| *h == name)
+                .with_context(|| format!("{pred}: no column `{name}`"))
+        };
+        let (cm, cn, ck, cd, ct) = (
+            col("m")?,
+            col("n")?,
+            col("k")?,
+            col("dtype")?,
+            col("runtime_ms")?,
+        );
+        let mut predicted = std::collections::BTreeMap::new();
+        for line in lines {
+            let f: Vec<&str> = line.split(',').collect();
+            let key = (
+                f[cm].parse::<u64>()?,
+                f[cn].parse::<u64>()?,
+                f[ck].parse::<u64>()?,
+                f[cd].to_string(),
+            );
+            predicted.insert(key, f[ct].parse::<f64>()?);
+        }
+        let set = read_measurements(&root.join(meas))?;
+        let errors: Vec<f64> = set
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let p = predicted.get(&(r.m, r.n, r.k, r.dtype.to_string()))?;
+                Some(100.0 * (p - r.runtime_ms) / r.runtime_ms)
+            })
+            .collect();
+        let s = ErrorSummary::from_signed(&errors).context("no point matched")?;
+        md.push_str(&format!(
+            "| `{}` | {} | `{}` | {} | {} | {:.0}% |\n",
+            pred.trim_start_matches("results/"),
+            provenance(&text),
+            meas.trim_start_matches("results/"),
+            s.count,
+            pair(&s),
+            100.0 * s.within_25
+        ));
+    }
+    let mut out = Outputs::new();
+    out.insert("generated/blind-predictions.md".into(), md.into_bytes());
     Ok(out)
 }
 
