@@ -55,7 +55,7 @@ impl Case {
         let mut rows = RowTargets::new(chip, &SetupSpec::default(), &set.rows)?;
         if self.floor_from_smallest {
             if let Some(f) = host_floor_from_smallest(&rows, &set.rows) {
-                rows.setup.framework.host_floor_s = f.us / 1e6;
+                rows.setup.use_host_floor(f.us / 1e6);
             }
         }
         Ok((rows, set))

@@ -447,55 +447,58 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                 })
             })
             .transpose()?;
-        let mut named = |col: &'static str, kind: &str| -> Result<Option<String>, CalibrateError> {
-            let Some(v) = how_cell(col, i) else {
-                return Ok(None);
-            };
-            if let Some(p) = mlsim_hw::stack_preset(v).filter(|p| p.kind() != kind) {
-                let other = if kind == "library" {
-                    "framework"
-                } else {
-                    "stack"
+        let mut named =
+            |col: &'static str, kind: &'static str| -> Result<Option<String>, CalibrateError> {
+                let Some(v) = how_cell(col, i) else {
+                    return Ok(None);
                 };
-                return Err(invalid(
-                    line,
-                    row,
-                    Some(col),
-                    format!("`{v}` is a {}, not a {kind}", p.kind()),
-                    Some(&format!(
-                        "it belongs in the `{other}` column (or pass it with --{other})"
-                    )),
-                ));
-            }
-            if !known_stacks.contains(v) {
-                let loaded = if kind == "library" {
-                    mlsim_hw::load_stack(v).map(|_| ())
-                } else {
-                    mlsim_hw::load_framework(v).map(|_| ())
-                };
-                if let Err(e) = loaded {
-                    let accepted: Vec<&str> = mlsim_hw::stack_presets()
-                        .filter(|p| p.kind() == kind)
-                        .map(|p| p.name)
-                        .collect();
+                if let Some(p) = mlsim_hw::stack_preset(v).filter(|p| p.kind() != kind) {
+                    let other = if kind == "library" {
+                        "framework"
+                    } else {
+                        "stack"
+                    };
                     return Err(invalid(
                         line,
                         row,
                         Some(col),
-                        format!(
-                            "`{v}` is not a {kind} mlsim can load: {}",
-                            first_line(&e.to_string())
-                        ),
+                        format!("`{v}` is a {}, not a {kind}", p.kind()),
                         Some(&format!(
-                            "accepted: {} (embedded), or a path to a {kind} file",
-                            accepted.join(", ")
+                            "it belongs in the `{other}` column (or pass it with --{other})"
                         )),
                     ));
                 }
-                known_stacks.insert(v.to_string());
-            }
-            Ok(Some(v.to_string()))
-        };
+                // Keyed by kind too: a path that loaded as a library must still
+                // be checked when it appears as a framework.
+                if !known_stacks.contains(&(kind, v.to_string())) {
+                    let loaded = if kind == "library" {
+                        mlsim_hw::load_stack(v).map(|_| ())
+                    } else {
+                        mlsim_hw::load_framework(v).map(|_| ())
+                    };
+                    if let Err(e) = loaded {
+                        let accepted: Vec<&str> = mlsim_hw::stack_presets()
+                            .filter(|p| p.kind() == kind)
+                            .map(|p| p.name)
+                            .collect();
+                        return Err(invalid(
+                            line,
+                            row,
+                            Some(col),
+                            format!(
+                                "`{v}` is not a {kind} mlsim can load: {}",
+                                first_line(&e.to_string())
+                            ),
+                            Some(&format!(
+                                "accepted: {} (embedded), or a path to a {kind} file",
+                                accepted.join(", ")
+                            )),
+                        ));
+                    }
+                    known_stacks.insert((kind, v.to_string()));
+                }
+                Ok(Some(v.to_string()))
+            };
         let stack = named("stack", "library")?;
         let framework = named("framework", "framework")?;
         let host_floor_us = match how_cell("host_floor_us", i) {

@@ -26,6 +26,10 @@ pub struct Record<'a> {
     pub tiles: Vec<(String, Vec<(u32, u32)>)>,
     /// Split-K choices the fit made in this file: field path and flag.
     pub flags: Vec<(String, bool)>,
+    /// Fields of the source file that did not hold for the fitted data and
+    /// are left out (a host floor of another host, when the measurements'
+    /// floor was read off them), with the reason.
+    pub removed: Vec<(String, &'static str)>,
     /// Errors on the fitted points.
     pub in_sample: ErrorSummary,
     /// Errors on held-out points, if computed, and the scheme
@@ -72,14 +76,18 @@ impl<'a> Record<'a> {
             } else {
                 Vec::new()
             },
+            removed: Vec::new(),
             in_sample,
             cv,
         }
     }
 
-    /// Whether the fit set anything in this file.
+    /// Whether the fit set or removed anything in this file.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty() && self.tiles.is_empty() && self.flags.is_empty()
+        self.values.is_empty()
+            && self.tiles.is_empty()
+            && self.flags.is_empty()
+            && self.removed.is_empty()
     }
 }
 
@@ -129,6 +137,26 @@ fn set_path(doc: &mut DocumentMut, path: &str, v: Item) -> Result<(), CalibrateE
     let (last, tables) = keys.split_last().expect("a non-empty path");
     table_at(doc, tables)?[*last] = v;
     Ok(())
+}
+
+/// Remove the field at the dotted path `path`, and its table when that
+/// leaves it empty (an empty table can be invalid, e.g. `[host]`).
+fn remove_path(doc: &mut DocumentMut, path: &str) {
+    let keys: Vec<&str> = path.split('.').collect();
+    let (last, tables) = keys.split_last().expect("a non-empty path");
+    let mut table = doc.as_table_mut();
+    for key in tables {
+        match table.get_mut(key).and_then(Item::as_table_mut) {
+            Some(t) => table = t,
+            None => return,
+        }
+    }
+    table.remove(last);
+    if table.is_empty() {
+        if let Some((parent, _)) = path.rsplit_once('.') {
+            remove_path(doc, parent);
+        }
+    }
 }
 
 fn tile_array(tiles: &[(u32, u32)]) -> Array {
@@ -192,6 +220,9 @@ pub fn calibrated_text(
     for (path, on) in &record.flags {
         set_path(&mut doc, path, value(*on))?;
     }
+    for (path, _) in &record.removed {
+        remove_path(&mut doc, path);
+    }
     let mut cal = Table::new();
     let mut fitted: Vec<String> = record.values.iter().map(|(p, _)| p.clone()).collect();
     let mut values: Vec<String> = record
@@ -207,6 +238,9 @@ pub fn calibrated_text(
     for (path, on) in &record.flags {
         fitted.push(path.clone());
         values.push(format!("{path} = {on}"));
+    }
+    for (path, why) in &record.removed {
+        values.push(format!("{path} removed ({why})"));
     }
     cal["note"] = value(format!(
         "fitted by `mlsim calibrate` from {} on {} by least squared log error: {}",

@@ -63,7 +63,7 @@ enum Command {
     Crossover(commands::crossover::CrossoverArgs),
     /// Compare a chip's predictions with measurements, in and out of sample.
     Validate(commands::validate::ValidateArgs),
-    /// Fit a chip's free parameters to measurements; write a calibrated chip file.
+    /// Fit a software stack's free parameters to measurements; write a stack file.
     Calibrate(commands::calibrate::CalibrateArgs),
     /// List, show and check chip descriptions.
     #[command(subcommand)]

@@ -40,10 +40,24 @@ pub fn preset(name: &str) -> Option<Preset> {
     presets().find(|p| p.name == name)
 }
 
-/// Load a chip from a file path.
+/// Whether a name given for a chip or stack is a file path rather than an
+/// embedded name.
+fn looks_like_path(name_or_path: &str) -> bool {
+    name_or_path.contains(['/', '\\']) || name_or_path.ends_with(".toml")
+}
+
+/// Load a chip from a file path. A `default_stack` given as a relative
+/// path is taken relative to the chip file's folder, as a user writing
+/// both files side by side would expect.
 pub fn load_file(path: &Path) -> Result<Chip, HwError> {
     let (text, shown) = read_text(path)?;
-    parse_chip(&text, &shown)
+    let mut chip = parse_chip(&text, &shown)?;
+    if let (Some(stack), Some(dir)) = (&chip.default_stack, path.parent()) {
+        if looks_like_path(stack) && Path::new(stack).is_relative() && !dir.as_os_str().is_empty() {
+            chip.default_stack = Some(dir.join(stack).display().to_string());
+        }
+    }
+    Ok(chip)
 }
 
 /// Read a description file as UTF-8 text; a file that is not text gets a
@@ -88,14 +102,14 @@ pub fn chip_text(name_or_path: &str) -> Result<String, HwError> {
 /// A name wins over a file of the same name in the working directory;
 /// anything with a path separator or a `.toml` suffix is read as a file.
 pub fn load(name_or_path: &str) -> Result<Chip, HwError> {
-    let looks_like_path = name_or_path.contains(['/', '\\']) || name_or_path.ends_with(".toml");
-    if !looks_like_path {
+    let is_path = looks_like_path(name_or_path);
+    if !is_path {
         if let Some(p) = preset(name_or_path) {
             return p.load();
         }
     }
     let path = Path::new(name_or_path);
-    if looks_like_path || path.exists() {
+    if is_path || path.exists() {
         return load_file(path);
     }
     Err(HwError::UnknownPreset {
@@ -150,14 +164,14 @@ pub fn stack_preset(name: &str) -> Option<StackPreset> {
 /// The text of a stack or framework given by embedded name or path, and
 /// the name to show in messages.
 pub fn stack_text(name_or_path: &str) -> Result<(String, String), HwError> {
-    let looks_like_path = name_or_path.contains(['/', '\\']) || name_or_path.ends_with(".toml");
-    if !looks_like_path {
+    let is_path = looks_like_path(name_or_path);
+    if !is_path {
         if let Some(p) = stack_preset(name_or_path) {
             return Ok((p.text.to_string(), p.file.to_string()));
         }
     }
     let path = Path::new(name_or_path);
-    if looks_like_path || path.exists() {
+    if is_path || path.exists() {
         return read_text(path);
     }
     Err(HwError::UnknownPreset {

@@ -72,6 +72,16 @@ impl Setup {
         })
     }
 
+    /// Take `floor_s` as the host's floor per call, as the framework's own:
+    /// a fit of the host floor still moves it (unlike `host_floor_s`, which
+    /// replaces every other), and a floor a fitted stack brought from
+    /// another host no longer stands in front of it. Used for a floor read
+    /// off a measurement file.
+    pub fn use_host_floor(&mut self, floor_s: f64) {
+        self.framework.host_floor_s = floor_s;
+        self.stack.host_floor_s = None;
+    }
+
     /// The view the model reads.
     pub fn target(&self) -> Target<'_> {
         Target {

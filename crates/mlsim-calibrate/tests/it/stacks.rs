@@ -81,6 +81,16 @@ fn unknown_vocabulary_is_an_error_naming_line_and_column_with_the_accepted_list(
     );
     let (_, col, _) = invalid(&format!("{HEAD}X,gemm,8,8,8,fp32,0.1,,,cublas-hopper,\n"));
     assert_eq!(col.as_deref(), Some("framework"));
+    // The same library file by path: accepted as a stack on one row, still
+    // refused as a framework on the next.
+    let library = format!(
+        "{}/../../stacks/cublas-hopper.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (line, col, _) = invalid(&format!(
+        "{HEAD}X,gemm,8,8,8,fp32,0.1,,{library},,\nX,gemm,8,8,8,fp16,0.1,,,{library},\n"
+    ));
+    assert_eq!((line, col.as_deref()), (3, Some("framework")));
 
     for bad in ["0", "-3", "nan", "fast"] {
         let (_, col, _) = invalid(&format!("{HEAD}X,gemm,8,8,8,fp32,0.1,,,,{bad}\n"));

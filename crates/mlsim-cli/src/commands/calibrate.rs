@@ -17,7 +17,7 @@ use crate::{CmdResult, Failure};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim calibrate --hw h200 --measurements results/h200-torch-square.csv --host-floor-from-smallest --out my-hopper.toml\n  mlsim calibrate --hw t4-seed --measurements results/t4-colab-matmul.csv --out t4-fit.toml\n  mlsim calibrate --hw my-gpu.toml --measurements my.csv --out my-stack.toml --params efficiency,launch\n\nOn a GPU chip the fit changes the software stack, not the chip: --out is a stack file\n(its name is the file name), started from the stack the measurements ran on, with a\n[calibration] record. Parameters: efficiency (every measured dtype's share of peak),\nefficiency.<dtype>, launch (the host's per-call floor, written as the stack's [host]),\nfixed (the kernel floor), memory (share of main-memory bandwidth), and chip-level\ncalibrations clock.<dtype> and launch.<dtype>, written to --out-chip. Default: each\nmeasured dtype's efficiency, its kernel tiles, the host floor (when the rows are timed\nwith the host in them and carry no measured floor) and the kernel floor (when some rows\nare kernel timings). On the original's model (t4-seed, ...) --out is a chip file and the\ndefault is efficiency, the measured dtypes' multipliers and the launch overhead.\nThe fit minimises the squared log error; the file records the in-sample and\nleave-one-size-out errors. Set SOURCE_DATE_EPOCH to fix the recorded date."
+    after_help = "Examples:\n  mlsim calibrate --hw h200 --measurements results/h200-torch-square.csv --host-floor-from-smallest --out my-hopper.toml\n  mlsim calibrate --hw t4-seed --measurements results/t4-colab-matmul.csv --out t4-fit.toml\n  mlsim calibrate --hw my-gpu.toml --measurements my.csv --out my-stack.toml --params efficiency,launch\n\nOn a GPU chip the fit changes the software stack, not the chip: --out is a stack file\n(its name is the file name), started from the stack the measurements ran on, with a\n[calibration] record. Parameters: efficiency (every measured dtype's share of peak),\nefficiency.<dtype>, launch (the host's per-call floor, written as the stack's [host]),\noverhead (the per-call timing loop's own time), fixed (the kernel floor), memory (share\nof main-memory bandwidth), and chip-level calibrations clock.<dtype> and launch.<dtype>,\nwritten to --out-chip. Default: each measured dtype's efficiency, its kernel tiles and\nsplit K, the host floor (when the rows are timed with the host in them and carry no\nmeasured or read-off floor; never over several files, whose hosts differ), the timing\noverhead (per-call rows, one file) and the kernel floor (when some rows are kernel\ntimings). On the original's model (t4-seed, ...) --out is a chip file and the\ndefault is efficiency, the measured dtypes' multipliers and the launch overhead.\nThe fit minimises the squared log error; the file records the in-sample and\nleave-one-size-out errors. Set SOURCE_DATE_EPOCH to fix the recorded date."
 )]
 pub struct CalibrateArgs {
     /// Chip preset name or TOML file; one for all files, or one per file.
@@ -159,6 +159,10 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
             );
         }
         params.retain(|p| !host(p));
+    } else if first.read_off.is_some() && args.params.is_none() {
+        // --host-floor-from-smallest gave the file its floor: fit the
+        // library, not the floor.
+        params.retain(|p| *p != mlsim_calibrate::fit::Param::LaunchOverhead);
     }
     params.sort();
     params.dedup();
@@ -275,17 +279,32 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
         write(path, &text)?;
         written.push(format!("{} (chip `{name}`)", path.display()));
     }
-    let stack_record = record(Owner::Stack);
-    if gpu && !stack_record.is_empty() {
+    if gpu {
         let source_ref = rows
             .stack_source
             .as_deref()
             .expect("a GPU chip's setup has a stack");
         let (source, _) = mlsim_hw::stack_text(source_ref)?;
-        let text = calibrated_text(&source, &stack_name, "stack", &stack_record)?;
-        mlsim_hw::parse_stack(&text, &args.out.display().to_string())?;
-        write(&args.out, &text)?;
-        written.push(format!("{} (stack `{stack_name}`)", args.out.display()));
+        let mut stack_record = record(Owner::Stack);
+        // A floor read off the measurements replaced the source stack's
+        // own (fitted on another host's run): the written stack must not
+        // carry it as if it held for these measurements.
+        let source_floor = mlsim_hw::parse_stack(&source, source_ref)?.host_floor_s;
+        let floor_fitted = values
+            .iter()
+            .any(|(p, _)| *p == mlsim_calibrate::fit::Param::LaunchOverhead);
+        if source_floor.is_some() && cases.iter().any(|c| c.read_off.is_some()) && !floor_fitted {
+            stack_record.removed.push((
+                "host.floor_us".to_string(),
+                "the measurements' floor was read off their smallest size",
+            ));
+        }
+        if !stack_record.is_empty() {
+            let text = calibrated_text(&source, &stack_name, "stack", &stack_record)?;
+            mlsim_hw::parse_stack(&text, &args.out.display().to_string())?;
+            write(&args.out, &text)?;
+            written.push(format!("{} (stack `{stack_name}`)", args.out.display()));
+        }
     }
 
     let mut t = Table::new(["parameter", "before", "fitted"]);

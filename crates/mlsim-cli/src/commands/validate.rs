@@ -201,7 +201,7 @@ pub fn load_case(
     let mut rows = RowTargets::new(chip, &spec, &set.rows)?;
     if let Some(f) = floor {
         // The framework's floor, not an override: a fit may still move it.
-        rows.setup.framework.host_floor_s = f.us / 1e6;
+        rows.setup.use_host_floor(f.us / 1e6);
     }
     Ok(Case {
         set,

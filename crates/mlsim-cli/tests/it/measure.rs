@@ -254,3 +254,38 @@ fn shapes_beyond_exact_arithmetic_are_refused() {
         stderr(&o)
     );
 }
+
+/// A floor read off the file's smallest size is the file's host's: the fit
+/// leaves it alone and the written stack carries no host floor (not even
+/// the one the starting stack, fitted on another run, had).
+#[test]
+fn a_read_off_host_floor_is_not_fitted_into_the_stack() {
+    let dir = crate::TempDir::new("read-off");
+    let fit = |extra: &[&str], name: &str| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "calibrate",
+            "--hw",
+            "t4-calibrated",
+            "--measurements",
+            "results/t4-colab-matmul.csv",
+            "--out",
+        ];
+        let out_s = out.display().to_string();
+        args.push(&out_s);
+        args.extend_from_slice(extra);
+        let o = mlsim(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (mlsim_hw::load_stack(&out_s).unwrap(), stderr(&o))
+    };
+    let (fitted, _) = fit(&[], "with-floor.toml");
+    assert!(
+        fitted.host_floor_s.is_some(),
+        "by default the floor is fitted"
+    );
+    let (read_off, note) = fit(&["--host-floor-from-smallest"], "read-off.toml");
+    assert!(note.contains("read off"), "{note}");
+    assert_eq!(read_off.host_floor_s, None);
+    let text = std::fs::read_to_string(dir.join("read-off.toml")).unwrap();
+    assert!(text.contains("host.floor_us removed"), "the record says so");
+}

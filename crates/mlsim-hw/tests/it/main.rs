@@ -66,3 +66,28 @@ fn overlap_of_one_and_duplicate_levels_are_rejected() {
     assert_eq!(d.field, "memory[1].name");
     assert!(d.message.contains("listed twice"));
 }
+
+/// A chip file naming its stack by a relative path finds it next to
+/// itself, from whatever folder the command runs in.
+#[test]
+fn a_relative_default_stack_is_found_next_to_the_chip_file() {
+    let dir = std::env::temp_dir().join(format!("mlsim-hw-default-stack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let chip = mlsim_hw::preset("h100-sxm5").unwrap().text.replace(
+        "default_stack = \"cublas-hopper\"",
+        "default_stack = \"my-library.toml\"",
+    );
+    let library = mlsim_hw::stack_presets()
+        .find(|p| p.name == "cublas-hopper")
+        .unwrap()
+        .text
+        .replace("name = \"cublas-hopper\"", "name = \"my-library\"");
+    std::fs::write(dir.join("my-chip.toml"), chip).unwrap();
+    std::fs::write(dir.join("my-library.toml"), library).unwrap();
+    let setup = mlsim_hw::Setup::load(
+        dir.join("my-chip.toml").to_str().unwrap(),
+        &Default::default(),
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(setup.unwrap().stack.name, "my-library");
+}
