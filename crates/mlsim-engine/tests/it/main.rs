@@ -2,6 +2,7 @@
 
 mod conformance;
 mod crossover;
+mod gpu_terms;
 mod laws;
 mod model;
 mod mutation;
