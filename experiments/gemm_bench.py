@@ -40,7 +40,7 @@ made general:
   Mean, median and sample standard deviation are reported in milliseconds.
 * ``--max-seconds-per-point`` (default 10): when one call is so slow that the
   warm-up and timed calls would take longer, the numbers of warm-up calls and
-  timed calls are lowered (at least 5 timed calls) and the timing column
+  timed calls are lowered (at least 5 timed calls) and the method column
   says so.  A point whose single call, extrapolated by FLOPs from the largest
   point of the same dtype measured so far, would take over 10x the limit is
   skipped (this keeps CPU sweeps of big sizes from running for hours).
@@ -58,7 +58,7 @@ starting with "# " (device, driver, torch, CUDA, cuDNN, compute capability,
 clocks before and after the run, CPU, date, command, python, method, probe
 errors, skipped points), then the header
 
-  hardware,op,m,n,k,dtype,runtime_ms,tflops,timing,source,notes,median_ms,mean_ms,stdev_ms,warmup,reps
+  hardware,op,m,n,k,dtype,runtime_ms,tflops,method,source,notes,median_ms,mean_ms,stdev_ms,warmup,reps,timing,framework
 
 and one row per measured point.  runtime_ms is the statistic chosen with
 ``--stat`` (mean by default, as the original); tflops = 2*m*n*k / runtime (for
@@ -101,9 +101,15 @@ DTYPE_ALIASES = {
 }
 DEFAULT_SIZES = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 CSV_COLUMNS = (
-    "hardware", "op", "m", "n", "k", "dtype", "runtime_ms", "tflops", "timing",
+    "hardware", "op", "m", "n", "k", "dtype", "runtime_ms", "tflops", "method",
     "source", "notes", "median_ms", "mean_ms", "stdev_ms", "warmup", "reps",
+    "timing", "framework",
 )
+# Every call is timed on its own (a pair of CUDA events, or perf_counter on
+# the CPU) from Python through PyTorch: mlsim's `per-call` timing with the
+# `pytorch-eager` framework (results/README.md).
+TIMING = "per-call"
+FRAMEWORK = "pytorch-eager"
 DEFAULT_CACHE_BYTES = 50 * 1024 * 1024
 PROBE_SHAPE = (32, 32, 32)  # satisfies the int8 and fp8 shape rules on CUDA
 MIB = 1024.0 * 1024.0
@@ -804,11 +810,11 @@ def run_point(spec, m, n, k, env, args, gen, predicted_s=None):
     if not (runtime > 0 and math.isfinite(runtime)):
         raise RuntimeError("measured runtime %r ms is not positive (timer resolution?)"
                            % runtime)
-    timing = "%s %s of %d after %d warm-up; %s" % (
+    method = "%s %s of %d after %d warm-up; %s" % (
         "cuda-events" if env["cuda"] else "perf_counter", args.stat, reps,
         warmup, cold_note)
     if reduced:
-        timing += "; " + reduced
+        method += "; " + reduced
     notes = spec.note
     if spec.name == "bf16" and env["cuda"] and env["hip"] is None \
             and env["cc"] is not None and env["cc"] < (8, 0):
@@ -816,7 +822,7 @@ def run_point(spec, m, n, k, env, args, gen, predicted_s=None):
     return {
         "runtime": runtime, "mean": mean, "median": median, "stdev": stdev,
         "tflops": 2.0 * m * n * k / (runtime * 1e-3) / 1e12,
-        "timing": timing, "notes": notes, "warmup": warmup, "reps": reps,
+        "method": method, "notes": notes, "warmup": warmup, "reps": reps,
         "reduced": bool(reduced), "estimate_s": estimate, "untimed": untimed,
     }
 
@@ -1125,9 +1131,10 @@ def main(argv=None):
                     writer.add([
                         hardware, "gemm", m, n, k, spec.name,
                         fmt_float(result["runtime"]), fmt_float(result["tflops"], 6),
-                        result["timing"], SOURCE, result["notes"],
+                        result["method"], SOURCE, result["notes"],
                         fmt_float(result["median"]), fmt_float(result["mean"]),
                         fmt_float(result["stdev"]), result["warmup"], result["reps"],
+                        TIMING, FRAMEWORK,
                     ])
     except KeyboardInterrupt:
         interrupted = True
