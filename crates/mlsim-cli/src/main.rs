@@ -121,10 +121,21 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure { code, error }) => {
             // A closed pipe (`mlsim ... | head`) is not an error worth a message.
-            if error
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            {
+            // The io error may sit under a context or inside the csv or
+            // serde_json writer's error.
+            let is_broken = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
+            let broken_pipe = error.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(is_broken)
+                    || c.downcast_ref::<serde_json::Error>()
+                        .and_then(serde_json::Error::io_error_kind)
+                        == Some(std::io::ErrorKind::BrokenPipe)
+                    || c.downcast_ref::<csv::Error>()
+                        .is_some_and(|e| match e.kind() {
+                            csv::ErrorKind::Io(io) => is_broken(io),
+                            _ => false,
+                        })
+            });
+            if broken_pipe {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {error:#}");

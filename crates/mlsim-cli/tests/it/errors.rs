@@ -162,3 +162,28 @@ fn huge_shape_is_refused_not_wrapped() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("exceeds 2^53"), "{}", stderr(&o));
 }
+
+/// `mlsim ... | head`: a reader that closes the pipe early is not an
+/// error: exit 0 and nothing on stderr, for table, CSV and JSON output.
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    // Far more output than a pipe buffers (64 KiB), so the writer is still
+    // writing when the pipe closes.
+    let sizes: Vec<String> = (1..=600).map(|i| (i * 16).to_string()).collect();
+    let sizes = sizes.join(",");
+    for format in ["table", "csv", "json"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mlsim"))
+            .args([
+                "sweep", "--hw", "h200", "--sizes", &sizes, "--format", format,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{format}: {:?}", out.status);
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{format}");
+    }
+}
