@@ -154,8 +154,15 @@ pub fn leave_one_chip_out(
                 .enumerate()
                 .filter(|(_, s)| chip_of(s) == *chip)
                 .map(|(i, s)| {
+                    // The library transfers; the host stays the held-out
+                    // file's own (its stack's `[host]`, if any).
                     let mut setup = s.rows.setup.clone();
-                    setup.stack = fitted.setup.stack.clone();
+                    let own = &s.rows.setup.stack;
+                    setup.stack = mlsim_hw::Stack {
+                        host_floor_s: own.host_floor_s,
+                        host_timing_overhead_s: own.host_timing_overhead_s,
+                        ..fitted.setup.stack.clone()
+                    };
                     (i, points(&s.rows.with_setup(setup), s.measured))
                 })
                 .collect())

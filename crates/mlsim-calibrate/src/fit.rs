@@ -415,8 +415,9 @@ fn path_dtypes(chip: &mlsim_hw::Chip, measured: &[Measurement]) -> Vec<Dtype> {
 ///
 /// A GPU chip: the stack's share of peak for every measured dtype; the host
 /// floor when some row is timed with the host in it (per-call or
-/// back-to-back) and has no measured floor of its own; the timing loop's
-/// overhead when some row is timed per call; the stack's kernel floor when
+/// back-to-back) and has no measured or given floor, and with it the timing
+/// loop's overhead when some row is timed per call (a host that is given
+/// is not fitted at all); the stack's kernel floor when
 /// some row is a kernel timing. The chip's datasheet values stay
 /// as they are. The original's model: efficiency (when fp32 is measured),
 /// the multiplier of every other measured dtype, and the launch overhead.
@@ -433,20 +434,22 @@ pub fn default_params(rows: &RowTargets, measured: &[Measurement]) -> Vec<Param>
         // One host floor for every dtype: a floor per dtype path (`--params
         // launch.<dtype>`) fits better in sample but predicts held-out
         // sizes worse (docs/model/launch-overhead.md).
-        if measured.iter().zip(&targets).any(|(r, t)| {
+        let host_unknown = measured.iter().zip(&targets).any(|(r, t)| {
             t.timing != mlsim_hw::Timing::Kernel
                 && r.host_floor_us.is_none()
                 && t.host_floor_s.is_none()
-        }) {
+        });
+        if host_unknown {
             out.push(Param::LaunchOverhead);
-        }
-        // When calls timed on their own start to queue depends on the
-        // timing loop of the host that took them.
-        if targets
-            .iter()
-            .any(|t| t.timing == mlsim_hw::Timing::PerCall)
-        {
-            out.push(Param::TimingOverhead);
+            // When calls timed on their own start to queue depends on the
+            // timing loop of the host that took them: fitted with the
+            // floor, and like it left alone when the host is given.
+            if targets
+                .iter()
+                .any(|t| t.timing == mlsim_hw::Timing::PerCall)
+            {
+                out.push(Param::TimingOverhead);
+            }
         }
         if targets.iter().any(|t| t.timing == mlsim_hw::Timing::Kernel) {
             out.push(Param::KernelFixed);
@@ -530,7 +533,7 @@ pub struct Sample<'a> {
 /// A stack lists the tiles a library has; which ones it picks for small
 /// shapes is not public, nor whether its heuristic splits K. The search
 /// keeps the `k` largest tiles of a path for `k` = all ... 1, with and
-/// without split K (where the stack splits K), fits the continuous
+/// without split K, fits the continuous
 /// parameters for each choice and keeps the one with the least squared log
 /// error (one pass over the paths, in dtype order). Only the tile lists and
 /// the split-K flag change, never the tiles' shapes.
@@ -584,7 +587,9 @@ pub fn fit_samples_with_tiles(
             // (tiles kept, split K); the fit so far is (all, splits_now).
             let mut candidates: Vec<(usize, bool)> = Vec::new();
             for keep in (1..=all.len()).rev() {
-                for split in [splits_now, false] {
+                // Both ways: a stack fitted earlier may have switched split
+                // K off for data this fit does not see.
+                for split in [splits_now, !splits_now] {
                     if (keep, split) != (all.len(), splits_now)
                         && !candidates.contains(&(keep, split))
                     {
@@ -760,14 +765,18 @@ pub fn fit_samples(samples: &[Sample<'_>], params: &[Param]) -> Result<Fit, Cali
         }
     }
     if samples.len() > 1 {
-        if let Some(p) = params
-            .iter()
-            .find(|p| p.owner(&first.rows.setup) == Owner::Chip)
-        {
-            return Err(CalibrateError::Unsupported(format!(
-                "{} is a chip value; fits over several chips share only stack values",
-                p.field_path(&first.rows.setup)
-            )));
+        // Any sample's chip may hold a value as a chip-level calibration.
+        for s in samples {
+            if let Some(p) = params
+                .iter()
+                .find(|p| p.owner(&s.rows.setup) == Owner::Chip)
+            {
+                return Err(CalibrateError::Unsupported(format!(
+                    "{} is a chip value of `{}`; fits over several chips share only stack values",
+                    p.field_path(&s.rows.setup),
+                    s.rows.setup.chip.name
+                )));
+            }
         }
     }
     let problem = Problem { samples, params };
@@ -775,14 +784,15 @@ pub fn fit_samples(samples: &[Sample<'_>], params: &[Param]) -> Result<Fit, Cali
         .iter()
         .map(|p| {
             let v = p.get(&first.rows.setup);
-            // Start zero times at 1 us so the search can move them.
-            let v = if matches!(
-                p,
-                Param::LaunchOverhead | Param::KernelFixed | Param::TimingOverhead
-            ) {
-                v.max(1.0)
-            } else {
-                v
+            // Start zero times at 1 us, and shares inside (0.02, 0.98), so
+            // the search can move them: a share at its bound of 1 sits at a
+            // logit where every step of the simplex still gives about 1.
+            let v = match p {
+                Param::LaunchOverhead | Param::KernelFixed | Param::TimingOverhead => v.max(1.0),
+                Param::Efficiency | Param::PathEfficiency(_) | Param::MainMemoryShare => {
+                    v.clamp(0.02, 0.98)
+                }
+                _ => v,
             };
             p.search_coordinate(v)
         })

@@ -179,6 +179,12 @@ pub fn calibrated_text(
     noun: &str,
     record: &Record<'_>,
 ) -> Result<String, CalibrateError> {
+    // A source that is itself a calibrated file: its header is replaced,
+    // not stacked under a new one.
+    let mut source = source;
+    while let Some(rest) = source.strip_prefix("# CALIBRATED ") {
+        source = rest.split_once("\n\n").map_or("", |(_, after)| after);
+    }
     let mut doc: DocumentMut = source.parse().map_err(|e| {
         CalibrateError::Unsupported(format!("source {noun} file does not parse: {e}"))
     })?;
@@ -223,6 +229,18 @@ pub fn calibrated_text(
     for (path, _) in &record.removed {
         remove_path(&mut doc, path);
     }
+    // What an earlier fit of the source set and this one did not refit is
+    // still a fitted value: it stays in the list.
+    let earlier: Vec<String> = doc
+        .get("calibration")
+        .and_then(|c| c.get("fitted"))
+        .and_then(Item::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut cal = Table::new();
     let mut fitted: Vec<String> = record.values.iter().map(|(p, _)| p.clone()).collect();
     let mut values: Vec<String> = record
@@ -248,6 +266,11 @@ pub fn calibrated_text(
         record.measurements,
         values.join(", ")
     ));
+    for f in earlier {
+        if !fitted.contains(&f) && !record.removed.iter().any(|(p, _)| *p == f) {
+            fitted.push(f);
+        }
+    }
     let mut arr = Array::new();
     for f in fitted {
         arr.push(f);

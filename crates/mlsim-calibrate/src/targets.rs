@@ -77,10 +77,17 @@ impl RowTargets {
         let setup = Setup::with_chip(chip, &spec).map_err(hw_error)?;
         let mut stacks = BTreeMap::new();
         let mut frameworks = BTreeMap::new();
+        // A row names the setup's stack by its name or by the reference
+        // (name or path) the setup was loaded from.
+        let is_setup_stack =
+            |s: &String| *s == setup.stack.name || stack_source.as_ref() == Some(s);
         for r in rows {
             if let Some(s) = &r.stack {
-                if !forced.stack && *s != setup.stack.name && !stacks.contains_key(s) {
-                    stacks.insert(s.clone(), mlsim_hw::load_stack(s).map_err(hw_error)?);
+                if !forced.stack && !is_setup_stack(s) && !stacks.contains_key(s) {
+                    stacks.insert(
+                        s.clone(),
+                        mlsim_hw::load_stack_for(s, &setup.chip).map_err(hw_error)?,
+                    );
                 }
             }
             if let Some(f) = &r.framework {
@@ -144,7 +151,10 @@ impl RowTargets {
     /// change only that one).
     pub fn all_on_setup_stack(&self, rows: &[Measurement]) -> bool {
         rows.iter().all(|r| {
-            self.forced.stack || r.stack.as_ref().is_none_or(|s| *s == self.setup.stack.name)
+            self.forced.stack
+                || r.stack.as_ref().is_none_or(|s| {
+                    *s == self.setup.stack.name || self.stack_source.as_ref() == Some(s)
+                })
         })
     }
 }

@@ -28,6 +28,15 @@ pub(crate) struct FileKind {
 /// `key` is present, is a string and is not `expected`, the located
 /// diagnostic `make` returns (message, hint). A file of the wrong kind then
 /// gets its real problem named, not the first field its schema lacks.
+/// The string at top-level `key`, read with the real TOML parser (so
+/// `kind = 'framework'` and `kind="framework" # note` read alike); `None`
+/// when the text does not parse or has no such string.
+pub(crate) fn top_level_str(text: &str, key: &str) -> Option<String> {
+    let doc = DeTable::parse(text).ok()?;
+    let v = doc.get_ref().get(key)?;
+    v.get_ref().as_str().map(str::to_string)
+}
+
 pub(crate) fn check_top_level(
     text: &str,
     file: &str,
@@ -204,6 +213,27 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .count()
         + 1;
     (line, column)
+}
+
+/// An error at the field `path` of `text` (shown as `file`), located by
+/// the TOML parser; line 1 when the text does not parse.
+pub(crate) fn located(
+    text: &str,
+    file: &str,
+    path: &FieldPath,
+    message: String,
+    hint: Option<String>,
+) -> HwError {
+    let offset = DeTable::parse(text).map_or(0, |doc| locate(doc.get_ref(), path));
+    let (line, column) = line_col(text, offset);
+    HwError::Invalid(Box::new(Diagnostic {
+        file: file.to_string(),
+        line,
+        column,
+        field: path.render(),
+        message,
+        hint,
+    }))
 }
 
 /// Finds the byte offset of the deepest existing node on `path`.

@@ -40,9 +40,9 @@ pub use error::{Diagnostic, HwError};
 pub use load::parse_chip;
 pub use registry::{
     Preset, StackPreset, chip_text, load, load_file, load_framework, load_stack, preset, presets,
-    stack_preset, stack_presets, stack_text,
+    stack_kind, stack_preset, stack_presets, stack_text,
 };
-pub use setup::{DEFAULT_FRAMEWORK, DEFAULT_TIMING, Setup, SetupSpec, Target};
+pub use setup::{DEFAULT_FRAMEWORK, DEFAULT_TIMING, Setup, SetupSpec, Target, load_stack_for};
 pub use stack::{
     Framework, KernelTerms, Stack, StackPath, Timing, UnknownTiming, parse_framework, parse_stack,
 };

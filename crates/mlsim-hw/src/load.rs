@@ -467,10 +467,19 @@ fn validate_paths(
 /// Output tiles `[rows, cols]`: every side from 1 to 65536.
 pub(crate) fn validate_tiles(
     path: &FieldPath,
-    raw: &[[u32; 2]],
+    raw: &[Vec<u32>],
 ) -> Result<Vec<(u32, u32)>, Problem> {
     let mut tiles = Vec::with_capacity(raw.len());
-    for (i, [r, c]) in raw.iter().copied().enumerate() {
+    for (i, tile) in raw.iter().enumerate() {
+        let &[r, c] = tile.as_slice() else {
+            return Err(problem(
+                path.key("tiles").index(i),
+                format!(
+                    "a tile is [rows, cols], got {} number(s): {tile:?}",
+                    tile.len()
+                ),
+            ));
+        };
         if r == 0 || c == 0 || r > 65536 || c > 65536 {
             return Err(problem(
                 path.key("tiles").index(i),
@@ -484,8 +493,7 @@ pub(crate) fn validate_tiles(
 
 /// A stack named by a chip file: an embedded stack, or a path to a file.
 fn validate_stack_reference(path: &FieldPath, name: String) -> Result<String, Problem> {
-    let is_path = name.contains(['/', '\\']) || name.ends_with(".toml");
-    if is_path || crate::registry::stack_preset(&name).is_some() {
+    if crate::registry::looks_like_path(&name) || crate::registry::stack_preset(&name).is_some() {
         return Ok(name);
     }
     Err(Problem {

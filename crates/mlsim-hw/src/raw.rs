@@ -166,7 +166,9 @@ pub struct RawPath {
     /// Chip-level calibration: output tiles `[rows, cols]`, replacing the
     /// stack's for this path.
     #[serde(default)]
-    pub tiles: Vec<[u32; 2]>,
+    // Read as lists so a tile of three numbers is an error, not cut to two.
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<[u32; 2]>"))]
+    pub tiles: Vec<Vec<u32>>,
     /// Chip-level calibration: share of the sustained peak a large GEMM
     /// reaches on this path, in (0, 1], replacing the stack's.
     #[serde(default)]
@@ -251,7 +253,9 @@ pub struct RawStack {
     pub efficiency: f64,
     /// Output tiles `[rows, cols]` of the library's kernels, for dtypes
     /// without their own list; the model picks the fastest for each shape.
-    pub tiles: Vec<[u32; 2]>,
+    // Read as lists so a tile of three numbers is an error, not cut to two.
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<[u32; 2]>"))]
+    pub tiles: Vec<Vec<u32>>,
     /// The GPU-side terms of one kernel (`[kernel]`).
     pub kernel: RawKernel,
     /// Share of each memory level's datasheet bandwidth the library's
@@ -288,7 +292,7 @@ pub struct RawKernel {
     /// tiles alone leave SMs idle (split-K / stream-K).
     #[serde(default)]
     pub split_k: bool,
-    /// Most K-splits of one GEMM (default 16).
+    /// Most K-splits of one GEMM; without it, as many as fill the SMs.
     #[serde(default)]
     pub max_split_k: Option<u32>,
 }
@@ -304,7 +308,9 @@ pub struct RawStackPath {
     pub efficiency: Option<f64>,
     /// Output tiles; default the stack's `tiles`.
     #[serde(default)]
-    pub tiles: Vec<[u32; 2]>,
+    // Read as lists so a tile of three numbers is an error, not cut to two.
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<[u32; 2]>"))]
+    pub tiles: Vec<Vec<u32>>,
     /// Bytes per output element (default: the dtype's own; int8 GEMMs
     /// usually write int32, 4).
     #[serde(default)]

@@ -40,9 +40,19 @@ pub fn preset(name: &str) -> Option<Preset> {
     presets().find(|p| p.name == name)
 }
 
+/// What a stack file says it is: `library`, `framework`, or empty when it
+/// says neither (or does not parse).
+pub fn stack_kind(text: &str) -> &'static str {
+    match crate::doc::top_level_str(text, "kind").as_deref() {
+        Some("library") => "library",
+        Some("framework") => "framework",
+        _ => "",
+    }
+}
+
 /// Whether a name given for a chip or stack is a file path rather than an
 /// embedded name.
-fn looks_like_path(name_or_path: &str) -> bool {
+pub(crate) fn looks_like_path(name_or_path: &str) -> bool {
     name_or_path.contains(['/', '\\']) || name_or_path.ends_with(".toml")
 }
 
@@ -133,19 +143,7 @@ pub struct StackPreset {
 impl StackPreset {
     /// `library` or `framework`, as the file says (empty if it does not).
     pub fn kind(&self) -> &'static str {
-        self.text
-            .lines()
-            .find_map(|l| {
-                let rest = l
-                    .trim()
-                    .strip_prefix("kind")?
-                    .trim_start()
-                    .strip_prefix('=')?;
-                Some(rest.trim().trim_matches('"'))
-            })
-            .map_or("", |k| {
-                k.split_whitespace().next().unwrap_or("").trim_matches('"')
-            })
+        stack_kind(self.text)
     }
 }
 

@@ -57,10 +57,9 @@ impl Setup {
 
     /// The same for an already loaded chip.
     pub fn with_chip(chip: Chip, spec: &SetupSpec<'_>) -> Result<Self, HwError> {
-        let stack = match (spec.stack, &chip.default_stack) {
-            (Some(s), _) => load_stack(s)?,
-            (None, Some(s)) => load_stack(s)?,
-            (None, None) => Stack::neutral(),
+        let stack = match spec.stack.or(chip.default_stack.as_deref()) {
+            Some(s) => load_stack_for(s, &chip)?,
+            None => Stack::neutral(),
         };
         let framework = load_framework(spec.framework.unwrap_or(DEFAULT_FRAMEWORK))?;
         Ok(Self {
@@ -72,14 +71,12 @@ impl Setup {
         })
     }
 
-    /// Take `floor_s` as the host's floor per call, as the framework's own:
-    /// a fit of the host floor still moves it (unlike `host_floor_s`, which
-    /// replaces every other), and a floor a fitted stack brought from
-    /// another host no longer stands in front of it. Used for a floor read
-    /// off a measurement file.
+    /// Take `floor_s` as the host's floor per call, as given: it replaces
+    /// every other floor (a fitted stack's `[host]` brought from another
+    /// host included) and a fit leaves the host alone. Used for a floor
+    /// read off a measurement file.
     pub fn use_host_floor(&mut self, floor_s: f64) {
-        self.framework.host_floor_s = floor_s;
-        self.stack.host_floor_s = None;
+        self.host_floor_s = Some(floor_s);
     }
 
     /// The view the model reads.
@@ -92,6 +89,34 @@ impl Setup {
             host_floor_s: self.host_floor_s,
         }
     }
+}
+
+/// Load the stack `name_or_path` to run on `chip`: its `[memory_share]`
+/// may name only the chip's memory levels (or `main`), so a misspelt level
+/// is an error at the key, not a share silently left at 1.
+pub fn load_stack_for(name_or_path: &str, chip: &Chip) -> Result<Stack, HwError> {
+    let stack = load_stack(name_or_path)?;
+    if chip.compute.arch != ComputeArch::Gpu {
+        return Ok(stack);
+    }
+    let known = |level: &str| level == "main" || chip.memory.iter().any(|l| l.name == level);
+    if let Some(level) = stack.memory_share.keys().find(|l| !known(l)) {
+        let (text, shown) = crate::registry::stack_text(name_or_path)?;
+        let levels: Vec<&str> = chip.memory.iter().map(|l| l.name.as_str()).collect();
+        return Err(crate::doc::located(
+            &text,
+            &shown,
+            &crate::doc::FieldPath::default()
+                .key("memory_share")
+                .key(level),
+            format!("chip `{}` has no memory level `{level}`", chip.name),
+            Some(format!(
+                "its levels: {}, or `main` for the last",
+                levels.join(", ")
+            )),
+        ));
+    }
+    Ok(stack)
 }
 
 /// A borrowed [`Setup`], possibly with one measurement's own timing and

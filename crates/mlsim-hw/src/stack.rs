@@ -75,7 +75,8 @@ pub struct KernelTerms {
     pub k_slice_bytes: f64,
     /// Whether K is split across blocks when tiles leave SMs idle.
     pub split_k: bool,
-    /// Most K-splits of one GEMM.
+    /// Most K-splits of one GEMM (`u32::MAX` when the file sets no cap:
+    /// as many as fill the SMs).
     pub max_split_k: u32,
 }
 
@@ -447,15 +448,15 @@ fn validate_kernel(path: &FieldPath, raw: &RawKernel) -> Result<KernelTerms, Pro
         64.0,
         "stages",
     )?;
-    let max_split_k = at_least_one(path, "max_split_k", raw.max_split_k.unwrap_or(16))?;
-    plausible(
-        path,
-        "max_split_k",
-        f64::from(max_split_k),
-        1.0,
-        1024.0,
-        "splits",
-    )?;
+    // Absent: no cap but filling the SMs (no hidden number here).
+    let max_split_k = match raw.max_split_k {
+        Some(n) => {
+            let n = at_least_one(path, "max_split_k", n)?;
+            plausible(path, "max_split_k", f64::from(n), 1.0, 1024.0, "splits")?;
+            n
+        }
+        None => u32::MAX,
+    };
     Ok(KernelTerms {
         fixed_s: microseconds(path, "fixed_us", finite(path, "fixed_us", raw.fixed_us)?)?,
         pipeline_stages,

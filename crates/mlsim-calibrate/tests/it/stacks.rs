@@ -290,3 +290,63 @@ fn host_floor_read_off_the_smallest_size_by_hand() {
         read.us
     );
 }
+
+/// Kernel timings of `truth` at N = 512 ... 8192 in fp16.
+fn fp16_kernel_rows(truth: &Setup) -> Vec<mlsim_calibrate::measurements::Measurement> {
+    [512u64, 1024, 2048, 4096, 8192]
+        .into_iter()
+        .map(|n| {
+            let t = mlsim_engine::predict_matmul(&truth.target(), n, n, n, Dtype::Fp16).runtime_ms;
+            let mut r = row(n, n, n, Dtype::Fp16, t);
+            r.timing = Some(Timing::Kernel);
+            r
+        })
+        .collect()
+}
+
+/// A share that starts at its bound of 1 still moves: the fit finds a
+/// known 0.62 from a stack that says 1.0.
+#[test]
+fn a_share_starting_at_one_is_fitted() {
+    let spec = SetupSpec {
+        timing: Some(Timing::Kernel),
+        ..SetupSpec::default()
+    };
+    let mut truth = Setup::load("h100-sxm5", &spec).unwrap();
+    let p = Param::PathEfficiency(Dtype::Fp16);
+    p.set(&mut truth, 0.62);
+    let rows = fp16_kernel_rows(&truth);
+    let mut start = RowTargets::new(truth.chip.clone(), &SetupSpec::default(), &rows).unwrap();
+    let mut at_one = start.setup.clone();
+    p.set(&mut at_one, 1.0);
+    start = start.with_setup(at_one);
+    let fitted = fit(&start, &[p], &rows).unwrap();
+    let got = fitted.values[0].1;
+    assert!((got - 0.62).abs() < 1e-3, "fitted {got}, truth 0.62");
+}
+
+/// Rows that name their stack by a file path are on the setup's stack
+/// (loaded from that path): a fit may change it.
+#[test]
+fn a_stack_named_by_path_is_the_setups() {
+    let path = format!(
+        "{}/../../stacks/cublas-hopper.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let truth = Setup::load(
+        "h100-sxm5",
+        &SetupSpec {
+            stack: Some(&path),
+            timing: Some(Timing::Kernel),
+            ..SetupSpec::default()
+        },
+    )
+    .unwrap();
+    let mut rows = fp16_kernel_rows(&truth);
+    for r in &mut rows {
+        r.stack = Some(path.clone());
+    }
+    let targets = RowTargets::new(truth.chip.clone(), &SetupSpec::default(), &rows).unwrap();
+    assert!(targets.all_on_setup_stack(&rows));
+    assert!(fit(&targets, &[Param::PathEfficiency(Dtype::Fp16)], &rows).is_ok());
+}

@@ -82,10 +82,7 @@ fn entry(p: &mlsim_hw::StackPreset) -> Result<StackEntry, Failure> {
 /// Load a file as a library stack or a framework, by its `kind`.
 fn check_one(name: &str) -> Result<String, mlsim_hw::HwError> {
     let (text, shown) = mlsim_hw::stack_text(name)?;
-    let is_framework = text
-        .lines()
-        .any(|l| l.trim_start().starts_with("kind") && l.contains("\"framework\""));
-    if is_framework {
+    if mlsim_hw::stack_kind(&text) == "framework" {
         mlsim_hw::parse_framework(&text, &shown).map(|f| format!("framework `{}`", f.name))
     } else {
         mlsim_hw::parse_stack(&text, &shown).map(|s| format!("stack `{}`", s.name))

@@ -33,7 +33,7 @@ pub enum CvArg {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv --cv none --threshold 60\n  mlsim validate --hw rtx4060ti --measurements results/rtx4060ti-cublaslt-square.csv\n  mlsim validate --cv chip --host-floor-from-smallest \\\n      --hw h100-sxm5 --measurements results/h100-torch-square.csv \\\n      --hw h200 --measurements results/h200-torch-square.csv\n\nErrors are signed: positive means the model predicted a longer runtime than measured.\nEach row is predicted with the timing, stack, framework and host floor its file gives\n(columns `timing`, `stack`, `framework`, `host_floor_us`, or `# host_floor_us:`); flags\nfill in what a file does not say, and replace what it says when given.\nWith --cv loso (the default) the stack's free parameters (as `mlsim calibrate` fits them by\ndefault) are also fitted on all sizes but one and scored on the size left out; with\n--cv chip also on all chips but one and scored on the chip left out. The in-sample fit is\nshown next to them, never instead of them.\nSeveral --measurements files take one --hw each (in order), or one --hw for all."
+    after_help = "Examples:\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv\n  mlsim validate --hw t4-seed --measurements results/t4-colab-matmul.csv --cv none --threshold 60\n  mlsim validate --hw rtx4060ti --measurements results/rtx4060ti-cublaslt-square.csv\n  mlsim validate --cv chip --stack cublas-hopper --host-floor-from-smallest \\\n      --hw h100-sxm5 --measurements results/h100-torch-square.csv \\\n      --hw h200 --measurements results/h200-torch-square.csv\n\nErrors are signed: positive means the model predicted a longer runtime than measured.\nEach row is predicted with the timing, stack, framework and host floor its file gives\n(columns `timing`, `stack`, `framework`, `host_floor_us`, or `# host_floor_us:`); flags\nfill in what a file does not say, and replace what it says when given.\nWith --cv loso (the default) the stack's free parameters (as `mlsim calibrate` fits them by\ndefault) are also fitted on all sizes but one and scored on the size left out; with\n--cv chip also on all chips but one and scored on the chip left out. The in-sample fit is\nshown next to them, never instead of them.\nSeveral --measurements files take one --hw each (in order), or one --hw for all."
 )]
 pub struct ValidateArgs {
     /// Chip preset name or TOML file; one for all files, or one per file.
@@ -180,14 +180,23 @@ pub fn load_case(
     let mut floor = None;
     if read_off && spec.host_floor_s.is_none() && set.rows.iter().all(|r| r.host_floor_us.is_none())
     {
-        let rows = RowTargets::new(chip.clone(), &spec, &set.rows)?;
+        // Read against the kernel time alone: on the original's model the
+        // chip's launch overhead is what the reading replaces.
+        let mut bare = chip.clone();
+        if bare.compute.arch != mlsim_hw::ComputeArch::Gpu {
+            bare.launch_overhead_s = 0.0;
+        }
+        let rows = RowTargets::new(bare, &spec, &set.rows)?;
         floor = host_floor_from_smallest(&rows, &set.rows);
         if let Some(f) = floor {
             eprintln!(
                 "note: {}: host floor {:.1} us read off its {} rows (the median of measured minus kernel time there), not measured",
                 set.file,
                 f.us,
-                shape_label(f.shape)
+                match f.shape {
+                    (m, n, k) if m == n && n == k => format!("N = {m}"),
+                    s => shape_label(s),
+                }
             );
         }
     }
@@ -200,7 +209,8 @@ pub fn load_case(
     }
     let mut rows = RowTargets::new(chip, &spec, &set.rows)?;
     if let Some(f) = floor {
-        // The framework's floor, not an override: a fit may still move it.
+        // Taken as given: it replaces every other floor, and a fit leaves
+        // the host alone.
         rows.setup.use_host_floor(f.us / 1e6);
     }
     Ok(Case {

@@ -176,6 +176,8 @@ fn timing_methods_by_hand() {
     let cases = [
         // (m, n, k, kernel us)
         (16, 16, 16, 4.0),
+        // 40 K-slices x 0.5 us: between h (10 us) and F + h (30 us).
+        (16, 16, 640, 23.5),
         (16, 16, 1600, 53.5),
         (64, 64, 1600, 203.5),
     ];
@@ -193,18 +195,19 @@ fn timing_methods_by_hand() {
             f64::max(kernel, 20.0 + kernel.min(10.0)),
         );
     }
-    // The cases cover each branch: per-call 4 us -> 24 us (F + K), 53.5 us
-    // -> 53.5 (K), back-to-back 4 -> 20 (F) and 53.5 -> 54.5 (K + g).
-    assert_us(
-        "per-call F + K",
-        runtime_us(false, Timing::PerCall, 16, 16, 16),
-        24.0,
-    );
-    assert_us(
-        "b2b floor",
-        runtime_us(false, Timing::BackToBack, 16, 16, 16),
-        20.0,
-    );
+    // The cases cover each branch, by hand: per-call 4 us -> 24 us (F + K),
+    // 23.5 us -> 30 us (F + h: calls queue behind the host's loop), 53.5 us
+    // -> 53.5 (K); back-to-back 4 -> 20 (F) and 53.5 -> 54.5 (K + g).
+    for (timing, k, by_hand) in [
+        (Timing::PerCall, 16, 24.0),
+        (Timing::PerCall, 640, 30.0),
+        (Timing::PerCall, 1600, 53.5),
+        (Timing::BackToBack, 16, 20.0),
+        (Timing::BackToBack, 1600, 54.5),
+    ] {
+        let what = format!("{timing} 16x16x{k}");
+        assert_us(&what, runtime_us(false, timing, 16, 16, k), by_hand);
+    }
 }
 
 /// A host floor given for one measurement replaces the framework's.

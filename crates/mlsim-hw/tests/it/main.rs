@@ -73,10 +73,12 @@ fn overlap_of_one_and_duplicate_levels_are_rejected() {
 fn a_relative_default_stack_is_found_next_to_the_chip_file() {
     let dir = std::env::temp_dir().join(format!("mlsim-hw-default-stack-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let chip = mlsim_hw::preset("h100-sxm5").unwrap().text.replace(
-        "default_stack = \"cublas-hopper\"",
+    let preset = mlsim_hw::preset("h100-sxm5").unwrap().text;
+    let chip = preset.replace(
+        "default_stack = \"cublas-hopper-h200\"",
         "default_stack = \"my-library.toml\"",
     );
+    assert_ne!(chip, preset, "the preset names its default stack");
     let library = mlsim_hw::stack_presets()
         .find(|p| p.name == "cublas-hopper")
         .unwrap()
@@ -90,4 +92,46 @@ fn a_relative_default_stack_is_found_next_to_the_chip_file() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(setup.unwrap().stack.name, "my-library");
+}
+
+/// A `[memory_share]` key must name one of the chip's levels (or `main`):
+/// a misspelt level is refused at its key when the stack meets a chip.
+#[test]
+fn a_memory_share_for_a_level_the_chip_lacks_is_refused() {
+    let dir = std::env::temp_dir().join(format!("mlsim-hw-memory-share-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = mlsim_hw::stack_presets()
+        .find(|p| p.name == "cublas-hopper")
+        .unwrap()
+        .text
+        .replace("name = \"cublas-hopper\"", "name = \"typo\"")
+        .replace("[kernel]", "[memory_share]\nHMB = 0.5\n\n[kernel]");
+    let path = dir.join("typo.toml");
+    std::fs::write(&path, &text).unwrap();
+    let chip = mlsim_hw::load("h100-sxm5").unwrap();
+    let result = mlsim_hw::load_stack_for(path.to_str().unwrap(), &chip);
+    let fine =
+        mlsim_hw::load_stack_for(path.to_str().unwrap(), &mlsim_hw::load("t4-seed").unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+    let d = match result {
+        Err(HwError::Invalid(d)) => *d,
+        other => panic!("expected a diagnostic, got {other:?}"),
+    };
+    assert_eq!(d.field, "memory_share.HMB");
+    let line = text.lines().position(|l| l.starts_with("HMB")).unwrap() + 1;
+    assert_eq!(d.line, line);
+    assert!(d.hint.unwrap().contains("L1, L2, HBM"));
+    // A chip on the original's model ignores the stack: nothing to check.
+    assert!(fine.is_ok());
+}
+
+/// `kind` is read as TOML, whatever the quoting.
+#[test]
+fn a_stack_files_kind_is_read_as_toml() {
+    assert_eq!(mlsim_hw::stack_kind("kind = 'framework'\n"), "framework");
+    assert_eq!(mlsim_hw::stack_kind("kind=\"library\" # note\n"), "library");
+    assert_eq!(
+        mlsim_hw::stack_kind("# kind = \"framework\"\nname = \"x\"\n"),
+        ""
+    );
 }
