@@ -256,10 +256,13 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
             color: 7,
         });
         let chart = Chart {
-            title: if case.floor_from_smallest {
-                format!("Signed error of {hw} (host floor read off N = 32) on {file}")
-            } else {
-                format!("Signed error of {hw} (as given) on {file}")
+            title: match (case.floor_from_smallest, case.stack) {
+                (true, _) => format!(
+                    "Signed error of {hw} + {} (host floor read off N = 32) on {file}",
+                    rows.setup.stack.name
+                ),
+                (false, Some(stack)) => format!("Signed error of {hw} + {stack} on {file}"),
+                (false, None) => format!("Signed error of {hw} (as given) on {file}"),
             },
             x_label: "N (M = N = K), log scale".into(),
             y_label: "(predicted - measured) / measured (%)".into(),
@@ -826,7 +829,8 @@ mod tests {
 
     /// Runtime per workload: every workload of every suite is there for
     /// every compared chip, and the H100 (67 fp32 / 989 fp16 TFLOP/s, 3.35
-    /// TB/s) is faster than the T4 (8.1 / 65, 0.32 TB/s) on every one.
+    /// TB/s) is faster than the T4 (8.1 / 65, 0.32 TB/s) on every one that
+    /// is not bound by the host floor both pay.
     #[test]
     fn runtime_data_has_every_workload_and_orders_the_gpus() {
         let out = runtime_per_workload(&root()).unwrap();
@@ -846,7 +850,16 @@ mod tests {
                         .parse()
                         .unwrap()
                 };
-                assert!(ms("h100-sxm5") < ms("t4"), "{}", w.name);
+                // Where both pay about the same host floor (20 us per call
+                // under PyTorch eager) the kernels differ by a microsecond
+                // or so either way (each library's small-tile choice):
+                // within 5%. Past five floors the H100 must be faster.
+                let (h100, t4) = (ms("h100-sxm5"), ms("t4"));
+                if t4 > 0.1 {
+                    assert!(h100 < t4, "{}: {h100} ms against {t4}", w.name);
+                } else {
+                    assert!(h100 <= t4 * 1.05, "{}: {h100} ms against {t4}", w.name);
+                }
             }
         }
     }

@@ -13,7 +13,7 @@ use mlsim_calibrate::cv::{host_floor_from_smallest, leave_one_chip_out};
 use mlsim_calibrate::fit::{Param, Sample, default_params, tile_paths};
 use mlsim_calibrate::measurements::{MeasurementSet, read_measurements};
 use mlsim_calibrate::metrics::ErrorSummary;
-use mlsim_calibrate::scorecard::Scorecard;
+use mlsim_calibrate::scorecard::{FittedScores, Scorecard};
 use mlsim_calibrate::targets::RowTargets;
 use mlsim_calibrate::validate::{CrossoverAt, Point, crossovers, points, summary};
 use mlsim_engine::crossover::{
@@ -36,6 +36,11 @@ pub struct Case {
     /// rows there minus the kernel time): labelled as not blind wherever it
     /// is shown.
     pub floor_from_smallest: bool,
+    /// The stack the row runs on, when not the chip's default (the
+    /// estimates the held-out scores start from).
+    pub stack: Option<&'static str>,
+    /// Fit the stack in sample and leaving one size out (else "-").
+    pub fit: bool,
     /// Part of the Hopper leave-one-chip-out group: the stack is fitted on
     /// the group's other chip's files and predicts this one.
     pub loco: bool,
@@ -46,13 +51,17 @@ pub struct Case {
 }
 
 impl Case {
-    /// The targets of the file's rows (the chip with its default stack, the
-    /// file's timing, and the read-off floor where asked, as the
-    /// framework's floor so a fit may move it) and the measurements.
+    /// The targets of the file's rows (the chip with its stack, the file's
+    /// timing, and the read-off floor where asked, taken as given) and the
+    /// measurements.
     pub fn load(&self, root: &Path) -> anyhow::Result<(RowTargets, MeasurementSet)> {
         let set = read_measurements(&root.join(self.file))?;
         let chip = mlsim_hw::load(self.chip)?;
-        let mut rows = RowTargets::new(chip, &SetupSpec::default(), &set.rows)?;
+        let spec = SetupSpec {
+            stack: self.stack,
+            ..SetupSpec::default()
+        };
+        let mut rows = RowTargets::new(chip, &spec, &set.rows)?;
         if self.floor_from_smallest {
             if let Some(f) = host_floor_from_smallest(&rows, &set.rows) {
                 rows.setup.use_host_floor(f.us / 1e6);
@@ -62,14 +71,17 @@ impl Case {
     }
 }
 
-const HOPPER_ROLE: &str = "datasheet + `cublas-hopper` (fitted on the H200's two files); host floor read off the file's N = 32 or 1x4096x4096 rows (not blind)";
+const HOPPER_ESTIMATES_ROLE: &str = "datasheet + `cublas-hopper` (estimates, fitted to nothing); host floor read off the file's N = 32 or 1x4096x4096 rows (not blind); held-out fits start from these estimates";
+const HOPPER_TRANSFER_ROLE: &str = "datasheet + `cublas-hopper-h200` (the stack fitted on the H200's two files: a transfer); host floor read off as above (not blind)";
 
 /// Every chip file scored against measurements, in the order the tables
 /// list them.
-pub const CASES: [Case; 11] = [
+pub const CASES: [Case; 12] = [
     Case {
         chip: "t4-seed",
         file: "results/t4-colab-matmul.csv",
+        stack: None,
+        fit: true,
         floor_from_smallest: false,
         loco: false,
         role: "the original model, as published",
@@ -78,6 +90,8 @@ pub const CASES: [Case; 11] = [
     Case {
         chip: "t4",
         file: "results/t4-colab-matmul.csv",
+        stack: None,
+        fit: true,
         floor_from_smallest: false,
         loco: false,
         role: "datasheet + `cublas-turing` (estimates, no Turing fit) + `pytorch-eager`",
@@ -86,6 +100,8 @@ pub const CASES: [Case; 11] = [
     Case {
         chip: "t4-calibrated",
         file: "results/t4-colab-matmul.csv",
+        stack: None,
+        fit: true,
         floor_from_smallest: false,
         loco: false,
         role: "datasheet + `cublas-turing-t4`, a stack fitted to this file (as given = in sample)",
@@ -94,6 +110,8 @@ pub const CASES: [Case; 11] = [
     Case {
         chip: "rtx4060ti",
         file: "results/rtx4060ti-cublaslt-square.csv",
+        stack: None,
+        fit: true,
         floor_from_smallest: false,
         loco: false,
         role: "datasheet + `cublaslt-ada` (estimates) + `cpp-direct`, timed back to back (the file's columns)",
@@ -102,60 +120,89 @@ pub const CASES: [Case; 11] = [
     Case {
         chip: "h200",
         file: "results/h200-torch-square.csv",
+        stack: Some("cublas-hopper"),
+        fit: true,
         floor_from_smallest: true,
         loco: true,
-        role: HOPPER_ROLE,
+        role: HOPPER_ESTIMATES_ROLE,
         error_figure: Some("error-vs-size-h200"),
     },
     Case {
         chip: "h200",
         file: "results/h200-torch-llm-shapes.csv",
+        stack: Some("cublas-hopper"),
+        fit: true,
         floor_from_smallest: true,
         loco: true,
-        role: HOPPER_ROLE,
+        role: HOPPER_ESTIMATES_ROLE,
         error_figure: None,
     },
     Case {
         chip: "h100-sxm5",
         file: "results/h100-torch-square.csv",
+        stack: Some("cublas-hopper"),
+        fit: true,
         floor_from_smallest: true,
         loco: true,
-        role: HOPPER_ROLE,
+        role: HOPPER_ESTIMATES_ROLE,
+        error_figure: None,
+    },
+    Case {
+        chip: "h100-sxm5",
+        file: "results/h100-torch-llm-shapes.csv",
+        stack: Some("cublas-hopper"),
+        fit: true,
+        floor_from_smallest: true,
+        loco: true,
+        role: HOPPER_ESTIMATES_ROLE,
+        error_figure: None,
+    },
+    Case {
+        chip: "h100-sxm5",
+        file: "results/h100-torch-square.csv",
+        stack: None,
+        fit: false,
+        floor_from_smallest: true,
+        loco: false,
+        role: HOPPER_TRANSFER_ROLE,
         error_figure: Some("error-vs-size-h100"),
     },
     Case {
         chip: "h100-sxm5",
         file: "results/h100-torch-llm-shapes.csv",
+        stack: None,
+        fit: false,
         floor_from_smallest: true,
-        loco: true,
-        role: HOPPER_ROLE,
-        error_figure: None,
-    },
-    Case {
-        chip: "h200",
-        file: "results/h200-torch-square.csv",
-        floor_from_smallest: false,
         loco: false,
-        role: "datasheet + `cublas-hopper` + `pytorch-eager`'s default 20 us floor (nothing read off the file)",
+        role: HOPPER_TRANSFER_ROLE,
         error_figure: None,
     },
     Case {
         chip: "h100-sxm5",
         file: "results/h100-torch-square.csv",
+        stack: None,
+        fit: false,
         floor_from_smallest: false,
         loco: false,
-        role: "datasheet + `cublas-hopper` + `pytorch-eager`'s default 20 us floor (nothing read off the file)",
+        role: "datasheet + `cublas-hopper-h200` + `pytorch-eager`'s default 20 us floor (nothing read off the file)",
         error_figure: None,
     },
     Case {
         chip: "dev-epyc-milan-2vcpu",
         file: "results/host-amd-epyc-zen3-2vcpu.csv",
+        stack: None,
+        fit: true,
         floor_from_smallest: false,
         loco: false,
         role: "CPU (the original's model), datasheet values",
         error_figure: Some("error-vs-size-dev-epyc"),
     },
 ];
+
+/// The stack a case's rows run on.
+fn rows_stack(rows: &RowTargets) -> &str {
+    &rows.setup.stack.name
+}
 
 fn pair(s: &ErrorSummary) -> String {
     format!("{:.1} / {:.1}", s.mape_pct, s.median_ape_pct)
@@ -182,7 +229,8 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
         .collect::<anyhow::Result<_>>()?;
     let cards: Vec<anyhow::Result<Scorecard>> = loaded
         .par_iter()
-        .map(|(rows, set)| Ok(Scorecard::new(rows, &set.rows, true)?))
+        .zip(CASES.par_iter())
+        .map(|((rows, set), case)| Ok(Scorecard::new(rows, &set.rows, case.fit)?))
         .collect();
     // Leave one chip out over the Hopper group: each chip's files predicted
     // by the stack fitted on the other chip's.
@@ -214,14 +262,21 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
         "chip,measurements,floor_from_smallest,points,as_given_mape_pct,as_given_median_pct,fit_mape_pct,fit_median_pct,loso_mape_pct,loso_median_pct,loco_mape_pct,loco_median_pct,verdicts_right,verdicts,fastest_right,fastest\n",
     );
     let mut large = String::from(
-        "| chip file | measurements | as given | fitted, leave-one-size-out | leave-one-chip-out |\n|---|---|---|---|---|\n",
+        "| chip + stack | measurements | as given | fitted, leave-one-size-out | leave-one-chip-out |\n|---|---|---|---|---|\n",
     );
     for (i, (case, card)) in CASES.iter().zip(cards).enumerate() {
         let card = card.with_context(|| format!("{} on {}", case.chip, case.file))?;
-        let fitted = card
-            .fitted
-            .as_ref()
-            .context("every case has two sizes or more")?;
+        let fitted = card.fitted.as_ref();
+        anyhow::ensure!(
+            fitted.is_some() == case.fit,
+            "{} on {}: a fitted row needs two sizes or more",
+            case.chip,
+            case.file
+        );
+        let or_dash =
+            |f: fn(&FittedScores) -> &ErrorSummary| fitted.map_or("-".to_string(), |x| pair(f(x)));
+        let csv_or_empty =
+            |f: fn(&FittedScores) -> f64| fitted.map_or(String::new(), |x| csv_number(f(x)));
         let (vr, vt) = card.verdicts_right();
         let (fr, ft) = card.fastest_right();
         let file = case.file.trim_start_matches("results/");
@@ -232,8 +287,8 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
             card.points.len(),
             case.role,
             pair(&card.as_given),
-            pair(&fitted.in_sample),
-            pair(&fitted.loso),
+            or_dash(|f| &f.in_sample),
+            or_dash(|f| &f.loso),
             loco.map_or("-".into(), |s| pair(&s)),
             if vt == 0 {
                 "-".into()
@@ -254,19 +309,20 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
             card.points.len(),
             csv_number(card.as_given.mape_pct),
             csv_number(card.as_given.median_ape_pct),
-            csv_number(fitted.in_sample.mape_pct),
-            csv_number(fitted.in_sample.median_ape_pct),
-            csv_number(fitted.loso.mape_pct),
-            csv_number(fitted.loso.median_ape_pct),
+            csv_or_empty(|f| f.in_sample.mape_pct),
+            csv_or_empty(|f| f.in_sample.median_ape_pct),
+            csv_or_empty(|f| f.loso.mape_pct),
+            csv_or_empty(|f| f.loso.median_ape_pct),
             loco.map_or(String::new(), |s| csv_number(s.mape_pct)),
             loco.map_or(String::new(), |s| csv_number(s.median_ape_pct)),
         ));
-        if case.loco && file.contains("square") {
+        if case.floor_from_smallest && file.contains("square") {
             large.push_str(&format!(
-                "| `{}` | `{file}` | {} | {} | {} |\n",
+                "| `{}` + `{}` | `{file}` | {} | {} | {} |\n",
                 case.chip,
+                rows_stack(&loaded[i].0),
                 pair_from(&card.points, 1024),
-                pair_from(&fitted.loso_points, 1024),
+                fitted.map_or("-".into(), |f| pair_from(&f.loso_points, 1024)),
                 loco_of(i).map_or("-".into(), |pts| pair_from(pts, 1024)),
             ));
         }
