@@ -557,29 +557,30 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
         ));
     }
     out.push_str("\n\n");
-    let mut t = Table::new([
-        "size",
-        "dtype",
-        "measured ms",
-        "predicted ms",
-        "error %",
-        "LOSO ms",
-        "LOSO error %",
-        "LOCO error %",
-    ]);
+    // Held-out columns only for the schemes that ran (`--cv none`: none).
+    let mut headers = vec!["size", "dtype", "measured ms", "predicted ms", "error %"];
+    if r.cv_points.is_some() {
+        headers.extend(["LOSO ms", "LOSO error %"]);
+    }
+    if r.loco_points.is_some() {
+        headers.push("LOCO error %");
+    }
+    let mut t = Table::new(headers);
     for (i, p) in r.points.iter().enumerate() {
-        let cv = r.cv_points.as_ref().map(|c| &c[i]);
-        let loco = r.loco_points.as_ref().map(|c| &c[i]);
-        t.row([
+        let mut cells = vec![
             shape_label(p.shape()),
             p.dtype.to_string(),
             sig(p.measured_ms, 4),
             sig(p.predicted_ms, 4),
             pct(p.error_pct),
-            cv.map_or_else(|| "-".into(), |c| sig(c.predicted_ms, 4)),
-            cv.map_or_else(|| "-".into(), |c| pct(c.error_pct)),
-            loco.map_or_else(|| "-".into(), |c| pct(c.error_pct)),
-        ]);
+        ];
+        if let Some(c) = r.cv_points.as_ref().map(|c| &c[i]) {
+            cells.extend([sig(c.predicted_ms, 4), pct(c.error_pct)]);
+        }
+        if let Some(c) = r.loco_points.as_ref().map(|c| &c[i]) {
+            cells.push(pct(c.error_pct));
+        }
+        t.row(cells);
     }
     out.push_str(&t.render());
     out.push('\n');
