@@ -1,49 +1,102 @@
 #!/usr/bin/env python3
 """Summarise repeated runs of the same GEMM set (experiments/repeatability.sh).
 
-For every (size, dtype): the spread of the runtime over the runs, as
-(max - min) / median. For every (size, dtype other than fp32): whether the
-"faster than fp32" verdict is the same in every run. A deterministic model
-cannot beat the run-to-run spread, and cannot get right a verdict that flips
-between runs of the same benchmark.
+For every point (shape, dtype, timing method): the median runtime over the
+runs and the spread, (max - min) / median. For every point other than fp32:
+whether the "faster than fp32" verdict is the same in every run. A
+deterministic model cannot beat the run-to-run spread, and cannot get right
+a verdict that flips between runs of the same benchmark.
 
-Usage: python3 experiments/repeatability.py RUN1.csv RUN2.csv ...
+With --out FILE, also writes the medians as a measurement file in mlsim's
+format (results/README.md): one row per point with `runtime_ms` the median,
+`spread_pct` and `repeats`, and the `timing`/`framework` columns of the
+runs; `mlsim validate` then scores predictions against the medians and
+counts a verdict only where the measured gap exceeds the spread.
+
+Usage: python3 experiments/repeatability.py [--out FILE] RUN1.csv RUN2.csv ...
 """
 import csv
+import os
 import statistics
 import sys
 
+# Columns of a run that say what a point is; rows agreeing on all of them
+# are the same point in different runs.
+KEY = ("op", "m", "n", "k", "dtype", "timing", "framework")
+
 
 def read(path):
-    rows = {}
+    """(comment lines, {key: row}) of one run."""
     with open(path) as f:
-        lines = [l for l in f if not l.startswith("#")]
-    for r in csv.DictReader(lines):
-        rows[(int(r["m"]), r["dtype"])] = float(r["runtime_ms"])
-    return rows
+        lines = f.readlines()
+    comments = [l.rstrip("\n") for l in lines if l.startswith("#")]
+    rows = {}
+    for r in csv.DictReader(l for l in lines if not l.startswith("#")):
+        key = tuple(r.get(c, "") or "" for c in KEY)
+        if key in rows:
+            sys.exit(f"{path}: {key} appears twice")
+        rows[key] = r
+    return comments, rows
 
 
-def main(paths):
-    runs = [read(p) for p in paths]
-    keys = sorted(set.intersection(*(set(r) for r in runs)))
+def main(argv):
+    out = None
+    if argv[:1] == ["--out"]:
+        if len(argv) < 2:
+            sys.exit(__doc__)
+        out, argv = argv[1], argv[2:]
+    if len(argv) < 2:
+        sys.exit(__doc__)
+    runs = [read(p) for p in argv]
+    hardware = {r["hardware"] for _, rows in runs for r in rows.values()}
+    if len(hardware) != 1:
+        sys.exit(f"the runs name {len(hardware)} devices ({', '.join(sorted(hardware))}); one file, one device")
+    keys = set.intersection(*(set(rows) for _, rows in runs))
+    # Points in the order of the first run.
+    keys = [k for k in runs[0][1] if k in keys]
     print(f"{len(runs)} runs; spread = (max - min) / median of the runtimes")
-    print(f"{'N':>5} {'dtype':>6} {'median ms':>10} {'spread %':>9} {'faster than fp32 in runs':>26}")
+    print(f"{'N':>5} {'dtype':>8} {'timing':>12} {'median ms':>10} {'spread %':>9} {'faster than fp32 in runs':>26}")
     flips = total = 0
-    for n, d in keys:
-        t = [r[(n, d)] for r in runs]
+    medians = []
+    for key in keys:
+        _, m, n, k, dtype, timing, framework = key
+        t = [float(rows[key]["runtime_ms"]) for _, rows in runs]
         med = statistics.median(t)
         spread = 100 * (max(t) - min(t)) / med
+        medians.append((key, med, spread))
         verdict = ""
-        if d != "fp32" and all((n, "fp32") in r for r in runs):
-            faster = [r[(n, d)] < r[(n, "fp32")] for r in runs]
+        fp32 = key[:4] + ("fp32",) + key[5:]
+        if dtype != "fp32" and all(fp32 in rows for _, rows in runs):
+            faster = [float(rows[key]["runtime_ms"]) < float(rows[fp32]["runtime_ms"]) for _, rows in runs]
             verdict = f"{sum(faster)} of {len(faster)}"
             total += 1
             flips += 0 < sum(faster) < len(faster)
-        print(f"{n:>5} {d:>6} {med:>10.5f} {spread:>9.1f} {verdict:>26}")
+        size = m if m == n == k else f"{m}x{n}x{k}"
+        print(f"{size:>5} {dtype:>8} {timing or '-':>12} {med:>10.5f} {spread:>9.1f} {verdict:>26}")
     print(f"verdicts that differ between runs: {flips} of {total}")
+    if out:
+        write(out, argv, runs, medians, hardware.pop())
+
+
+def write(out, paths, runs, medians, hardware):
+    """The medians as a measurement file, with provenance."""
+    first_comments = runs[0][0]
+    with open(out, "w", newline="") as f:
+        f.write("# repeatability.py: the median of each point over repeated runs, each run a\n")
+        f.write("# fresh process (experiments/repeatability.sh); spread_pct = 100 (max - min) / median\n")
+        f.write(f"# runs: {len(runs)}: {' '.join(os.path.basename(p) for p in paths)}\n")
+        f.write(f"# command: python3 experiments/repeatability.py --out {os.path.basename(out)} "
+                f"{' '.join(os.path.basename(p) for p in paths)}\n")
+        f.write("# the first run's provenance follows\n")
+        for c in first_comments:
+            f.write(c + "\n")
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["hardware", "op", "m", "n", "k", "dtype", "runtime_ms", "spread_pct",
+                    "repeats", "timing", "framework", "source"])
+        for (op, m, n, k, dtype, timing, framework), med, spread in medians:
+            w.writerow([hardware, op, m, n, k, dtype, f"{med:.9g}", f"{spread:.3g}",
+                        len(runs), timing, framework, "experiments/repeatability.py"])
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
-        sys.exit(__doc__)
     main(sys.argv[1:])

@@ -3,7 +3,8 @@
 # each in a fresh Python process (a fresh CUDA context, as separate sessions
 # would be), to show how much of the small-size error no deterministic model
 # can remove. Writes $OUT/<tag>-repeat-<i>.csv (or ./device-out when OUT is
-# unset) and prints the summary of experiments/repeatability.py.
+# unset) and $OUT/<tag>-repeat-median.csv (medians with their spread), and
+# prints the summary of experiments/repeatability.py.
 # Usage: bash experiments/repeatability.sh TAG [RUNS] [DEVICE]
 set -euo pipefail
 tag=${1:-gpu}
@@ -24,4 +25,4 @@ for i in $(seq 1 "$runs"); do
   files+=("$f")
 done
 # Only this invocation's files: older runs in the same folder are not mixed in.
-"${PYTHON:-python3}" "$here/repeatability.py" "${files[@]}"
+"${PYTHON:-python3}" "$here/repeatability.py" --out "$out/$tag-repeat-median.csv" "${files[@]}"

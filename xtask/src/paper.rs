@@ -76,7 +76,7 @@ const HOPPER_TRANSFER_ROLE: &str = "datasheet + `cublas-hopper-h200` (the stack 
 
 /// Every chip file scored against measurements, in the order the tables
 /// list them.
-pub const CASES: [Case; 12] = [
+pub const CASES: [Case; 13] = [
     Case {
         chip: "t4-seed",
         file: "results/t4-colab-matmul.csv",
@@ -188,6 +188,16 @@ pub const CASES: [Case; 12] = [
         error_figure: None,
     },
     Case {
+        chip: "h100-sxm5",
+        file: "results/h100-repeat-median.csv",
+        stack: None,
+        fit: false,
+        floor_from_smallest: true,
+        loco: false,
+        role: "the medians of six fresh-process runs of N = 32 ... 1024 on another H100 host, with their spread: `cublas-hopper-h200` (a transfer), floor read off; verdicts scored only where the measured gap exceeds the spread",
+        error_figure: None,
+    },
+    Case {
         chip: "dev-epyc-milan-2vcpu",
         file: "results/host-amd-epyc-zen3-2vcpu.csv",
         stack: None,
@@ -198,6 +208,16 @@ pub const CASES: [Case; 12] = [
         error_figure: Some("error-vs-size-dev-epyc"),
     },
 ];
+
+/// "right/scored", and how many were not scored for lying within the
+/// measured run-to-run spread.
+fn scored(right: usize, total: usize, within_spread: usize) -> String {
+    match (total, within_spread) {
+        (0, 0) => "-".into(),
+        (_, 0) => format!("{right}/{total}"),
+        _ => format!("{right}/{total} ({within_spread} within the spread, not scored)"),
+    }
+}
 
 /// The stack a case's rows run on.
 fn rows_stack(rows: &RowTargets) -> &str {
@@ -290,16 +310,8 @@ fn validation_summary(root: &Path) -> anyhow::Result<Outputs> {
             or_dash(|f| &f.in_sample),
             or_dash(|f| &f.loso),
             loco.map_or("-".into(), |s| pair(&s)),
-            if vt == 0 {
-                "-".into()
-            } else {
-                format!("{vr}/{vt}")
-            },
-            if ft == 0 {
-                "-".into()
-            } else {
-                format!("{fr}/{ft}")
-            },
+            scored(vr, vt, card.verdicts_within_spread()),
+            scored(fr, ft, card.fastest_within_spread()),
         ));
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{},{},{vr},{vt},{fr},{ft}\n",

@@ -48,6 +48,11 @@ pub struct Measurement {
     pub framework: Option<String>,
     /// The measured per-call floor of the host that took it, microseconds.
     pub host_floor_us: Option<f64>,
+    /// Run-to-run spread of the runtime over repeated runs, as
+    /// `100 (max - min) / median`, where the file says (a file of medians).
+    pub spread_pct: Option<f64>,
+    /// How many runs the runtime is the median of, where the file says.
+    pub repeats: Option<u32>,
     /// 1-based line in the file, for messages.
     pub line: usize,
 }
@@ -79,12 +84,14 @@ impl MeasurementSet {
 
 /// Columns of mlsim's layout.
 const OURS_REQUIRED: [&str; 7] = ["hardware", "op", "m", "n", "k", "dtype", "runtime_ms"];
-const OURS_OPTIONAL: [&str; 14] = [
+const OURS_OPTIONAL: [&str; 16] = [
     "tflops",
     "timing",
     "stack",
     "framework",
     "host_floor_us",
+    "spread_pct",
+    "repeats",
     "method",
     "source",
     "notes",
@@ -97,7 +104,14 @@ const OURS_OPTIONAL: [&str; 14] = [
 ];
 
 /// The optional columns that say how a row was measured.
-const HOW_MEASURED: [&str; 4] = ["timing", "stack", "framework", "host_floor_us"];
+const HOW_MEASURED: [&str; 6] = [
+    "timing",
+    "stack",
+    "framework",
+    "host_floor_us",
+    "spread_pct",
+    "repeats",
+];
 /// Columns of the original's layout.
 const ORIGINAL_REQUIRED: [&str; 4] = ["hardware", "matrix_size", "dtype", "runtime_ms"];
 const ORIGINAL_DERIVED: [&str; 5] = [
@@ -513,6 +527,35 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             })?),
             None => file_host_floor_us,
         };
+        let spread_pct = how_cell("spread_pct", i)
+            .map(|v| {
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && *x >= 0.0 && *x < 1e4)
+                    .ok_or_else(|| {
+                        invalid(
+                            line,
+                            row,
+                            Some("spread_pct"),
+                            format!("expected a percentage of 0 or more, got `{v}`"),
+                            Some("100 (max - min) / median of the repeated runs"),
+                        )
+                    })
+            })
+            .transpose()?;
+        let repeats = how_cell("repeats", i)
+            .map(|v| {
+                v.parse::<u32>().ok().filter(|x| *x >= 1).ok_or_else(|| {
+                    invalid(
+                        line,
+                        row,
+                        Some("repeats"),
+                        format!("expected a whole number of runs, 1 or more, got `{v}`"),
+                        None,
+                    )
+                })
+            })
+            .transpose()?;
         // One row per shape, dtype and way of measuring (a map, so the check
         // costs O(log n) a row, not a scan of every row before it).
         let key = ((m, n, k), dtype, timing, stack.clone(), framework.clone());
@@ -537,6 +580,8 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             stack,
             framework,
             host_floor_us,
+            spread_pct,
+            repeats,
             line,
         });
     }

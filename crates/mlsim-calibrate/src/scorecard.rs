@@ -95,24 +95,46 @@ impl Scorecard {
         })
     }
 
-    /// Right "faster than fp32?" verdicts, and how many there are.
+    /// Right "faster than fp32?" verdicts, and how many are scored: those
+    /// whose measured gap exceeds the run-to-run spread (every verdict,
+    /// where the file gives no spread).
     pub fn verdicts_right(&self) -> (usize, usize) {
-        let right = self
-            .verdicts
+        let scored: Vec<&Verdict> = self.verdicts.iter().filter(|v| v.resolved).collect();
+        let right = scored
             .iter()
             .filter(|v| v.measured_faster == v.predicted_faster)
             .count();
-        (right, self.verdicts.len())
+        (right, scored.len())
     }
 
-    /// Sizes whose fastest dtype is predicted right, and how many sizes.
+    /// Verdicts not scored: the measured gap is within the spread.
+    pub fn verdicts_within_spread(&self) -> usize {
+        self.verdicts.iter().filter(|v| !v.resolved).count()
+    }
+
+    /// Sizes whose fastest dtype is predicted right, and how many sizes are
+    /// scored (as for the verdicts).
     pub fn fastest_right(&self) -> (usize, usize) {
-        let right = self
-            .fastest
+        let scored: Vec<&Fastest> = self.fastest.iter().filter(|f| f.resolved).collect();
+        let right = scored.iter().filter(|f| f.measured == f.predicted).count();
+        (right, scored.len())
+    }
+
+    /// Sizes not scored for the fastest dtype: the runner-up is within the
+    /// spread.
+    pub fn fastest_within_spread(&self) -> usize {
+        self.fastest.iter().filter(|f| !f.resolved).count()
+    }
+
+    /// Points predicted outside the measured spread, and points with a
+    /// known spread.
+    pub fn outside_spread(&self) -> (usize, usize) {
+        let known: Vec<bool> = self
+            .points
             .iter()
-            .filter(|f| f.measured == f.predicted)
-            .count();
-        (right, self.fastest.len())
+            .filter_map(Point::outside_spread)
+            .collect();
+        (known.iter().filter(|o| **o).count(), known.len())
     }
 }
 

@@ -34,12 +34,22 @@ pub struct Point {
     pub predicted_ms: f64,
     /// `100 (predicted - measured) / measured`.
     pub error_pct: f64,
+    /// The measurement's run-to-run spread, `100 (max - min) / median`,
+    /// where the file gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spread_pct: Option<f64>,
 }
 
 impl Point {
     /// The shape key.
     pub fn shape(&self) -> Shape {
         (self.m, self.n, self.k)
+    }
+
+    /// Whether the prediction misses by more than the measurement's own
+    /// run-to-run spread (`None` where the spread is not known).
+    pub fn outside_spread(&self) -> Option<bool> {
+        self.spread_pct.map(|s| self.error_pct.abs() > s)
     }
 }
 
@@ -59,6 +69,7 @@ pub fn points(rows: &RowTargets, measurements: &[Measurement]) -> Vec<Point> {
                 measured_ms: r.runtime_ms,
                 predicted_ms,
                 error_pct: signed_error_pct(predicted_ms, r.runtime_ms),
+                spread_pct: r.spread_pct,
             }
         })
         .collect()
@@ -80,6 +91,10 @@ pub struct Verdict {
     pub measured_faster: bool,
     /// Predicted runtime below fp32's.
     pub predicted_faster: bool,
+    /// Whether the measured gap to fp32 exceeds the run-to-run spread of
+    /// both measurements (always, where no spread is known): a verdict the
+    /// benchmark itself cannot repeat is not scored.
+    pub resolved: bool,
 }
 
 /// Which dtype is fastest at a shape, measured and predicted (among the
@@ -92,6 +107,9 @@ pub struct Fastest {
     pub measured: Dtype,
     /// Fastest dtype as predicted.
     pub predicted: Dtype,
+    /// Whether the measured fastest beats the runner-up by more than the
+    /// run-to-run spread of both (always, where no spread is known).
+    pub resolved: bool,
 }
 
 /// From which shape on a dtype beats fp32 (at that shape and every larger
@@ -120,6 +138,29 @@ pub struct DtypeCrossover {
 
 /// Runtimes per shape per dtype, measured or predicted.
 type Grid = BTreeMap<Shape, BTreeMap<Dtype, f64>>;
+
+/// Run-to-run spread per shape per dtype, percent, where known.
+type Spreads = BTreeMap<(Shape, Dtype), f64>;
+
+fn spreads(points: &[Point]) -> Spreads {
+    points
+        .iter()
+        .filter_map(|p| p.spread_pct.map(|s| ((p.shape(), p.dtype), s)))
+        .collect()
+}
+
+/// Whether runtimes `a` and `b` (of dtypes `da`, `db` at `shape`) differ
+/// by more than the larger of their run-to-run spreads; true where neither
+/// spread is known.
+fn resolved(spreads: &Spreads, shape: Shape, (da, a): (Dtype, f64), (db, b): (Dtype, f64)) -> bool {
+    let sa = spreads.get(&(shape, da));
+    let sb = spreads.get(&(shape, db));
+    if sa.is_none() && sb.is_none() {
+        return true;
+    }
+    let spread = sa.copied().unwrap_or(0.0).max(sb.copied().unwrap_or(0.0)) / 100.0;
+    (a.max(b) / a.min(b) - 1.0) > spread
+}
 
 fn grids(points: &[Point]) -> (Grid, Grid) {
     let (mut measured, mut predicted) = (Grid::new(), Grid::new());
@@ -159,6 +200,7 @@ pub fn distinct_shapes(measured: &[crate::measurements::Measurement]) -> Vec<Sha
 /// measured too.
 pub fn verdicts(points: &[Point]) -> Vec<Verdict> {
     let (measured, predicted) = grids(points);
+    let spreads = spreads(points);
     let mut out = Vec::new();
     for shape in shapes_by_size(&measured) {
         let (m, p) = (&measured[&shape], &predicted[&shape]);
@@ -171,6 +213,7 @@ pub fn verdicts(points: &[Point]) -> Vec<Verdict> {
                 dtype,
                 measured_faster: ms < *m32,
                 predicted_faster: p[&dtype] < *p32,
+                resolved: resolved(&spreads, shape, (dtype, ms), (Dtype::Fp32, *m32)),
             });
         }
     }
@@ -180,19 +223,24 @@ pub fn verdicts(points: &[Point]) -> Vec<Verdict> {
 /// The fastest dtype per shape (shapes with at least two dtypes).
 pub fn fastest(points: &[Point]) -> Vec<Fastest> {
     let (measured, predicted) = grids(points);
-    let argmin = |row: &BTreeMap<Dtype, f64>| {
-        row.iter()
-            .min_by(|a, b| a.1.total_cmp(b.1).then(a.0.cmp(b.0)))
-            .map(|(d, _)| *d)
-            .expect("non-empty")
+    let spreads = spreads(points);
+    // Dtypes by runtime, fastest first (ties by dtype).
+    let ranked = |row: &BTreeMap<Dtype, f64>| {
+        let mut r: Vec<(Dtype, f64)> = row.iter().map(|(d, t)| (*d, *t)).collect();
+        r.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        r
     };
     shapes_by_size(&measured)
         .into_iter()
         .filter(|s| measured[s].len() >= 2)
-        .map(|shape| Fastest {
-            shape,
-            measured: argmin(&measured[&shape]),
-            predicted: argmin(&predicted[&shape]),
+        .map(|shape| {
+            let m = ranked(&measured[&shape]);
+            Fastest {
+                shape,
+                measured: m[0].0,
+                predicted: ranked(&predicted[&shape])[0].0,
+                resolved: resolved(&spreads, shape, m[0], m[1]),
+            }
         })
         .collect()
 }
@@ -258,6 +306,7 @@ mod tests {
             measured_ms,
             predicted_ms,
             error_pct: signed_error_pct(predicted_ms, measured_ms),
+            spread_pct: None,
         }
     }
 

@@ -10,6 +10,7 @@ use mlsim_quant::Dtype;
 
 mod malformed;
 mod mutation;
+mod spread;
 mod stacks;
 
 /// A measured row with nothing said about how it was measured.
@@ -25,6 +26,8 @@ pub fn row(m: u64, n: u64, k: u64, dtype: Dtype, runtime_ms: f64) -> Measurement
         stack: None,
         framework: None,
         host_floor_us: None,
+        spread_pct: None,
+        repeats: None,
         line: 0,
     }
 }

@@ -98,6 +98,16 @@ struct Report {
     fastest: Vec<Fastest>,
     fastest_correct: usize,
     fastest_total: usize,
+    /// Verdicts and sizes not scored: the measured gap is within the
+    /// run-to-run spread the file gives (0 without spreads).
+    verdicts_within_spread: usize,
+    fastest_within_spread: usize,
+    /// Points whose prediction misses by more than the measured spread,
+    /// out of the points with a known spread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    points_outside_spread: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    points_with_spread: Option<usize>,
     crossovers: Vec<DtypeCrossover>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fitted_params: Option<Vec<String>>,
@@ -224,6 +234,9 @@ fn report(case: &Case, card: Scorecard) -> Report {
     let s = card.as_given;
     let (verdicts_correct, verdicts_total) = card.verdicts_right();
     let (fastest_correct, fastest_total) = card.fastest_right();
+    let (outside, with_spread) = card.outside_spread();
+    let (verdicts_within_spread, fastest_within_spread) =
+        (card.verdicts_within_spread(), card.fastest_within_spread());
     let setup = &case.rows.setup;
     let gpu = setup.chip.compute.arch == mlsim_hw::ComputeArch::Gpu;
     let mut r = Report {
@@ -253,6 +266,10 @@ fn report(case: &Case, card: Scorecard) -> Report {
         verdicts: card.verdicts,
         fastest_correct,
         fastest_total,
+        verdicts_within_spread,
+        fastest_within_spread,
+        points_outside_spread: (with_spread > 0).then_some(outside),
+        points_with_spread: (with_spread > 0).then_some(with_spread),
         fastest: card.fastest,
         crossovers: crossovers(&card.points),
         points: card.points,
@@ -401,7 +418,7 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     Ok(())
 }
 
-const CSV_HEADERS: [&str; 13] = [
+const CSV_HEADERS: [&str; 15] = [
     "measurements",
     "m",
     "n",
@@ -415,6 +432,8 @@ const CSV_HEADERS: [&str; 13] = [
     "cv_error_pct",
     "loco_predicted_ms",
     "loco_error_pct",
+    "spread_pct",
+    "outside_spread",
 ];
 
 /// Every point of every file, with its held-out predictions.
@@ -438,6 +457,10 @@ fn csv_rows(reports: &[Report]) -> Vec<Vec<String>> {
                 cv.map(|c| csv_num(c.error_pct)).unwrap_or_default(),
                 loco.map(|c| csv_num(c.predicted_ms)).unwrap_or_default(),
                 loco.map(|c| csv_num(c.error_pct)).unwrap_or_default(),
+                p.spread_pct.map(csv_num).unwrap_or_default(),
+                p.outside_spread()
+                    .map(|o| o.to_string())
+                    .unwrap_or_default(),
             ]);
         }
     }
@@ -559,6 +582,10 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
     out.push_str("\n\n");
     // Held-out columns only for the schemes that ran (`--cv none`: none).
     let mut headers = vec!["size", "dtype", "measured ms", "predicted ms", "error %"];
+    let spreads = r.points_with_spread.is_some();
+    if spreads {
+        headers.extend(["spread %", "outside spread"]);
+    }
     if r.cv_points.is_some() {
         headers.extend(["LOSO ms", "LOSO error %"]);
     }
@@ -574,6 +601,14 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
             sig(p.predicted_ms, 4),
             pct(p.error_pct),
         ];
+        if spreads {
+            cells.push(p.spread_pct.map_or("-".into(), |s| format!("{s:.1}")));
+            cells.push(match p.outside_spread() {
+                Some(true) => "yes".into(),
+                Some(false) => "no".into(),
+                None => "-".into(),
+            });
+        }
         if let Some(c) = r.cv_points.as_ref().map(|c| &c[i]) {
             cells.extend([sig(c.predicted_ms, 4), pct(c.error_pct)]);
         }
@@ -669,12 +704,23 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
     if let Some(params) = &r.fitted_params {
         out.push_str(&format!("fitted parameters: {}\n", params.join(", ")));
     }
+    if let (Some(outside), Some(known)) = (r.points_outside_spread, r.points_with_spread) {
+        out.push_str(&format!(
+            "{outside} of {known} points predicted outside their measured run-to-run spread (as given)\n"
+        ));
+    }
     out.push('\n');
 
     out.push_str(&format!(
         "Faster than fp32? (measured / predicted): {} of {} right; fastest dtype right for {} of {} sizes\n",
         r.verdicts_correct, r.verdicts_total, r.fastest_correct, r.fastest_total
     ));
+    if r.verdicts_within_spread + r.fastest_within_spread > 0 {
+        out.push_str(&format!(
+            "not scored, the measured gap being within the run-to-run spread: {} verdicts, {} sizes' fastest dtype (marked ~)\n",
+            r.verdicts_within_spread, r.fastest_within_spread
+        ));
+    }
     let dtypes: Vec<Dtype> = {
         let mut d: Vec<Dtype> = r.verdicts.iter().map(|v| v.dtype).collect();
         d.sort();
@@ -696,7 +742,9 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
                     || "-".to_string(),
                     |v| {
                         let yn = |b: bool| if b { "yes" } else { "no" };
-                        let mark = if v.measured_faster == v.predicted_faster {
+                        let mark = if !v.resolved {
+                            " ~"
+                        } else if v.measured_faster == v.predicted_faster {
                             ""
                         } else {
                             " x"
@@ -706,7 +754,9 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
                 );
             row.push(cell);
         }
-        let mark = if fst.measured == fst.predicted {
+        let mark = if !fst.resolved {
+            " ~"
+        } else if fst.measured == fst.predicted {
             ""
         } else {
             " x"
@@ -715,7 +765,11 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
         t.row(row);
     }
     out.push_str(&t.render());
-    out.push_str("(x marks a wrong prediction)\n\n");
+    out.push_str(if r.verdicts_within_spread + r.fastest_within_spread > 0 {
+        "(x marks a wrong prediction; ~ one within the measured spread, not scored)\n\n"
+    } else {
+        "(x marks a wrong prediction)\n\n"
+    });
 
     out.push_str("Crossover: smallest size from which a dtype beats fp32 at every larger size\n");
     let mut t = Table::new(["dtype", "measured", "predicted"]);

@@ -202,3 +202,33 @@ fn crossover_table_with_measurements() {
     assert!(o.status.success(), "{}", stderr(&o));
     insta::assert_snapshot!(stdout(&o));
 }
+
+/// A file of medians with their run-to-run spread: every point has a
+/// spread, and the 18 "faster than fp32" verdicts (3 dtypes x 6 sizes)
+/// split into scored ones and ones within the spread. At N = 1024 fp16
+/// takes 0.0228 ms against fp32's 0.0587 ms, a 157% gap beyond both
+/// spreads (51% and 1%): scored.
+#[test]
+fn verdicts_within_the_run_to_run_spread_are_not_scored() {
+    let v = validate_json(&[
+        "--hw",
+        "h100-sxm5",
+        "--measurements",
+        "results/h100-repeat-median.csv",
+        "--host-floor-from-smallest",
+        "--cv",
+        "none",
+    ]);
+    assert_eq!(v["points_with_spread"], 24);
+    let scored = v["verdicts_total"].as_u64().unwrap();
+    let within = v["verdicts_within_spread"].as_u64().unwrap();
+    assert_eq!(scored + within, 18);
+    assert!(within > 0 && scored > 0, "{scored} scored, {within} within");
+    let fp16_1024 = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["dtype"] == "fp16" && x["shape"][0] == 1024)
+        .unwrap();
+    assert_eq!(fp16_1024["resolved"], true);
+}
