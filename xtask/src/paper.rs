@@ -76,7 +76,7 @@ const HOPPER_TRANSFER_ROLE: &str = "datasheet + `cublas-hopper-h200` (the stack 
 
 /// Every chip file scored against measurements, in the order the tables
 /// list them.
-pub const CASES: [Case; 13] = [
+pub const CASES: [Case; 14] = [
     Case {
         chip: "t4-seed",
         file: "results/t4-colab-matmul.csv",
@@ -206,6 +206,16 @@ pub const CASES: [Case; 13] = [
         loco: false,
         role: "CPU (the original's model), datasheet values",
         error_figure: Some("error-vs-size-dev-epyc"),
+    },
+    Case {
+        chip: "dev-epyc-milan-2vcpu",
+        file: "results/host-amd-epyc-zen3-2vcpu-stream.csv",
+        stack: None,
+        fit: false,
+        floor_from_smallest: false,
+        loco: false,
+        role: "the same CPU: GEMMs and a STREAM-like probe (copy, triad from L1 to 8x L3), medians of 5 rounds with their spread; the original's model gives elementwise ops no memory time",
+        error_figure: None,
     },
 ];
 

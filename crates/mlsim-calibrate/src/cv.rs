@@ -198,12 +198,16 @@ pub fn host_floor_from_smallest(
     measured: &[Measurement],
 ) -> Option<FloorReadOff> {
     let flops = |s: &Shape| s.0 as f64 * s.1 as f64 * s.2 as f64;
-    let shape = measured
-        .iter()
+    // GEMM rows only: a memory probe is another kind of kernel.
+    let gemms = || {
+        measured
+            .iter()
+            .filter(|m| m.op == crate::measurements::MeasuredOp::Gemm)
+    };
+    let shape = gemms()
         .map(Measurement::shape)
         .min_by(|a, b| flops(a).total_cmp(&flops(b)).then(a.cmp(b)))?;
-    let mut floors: Vec<f64> = measured
-        .iter()
+    let mut floors: Vec<f64> = gemms()
         .filter(|m| m.shape() == shape)
         .map(|m| {
             let t = rows.target(m).with_timing(mlsim_hw::Timing::Kernel);

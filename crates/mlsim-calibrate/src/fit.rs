@@ -710,7 +710,7 @@ impl Problem<'_> {
             .flat_map(|(s, setup)| {
                 s.measured.iter().map(move |r| {
                     let t = s.rows.target_on(setup, r);
-                    let pred = mlsim_engine::predict_matmul(&t, r.m, r.n, r.k, r.dtype).runtime_ms;
+                    let pred = crate::validate::predict_row(&t, r);
                     let e = pred.ln() - r.runtime_ms.ln();
                     e * e
                 })

@@ -24,11 +24,47 @@ use polars::prelude::*;
 
 use crate::error::CalibrateError;
 
-/// One measured GEMM: `C(m,n) = A(m,k) @ B(k,n)` in `dtype`.
+/// What a measured row ran: a GEMM, or a STREAM-like memory probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MeasuredOp {
+    /// `C(m,n) = A(m,k) @ B(k,n)` (`gemm` or `matmul` in a file).
+    #[default]
+    Gemm,
+    /// STREAM copy over `m` elements (`n = k = 1`).
+    Copy,
+    /// STREAM triad over `m` elements (`n = k = 1`).
+    Triad,
+}
+
+impl MeasuredOp {
+    /// The name a results file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gemm => "gemm",
+            Self::Copy => "copy",
+            Self::Triad => "triad",
+        }
+    }
+
+    /// The workload's elementwise kind, for a memory probe.
+    pub fn elementwise(self) -> Option<mlsim_workload::ElementwiseKind> {
+        match self {
+            Self::Gemm => None,
+            Self::Copy => Some(mlsim_workload::ElementwiseKind::Copy),
+            Self::Triad => Some(mlsim_workload::ElementwiseKind::Triad),
+        }
+    }
+}
+
+/// One measured row: a GEMM `C(m,n) = A(m,k) @ B(k,n)` in `dtype`, or a
+/// memory probe over `m` elements.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Measurement {
     /// Device as recorded in the file.
     pub hardware: String,
+    /// What ran.
+    pub op: MeasuredOp,
     /// Rows of A and C.
     pub m: u64,
     /// Columns of B and C.
@@ -346,6 +382,7 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
     };
     let mut known_stacks = std::collections::BTreeSet::new();
     type RowKey = (
+        MeasuredOp,
         (u64, u64, u64),
         Dtype,
         Option<Timing>,
@@ -373,6 +410,7 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             }
         };
         let hardware = get("hardware")?.to_string();
+        let mut op = MeasuredOp::Gemm;
         let (m, n, k) = if original {
             if let Some(w) = workload_cells.as_ref().and_then(|c| c[i].as_deref()) {
                 if !w.trim().to_ascii_lowercase().starts_with("matmul") {
@@ -390,17 +428,38 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             let s = positive_int("matrix_size")?;
             (s, s, s)
         } else {
-            let op = get("op")?;
-            if !matches!(op.to_ascii_lowercase().as_str(), "gemm" | "matmul") {
+            let op_text = get("op")?;
+            op = match op_text.to_ascii_lowercase().as_str() {
+                "gemm" | "matmul" => MeasuredOp::Gemm,
+                "copy" => MeasuredOp::Copy,
+                "triad" => MeasuredOp::Triad,
+                _ => {
+                    return Err(invalid(
+                        line,
+                        row,
+                        Some("op"),
+                        format!("unknown op `{op_text}`, expected gemm, matmul, copy or triad"),
+                        Some("copy and triad are STREAM probes over m elements, with n = k = 1"),
+                    ));
+                }
+            };
+            let shape = (positive_int("m")?, positive_int("n")?, positive_int("k")?);
+            if op != MeasuredOp::Gemm && (shape.1, shape.2) != (1, 1) {
                 return Err(invalid(
                     line,
                     row,
-                    Some("op"),
-                    format!("unknown op `{op}`, expected gemm or matmul"),
+                    Some(if shape.1 != 1 { "n" } else { "k" }),
+                    format!(
+                        "a {} probe runs over m elements: n and k must be 1, got {}x{}x{}",
+                        op.name(),
+                        shape.0,
+                        shape.1,
+                        shape.2
+                    ),
                     None,
                 ));
             }
-            (positive_int("m")?, positive_int("n")?, positive_int("k")?)
+            shape
         };
         if 2.0 * m as f64 * n as f64 * k as f64 >= 9_007_199_254_740_992.0 {
             return Err(invalid(
@@ -558,19 +617,33 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             .transpose()?;
         // One row per shape, dtype and way of measuring (a map, so the check
         // costs O(log n) a row, not a scan of every row before it).
-        let key = ((m, n, k), dtype, timing, stack.clone(), framework.clone());
+        let key = (
+            op,
+            (m, n, k),
+            dtype,
+            timing,
+            stack.clone(),
+            framework.clone(),
+        );
         if let Some(&dup_line) = seen.get(&key) {
             return Err(invalid(
                 line,
                 row,
                 None,
-                format!("{m}x{n}x{k} {dtype} is measured twice (also on line {dup_line})"),
+                format!(
+                    "{} {dtype} is measured twice (also on line {dup_line})",
+                    match op {
+                        MeasuredOp::Gemm => format!("{m}x{n}x{k}"),
+                        _ => format!("{} over {m} elements", op.name()),
+                    }
+                ),
                 Some("keep one row per shape, dtype and timing"),
             ));
         }
         seen.insert(key, line);
         rows.push(Measurement {
             hardware,
+            op,
             m,
             n,
             k,

@@ -8,7 +8,7 @@ use mlsim_engine::predict_matmul;
 use mlsim_hw::Timing;
 use mlsim_quant::Dtype;
 
-use crate::measurements::Measurement;
+use crate::measurements::{MeasuredOp, Measurement};
 use crate::metrics::{ErrorSummary, signed_error_pct};
 use crate::targets::RowTargets;
 
@@ -18,6 +18,8 @@ pub type Shape = (u64, u64, u64);
 /// One measured point next to its prediction.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Point {
+    /// What ran: a GEMM, or a memory probe over `m` elements.
+    pub op: MeasuredOp,
     /// Rows of A and C.
     pub m: u64,
     /// Columns of B and C.
@@ -59,8 +61,9 @@ pub fn points(rows: &RowTargets, measurements: &[Measurement]) -> Vec<Point> {
         .iter()
         .map(|r| {
             let t = rows.target(r);
-            let predicted_ms = predict_matmul(&t, r.m, r.n, r.k, r.dtype).runtime_ms;
+            let predicted_ms = predict_row(&t, r);
             Point {
+                op: r.op,
                 m: r.m,
                 n: r.n,
                 k: r.k,
@@ -73,6 +76,19 @@ pub fn points(rows: &RowTargets, measurements: &[Measurement]) -> Vec<Point> {
             }
         })
         .collect()
+}
+
+/// The predicted runtime of one measured row, ms.
+pub fn predict_row(t: &mlsim_hw::Target<'_>, r: &Measurement) -> f64 {
+    match r.op.elementwise() {
+        None => predict_matmul(t, r.m, r.n, r.k, r.dtype).runtime_ms,
+        Some(kind) => {
+            let op = mlsim_workload::Op::Elementwise { n: r.m, kind };
+            let w = mlsim_workload::Workload::new(r.op.name(), op, r.dtype)
+                .expect("the reader refuses zero sizes");
+            mlsim_engine::predict(t, &w).runtime_ms
+        }
+    }
 }
 
 /// Error summary of a set of points.
@@ -162,9 +178,10 @@ fn resolved(spreads: &Spreads, shape: Shape, (da, a): (Dtype, f64), (db, b): (Dt
     (a.max(b) / a.min(b) - 1.0) > spread
 }
 
+/// The GEMM points' runtimes (memory probes have no dtype to compare).
 fn grids(points: &[Point]) -> (Grid, Grid) {
     let (mut measured, mut predicted) = (Grid::new(), Grid::new());
-    for p in points {
+    for p in points.iter().filter(|p| p.op == MeasuredOp::Gemm) {
         measured
             .entry(p.shape())
             .or_default()
@@ -298,6 +315,7 @@ mod tests {
 
     fn pt(n: u64, dtype: Dtype, measured_ms: f64, predicted_ms: f64) -> Point {
         Point {
+            op: MeasuredOp::Gemm,
             m: n,
             n,
             k: n,

@@ -44,7 +44,7 @@ pub enum OpArgs {
         /// Element count.
         #[arg(long)]
         n: u64,
-        /// Which op: relu, gelu, swish, add, mul.
+        /// Which op: relu, gelu, swish, add, mul, copy (STREAM: no FLOPs), triad (STREAM: 2 FLOPs, 3 arrays).
         #[arg(long, default_value = "gelu")]
         kind: ElementwiseKind,
     },

@@ -66,18 +66,42 @@ pub enum ElementwiseKind {
     Add,
     /// Multiplication: 1 FLOP per element.
     Mul,
+    /// STREAM copy, `b[i] = a[i]`: no FLOPs, one array read, one written.
+    Copy,
+    /// STREAM triad, `a[i] = b[i] + s c[i]`: 2 FLOPs per element, two
+    /// arrays read, one written.
+    Triad,
 }
 
 impl ElementwiseKind {
     /// Every kind.
-    pub const ALL: [ElementwiseKind; 5] =
-        [Self::Relu, Self::Gelu, Self::Swish, Self::Add, Self::Mul];
+    pub const ALL: [ElementwiseKind; 7] = [
+        Self::Relu,
+        Self::Gelu,
+        Self::Swish,
+        Self::Add,
+        Self::Mul,
+        Self::Copy,
+        Self::Triad,
+    ];
 
     /// FLOPs per element.
     pub fn flops_per_element(self) -> f64 {
         match self {
             Self::Gelu | Self::Swish => 8.0,
             Self::Relu | Self::Add | Self::Mul => 1.0,
+            Self::Copy => 0.0,
+            Self::Triad => 2.0,
+        }
+    }
+
+    /// Arrays of `n` elements moved: read and written. The original counts
+    /// one read and one write for every kind it has (add and mul included,
+    /// kept for parity); STREAM's triad reads two and writes one.
+    pub fn arrays(self) -> f64 {
+        match self {
+            Self::Triad => 3.0,
+            _ => 2.0,
         }
     }
 
@@ -89,6 +113,8 @@ impl ElementwiseKind {
             Self::Swish => "swish",
             Self::Add => "add",
             Self::Mul => "mul",
+            Self::Copy => "copy",
+            Self::Triad => "triad",
         }
     }
 }
@@ -101,7 +127,7 @@ impl std::str::FromStr for ElementwiseKind {
             .into_iter()
             .find(|k| k.name() == lower || (lower == "silu" && *k == Self::Swish))
             .ok_or_else(|| {
-                format!("unknown elementwise op `{s}`, expected one of relu, gelu, swish, add, mul")
+                format!("unknown elementwise op `{s}`, expected one of relu, gelu, swish, add, mul, copy, triad")
             })
     }
 }
@@ -417,7 +443,7 @@ impl Workload {
                 let (bt, h, s, d) = (f(batch), f(heads), f(seq), f(head_dim));
                 b * (3.0 * bt * h * s * d + bt * h * s * s + bt * h * s * d)
             }
-            Op::Elementwise { n, .. } => 2.0 * b * f(n),
+            Op::Elementwise { n, kind } => kind.arrays() * b * f(n),
         }
     }
 
@@ -482,7 +508,8 @@ impl Workload {
             Op::Attention { head_dim, seq, .. } => {
                 (f(head_dim) * b, f(seq) * f(head_dim) * b, 0.5, 0.8)
             }
-            Op::Elementwise { .. } => (b, 0.0, 1.0, 0.5),
+            // All arrays but the one written are read.
+            Op::Elementwise { kind, .. } => (b, 0.0, 1.0, 1.0 - 1.0 / kind.arrays()),
         };
         AccessPattern {
             working_set_bytes: bytes,

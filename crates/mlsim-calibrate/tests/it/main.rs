@@ -17,6 +17,7 @@ mod stacks;
 pub fn row(m: u64, n: u64, k: u64, dtype: Dtype, runtime_ms: f64) -> Measurement {
     Measurement {
         hardware: "synthetic".into(),
+        op: mlsim_calibrate::measurements::MeasuredOp::Gemm,
         m,
         n,
         k,

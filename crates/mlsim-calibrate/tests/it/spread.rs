@@ -42,6 +42,7 @@ fn spread_and_repeats_are_read_and_checked() {
 
 fn point(n: u64, dtype: Dtype, measured_ms: f64, predicted_ms: f64, spread: Option<f64>) -> Point {
     Point {
+        op: mlsim_calibrate::measurements::MeasuredOp::Gemm,
         m: n,
         n,
         k: n,
@@ -102,4 +103,31 @@ fn a_prediction_is_judged_against_the_spread() {
         point(64, Dtype::Fp32, 1.0, 0.7, None).outside_spread(),
         None
     );
+}
+
+/// Memory probes: `copy` and `triad` over m elements, n = k = 1; a copy
+/// and a triad of the same size are two points, not a duplicate.
+#[test]
+fn memory_probe_rows_are_read() {
+    let head = "hardware,op,m,n,k,dtype,runtime_ms\n";
+    let set = parse_measurements(
+        format!("{head}X,copy,4096,1,1,fp32,0.001\nX,triad,4096,1,1,fp32,0.0015\n").as_bytes(),
+        "probe.csv",
+    )
+    .unwrap();
+    use mlsim_calibrate::measurements::MeasuredOp;
+    assert_eq!(set.rows[0].op, MeasuredOp::Copy);
+    assert_eq!(set.rows[1].op, MeasuredOp::Triad);
+    for (row, column) in [
+        ("X,copy,4096,2,1,fp32,0.001", "n"),
+        ("X,triad,4096,1,8,fp32,0.001", "k"),
+        ("X,scale,4096,1,1,fp32,0.001", "op"),
+    ] {
+        match parse_measurements(format!("{head}{row}\n").as_bytes(), "bad.csv") {
+            Err(CalibrateError::Invalid { column: c, .. }) => {
+                assert_eq!(c.as_deref(), Some(column), "{row}")
+            }
+            other => panic!("{row}: expected an error, got {other:?}"),
+        }
+    }
 }

@@ -36,9 +36,9 @@ pub fn run(cmd: &HwCommand) -> CmdResult {
 
 /// One cache level as the OS reports it.
 #[derive(Debug, Clone, PartialEq)]
-struct Cache {
-    level: u32,
-    size_kib: f64,
+pub(crate) struct Cache {
+    pub(crate) level: u32,
+    pub(crate) size_kib: f64,
     ways: u32,
     line: u32,
 }
@@ -50,7 +50,7 @@ fn read(path: &str) -> Option<String> {
 }
 
 /// Data and unified caches of cpu0, by level.
-fn caches() -> Vec<Cache> {
+pub(crate) fn caches() -> Vec<Cache> {
     let mut out = Vec::new();
     for i in 0..8 {
         let base = format!("/sys/devices/system/cpu/cpu0/cache/index{i}");

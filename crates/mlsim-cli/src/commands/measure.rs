@@ -15,6 +15,7 @@ use half::f16;
 use indicatif::{ProgressBar, ProgressStyle};
 use mlsim_quant::Dtype;
 
+use super::stream_probe::{self, StreamKind};
 use crate::output::{Table, sig};
 use crate::{CmdResult, Failure};
 
@@ -26,7 +27,7 @@ pub enum MeasureCommand {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim measure cpu --sizes 64,128,256 --out /tmp/h.csv\n  mlsim measure cpu --sizes 64,128,256,512,1024,2048 --dtypes fp32,fp16 --out results/host-mine.csv\n\nfp32 is measured natively (SIMD FMA); fp16 through the gemm crate's f16 kernels (native on CPUs with\nfp16 arithmetic, else converted to f32 inside the kernel: the notes column says which). Other dtypes\nare not available. Each point: warm-up calls, then timed calls until --reps or --max-seconds;\nruntime_ms is the median."
+    after_help = "Examples:\n  mlsim measure cpu --sizes 64,128,256 --out /tmp/h.csv\n  mlsim measure cpu --sizes 64,128,256,512,1024,2048 --dtypes fp32,fp16 --out results/host-mine.csv\n  mlsim measure cpu --sizes 256,1024 --stream --repeats 5 --out /tmp/h.csv\n\nfp32 is measured natively (SIMD FMA); fp16 through the gemm crate's f16 kernels (native on CPUs with\nfp16 arithmetic, else converted to f32 inside the kernel: the notes column says which). Other dtypes\nare not available. Each point: warm-up calls, then timed calls until --reps or --max-seconds; the\nrounds (--repeats) go over every point in turn, so a drift of the machine shows as spread.\nruntime_ms is the median of the rounds' medians, spread_pct = 100 (max - min) / median of them.\nGEMMs are timed call by call (timing per-call); a probe call is short, so its timed samples are\nbatches of calls run back to back (timing back-to-back), each at least 1 ms long."
 )]
 pub struct CpuArgs {
     /// Square sizes (m = n = k).
@@ -47,6 +48,19 @@ pub struct CpuArgs {
     /// Threads (default: all logical CPUs).
     #[arg(long)]
     threads: Option<usize>,
+    /// Times each point is measured, in rounds over all points within this
+    /// one process; runtime_ms is the median of the rounds' medians and
+    /// spread_pct their (max - min) / median.
+    #[arg(long, default_value_t = 3)]
+    repeats: u32,
+    /// Also run a STREAM-like memory probe (copy and triad over f32 arrays
+    /// from a quarter of L1 to 8x the last-level cache), written as `copy`
+    /// and `triad` rows.
+    #[arg(long)]
+    stream: bool,
+    /// Largest array of the memory probe, MiB (three arrays are allocated).
+    #[arg(long, default_value_t = 512.0)]
+    stream_max_mib: f64,
     /// Write the CSV here (otherwise only the table is printed).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -166,6 +180,7 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+#[derive(Debug, Clone)]
 struct Sample {
     median_ms: f64,
     mean_ms: f64,
@@ -185,12 +200,7 @@ fn time_point(mut call: impl FnMut(), warmup: u32, reps: u32, budget: Duration) 
     }
     let mean_ms = times.iter().sum::<f64>() / times.len() as f64;
     times.sort_by(f64::total_cmp);
-    let mid = times.len() / 2;
-    let median_ms = if times.len() % 2 == 0 {
-        (times[mid - 1] + times[mid]) / 2.0
-    } else {
-        times[mid]
-    };
+    let median_ms = median_sorted(&times);
     Sample {
         median_ms,
         mean_ms,
@@ -220,6 +230,17 @@ fn cpu(args: &CpuArgs) -> CmdResult {
     if !(args.max_seconds.is_finite() && args.max_seconds > 0.0) || args.reps == 0 {
         return Err(usage("--reps and --max-seconds must be positive".into()));
     }
+    if args.repeats == 0 || args.repeats > 1000 {
+        return Err(usage(format!(
+            "--repeats {} is out of range\n  hint: from 1 to 1000",
+            args.repeats
+        )));
+    }
+    if !(args.stream_max_mib.is_finite() && args.stream_max_mib >= 0.004) {
+        return Err(usage(
+            "--stream-max-mib must be a size in MiB of at least 0.004 (4 KiB)".into(),
+        ));
+    }
     let (model, logical, flags) = host_description();
     let threads = args.threads.unwrap_or(logical).max(1);
     let native_fp16 = flags
@@ -232,67 +253,99 @@ fn cpu(args: &CpuArgs) -> CmdResult {
     let mut dtypes = args.dtypes.clone();
     dtypes.sort();
     dtypes.dedup();
-    let points: Vec<(usize, Dtype)> = sizes
+    let mut points: Vec<Probe> = sizes
         .iter()
-        .flat_map(|&n| dtypes.iter().map(move |&d| (n, d)))
+        .flat_map(|&n| dtypes.iter().map(move |&dtype| Probe::Gemm { n, dtype }))
         .collect();
-    let bar = ProgressBar::new(points.len() as u64);
+    let caches = super::hw::caches();
+    let (l1, llc) = (
+        caches
+            .first()
+            .map_or(32.0 * 1024.0, |c| c.size_kib * 1024.0),
+        caches
+            .last()
+            .map_or(32.0 * 1024.0 * 1024.0, |c| c.size_kib * 1024.0),
+    );
+    if args.stream {
+        for kind in StreamKind::ALL {
+            for n in stream_probe::sizes(l1, llc, args.stream_max_mib * 1024.0 * 1024.0) {
+                points.push(Probe::Stream { kind, n });
+            }
+        }
+    }
+    let bar = ProgressBar::new(points.len() as u64 * u64::from(args.repeats));
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]")
             .unwrap_or(ProgressStyle::default_bar()),
     );
     let budget = Duration::from_secs_f64(args.max_seconds);
-    let mut rows = Vec::new();
-    for &(n, dtype) in &points {
-        bar.set_message(format!("{n}x{n}x{n} {dtype}"));
-        let a = values(n * n, 1);
-        let b = values(n * n, 2);
-        let sample = match dtype {
-            Dtype::Fp16 => {
-                let a: Vec<f16> = a.iter().map(|&x| f16::from_f32(x)).collect();
-                let b: Vec<f16> = b.iter().map(|&x| f16::from_f32(x)).collect();
-                let mut c = vec![f16::ZERO; n * n];
-                time_point(
-                    || gemm_call(n, &a, &b, &mut c, f16::ZERO, f16::ONE, threads),
-                    args.warmup,
-                    args.reps,
-                    budget,
-                )
-            }
-            _ => {
-                let mut c = vec![0f32; n * n];
-                time_point(
-                    || gemm_call(n, &a, &b, &mut c, 0.0, 1.0, threads),
-                    args.warmup,
-                    args.reps,
-                    budget,
-                )
-            }
-        };
-        rows.push((n, dtype, sample));
-        bar.inc(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| usage(format!("cannot start {threads} threads: {e}")))?;
+    // Rounds over every point in turn: a drift of the machine between
+    // rounds shows as spread instead of biasing one point.
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); points.len()];
+    for round in 1..=args.repeats {
+        for (i, probe) in points.iter().enumerate() {
+            bar.set_message(format!("{} (round {round})", probe.label()));
+            let sample = match *probe {
+                Probe::Gemm { n, dtype } => gemm_sample(n, dtype, threads, args, budget),
+                Probe::Stream { kind, n } => {
+                    let mut arrays = stream_probe::Arrays::new(n);
+                    let sample = stream_sample(&mut arrays, kind, &pool, args, budget);
+                    if !arrays.check(kind) {
+                        return Err(Failure {
+                            code: 1,
+                            error: anyhow::anyhow!(
+                                "the {} probe over {n} elements computed a wrong result",
+                                kind.name()
+                            ),
+                        });
+                    }
+                    sample
+                }
+            };
+            samples[i].push(sample);
+            bar.inc(1);
+        }
     }
     bar.finish_and_clear();
+    let rows: Vec<(Probe, Summary)> = points
+        .iter()
+        .zip(&samples)
+        .map(|(p, s)| (*p, Summary::of(s)))
+        .collect();
 
-    let mut t = Table::new(["size", "dtype", "median ms", "mean ms", "GFLOP/s", "reps"]);
-    for (n, d, s) in &rows {
-        let gflops = 2.0 * (*n as f64).powi(3) / (s.median_ms * 1e-3) / 1e9;
+    let mut t = Table::new([
+        "point",
+        "median ms",
+        "spread %",
+        "GFLOP/s",
+        "GB/s",
+        "reps",
+        "repeats",
+    ]);
+    for (p, s) in &rows {
         t.row([
-            n.to_string(),
-            d.to_string(),
+            p.label(),
             sig(s.median_ms, 4),
-            sig(s.mean_ms, 4),
-            sig(gflops, 4),
+            format!("{:.1}", s.spread_pct),
+            sig(p.flops() / (s.median_ms * 1e-3) / 1e9, 4),
+            sig(p.bytes() / (s.median_ms * 1e-3) / 1e9, 4),
             s.reps.to_string(),
+            args.repeats.to_string(),
         ]);
     }
     out!("{}", t.render());
 
     if let Some(path) = &args.out {
         let mut text = String::new();
-        text.push_str(
-            "# mlsim measure cpu: square GEMMs on the host CPU with the gemm crate (Rust)\n",
-        );
+        text.push_str(if args.stream {
+            "# mlsim measure cpu: square GEMMs on the host CPU with the gemm crate (Rust), and a STREAM-like memory probe (copy, triad)\n"
+        } else {
+            "# mlsim measure cpu: square GEMMs on the host CPU with the gemm crate (Rust)\n"
+        });
         text.push_str(&format!(
             "# cpu: {model}; {logical} logical CPUs; threads {threads}\n"
         ));
@@ -305,31 +358,57 @@ fn cpu(args: &CpuArgs) -> CmdResult {
             }
         ));
         text.push_str(&format!(
+            "# caches: {}\n",
+            if caches.is_empty() {
+                "not reported by the OS (probe sizes from a guessed 32 KiB L1 and 32 MiB LLC)"
+                    .into()
+            } else {
+                caches
+                    .iter()
+                    .map(|c| format!("L{} {} KiB", c.level, c.size_kib))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ));
+        text.push_str(&format!(
             "# os: {} {}\n",
             std::env::consts::OS,
             std::env::consts::ARCH
         ));
         text.push_str(&format!(
-            "# method: {} warm-up calls, then up to {} timed calls within {} s per point (std::time::Instant); runtime_ms is the median\n",
-            args.warmup, args.reps, args.max_seconds
+            "# method: {} rounds over every point in one process; per point and round {} warm-up calls, then up to {} timed samples within {} s (std::time::Instant); a GEMM sample is one call, a probe sample a batch of calls of at least 1 ms on a thread pool, each thread repeating the kernel on its own slice; runtime_ms is the median of the rounds' medians, spread_pct = 100 (max - min) / median of them\n",
+            args.repeats, args.warmup, args.reps, args.max_seconds
         ));
         text.push_str(&format!("# tool: mlsim {}\n", env!("CARGO_PKG_VERSION")));
         text.push_str(&format!("# date: {}\n", super::calibrate::today()));
-        text.push_str("hardware,op,m,n,k,dtype,runtime_ms,tflops,timing,method,source,notes,median_ms,mean_ms,warmup,reps\n");
-        for (n, d, s) in &rows {
-            let tflops = 2.0 * (*n as f64).powi(3) / (s.median_ms * 1e-3) / 1e12;
-            let notes = match d {
-                Dtype::Fp16 if native_fp16 => "gemm crate f16 kernels (native fp16 arithmetic)",
-                Dtype::Fp16 => {
-                    "gemm crate f16 kernels (no native fp16 arithmetic: computed in f32)"
-                }
-                _ => "gemm crate f32 kernels (SIMD FMA)",
+        text.push_str("hardware,op,m,n,k,dtype,runtime_ms,tflops,spread_pct,repeats,timing,method,source,notes,median_ms,mean_ms,warmup,reps\n");
+        for (p, s) in &rows {
+            let tflops = p.flops() / (s.median_ms * 1e-3) / 1e12;
+            let (op, m, n, k, dtype, timing) = p.columns();
+            let notes = match *p {
+                Probe::Gemm {
+                    dtype: Dtype::Fp16, ..
+                } if native_fp16 => "gemm crate f16 kernels (native fp16 arithmetic)".into(),
+                Probe::Gemm {
+                    dtype: Dtype::Fp16, ..
+                } => "gemm crate f16 kernels (no native fp16 arithmetic: computed in f32)".into(),
+                Probe::Gemm { .. } => "gemm crate f32 kernels (SIMD FMA)".into(),
+                Probe::Stream { kind, n } => format!(
+                    "STREAM {} over {} f32 arrays of {n} elements ({} bytes each); {} GB/s counting each array once",
+                    kind.name(),
+                    kind.arrays(),
+                    4 * n,
+                    sig(p.bytes() / (s.median_ms * 1e-3) / 1e9, 4)
+                ),
             };
             text.push_str(&format!(
-                "{},gemm,{n},{n},{n},{d},{},{},per-call,wall-clock median of {} after {} warm-up,mlsim measure cpu,{notes},{},{},{},{}\n",
+                "{},{op},{m},{n},{k},{dtype},{},{},{},{},{timing},median of {} rounds; wall-clock median of {} samples after {} warm-up,mlsim measure cpu,{notes},{},{},{},{}\n",
                 model.replace(',', ";"),
                 s.median_ms,
                 tflops,
+                s.spread_pct,
+                args.repeats,
+                args.repeats,
                 s.reps,
                 args.warmup,
                 s.median_ms,
@@ -343,4 +422,138 @@ fn cpu(args: &CpuArgs) -> CmdResult {
         eprintln!("wrote {} ({} points)", path.display(), rows.len());
     }
     Ok(())
+}
+
+/// One point of a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Probe {
+    /// A square GEMM of size `n`.
+    Gemm { n: usize, dtype: Dtype },
+    /// A STREAM kernel over arrays of `n` f32 elements.
+    Stream { kind: StreamKind, n: usize },
+}
+
+impl Probe {
+    fn label(&self) -> String {
+        match *self {
+            Self::Gemm { n, dtype } => format!("{n}x{n}x{n} {dtype}"),
+            Self::Stream { kind, n } => format!("{} {n} fp32", kind.name()),
+        }
+    }
+
+    fn flops(&self) -> f64 {
+        match *self {
+            Self::Gemm { n, .. } => 2.0 * (n as f64).powi(3),
+            Self::Stream { kind, n } => match kind {
+                StreamKind::Copy => 0.0,
+                StreamKind::Triad => 2.0 * n as f64,
+            },
+        }
+    }
+
+    /// Bytes moved, each operand once (STREAM's convention).
+    fn bytes(&self) -> f64 {
+        match *self {
+            Self::Gemm { n, dtype } => 3.0 * (n * n) as f64 * dtype.bytes_per_element(),
+            Self::Stream { kind, n } => (kind.arrays() * 4 * n) as f64,
+        }
+    }
+
+    /// (op, m, n, k, dtype, timing) columns of the results format.
+    fn columns(&self) -> (&'static str, usize, usize, usize, Dtype, &'static str) {
+        match *self {
+            Self::Gemm { n, dtype } => ("gemm", n, n, n, dtype, "per-call"),
+            Self::Stream { kind, n } => (kind.name(), n, 1, 1, Dtype::Fp32, "back-to-back"),
+        }
+    }
+}
+
+/// One round's measurement of a GEMM point.
+fn gemm_sample(n: usize, dtype: Dtype, threads: usize, args: &CpuArgs, budget: Duration) -> Sample {
+    let a = values(n * n, 1);
+    let b = values(n * n, 2);
+    match dtype {
+        Dtype::Fp16 => {
+            let a: Vec<f16> = a.iter().map(|&x| f16::from_f32(x)).collect();
+            let b: Vec<f16> = b.iter().map(|&x| f16::from_f32(x)).collect();
+            let mut c = vec![f16::ZERO; n * n];
+            time_point(
+                || gemm_call(n, &a, &b, &mut c, f16::ZERO, f16::ONE, threads),
+                args.warmup,
+                args.reps,
+                budget,
+            )
+        }
+        _ => {
+            let mut c = vec![0f32; n * n];
+            time_point(
+                || gemm_call(n, &a, &b, &mut c, 0.0, 1.0, threads),
+                args.warmup,
+                args.reps,
+                budget,
+            )
+        }
+    }
+}
+
+/// One round's measurement of a probe: each sample a batch of calls run
+/// back to back, long enough (1 ms) for the clock and the thread pool.
+fn stream_sample(
+    arrays: &mut stream_probe::Arrays,
+    kind: StreamKind,
+    pool: &rayon::ThreadPool,
+    args: &CpuArgs,
+    budget: Duration,
+) -> Sample {
+    // Batches long enough (1 ms) that the pool's start-up, a few
+    // microseconds, is lost in them.
+    arrays.run(kind, pool, 1);
+    let t = Instant::now();
+    arrays.run(kind, pool, 8);
+    let one = (t.elapsed().as_secs_f64() / 8.0).max(1e-9);
+    let batch = ((1e-3 / one).ceil() as usize).clamp(1, 1 << 20);
+    let sample = time_point(
+        || arrays.run(kind, pool, batch),
+        args.warmup,
+        args.reps,
+        budget,
+    );
+    Sample {
+        median_ms: sample.median_ms / batch as f64,
+        mean_ms: sample.mean_ms / batch as f64,
+        reps: sample.reps,
+    }
+}
+
+/// A point over its rounds.
+struct Summary {
+    median_ms: f64,
+    mean_ms: f64,
+    spread_pct: f64,
+    reps: u32,
+}
+
+impl Summary {
+    fn of(rounds: &[Sample]) -> Self {
+        let mut medians: Vec<f64> = rounds.iter().map(|s| s.median_ms).collect();
+        medians.sort_by(f64::total_cmp);
+        let median_ms = median_sorted(&medians);
+        let (lo, hi) = (medians[0], medians[medians.len() - 1]);
+        Self {
+            median_ms,
+            mean_ms: rounds.iter().map(|s| s.mean_ms).sum::<f64>() / rounds.len() as f64,
+            spread_pct: 100.0 * (hi - lo) / median_ms,
+            reps: rounds.iter().map(|s| s.reps).sum(),
+        }
+    }
+}
+
+/// The median of sorted, non-empty values.
+fn median_sorted(v: &[f64]) -> f64 {
+    let mid = v.len() / 2;
+    if v.len() % 2 == 0 {
+        (v[mid - 1] + v[mid]) / 2.0
+    } else {
+        v[mid]
+    }
 }

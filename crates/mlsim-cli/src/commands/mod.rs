@@ -10,6 +10,7 @@ pub mod recommend;
 pub mod run;
 pub mod sim;
 pub mod stacks;
+pub mod stream_probe;
 pub mod sweep;
 pub mod validate;
 

@@ -418,8 +418,9 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     Ok(())
 }
 
-const CSV_HEADERS: [&str; 15] = [
+const CSV_HEADERS: [&str; 16] = [
     "measurements",
+    "op",
     "m",
     "n",
     "k",
@@ -445,6 +446,7 @@ fn csv_rows(reports: &[Report]) -> Vec<Vec<String>> {
             let loco = r.loco_points.as_ref().map(|c| &c[i]);
             rows.push(vec![
                 r.measurements.clone(),
+                p.op.name().to_string(),
                 p.m.to_string(),
                 p.n.to_string(),
                 p.k.to_string(),
@@ -533,6 +535,14 @@ fn table1(name: &str, pts: &[Point], baseline: Option<&(String, Vec<Point>)>) ->
     title + &t.render()
 }
 
+/// A point's size: its shape, or `copy N` for a memory probe.
+fn point_label(p: &Point) -> String {
+    match p.op {
+        mlsim_calibrate::measurements::MeasuredOp::Gemm => shape_label(p.shape()),
+        op => format!("{} {}", op.name(), p.m),
+    }
+}
+
 pub fn shape_label(s: Shape) -> String {
     if s.0 == s.1 && s.1 == s.2 {
         format!("{}", s.0)
@@ -595,7 +605,7 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
     let mut t = Table::new(headers);
     for (i, p) in r.points.iter().enumerate() {
         let mut cells = vec![
-            shape_label(p.shape()),
+            point_label(p),
             p.dtype.to_string(),
             sig(p.measured_ms, 4),
             sig(p.predicted_ms, 4),

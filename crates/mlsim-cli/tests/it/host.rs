@@ -40,6 +40,73 @@ fn measure_cpu_writes_a_file_validate_reads() {
     assert_eq!(json["points"].as_array().unwrap().len(), 4);
 }
 
+/// Repeats in one process and the memory probe: rows of medians with
+/// their spread, copy and triad rows over m elements (n = k = 1) whose
+/// bandwidth is physical, and a file `validate` scores.
+#[test]
+fn measure_cpu_repeats_and_probes_memory() {
+    let dir = crate::TempDir::new("stream");
+    let out = dir.join("s.csv").display().to_string();
+    let o = mlsim(&[
+        "measure",
+        "cpu",
+        "--sizes",
+        "16",
+        "--dtypes",
+        "fp32",
+        "--reps",
+        "3",
+        "--warmup",
+        "1",
+        "--max-seconds",
+        "0.05",
+        "--repeats",
+        "2",
+        "--stream",
+        "--stream-max-mib",
+        "0.03",
+        "--out",
+        &out,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = mlsim(&[
+        "validate",
+        "--hw",
+        "dev-epyc-milan-2vcpu",
+        "--measurements",
+        &out,
+        "--cv",
+        "none",
+        "--format",
+        "json",
+    ]);
+    assert!(v.status.success(), "{}", stderr(&v));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&v)).unwrap();
+    let points = json["points"].as_array().unwrap();
+    let probes: Vec<&serde_json::Value> = points.iter().filter(|p| p["op"] != "gemm").collect();
+    assert!(
+        probes.iter().any(|p| p["op"] == "copy") && probes.iter().any(|p| p["op"] == "triad"),
+        "{points:?}"
+    );
+    for p in &probes {
+        assert_eq!((p["n"].as_u64(), p["k"].as_u64()), (Some(1), Some(1)));
+        // Arrays of at most 0.03 MiB: 7864 f32 elements.
+        assert!(p["m"].as_u64().unwrap() <= 7864, "{p}");
+        // Under 10 TB/s counting each array once: no machine moves more.
+        let arrays = if p["op"] == "copy" { 2.0 } else { 3.0 };
+        let bytes = arrays * 4.0 * p["m"].as_f64().unwrap();
+        let tb_s = bytes / (p["measured_ms"].as_f64().unwrap() * 1e-3) / 1e12;
+        assert!(tb_s < 10.0, "{p}: {tb_s} TB/s");
+    }
+    // Every point is a median of two rounds with its spread.
+    assert_eq!(
+        json["points_with_spread"].as_u64(),
+        Some(points.len() as u64)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("# caches:")));
+}
+
 #[test]
 fn measure_refuses_dtypes_it_cannot_run() {
     let o = mlsim(&["measure", "cpu", "--dtypes", "int8"]);
