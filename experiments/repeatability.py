@@ -22,7 +22,7 @@ import sys
 
 # Columns of a run that say what a point is; rows agreeing on all of them
 # are the same point in different runs.
-KEY = ("op", "m", "n", "k", "dtype", "timing", "framework")
+KEY = ("op", "m", "n", "k", "dtype", "timing", "stack", "framework")
 
 
 def read(path):
@@ -59,13 +59,15 @@ def main(argv):
     flips = total = 0
     medians = []
     for key in keys:
-        _, m, n, k, dtype, timing, framework = key
+        _, m, n, k, dtype, timing, _, _ = key
         t = [float(rows[key]["runtime_ms"]) for _, rows in runs]
         med = statistics.median(t)
+        if not med > 0:
+            sys.exit(f"{key}: a median runtime of {med} ms")
         spread = 100 * (max(t) - min(t)) / med
         medians.append((key, med, spread))
         verdict = ""
-        fp32 = key[:4] + ("fp32",) + key[5:]
+        fp32 = key[:4] + ("fp32",) + key[5:]  # the same point in fp32
         if dtype != "fp32" and all(fp32 in rows for _, rows in runs):
             faster = [float(rows[key]["runtime_ms"]) < float(rows[fp32]["runtime_ms"]) for _, rows in runs]
             verdict = f"{sum(faster)} of {len(faster)}"
@@ -84,18 +86,17 @@ def write(out, paths, runs, medians, hardware):
     with open(out, "w", newline="") as f:
         f.write("# repeatability.py: the median of each point over repeated runs, each run a\n")
         f.write("# fresh process (experiments/repeatability.sh); spread_pct = 100 (max - min) / median\n")
-        f.write(f"# runs: {len(runs)}: {' '.join(os.path.basename(p) for p in paths)}\n")
-        f.write(f"# command: python3 experiments/repeatability.py --out {os.path.basename(out)} "
-                f"{' '.join(os.path.basename(p) for p in paths)}\n")
+        f.write(f"# runs: {len(runs)}: {' '.join(paths)}\n")
+        f.write(f"# command: python3 experiments/repeatability.py --out {out} {' '.join(paths)}\n")
         f.write("# the first run's provenance follows\n")
         for c in first_comments:
             f.write(c + "\n")
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["hardware", "op", "m", "n", "k", "dtype", "runtime_ms", "spread_pct",
-                    "repeats", "timing", "framework", "source"])
-        for (op, m, n, k, dtype, timing, framework), med, spread in medians:
+                    "repeats", "timing", "stack", "framework", "source"])
+        for (op, m, n, k, dtype, timing, stack, framework), med, spread in medians:
             w.writerow([hardware, op, m, n, k, dtype, f"{med:.9g}", f"{spread:.3g}",
-                        len(runs), timing, framework, "experiments/repeatability.py"])
+                        len(runs), timing, stack, framework, "experiments/repeatability.py"])
 
 
 if __name__ == "__main__":

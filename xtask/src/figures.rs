@@ -224,7 +224,11 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
         };
         let (rows, set) = case.load(root)?;
         let (hw, file) = (case.chip, case.file);
-        let pts = points(&rows, &set.rows);
+        // GEMM points only: the x axis is N of a square GEMM.
+        let pts: Vec<_> = points(&rows, &set.rows)
+            .into_iter()
+            .filter(|p| p.op == mlsim_calibrate::measurements::MeasuredOp::Gemm)
+            .collect();
         let mut csv = String::from("dtype,n,error_pct\n");
         let mut series = Vec::new();
         for (ci, dtype) in Dtype::ALL.into_iter().enumerate() {

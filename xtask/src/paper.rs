@@ -214,7 +214,7 @@ pub const CASES: [Case; 14] = [
         fit: false,
         floor_from_smallest: false,
         loco: false,
-        role: "the same CPU: GEMMs and a STREAM-like probe (copy, triad from L1 to 8x L3), medians of 5 rounds with their spread; the original's model gives elementwise ops no memory time",
+        role: "the same CPU: GEMMs and a STREAM-like probe (copy, scale, add, triad from L1 to 8x L3), medians of 5 rounds with their spread; the original's model gives elementwise ops no memory time",
         error_figure: None,
     },
 ];

@@ -8,7 +8,7 @@ use crate::error::CalibrateError;
 use crate::fit::{Param, Sample, fit_samples_with_tiles, fit_with_tiles};
 use crate::measurements::Measurement;
 use crate::targets::RowTargets;
-use crate::validate::{Point, Shape, distinct_shapes, points};
+use crate::validate::{Point, Shape, distinct_sizes, points};
 
 /// Leave-one-size-out: for every shape, fit `params` (and the kernel tiles
 /// of `tile_dtypes`) on all other shapes and predict that one. Returns the held-out points (in measurement order).
@@ -18,7 +18,7 @@ pub fn leave_one_size_out(
     tile_dtypes: &[mlsim_quant::Dtype],
     measured: &[Measurement],
 ) -> Result<Vec<Point>, CalibrateError> {
-    let shapes = distinct_shapes(measured);
+    let shapes = distinct_sizes(measured);
     if shapes.len() < 2 {
         return Err(CalibrateError::Unsupported(
             "leave-one-size-out needs measurements at two or more sizes".into(),
@@ -30,11 +30,11 @@ pub fn leave_one_size_out(
         .par_iter()
         .map(|&shape| {
             let test_idx: Vec<usize> = (0..measured.len())
-                .filter(|&i| measured[i].shape() == shape)
+                .filter(|&i| measured[i].size() == shape)
                 .collect();
             let train: Vec<Measurement> = measured
                 .iter()
-                .filter(|m| m.shape() != shape)
+                .filter(|m| m.size() != shape)
                 .cloned()
                 .collect();
             let fitted = fit_with_tiles(rows, params, tile_dtypes, &train)?;
@@ -69,8 +69,10 @@ pub struct Holdout {
 
 /// Run the original's holdout variant.
 pub fn holdout(rows: &RowTargets, measured: &[Measurement]) -> Result<Holdout, CalibrateError> {
+    // GEMM rows only: a launch constant is read off the smallest GEMM.
     let smallest = measured
         .iter()
+        .filter(|m| m.is_gemm())
         .map(Measurement::shape)
         .min_by(|a, b| {
             let f = |s: &Shape| s.0 as f64 * s.1 as f64 * s.2 as f64;
@@ -83,7 +85,7 @@ pub fn holdout(rows: &RowTargets, measured: &[Measurement]) -> Result<Holdout, C
     let (calib, rest): (Vec<Measurement>, Vec<Measurement>) = measured
         .iter()
         .cloned()
-        .partition(|m| m.shape() == smallest);
+        .partition(|m| m.is_gemm() && m.shape() == smallest);
     if rest.is_empty() {
         return Err(CalibrateError::Unsupported(
             "the holdout needs more than one size".into(),

@@ -391,6 +391,7 @@ pub fn parse_params(
 fn measured_dtypes(measured: &[Measurement]) -> Vec<Dtype> {
     let mut d: Vec<Dtype> = measured
         .iter()
+        .filter(|m| m.is_gemm())
         .map(|m| m.dtype)
         .filter(|d| *d != Dtype::Fp32)
         .collect();
@@ -403,6 +404,7 @@ fn measured_dtypes(measured: &[Measurement]) -> Vec<Dtype> {
 fn path_dtypes(chip: &mlsim_hw::Chip, measured: &[Measurement]) -> Vec<Dtype> {
     let mut d: Vec<Dtype> = measured
         .iter()
+        .filter(|m| m.is_gemm())
         .map(|m| m.dtype)
         .filter(|d| chip.compute.paths.contains(*d))
         .collect();
@@ -456,7 +458,10 @@ pub fn default_params(rows: &RowTargets, measured: &[Measurement]) -> Vec<Param>
         }
         return out;
     }
-    if measured.iter().any(|m| m.dtype == Dtype::Fp32) {
+    if measured
+        .iter()
+        .any(|m| m.is_gemm() && m.dtype == Dtype::Fp32)
+    {
         out.push(Param::Efficiency);
     }
     out.extend(measured_dtypes(measured).into_iter().map(Param::Speedup));
@@ -689,6 +694,13 @@ struct Problem<'a> {
 }
 
 impl Problem<'_> {
+    /// Whether `row` informs the fit: GEMMs always; a memory kernel only
+    /// when a memory parameter is fitted (the compute parameters must not
+    /// be bent to make up for memory time a model does not have).
+    fn fits(&self, row: &Measurement) -> bool {
+        row.is_gemm() || self.params.contains(&Param::MainMemoryShare)
+    }
+
     fn setups_at(&self, x: &[f64]) -> Vec<Setup> {
         self.samples
             .iter()
@@ -708,18 +720,24 @@ impl Problem<'_> {
             .iter()
             .zip(&setups)
             .flat_map(|(s, setup)| {
-                s.measured.iter().map(move |r| {
-                    let t = s.rows.target_on(setup, r);
-                    let pred = crate::validate::predict_row(&t, r);
-                    let e = pred.ln() - r.runtime_ms.ln();
-                    e * e
-                })
+                s.measured
+                    .iter()
+                    .filter(move |r| self.fits(r))
+                    .map(move |r| {
+                        let t = s.rows.target_on(setup, r);
+                        let pred = crate::validate::predict_row(&t, r);
+                        let e = pred.ln() - r.runtime_ms.ln();
+                        e * e
+                    })
             })
             .sum()
     }
 
     fn points(&self) -> usize {
-        self.samples.iter().map(|s| s.measured.len()).sum()
+        self.samples
+            .iter()
+            .map(|s| s.measured.iter().filter(|r| self.fits(r)).count())
+            .sum()
     }
 }
 
@@ -780,6 +798,11 @@ pub fn fit_samples(samples: &[Sample<'_>], params: &[Param]) -> Result<Fit, Cali
         }
     }
     let problem = Problem { samples, params };
+    if problem.points() == 0 {
+        return Err(CalibrateError::Unsupported(
+            "no GEMM rows to fit: memory kernels (copy, scale, add, triad) inform only the share of memory bandwidth (`--params memory`)".into(),
+        ));
+    }
     let mut x: Vec<f64> = params
         .iter()
         .map(|p| {

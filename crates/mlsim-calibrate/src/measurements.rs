@@ -24,41 +24,57 @@ use polars::prelude::*;
 
 use crate::error::CalibrateError;
 
-/// What a measured row ran: a GEMM, or a STREAM-like memory probe.
+/// What a measured row ran: a GEMM, or one of STREAM's memory kernels
+/// over `n` elements per array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MeasuredOp {
     /// `C(m,n) = A(m,k) @ B(k,n)` (`gemm` or `matmul` in a file).
     #[default]
     Gemm,
-    /// STREAM copy over `m` elements (`n = k = 1`).
+    /// `c[i] = a[i]`.
     Copy,
-    /// STREAM triad over `m` elements (`n = k = 1`).
+    /// `b[i] = s c[i]`.
+    Scale,
+    /// `c[i] = a[i] + b[i]`.
+    Add,
+    /// `a[i] = b[i] + s c[i]`.
     Triad,
 }
 
 impl MeasuredOp {
+    /// The memory kernels, as files name them.
+    pub const STREAM: [MeasuredOp; 4] = [Self::Copy, Self::Scale, Self::Add, Self::Triad];
+
     /// The name a results file uses.
     pub fn name(self) -> &'static str {
         match self {
             Self::Gemm => "gemm",
             Self::Copy => "copy",
+            Self::Scale => "scale",
+            Self::Add => "add",
             Self::Triad => "triad",
         }
     }
 
-    /// The workload's elementwise kind, for a memory probe.
+    /// The workload's elementwise kind, for a memory kernel: the bytes
+    /// STREAM counts (two arrays for copy and scale, three for add and
+    /// triad).
     pub fn elementwise(self) -> Option<mlsim_workload::ElementwiseKind> {
+        use mlsim_workload::ElementwiseKind as K;
         match self {
             Self::Gemm => None,
-            Self::Copy => Some(mlsim_workload::ElementwiseKind::Copy),
-            Self::Triad => Some(mlsim_workload::ElementwiseKind::Triad),
+            Self::Copy => Some(K::Copy),
+            Self::Scale => Some(K::Scale),
+            Self::Add => Some(K::StreamAdd),
+            Self::Triad => Some(K::Triad),
         }
     }
 }
 
 /// One measured row: a GEMM `C(m,n) = A(m,k) @ B(k,n)` in `dtype`, or a
-/// memory probe over `m` elements.
+/// memory kernel over `n` elements per array (`m = k = 1` here; empty in
+/// the file).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Measurement {
     /// Device as recorded in the file.
@@ -94,9 +110,20 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    /// The shape key used to group points by size.
+    /// The shape `(m, n, k)` (a memory kernel: `(1, n, 1)`).
     pub fn shape(&self) -> (u64, u64, u64) {
         (self.m, self.n, self.k)
+    }
+
+    /// The key that groups rows by size: the op and the shape, so a memory
+    /// kernel over n elements never shares a size with a GEMM.
+    pub fn size(&self) -> (MeasuredOp, (u64, u64, u64)) {
+        (self.op, self.shape())
+    }
+
+    /// Whether the row is a GEMM (not a memory kernel).
+    pub fn is_gemm(&self) -> bool {
+        self.op == MeasuredOp::Gemm
     }
 }
 
@@ -120,7 +147,7 @@ impl MeasurementSet {
 
 /// Columns of mlsim's layout.
 const OURS_REQUIRED: [&str; 7] = ["hardware", "op", "m", "n", "k", "dtype", "runtime_ms"];
-const OURS_OPTIONAL: [&str; 16] = [
+const OURS_OPTIONAL: [&str; 17] = [
     "tflops",
     "timing",
     "stack",
@@ -136,6 +163,7 @@ const OURS_OPTIONAL: [&str; 16] = [
     "stdev_ms",
     "warmup",
     "reps",
+    "threads",
     "arithmetic_intensity",
 ];
 
@@ -429,37 +457,43 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             (s, s, s)
         } else {
             let op_text = get("op")?;
-            op = match op_text.to_ascii_lowercase().as_str() {
+            let lower = op_text.to_ascii_lowercase();
+            op = match lower.as_str() {
                 "gemm" | "matmul" => MeasuredOp::Gemm,
-                "copy" => MeasuredOp::Copy,
-                "triad" => MeasuredOp::Triad,
-                _ => {
-                    return Err(invalid(
-                        line,
-                        row,
-                        Some("op"),
-                        format!("unknown op `{op_text}`, expected gemm, matmul, copy or triad"),
-                        Some("copy and triad are STREAM probes over m elements, with n = k = 1"),
-                    ));
-                }
+                _ => MeasuredOp::STREAM
+                    .into_iter()
+                    .find(|o| o.name() == lower)
+                    .ok_or_else(|| {
+                        invalid(
+                            line,
+                            row,
+                            Some("op"),
+                            format!(
+                                "unknown op `{op_text}`, expected gemm, matmul, copy, scale, add or triad"
+                            ),
+                            Some("copy, scale, add and triad are STREAM's kernels over n elements per array, with m and k empty"),
+                        )
+                    })?,
             };
-            let shape = (positive_int("m")?, positive_int("n")?, positive_int("k")?);
-            if op != MeasuredOp::Gemm && (shape.1, shape.2) != (1, 1) {
-                return Err(invalid(
-                    line,
-                    row,
-                    Some(if shape.1 != 1 { "n" } else { "k" }),
-                    format!(
-                        "a {} probe runs over m elements: n and k must be 1, got {}x{}x{}",
-                        op.name(),
-                        shape.0,
-                        shape.1,
-                        shape.2
-                    ),
-                    None,
-                ));
+            if op == MeasuredOp::Gemm {
+                (positive_int("m")?, positive_int("n")?, positive_int("k")?)
+            } else {
+                for col in ["m", "k"] {
+                    if let Some(v) = cell(col, i) {
+                        return Err(invalid(
+                            line,
+                            row,
+                            Some(col),
+                            format!(
+                                "a {} row runs over n elements per array: `{col}` must be empty, got `{v}`",
+                                op.name()
+                            ),
+                            None,
+                        ));
+                    }
+                }
+                (1, positive_int("n")?, 1)
             }
-            shape
         };
         if 2.0 * m as f64 * n as f64 * k as f64 >= 9_007_199_254_740_992.0 {
             return Err(invalid(
@@ -615,6 +649,15 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                 })
             })
             .transpose()?;
+        if let (Some(_), Some(1)) = (spread_pct, repeats) {
+            return Err(invalid(
+                line,
+                row,
+                Some("spread_pct"),
+                "a spread over one run: a single run has none".into(),
+                Some("leave spread_pct empty for a single run"),
+            ));
+        }
         // One row per shape, dtype and way of measuring (a map, so the check
         // costs O(log n) a row, not a scan of every row before it).
         let key = (
@@ -634,7 +677,7 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                     "{} {dtype} is measured twice (also on line {dup_line})",
                     match op {
                         MeasuredOp::Gemm => format!("{m}x{n}x{k}"),
-                        _ => format!("{} over {m} elements", op.name()),
+                        _ => format!("{} over {n} elements", op.name()),
                     }
                 ),
                 Some("keep one row per shape, dtype and timing"),

@@ -8,7 +8,7 @@ use crate::measurements::Measurement;
 use crate::metrics::ErrorSummary;
 use crate::targets::RowTargets;
 use crate::validate::{
-    Fastest, Point, Verdict, distinct_shapes, fastest, points, summary, verdicts,
+    Fastest, Point, Verdict, distinct_sizes, fastest, points, summary, verdicts,
 };
 
 /// The fit of a chip's free parameters, scored in sample and leaving one
@@ -140,5 +140,5 @@ impl Scorecard {
 
 /// Distinct shapes in a measurement set.
 pub fn sizes(measured: &[Measurement]) -> usize {
-    distinct_shapes(measured).len()
+    distinct_sizes(measured).len()
 }

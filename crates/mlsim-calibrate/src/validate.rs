@@ -18,7 +18,7 @@ pub type Shape = (u64, u64, u64);
 /// One measured point next to its prediction.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Point {
-    /// What ran: a GEMM, or a memory probe over `m` elements.
+    /// What ran: a GEMM, or a memory kernel over `n` elements per array.
     pub op: MeasuredOp,
     /// Rows of A and C.
     pub m: u64,
@@ -40,6 +40,9 @@ pub struct Point {
     /// where the file gives it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spread_pct: Option<f64>,
+    /// [`Point::outside_spread`], for the JSON output.
+    #[serde(skip_serializing_if = "Option::is_none", rename = "outside_spread")]
+    pub outside_spread_flag: Option<bool>,
 }
 
 impl Point {
@@ -48,10 +51,22 @@ impl Point {
         (self.m, self.n, self.k)
     }
 
-    /// Whether the prediction misses by more than the measurement's own
-    /// run-to-run spread (`None` where the spread is not known).
+    /// The point with its outside-spread flag set.
+    pub fn with_outside_spread(self) -> Self {
+        Self {
+            outside_spread_flag: self.outside_spread(),
+            ..self
+        }
+    }
+
+    /// Whether the prediction falls outside the measurement's own spread
+    /// (`None` where the spread is not known): the runs span about a factor
+    /// `1 + s` around the median, taken as half of it either side on a
+    /// log scale, so that an under- and an over-prediction are judged alike
+    /// (`|ln(predicted / measured)| > ln(1 + s / 2)`).
     pub fn outside_spread(&self) -> Option<bool> {
-        self.spread_pct.map(|s| self.error_pct.abs() > s)
+        self.spread_pct
+            .map(|s| (self.predicted_ms / self.measured_ms).ln().abs() > (1.0 + s / 200.0).ln())
     }
 }
 
@@ -73,7 +88,9 @@ pub fn points(rows: &RowTargets, measurements: &[Measurement]) -> Vec<Point> {
                 predicted_ms,
                 error_pct: signed_error_pct(predicted_ms, r.runtime_ms),
                 spread_pct: r.spread_pct,
+                outside_spread_flag: None,
             }
+            .with_outside_spread()
         })
         .collect()
 }
@@ -83,7 +100,7 @@ pub fn predict_row(t: &mlsim_hw::Target<'_>, r: &Measurement) -> f64 {
     match r.op.elementwise() {
         None => predict_matmul(t, r.m, r.n, r.k, r.dtype).runtime_ms,
         Some(kind) => {
-            let op = mlsim_workload::Op::Elementwise { n: r.m, kind };
+            let op = mlsim_workload::Op::Elementwise { n: r.n, kind };
             let w = mlsim_workload::Workload::new(r.op.name(), op, r.dtype)
                 .expect("the reader refuses zero sizes");
             mlsim_engine::predict(t, &w).runtime_ms
@@ -155,12 +172,13 @@ pub struct DtypeCrossover {
 /// Runtimes per shape per dtype, measured or predicted.
 type Grid = BTreeMap<Shape, BTreeMap<Dtype, f64>>;
 
-/// Run-to-run spread per shape per dtype, percent, where known.
+/// Run-to-run spread per GEMM shape per dtype, percent, where known.
 type Spreads = BTreeMap<(Shape, Dtype), f64>;
 
 fn spreads(points: &[Point]) -> Spreads {
     points
         .iter()
+        .filter(|p| p.op == MeasuredOp::Gemm)
         .filter_map(|p| p.spread_pct.map(|s| ((p.shape(), p.dtype), s)))
         .collect()
 }
@@ -205,12 +223,12 @@ fn shapes_by_size(grid: &Grid) -> Vec<Shape> {
     shapes
 }
 
-/// The distinct shapes of a measurement set, sorted.
-pub fn distinct_shapes(measured: &[crate::measurements::Measurement]) -> Vec<Shape> {
-    let mut shapes: Vec<Shape> = measured.iter().map(|m| m.shape()).collect();
-    shapes.sort();
-    shapes.dedup();
-    shapes
+/// The distinct sizes of a measurement set (op and shape), sorted.
+pub fn distinct_sizes(measured: &[Measurement]) -> Vec<(MeasuredOp, Shape)> {
+    let mut sizes: Vec<(MeasuredOp, Shape)> = measured.iter().map(Measurement::size).collect();
+    sizes.sort();
+    sizes.dedup();
+    sizes
 }
 
 /// The verdicts: one per (shape, dtype other than fp32) where fp32 was
@@ -325,6 +343,7 @@ mod tests {
             predicted_ms,
             error_pct: signed_error_pct(predicted_ms, measured_ms),
             spread_pct: None,
+            outside_spread_flag: None,
         }
     }
 

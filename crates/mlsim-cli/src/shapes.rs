@@ -44,7 +44,7 @@ pub enum OpArgs {
         /// Element count.
         #[arg(long)]
         n: u64,
-        /// Which op: relu, gelu, swish, add, mul, copy (STREAM: no FLOPs), triad (STREAM: 2 FLOPs, 3 arrays).
+        /// Which op: relu, gelu, swish, add, mul, or STREAM's copy, scale, stream-add (3 arrays), triad (3 arrays).
         #[arg(long, default_value = "gelu")]
         kind: ElementwiseKind,
     },

@@ -66,8 +66,13 @@ pub enum ElementwiseKind {
     Add,
     /// Multiplication: 1 FLOP per element.
     Mul,
-    /// STREAM copy, `b[i] = a[i]`: no FLOPs, one array read, one written.
+    /// STREAM copy, `c[i] = a[i]`: no FLOPs, one array read, one written.
     Copy,
+    /// STREAM scale, `b[i] = s c[i]`: 1 FLOP, one array read, one written.
+    Scale,
+    /// STREAM add, `c[i] = a[i] + b[i]`: 1 FLOP, two arrays read, one
+    /// written (the original's `add` counts one read: kept for parity).
+    StreamAdd,
     /// STREAM triad, `a[i] = b[i] + s c[i]`: 2 FLOPs per element, two
     /// arrays read, one written.
     Triad,
@@ -75,13 +80,15 @@ pub enum ElementwiseKind {
 
 impl ElementwiseKind {
     /// Every kind.
-    pub const ALL: [ElementwiseKind; 7] = [
+    pub const ALL: [ElementwiseKind; 9] = [
         Self::Relu,
         Self::Gelu,
         Self::Swish,
         Self::Add,
         Self::Mul,
         Self::Copy,
+        Self::Scale,
+        Self::StreamAdd,
         Self::Triad,
     ];
 
@@ -89,7 +96,7 @@ impl ElementwiseKind {
     pub fn flops_per_element(self) -> f64 {
         match self {
             Self::Gelu | Self::Swish => 8.0,
-            Self::Relu | Self::Add | Self::Mul => 1.0,
+            Self::Relu | Self::Add | Self::Mul | Self::Scale | Self::StreamAdd => 1.0,
             Self::Copy => 0.0,
             Self::Triad => 2.0,
         }
@@ -97,10 +104,10 @@ impl ElementwiseKind {
 
     /// Arrays of `n` elements moved: read and written. The original counts
     /// one read and one write for every kind it has (add and mul included,
-    /// kept for parity); STREAM's triad reads two and writes one.
+    /// kept for parity); STREAM's add and triad read two and write one.
     pub fn arrays(self) -> f64 {
         match self {
-            Self::Triad => 3.0,
+            Self::StreamAdd | Self::Triad => 3.0,
             _ => 2.0,
         }
     }
@@ -114,6 +121,8 @@ impl ElementwiseKind {
             Self::Add => "add",
             Self::Mul => "mul",
             Self::Copy => "copy",
+            Self::Scale => "scale",
+            Self::StreamAdd => "stream-add",
             Self::Triad => "triad",
         }
     }
@@ -127,7 +136,7 @@ impl std::str::FromStr for ElementwiseKind {
             .into_iter()
             .find(|k| k.name() == lower || (lower == "silu" && *k == Self::Swish))
             .ok_or_else(|| {
-                format!("unknown elementwise op `{s}`, expected one of relu, gelu, swish, add, mul, copy, triad")
+                format!("unknown elementwise op `{s}`, expected one of relu, gelu, swish, add, mul, copy, scale, stream-add, triad")
             })
     }
 }

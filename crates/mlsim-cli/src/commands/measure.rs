@@ -53,9 +53,9 @@ pub struct CpuArgs {
     /// spread_pct their (max - min) / median.
     #[arg(long, default_value_t = 3)]
     repeats: u32,
-    /// Also run a STREAM-like memory probe (copy and triad over f32 arrays
-    /// from a quarter of L1 to 8x the last-level cache), written as `copy`
-    /// and `triad` rows.
+    /// Also run a STREAM-like memory probe (copy, scale, add and triad over
+    /// f32 arrays from a quarter of L1 to 8x the last-level cache), written
+    /// as rows with those ops and n elements per array.
     #[arg(long)]
     stream: bool,
     /// Largest array of the memory probe, MiB (three arrays are allocated).
@@ -243,6 +243,11 @@ fn cpu(args: &CpuArgs) -> CmdResult {
     }
     let (model, logical, flags) = host_description();
     let threads = args.threads.unwrap_or(logical).max(1);
+    if threads > 4 * logical.max(1) {
+        return Err(usage(format!(
+            "--threads {threads} is more than 4 threads per logical CPU ({logical} here)\n  hint: leave it out to use every logical CPU"
+        )));
+    }
     let native_fp16 = flags
         .iter()
         .any(|f| f == "avx512_fp16" || f == "asimdhp" || f == "fphp");
@@ -279,10 +284,17 @@ fn cpu(args: &CpuArgs) -> CmdResult {
             .unwrap_or(ProgressStyle::default_bar()),
     );
     let budget = Duration::from_secs_f64(args.max_seconds);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| usage(format!("cannot start {threads} threads: {e}")))?;
+    // The probe's threads (GEMMs use the gemm crate's own).
+    let pool = if args.stream {
+        Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| usage(format!("cannot start {threads} threads: {e}")))?,
+        )
+    } else {
+        None
+    };
     // Rounds over every point in turn: a drift of the machine between
     // rounds shows as spread instead of biasing one point.
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); points.len()];
@@ -293,7 +305,8 @@ fn cpu(args: &CpuArgs) -> CmdResult {
                 Probe::Gemm { n, dtype } => gemm_sample(n, dtype, threads, args, budget),
                 Probe::Stream { kind, n } => {
                     let mut arrays = stream_probe::Arrays::new(n);
-                    let sample = stream_sample(&mut arrays, kind, &pool, args, budget);
+                    let pool = pool.as_ref().expect("built for --stream");
+                    let sample = stream_sample(&mut arrays, kind, pool, args, budget);
                     if !arrays.check(kind) {
                         return Err(Failure {
                             code: 1,
@@ -330,7 +343,7 @@ fn cpu(args: &CpuArgs) -> CmdResult {
         t.row([
             p.label(),
             sig(s.median_ms, 4),
-            format!("{:.1}", s.spread_pct),
+            s.spread_pct.map_or("-".into(), |x| format!("{x:.1}")),
             sig(p.flops() / (s.median_ms * 1e-3) / 1e9, 4),
             sig(p.bytes() / (s.median_ms * 1e-3) / 1e9, 4),
             s.reps.to_string(),
@@ -342,7 +355,7 @@ fn cpu(args: &CpuArgs) -> CmdResult {
     if let Some(path) = &args.out {
         let mut text = String::new();
         text.push_str(if args.stream {
-            "# mlsim measure cpu: square GEMMs on the host CPU with the gemm crate (Rust), and a STREAM-like memory probe (copy, triad)\n"
+            "# mlsim measure cpu: square GEMMs on the host CPU with the gemm crate (Rust), and a STREAM-like memory probe (copy, scale, add, triad over n f32 elements per array)\n"
         } else {
             "# mlsim measure cpu: square GEMMs on the host CPU with the gemm crate (Rust)\n"
         });
@@ -376,12 +389,12 @@ fn cpu(args: &CpuArgs) -> CmdResult {
             std::env::consts::ARCH
         ));
         text.push_str(&format!(
-            "# method: {} rounds over every point in one process; per point and round {} warm-up calls, then up to {} timed samples within {} s (std::time::Instant); a GEMM sample is one call, a probe sample a batch of calls of at least 1 ms on a thread pool, each thread repeating the kernel on its own slice; runtime_ms is the median of the rounds' medians, spread_pct = 100 (max - min) / median of them\n",
+            "# method: {} rounds over every point in one process; per point and round {} warm-up calls, then up to {} timed samples within {} s (std::time::Instant); a GEMM sample is one call, a probe sample a batch of calls of at least 1 ms on a thread pool, each thread repeating the kernel on its own slice; runtime_ms is the median of the rounds' medians, spread_pct = 100 (max - min) / median of them (a spread between rounds in one process, empty for one round)\n",
             args.repeats, args.warmup, args.reps, args.max_seconds
         ));
         text.push_str(&format!("# tool: mlsim {}\n", env!("CARGO_PKG_VERSION")));
         text.push_str(&format!("# date: {}\n", super::calibrate::today()));
-        text.push_str("hardware,op,m,n,k,dtype,runtime_ms,tflops,spread_pct,repeats,timing,method,source,notes,median_ms,mean_ms,warmup,reps\n");
+        text.push_str("hardware,op,m,n,k,dtype,runtime_ms,tflops,spread_pct,repeats,threads,timing,method,source,notes,median_ms,mean_ms,warmup,reps\n");
         for (p, s) in &rows {
             let tflops = p.flops() / (s.median_ms * 1e-3) / 1e12;
             let (op, m, n, k, dtype, timing) = p.columns();
@@ -402,11 +415,11 @@ fn cpu(args: &CpuArgs) -> CmdResult {
                 ),
             };
             text.push_str(&format!(
-                "{},{op},{m},{n},{k},{dtype},{},{},{},{},{timing},median of {} rounds; wall-clock median of {} samples after {} warm-up,mlsim measure cpu,{notes},{},{},{},{}\n",
+                "{},{op},{m},{n},{k},{dtype},{},{},{},{},{threads},{timing},median of {} rounds' medians ({} samples in all; {} warm-up calls per round),mlsim measure cpu,{notes},{},{},{},{}\n",
                 model.replace(',', ";"),
                 s.median_ms,
                 tflops,
-                s.spread_pct,
+                s.spread_pct.map_or(String::new(), |x| x.to_string()),
                 args.repeats,
                 args.repeats,
                 s.reps,
@@ -444,10 +457,7 @@ impl Probe {
     fn flops(&self) -> f64 {
         match *self {
             Self::Gemm { n, .. } => 2.0 * (n as f64).powi(3),
-            Self::Stream { kind, n } => match kind {
-                StreamKind::Copy => 0.0,
-                StreamKind::Triad => 2.0 * n as f64,
-            },
+            Self::Stream { kind, n } => kind.flops_per_element() * n as f64,
         }
     }
 
@@ -459,11 +469,19 @@ impl Probe {
         }
     }
 
-    /// (op, m, n, k, dtype, timing) columns of the results format.
-    fn columns(&self) -> (&'static str, usize, usize, usize, Dtype, &'static str) {
+    /// (op, m, n, k, dtype, timing) columns of the results format (a
+    /// memory kernel: n elements per array, m and k empty).
+    fn columns(&self) -> (&'static str, String, usize, String, Dtype, &'static str) {
         match *self {
-            Self::Gemm { n, dtype } => ("gemm", n, n, n, dtype, "per-call"),
-            Self::Stream { kind, n } => (kind.name(), n, 1, 1, Dtype::Fp32, "back-to-back"),
+            Self::Gemm { n, dtype } => ("gemm", n.to_string(), n, n.to_string(), dtype, "per-call"),
+            Self::Stream { kind, n } => (
+                kind.name(),
+                String::new(),
+                n,
+                String::new(),
+                Dtype::Fp32,
+                "back-to-back",
+            ),
         }
     }
 }
@@ -506,12 +524,17 @@ fn stream_sample(
     budget: Duration,
 ) -> Sample {
     // Batches long enough (1 ms) that the pool's start-up, a few
-    // microseconds, is lost in them.
+    // microseconds, is lost in them: doubled until one takes that long.
     arrays.run(kind, pool, 1);
-    let t = Instant::now();
-    arrays.run(kind, pool, 8);
-    let one = (t.elapsed().as_secs_f64() / 8.0).max(1e-9);
-    let batch = ((1e-3 / one).ceil() as usize).clamp(1, 1 << 20);
+    let mut batch = 1usize;
+    while batch < 1 << 24 {
+        let t = Instant::now();
+        arrays.run(kind, pool, batch);
+        if t.elapsed().as_secs_f64() >= 1e-3 {
+            break;
+        }
+        batch *= 2;
+    }
     let sample = time_point(
         || arrays.run(kind, pool, batch),
         args.warmup,
@@ -529,7 +552,8 @@ fn stream_sample(
 struct Summary {
     median_ms: f64,
     mean_ms: f64,
-    spread_pct: f64,
+    /// Over the rounds; none for a single round.
+    spread_pct: Option<f64>,
     reps: u32,
 }
 
@@ -542,7 +566,7 @@ impl Summary {
         Self {
             median_ms,
             mean_ms: rounds.iter().map(|s| s.mean_ms).sum::<f64>() / rounds.len() as f64,
-            spread_pct: 100.0 * (hi - lo) / median_ms,
+            spread_pct: (rounds.len() > 1).then(|| 100.0 * (hi - lo) / median_ms),
             reps: rounds.iter().map(|s| s.reps).sum(),
         }
     }

@@ -1,27 +1,35 @@
-//! A STREAM-like memory probe for `mlsim measure cpu --stream`: copy
-//! (`b[i] = a[i]`) and triad (`a[i] = b[i] + s c[i]`) over f32 arrays
-//! whose sizes run from inside L1 to several times the last-level cache,
-//! so the CPU model can be scored on memory-bound work, level by level.
+//! A STREAM-like memory probe for `mlsim measure cpu --stream`: STREAM's
+//! four kernels, copy (`c[i] = a[i]`), scale (`b[i] = s c[i]`), add
+//! (`c[i] = a[i] + b[i]`) and triad (`a[i] = b[i] + s c[i]`), over f32
+//! arrays whose sizes run from inside L1 to several times the last-level
+//! cache, so the CPU model can be scored on memory-bound work, level by
+//! level.
 
 use std::hint::black_box;
 
 /// Which STREAM kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StreamKind {
-    /// `b[i] = a[i]`: two arrays.
+    /// `c[i] = a[i]`: two arrays.
     Copy,
+    /// `b[i] = s c[i]`: two arrays, 1 FLOP per element.
+    Scale,
+    /// `c[i] = a[i] + b[i]`: three arrays, 1 FLOP per element.
+    Add,
     /// `a[i] = b[i] + s c[i]`: three arrays, 2 FLOPs per element.
     Triad,
 }
 
 impl StreamKind {
-    /// Both kernels, in the order they are written.
-    pub const ALL: [StreamKind; 2] = [Self::Copy, Self::Triad];
+    /// STREAM's kernels, in STREAM's order.
+    pub const ALL: [StreamKind; 4] = [Self::Copy, Self::Scale, Self::Add, Self::Triad];
 
     /// The name a results file uses (`op` column).
     pub fn name(self) -> &'static str {
         match self {
             Self::Copy => "copy",
+            Self::Scale => "scale",
+            Self::Add => "add",
             Self::Triad => "triad",
         }
     }
@@ -29,8 +37,17 @@ impl StreamKind {
     /// Arrays the kernel reads and writes.
     pub fn arrays(self) -> usize {
         match self {
-            Self::Copy => 2,
-            Self::Triad => 3,
+            Self::Copy | Self::Scale => 2,
+            Self::Add | Self::Triad => 3,
+        }
+    }
+
+    /// FLOPs per element.
+    pub fn flops_per_element(self) -> f64 {
+        match self {
+            Self::Copy => 0.0,
+            Self::Scale | Self::Add => 1.0,
+            Self::Triad => 2.0,
         }
     }
 }
@@ -39,7 +56,7 @@ impl StreamKind {
 /// last-level cache, in powers of two of bytes, each array at most
 /// `max_array_bytes` (the probe's memory bound).
 pub fn sizes(l1_bytes: f64, llc_bytes: f64, max_array_bytes: f64) -> Vec<usize> {
-    let lo = (l1_bytes / 4.0).max(4096.0);
+    let lo = (l1_bytes / 4.0).max(4096.0).min(max_array_bytes);
     let hi = (8.0 * llc_bytes).min(max_array_bytes).max(lo);
     let mut out = Vec::new();
     let mut bytes = lo.log2().floor().exp2();
@@ -59,7 +76,7 @@ pub struct Arrays {
 }
 
 impl Arrays {
-    /// Three arrays of `n` elements (the copy uses two).
+    /// Three arrays of `n` elements (copy and scale use two).
     pub fn new(n: usize) -> Self {
         Self {
             a: vec![1.0; n],
@@ -74,54 +91,54 @@ impl Arrays {
     /// the pool's start-up is paid once per batch, not once per call.
     pub fn run(&mut self, kind: StreamKind, pool: &rayon::ThreadPool, calls: usize) {
         let n = self.a.len();
-        let chunk = n.div_ceil(pool.current_num_threads().max(1)).max(1);
-        match kind {
-            StreamKind::Copy => {
-                let (a, b) = (&self.a, &mut self.b);
-                pool.scope(|s| {
-                    for (dst, src) in b.chunks_mut(chunk).zip(a.chunks(chunk)) {
-                        s.spawn(move |_| {
-                            for _ in 0..calls {
-                                dst.copy_from_slice(black_box(src));
-                                black_box(&*dst);
-                            }
-                        });
-                    }
-                });
-            }
-            StreamKind::Triad => {
-                let (a, b, c) = (&mut self.a, &self.b, &self.c);
-                let scalar = black_box(3.0f32);
-                pool.scope(|s| {
-                    for ((dst, x), y) in a
-                        .chunks_mut(chunk)
-                        .zip(b.chunks(chunk))
-                        .zip(c.chunks(chunk))
-                    {
-                        s.spawn(move |_| {
-                            for _ in 0..calls {
-                                for ((d, x), y) in dst.iter_mut().zip(black_box(x)).zip(y) {
-                                    *d = x + scalar * y;
+        // Whole cache lines (16 f32) per thread, so no two threads write
+        // one line.
+        let chunk = n.div_ceil(pool.current_num_threads().max(1)).div_ceil(16) * 16;
+        let scalar = black_box(3.0f32);
+        let (a, b, c) = (&mut self.a, &mut self.b, &mut self.c);
+        pool.scope(|s| {
+            let slices = a
+                .chunks_mut(chunk)
+                .zip(b.chunks_mut(chunk))
+                .zip(c.chunks_mut(chunk));
+            for ((a, b), c) in slices {
+                s.spawn(move |_| {
+                    for _ in 0..calls {
+                        match kind {
+                            StreamKind::Copy => c.copy_from_slice(black_box(&*a)),
+                            StreamKind::Scale => {
+                                for (b, c) in b.iter_mut().zip(black_box(&*c)) {
+                                    *b = scalar * c;
                                 }
-                                black_box(&*dst);
                             }
-                        });
+                            StreamKind::Add => {
+                                for ((c, a), b) in c.iter_mut().zip(black_box(&*a)).zip(&*b) {
+                                    *c = a + b;
+                                }
+                            }
+                            StreamKind::Triad => {
+                                for ((a, b), c) in a.iter_mut().zip(black_box(&*b)).zip(&*c) {
+                                    *a = b + scalar * c;
+                                }
+                            }
+                        }
+                        black_box((&*a, &*b, &*c));
                     }
                 });
             }
-        }
+        });
     }
 
     /// Whether the last call computed what it should (a check that the
-    /// timed work was done): copy leaves `b == a`, triad `a = b + 3 c`.
+    /// timed work was done).
     pub fn check(&self, kind: StreamKind) -> bool {
+        let all = |f: &dyn Fn(usize) -> bool| (0..self.a.len()).all(f);
+        let (a, b, c) = (&self.a, &self.b, &self.c);
         match kind {
-            StreamKind::Copy => self.b.iter().zip(&self.a).all(|(b, a)| b == a),
-            StreamKind::Triad => self
-                .a
-                .iter()
-                .zip(self.b.iter().zip(&self.c))
-                .all(|(&a, (&b, &c))| a == b + 3.0 * c),
+            StreamKind::Copy => all(&|i| c[i] == a[i]),
+            StreamKind::Scale => all(&|i| b[i] == 3.0 * c[i]),
+            StreamKind::Add => all(&|i| c[i] == a[i] + b[i]),
+            StreamKind::Triad => all(&|i| a[i] == b[i] + 3.0 * c[i]),
         }
     }
 }
@@ -145,6 +162,8 @@ mod tests {
             64.0 * 1024.0 * 1024.0,
         );
         assert_eq!(*capped.last().unwrap(), 1 << 24);
+        // A bound below L1 / 4 is kept: one size, 4 KiB = 1024 elements.
+        assert_eq!(sizes(32.0 * 1024.0, 1e9, 4096.0), vec![1024]);
     }
 
     #[test]
@@ -155,10 +174,10 @@ mod tests {
                 .build()
                 .unwrap();
             let mut x = Arrays::new(1001);
-            x.run(StreamKind::Copy, &pool, 2);
-            assert!(x.check(StreamKind::Copy));
-            x.run(StreamKind::Triad, &pool, 3);
-            assert!(x.check(StreamKind::Triad));
+            for (kind, calls) in StreamKind::ALL.into_iter().zip(1..) {
+                x.run(kind, &pool, calls);
+                assert!(x.check(kind), "{kind:?} on {threads} threads");
+            }
         }
     }
 }

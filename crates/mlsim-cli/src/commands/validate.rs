@@ -535,11 +535,11 @@ fn table1(name: &str, pts: &[Point], baseline: Option<&(String, Vec<Point>)>) ->
     title + &t.render()
 }
 
-/// A point's size: its shape, or `copy N` for a memory probe.
+/// A point's size: its shape, or `copy N` for a memory kernel.
 fn point_label(p: &Point) -> String {
     match p.op {
         mlsim_calibrate::measurements::MeasuredOp::Gemm => shape_label(p.shape()),
-        op => format!("{} {}", op.name(), p.m),
+        op => format!("{} {}", op.name(), p.n),
     }
 }
 
@@ -716,7 +716,7 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
     }
     if let (Some(outside), Some(known)) = (r.points_outside_spread, r.points_with_spread) {
         out.push_str(&format!(
-            "{outside} of {known} points predicted outside their measured run-to-run spread (as given)\n"
+            "{outside} of {known} points predicted outside their measured spread (as given)\n"
         ));
     }
     out.push('\n');
@@ -727,7 +727,7 @@ fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
     ));
     if r.verdicts_within_spread + r.fastest_within_spread > 0 {
         out.push_str(&format!(
-            "not scored, the measured gap being within the run-to-run spread: {} verdicts, {} sizes' fastest dtype (marked ~)\n",
+            "not scored, the measured gap being within the measured spread: {} verdicts, {} sizes' fastest dtype (marked ~)\n",
             r.verdicts_within_spread, r.fastest_within_spread
         ));
     }

@@ -41,7 +41,7 @@ fn measure_cpu_writes_a_file_validate_reads() {
 }
 
 /// Repeats in one process and the memory probe: rows of medians with
-/// their spread, copy and triad rows over m elements (n = k = 1) whose
+/// their spread, STREAM's four kernels over n elements per array whose
 /// bandwidth is physical, and a file `validate` scores.
 #[test]
 fn measure_cpu_repeats_and_probes_memory() {
@@ -84,17 +84,19 @@ fn measure_cpu_repeats_and_probes_memory() {
     let json: serde_json::Value = serde_json::from_str(&stdout(&v)).unwrap();
     let points = json["points"].as_array().unwrap();
     let probes: Vec<&serde_json::Value> = points.iter().filter(|p| p["op"] != "gemm").collect();
-    assert!(
-        probes.iter().any(|p| p["op"] == "copy") && probes.iter().any(|p| p["op"] == "triad"),
-        "{points:?}"
-    );
+    for op in ["copy", "scale", "add", "triad"] {
+        assert!(probes.iter().any(|p| p["op"] == op), "{op}: {points:?}");
+    }
     for p in &probes {
-        assert_eq!((p["n"].as_u64(), p["k"].as_u64()), (Some(1), Some(1)));
         // Arrays of at most 0.03 MiB: 7864 f32 elements.
-        assert!(p["m"].as_u64().unwrap() <= 7864, "{p}");
+        assert!(p["n"].as_u64().unwrap() <= 7864, "{p}");
         // Under 10 TB/s counting each array once: no machine moves more.
-        let arrays = if p["op"] == "copy" { 2.0 } else { 3.0 };
-        let bytes = arrays * 4.0 * p["m"].as_f64().unwrap();
+        let arrays = if p["op"] == "copy" || p["op"] == "scale" {
+            2.0
+        } else {
+            3.0
+        };
+        let bytes = arrays * 4.0 * p["n"].as_f64().unwrap();
         let tb_s = bytes / (p["measured_ms"].as_f64().unwrap() * 1e-3) / 1e12;
         assert!(tb_s < 10.0, "{p}: {tb_s} TB/s");
     }
