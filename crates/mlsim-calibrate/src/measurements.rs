@@ -147,14 +147,9 @@ impl MeasurementSet {
 
 /// Columns of mlsim's layout.
 const OURS_REQUIRED: [&str; 7] = ["hardware", "op", "m", "n", "k", "dtype", "runtime_ms"];
-const OURS_OPTIONAL: [&str; 17] = [
+/// Optional columns for people: accepted, not read.
+const FOR_PEOPLE: [&str; 11] = [
     "tflops",
-    "timing",
-    "stack",
-    "framework",
-    "host_floor_us",
-    "spread_pct",
-    "repeats",
     "method",
     "source",
     "notes",
@@ -348,7 +343,8 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             &OURS_REQUIRED,
             OURS_REQUIRED
                 .iter()
-                .chain(OURS_OPTIONAL.iter())
+                .chain(HOW_MEASURED.iter())
+                .chain(FOR_PEOPLE.iter())
                 .copied()
                 .collect(),
         )

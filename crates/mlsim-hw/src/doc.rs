@@ -372,6 +372,23 @@ pub(crate) fn in_range(
     }
 }
 
+/// A share of something, in (0, 1] (a path's efficiency, a bandwidth share).
+pub(crate) fn share(path: &FieldPath, field: &str, v: f64) -> Result<f64, Problem> {
+    in_range(path, field, v, (0.0, true), (1.0, false))
+}
+
+/// Bytes per output element of a GEMM path: positive, at most 64.
+pub(crate) fn output_bytes(path: &FieldPath, v: f64) -> Result<f64, Problem> {
+    plausible(
+        path,
+        "output_bytes",
+        positive(path, "output_bytes", v)?,
+        0.0,
+        64.0,
+        "bytes",
+    )
+}
+
 pub(crate) fn at_least_one(path: &FieldPath, field: &str, v: u32) -> Result<u32, Problem> {
     if v >= 1 {
         Ok(v)

@@ -10,8 +10,8 @@ use crate::chip::{
     PathRate, PathUnit,
 };
 use crate::doc::{
-    FieldPath, FileKind, Problem, at_least_one, finite, in_range, non_negative, parse_dtype,
-    parse_validated, plausible, positive, problem,
+    FieldPath, FileKind, Problem, at_least_one, finite, in_range, non_negative, output_bytes,
+    parse_dtype, parse_validated, plausible, positive, problem, share,
 };
 use crate::error::HwError;
 use crate::raw::{RawChip, RawCompute, RawMemoryLevel, RawPath, RawQuantCost};
@@ -388,21 +388,9 @@ fn validate_paths(
         };
         let efficiency = p
             .efficiency
-            .map(|e| in_range(&path, "efficiency", e, (0.0, true), (1.0, false)))
+            .map(|e| share(&path, "efficiency", e))
             .transpose()?;
-        let output_bytes = p
-            .output_bytes
-            .map(|b| {
-                plausible(
-                    &path,
-                    "output_bytes",
-                    positive(&path, "output_bytes", b)?,
-                    0.0,
-                    64.0,
-                    "bytes",
-                )
-            })
-            .transpose()?;
+        let output_bytes = p.output_bytes.map(|b| output_bytes(&path, b)).transpose()?;
         let convert = plausible(
             &path,
             "convert_flops_per_element",

@@ -13,8 +13,9 @@ use std::str::FromStr;
 use mlsim_quant::{Dtype, DtypeMap};
 
 use crate::doc::{
-    FieldPath, FileKind, Problem, at_least_one, check_top_level, finite, in_range, non_negative,
-    parse_dtype, parse_validated, plausible, positive, problem, problem_with_hint,
+    FieldPath, FileKind, Problem, at_least_one, check_top_level, finite, non_negative,
+    output_bytes, parse_dtype, parse_validated, plausible, positive, problem, problem_with_hint,
+    share,
 };
 use crate::error::HwError;
 use crate::load::validate_tiles;
@@ -319,10 +320,6 @@ fn microseconds(path: &FieldPath, field: &str, us: f64) -> Result<f64, Problem> 
     Ok(plausible(path, field, non_negative(path, field, us)?, 0.0, 1e6, "us")? / 1e6)
 }
 
-fn share(path: &FieldPath, field: &str, v: f64) -> Result<f64, Problem> {
-    in_range(path, field, v, (0.0, true), (1.0, false))
-}
-
 fn validate_stack(raw: RawStack) -> Result<Stack, Problem> {
     let root = FieldPath::default();
     check_name(&root, &raw.name)?;
@@ -372,19 +369,7 @@ fn validate_stack(raw: RawStack) -> Result<Stack, Problem> {
                 .map(|e| share(&path, "efficiency", e))
                 .transpose()?,
             tiles: validate_tiles(&path, &p.tiles)?,
-            output_bytes: p
-                .output_bytes
-                .map(|b| {
-                    plausible(
-                        &path,
-                        "output_bytes",
-                        positive(&path, "output_bytes", b)?,
-                        0.0,
-                        64.0,
-                        "bytes",
-                    )
-                })
-                .transpose()?,
+            output_bytes: p.output_bytes.map(|b| output_bytes(&path, b)).transpose()?,
             half_accumulate,
             split_k: p.split_k,
             entry_point: p.entry_point,

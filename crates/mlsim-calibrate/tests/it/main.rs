@@ -33,6 +33,31 @@ pub fn row(m: u64, n: u64, k: u64, dtype: Dtype, runtime_ms: f64) -> Measurement
     }
 }
 
+/// The H100 with its default stack, timed by kernel, and its fp16 path at
+/// a known share of peak: the truth synthetic measurements are made from.
+pub fn h100_with_fp16_share(share: f64) -> Setup {
+    let spec = SetupSpec {
+        timing: Some(mlsim_hw::Timing::Kernel),
+        ..SetupSpec::default()
+    };
+    let mut truth = Setup::load("h100-sxm5", &spec).unwrap();
+    Param::PathEfficiency(Dtype::Fp16).set(&mut truth, share);
+    truth
+}
+
+/// Kernel timings of `truth` in fp16 at the square sizes `sizes`.
+pub fn fp16_kernel_rows(truth: &Setup, sizes: &[u64]) -> Vec<Measurement> {
+    sizes
+        .iter()
+        .map(|&n| {
+            let t = mlsim_engine::predict_matmul(&truth.target(), n, n, n, Dtype::Fp16).runtime_ms;
+            let mut r = row(n, n, n, Dtype::Fp16, t);
+            r.timing = Some(mlsim_hw::Timing::Kernel);
+            r
+        })
+        .collect()
+}
+
 /// Measurements generated from known parameters are fitted back.
 ///
 /// Truth: t4-seed with efficiency 0.40, fp16 x6.0, int8 x3.0 and a 15 us

@@ -164,20 +164,11 @@ fn memory_kernels_do_not_inform_a_compute_fit() {
     use mlsim_calibrate::fit::{Param, fit};
     use mlsim_calibrate::measurements::MeasuredOp;
     use mlsim_calibrate::targets::RowTargets;
-    use mlsim_hw::{Setup, SetupSpec};
-    let spec = SetupSpec {
-        timing: Some(Timing::Kernel),
-        ..SetupSpec::default()
-    };
-    let mut truth = Setup::load("h100-sxm5", &spec).unwrap();
+    use mlsim_hw::SetupSpec;
+    let truth = crate::h100_with_fp16_share(0.62);
     let p = Param::PathEfficiency(Dtype::Fp16);
-    p.set(&mut truth, 0.62);
-    let mut rows = Vec::new();
+    let mut rows = crate::fp16_kernel_rows(&truth, &[512, 1024, 2048, 4096]);
     for n in [512u64, 1024, 2048, 4096] {
-        let t = mlsim_engine::predict_matmul(&truth.target(), n, n, n, Dtype::Fp16).runtime_ms;
-        let mut r = crate::row(n, n, n, Dtype::Fp16, t);
-        r.timing = Some(Timing::Kernel);
-        rows.push(r);
         // A copy 1000 times slower than anything the model predicts.
         let mut c = crate::row(1, n * n, 1, Dtype::Fp16, 1000.0);
         c.op = MeasuredOp::Copy;

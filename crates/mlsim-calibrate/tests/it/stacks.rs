@@ -10,7 +10,7 @@ use mlsim_calibrate::validate::{points, summary};
 use mlsim_hw::{Setup, SetupSpec, Timing};
 use mlsim_quant::Dtype;
 
-use crate::row;
+use crate::{fp16_kernel_rows, h100_with_fp16_share, row};
 
 fn invalid(text: &str) -> (usize, Option<String>, String) {
     match parse_measurements(text.as_bytes(), "x.csv") {
@@ -291,31 +291,13 @@ fn host_floor_read_off_the_smallest_size_by_hand() {
     );
 }
 
-/// Kernel timings of `truth` at N = 512 ... 8192 in fp16.
-fn fp16_kernel_rows(truth: &Setup) -> Vec<mlsim_calibrate::measurements::Measurement> {
-    [512u64, 1024, 2048, 4096, 8192]
-        .into_iter()
-        .map(|n| {
-            let t = mlsim_engine::predict_matmul(&truth.target(), n, n, n, Dtype::Fp16).runtime_ms;
-            let mut r = row(n, n, n, Dtype::Fp16, t);
-            r.timing = Some(Timing::Kernel);
-            r
-        })
-        .collect()
-}
-
 /// A share that starts at its bound of 1 still moves: the fit finds a
 /// known 0.62 from a stack that says 1.0.
 #[test]
 fn a_share_starting_at_one_is_fitted() {
-    let spec = SetupSpec {
-        timing: Some(Timing::Kernel),
-        ..SetupSpec::default()
-    };
-    let mut truth = Setup::load("h100-sxm5", &spec).unwrap();
+    let truth = h100_with_fp16_share(0.62);
     let p = Param::PathEfficiency(Dtype::Fp16);
-    p.set(&mut truth, 0.62);
-    let rows = fp16_kernel_rows(&truth);
+    let rows = fp16_kernel_rows(&truth, &[512, 1024, 2048, 4096, 8192]);
     let mut start = RowTargets::new(truth.chip.clone(), &SetupSpec::default(), &rows).unwrap();
     let mut at_one = start.setup.clone();
     p.set(&mut at_one, 1.0);
@@ -342,7 +324,7 @@ fn a_stack_named_by_path_is_the_setups() {
         },
     )
     .unwrap();
-    let mut rows = fp16_kernel_rows(&truth);
+    let mut rows = fp16_kernel_rows(&truth, &[512, 1024, 2048, 4096, 8192]);
     for r in &mut rows {
         r.stack = Some(path.clone());
     }

@@ -99,24 +99,8 @@ fn write(path: &std::path::Path, text: &str) -> Result<(), Failure> {
 
 pub fn run(args: &CalibrateArgs) -> CmdResult {
     let files = &args.measurements;
-    if args.hw.len() != 1 && args.hw.len() != files.len() {
-        return Err(Failure {
-            code: 2,
-            error: anyhow::anyhow!(
-                "{} --hw for {} --measurements files\n  hint: give one --hw for all files, or one per file in the same order",
-                args.hw.len(),
-                files.len()
-            ),
-        });
-    }
-    let cases: Vec<super::validate::Case> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let hw = &args.hw[if args.hw.len() == 1 { 0 } else { i }];
-            super::validate::load_case(hw, f, &args.setup, args.host_floor_from_smallest)
-        })
-        .collect::<Result<_, _>>()?;
+    let cases =
+        super::validate::load_cases(&args.hw, files, &args.setup, args.host_floor_from_smallest)?;
     let first = &cases[0];
     let start = &first.rows.setup;
     let gpu = start.chip.compute.arch == mlsim_hw::ComputeArch::Gpu;

@@ -465,7 +465,7 @@ impl Probe {
     fn bytes(&self) -> f64 {
         match *self {
             Self::Gemm { n, dtype } => 3.0 * (n * n) as f64 * dtype.bytes_per_element(),
-            Self::Stream { kind, n } => (kind.arrays() * 4 * n) as f64,
+            Self::Stream { kind, n } => kind.arrays() * 4.0 * n as f64,
         }
     }
 

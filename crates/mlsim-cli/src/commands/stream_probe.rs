@@ -7,6 +7,8 @@
 
 use std::hint::black_box;
 
+use mlsim_calibrate::measurements::MeasuredOp;
+
 /// Which STREAM kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StreamKind {
@@ -24,31 +26,36 @@ impl StreamKind {
     /// STREAM's kernels, in STREAM's order.
     pub const ALL: [StreamKind; 4] = [Self::Copy, Self::Scale, Self::Add, Self::Triad];
 
-    /// The name a results file uses (`op` column).
-    pub fn name(self) -> &'static str {
+    /// The row's op in a results file, which carries the name and the
+    /// bytes and FLOPs STREAM counts.
+    pub fn op(self) -> MeasuredOp {
         match self {
-            Self::Copy => "copy",
-            Self::Scale => "scale",
-            Self::Add => "add",
-            Self::Triad => "triad",
+            Self::Copy => MeasuredOp::Copy,
+            Self::Scale => MeasuredOp::Scale,
+            Self::Add => MeasuredOp::Add,
+            Self::Triad => MeasuredOp::Triad,
         }
     }
 
+    /// The name a results file uses (`op` column).
+    pub fn name(self) -> &'static str {
+        self.op().name()
+    }
+
+    fn elementwise(self) -> mlsim_workload::ElementwiseKind {
+        self.op()
+            .elementwise()
+            .expect("a STREAM kernel is elementwise")
+    }
+
     /// Arrays the kernel reads and writes.
-    pub fn arrays(self) -> usize {
-        match self {
-            Self::Copy | Self::Scale => 2,
-            Self::Add | Self::Triad => 3,
-        }
+    pub fn arrays(self) -> f64 {
+        self.elementwise().arrays()
     }
 
     /// FLOPs per element.
     pub fn flops_per_element(self) -> f64 {
-        match self {
-            Self::Copy => 0.0,
-            Self::Scale | Self::Add => 1.0,
-            Self::Triad => 2.0,
-        }
+        self.elementwise().flops_per_element()
     }
 }
 

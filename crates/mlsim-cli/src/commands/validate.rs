@@ -176,6 +176,31 @@ pub struct Case {
     pub read_off: Option<FloorReadOff>,
 }
 
+/// Load every measurement file on its chip: one `--hw` for all files, or
+/// one per file in the same order (`validate` and `calibrate`).
+pub fn load_cases(
+    hw: &[String],
+    files: &[std::path::PathBuf],
+    setup: &crate::SetupArgs,
+    read_off: bool,
+) -> Result<Vec<Case>, Failure> {
+    if hw.len() != 1 && hw.len() != files.len() {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!(
+                "{} --hw for {} --measurements files\n  hint: give one --hw for all files, or one per file in the same order",
+                hw.len(),
+                files.len()
+            ),
+        });
+    }
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| load_case(&hw[if hw.len() == 1 { 0 } else { i }], f, setup, read_off))
+        .collect()
+}
+
 /// Load `file` on chip `hw` with the flags' setup; with `read_off`, a file
 /// without a measured host floor gets one read off its smallest size.
 pub fn load_case(
@@ -299,22 +324,7 @@ fn report(case: &Case, card: Scorecard) -> Report {
 
 pub fn run(args: &ValidateArgs) -> CmdResult {
     let files = &args.measurements;
-    if args.hw.len() != 1 && args.hw.len() != files.len() {
-        return Err(Failure {
-            code: 2,
-            error: anyhow::anyhow!(
-                "{} --hw for {} --measurements files\n  hint: give one --hw for all files, or one per file in the same order",
-                args.hw.len(),
-                files.len()
-            ),
-        });
-    }
-    let hw_of = |i: usize| &args.hw[if args.hw.len() == 1 { 0 } else { i }];
-    let cases: Vec<Case> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| load_case(hw_of(i), f, &args.setup, args.host_floor_from_smallest))
-        .collect::<Result<_, _>>()?;
+    let cases = load_cases(&args.hw, files, &args.setup, args.host_floor_from_smallest)?;
     let fit = args.cv != CvArg::None;
     let mut reports: Vec<Report> = Vec::with_capacity(cases.len());
     let mut holdouts: Vec<Option<Holdout>> = Vec::with_capacity(cases.len());
