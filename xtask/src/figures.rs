@@ -518,7 +518,12 @@ fn half_octaves(lo: u64, count: u32) -> Vec<u64> {
 fn crossover_maps(_root: &Path) -> anyhow::Result<Outputs> {
     let gpus: Vec<mlsim_hw::Setup> = all_presets()?
         .into_iter()
-        .filter(|s| s.chip.compute.arch == mlsim_hw::ComputeArch::Gpu)
+        .filter(|s| {
+            matches!(
+                s.chip.model,
+                mlsim_hw::ChipModel::GpuTiled | mlsim_hw::ChipModel::Systolic
+            )
+        })
         .collect();
     let (ms, ks) = (half_octaves(1, 29), half_octaves(64, 17));
     let parts: Vec<anyhow::Result<Outputs>> = gpus

@@ -214,7 +214,7 @@ pub fn host_floor_from_smallest(
         .map(|m| {
             let t = rows.target(m).with_timing(mlsim_hw::Timing::Kernel);
             let kernel_ms = mlsim_engine::predict_matmul(&t, m.m, m.n, m.k, m.dtype).runtime_ms;
-            let factor = if t.is_gpu() {
+            let factor = if t.uses_stack() {
                 t.framework.dtype_floor_factor(m.dtype)
             } else {
                 1.0

@@ -72,7 +72,7 @@ impl Param {
     /// chip file carries, a chip-only quantity).
     pub fn owner(&self, setup: &Setup) -> Owner {
         let chip = &setup.chip;
-        let gpu = chip.compute.arch == mlsim_hw::ComputeArch::Gpu;
+        let gpu = chip.model.uses_stack();
         match self {
             Param::Efficiency | Param::Speedup(_) | Param::PathClock(_) | Param::PathLaunch(_) => {
                 Owner::Chip
@@ -433,6 +433,18 @@ pub fn default_params(rows: &RowTargets, measured: &[Measurement]) -> Vec<Param>
                 .map(Param::PathEfficiency),
         );
         let targets: Vec<mlsim_hw::Target<'_>> = measured.iter().map(|r| rows.target(r)).collect();
+        if chip.model == mlsim_hw::ChipModel::CpuBlocked {
+            // A CPU is its own host: what a call adds beyond its kernel is
+            // the threads' wake-up (the stack's kernel floor), paid by
+            // calls timed one by one.
+            if targets
+                .iter()
+                .any(|t| t.timing == mlsim_hw::Timing::PerCall)
+            {
+                out.push(Param::KernelFixed);
+            }
+            return out;
+        }
         // One host floor for every dtype: a floor per dtype path (`--params
         // launch.<dtype>`) fits better in sample but predicts held-out
         // sizes worse (docs/model/launch-overhead.md).

@@ -232,7 +232,7 @@ impl SetupArgs {
     /// replaces the chip's launch overhead (it has no framework).
     pub fn with_chip(&self, mut chip: mlsim_hw::Chip) -> Result<mlsim_hw::Setup, Failure> {
         let mut spec = self.spec()?;
-        if chip.compute.arch != mlsim_hw::ComputeArch::Gpu {
+        if !chip.model.uses_stack() {
             if let Some(s) = spec.host_floor_s.take() {
                 chip.launch_overhead_s = s;
             }

@@ -28,102 +28,11 @@
 use mlsim_hw::{Chip, PathKind, Target};
 use mlsim_quant::Dtype;
 
-/// The terms of one kernel, in seconds and bytes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GemmTerms {
-    /// Time the SMs spend computing (padded tiles, in waves), or waiting on
-    /// K-slices when too few are in flight.
-    pub compute_s: f64,
-    /// Time to move the bytes at the limiting memory level.
-    pub memory_s: f64,
-    /// Time spent converting loaded elements (emulated paths).
-    pub conversion_s: f64,
-    /// The kernel's fixed GPU-side time: start-up and teardown, the first
-    /// K-slice's round trip, the output stores.
-    pub floor_s: f64,
-    /// Bytes read from and written to main memory.
-    pub dram_bytes: f64,
-    /// Bytes the SMs request (served by L2 or main memory).
-    pub requested_bytes: f64,
-    /// Whether main memory (rather than L2) limits the memory time.
-    pub dram_limited: bool,
-    /// Waves of tiles.
-    pub waves: f64,
-    /// Ways K is split across thread blocks (1: not split).
-    pub split_k: u32,
-    /// Useful FLOPs over FLOPs of the padded tiles, in (0, 1].
-    pub tile_efficiency: f64,
-    /// The effective rate of the path, FLOP/s.
-    pub rate_flops: f64,
-    /// Whether the dtype ran on its own hardware path.
-    pub native: bool,
-    /// Memory time exceeds compute time.
-    pub memory_bound: bool,
-}
-
-impl GemmTerms {
-    /// The kernel's duration on the GPU.
-    pub fn kernel_s(&self) -> f64 {
-        self.floor_s + self.compute_s.max(self.memory_s) + self.conversion_s
-    }
-}
+pub use crate::rates::{PathRates, path_rates};
+use crate::terms::{GpuDetail, KernelCost, LevelTimes, ModelDetail, OpKernels};
 
 fn ceil_div(a: u64, b: u64) -> u64 {
     a.div_ceil(b)
-}
-
-/// What the model needs of a dtype's path on a target, resolved once.
-#[derive(Debug, Clone, Copy)]
-pub struct PathRates {
-    /// FLOP/s a large GEMM reaches on the whole chip.
-    pub rate_flops: f64,
-    /// Whether the dtype runs on its own hardware.
-    pub native: bool,
-    /// Bytes per output element.
-    pub output_bytes: f64,
-    /// fp32 FLOP/s spent on conversion (emulated paths), else infinity.
-    pub conversion_rate: f64,
-    /// Conversion FLOPs per loaded element.
-    pub convert_flops_per_element: f64,
-}
-
-/// The rate, width and conversion cost of `dtype` on `t`: chip-level
-/// calibrations first, then the stack's values. `None` for chips without
-/// compute paths.
-pub fn path_rates(t: &Target<'_>, dtype: Dtype) -> Option<PathRates> {
-    let chip = t.chip;
-    let (native_dtype, native_path, native) = chip.resolve_path(dtype)?;
-    let own = chip.compute.paths.get(dtype);
-    let efficiency = own
-        .and_then(|p| p.efficiency)
-        .unwrap_or_else(|| t.stack.efficiency(dtype));
-    // The half-accumulate rate belongs to the hardware path that runs.
-    let half = t.stack.half_accumulate(dtype) || t.stack.half_accumulate(native_dtype);
-    let (rate, peak_clock_hz) = native_path.kind.rate(half)?;
-    // A kernel doing `efficiency` of the path's peak work per cycle draws
-    // that share of its power: the clock follows (docs/model/sustained-clock.md).
-    let clock_hz = chip.kernel_clock_hz(rate, efficiency);
-    let conversion_rate = if native {
-        f64::INFINITY
-    } else {
-        // Conversion runs on the fp32 lanes, at the kernel's clock.
-        fp32_flops_at(chip, clock_hz).unwrap_or(f64::INFINITY)
-    };
-    Some(PathRates {
-        rate_flops: rate.peak_flops * clock_hz / peak_clock_hz * efficiency,
-        native,
-        output_bytes: own
-            .and_then(|p| p.output_bytes)
-            .unwrap_or_else(|| t.stack.output_bytes(dtype)),
-        conversion_rate,
-        convert_flops_per_element: own.map_or(0.0, |p| p.convert_flops_per_element),
-    })
-}
-
-/// The fp32 path's peak rate at `clock_hz` (conversion work runs there).
-fn fp32_flops_at(chip: &Chip, clock_hz: f64) -> Option<f64> {
-    let (rate, peak_clock_hz) = chip.compute.paths.get(Dtype::Fp32)?.kind.rate(false)?;
-    Some(rate.peak_flops * clock_hz / peak_clock_hz)
 }
 
 /// The tiles a dtype's kernels use on `t`: a chip-level calibration, else
@@ -153,7 +62,14 @@ fn latencies_s(chip: &Chip) -> (f64, f64) {
 
 /// Predict `batch` independent `m x n x k` GEMMs in `dtype` as one kernel.
 /// Returns `None` when the chip has no compute paths.
-pub fn gemm(t: &Target<'_>, m: u64, n: u64, k: u64, batch: u64, dtype: Dtype) -> Option<GemmTerms> {
+pub fn gemm(
+    t: &Target<'_>,
+    m: u64,
+    n: u64,
+    k: u64,
+    batch: u64,
+    dtype: Dtype,
+) -> Option<KernelCost> {
     let chip = t.chip;
     let p = path_rates(t, dtype)?;
     let kernel = &t.stack.kernel;
@@ -175,7 +91,8 @@ pub fn gemm(t: &Target<'_>, m: u64, n: u64, k: u64, batch: u64, dtype: Dtype) ->
     let slice = (kernel.k_slice_bytes / b_in).max(1.0);
     let slice_s = main_latency_s / f64::from(kernel.pipeline_stages);
 
-    let mut best: Option<GemmTerms> = None;
+    let mut best: Option<KernelCost> = None;
+    let dram_index = chip.memory.len() - 1;
     for &(tm, tn) in tiles(t, dtype) {
         let (tm, tn) = (u64::from(tm), u64::from(tn));
         let (tiles_m, tiles_n) = (ceil_div(m, tm), ceil_div(n, tn));
@@ -218,7 +135,11 @@ pub fn gemm(t: &Target<'_>, m: u64, n: u64, k: u64, batch: u64, dtype: Dtype) ->
                 };
             let dram_s = dram_bytes / dram_bw;
             let l2_s = l2_bw.map_or(0.0, |bw| l2_bytes / bw);
-            let memory_s = dram_s.max(l2_s);
+            let mut level_s = LevelTimes::zeros(chip.memory.len());
+            level_s.set(dram_index, dram_s);
+            if dram_index > 0 {
+                level_s.set(dram_index - 1, l2_s);
+            }
             let conversion_s = panel_elements * p.convert_flops_per_element / p.conversion_rate;
             // A split K ends with a reduction of the partial sums: a second,
             // small kernel (its own fixed time and a round trip to L2).
@@ -227,21 +148,29 @@ pub fn gemm(t: &Target<'_>, m: u64, n: u64, k: u64, batch: u64, dtype: Dtype) ->
             } else {
                 floor_s
             };
-            let terms = GemmTerms {
+            let terms = KernelCost {
                 compute_s,
-                memory_s,
+                memory_s: 0.0,
+                level_s,
                 conversion_s,
                 floor_s,
                 dram_bytes,
                 requested_bytes: l2_bytes.max(dram_bytes),
-                dram_limited: dram_s >= l2_s,
-                waves,
-                split_k: split,
+                serving_level: if dram_s >= l2_s || dram_index == 0 {
+                    dram_index
+                } else {
+                    dram_index - 1
+                },
                 tile_efficiency,
                 rate_flops: p.rate_flops,
                 native: p.native,
-                memory_bound: memory_s > compute_s,
-            };
+                on_host: false,
+                detail: ModelDetail::GpuTiled(GpuDetail {
+                    waves,
+                    split_k: split,
+                }),
+            }
+            .with_levels(level_s);
             if best.is_none_or(|b| terms.kernel_s() < b.kernel_s()) {
                 best = Some(terms);
             }
@@ -271,52 +200,6 @@ fn split_candidates(
     std::iter::once(1).chain((most > 1).then_some(most))
 }
 
-/// The kernels of one op: up to three (attention's score, value and
-/// projection GEMMs).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OpKernels {
-    /// The kernels; the first `count` are used.
-    pub kernels: [GemmTerms; 3],
-    /// How many.
-    pub count: usize,
-}
-
-impl OpKernels {
-    fn one(t: GemmTerms) -> Self {
-        Self {
-            kernels: [t; 3],
-            count: 1,
-        }
-    }
-
-    /// The kernels in use.
-    pub fn iter(&self) -> impl Iterator<Item = &GemmTerms> {
-        self.kernels[..self.count].iter()
-    }
-
-    /// The terms of all kernels together (sums; the worst tile
-    /// efficiency; the first kernel's flags).
-    pub fn total(&self) -> GemmTerms {
-        let sum = |f: fn(&GemmTerms) -> f64| self.iter().map(f).sum::<f64>();
-        let first = self.kernels[0];
-        let compute_s = sum(|t| t.compute_s);
-        let memory_s = sum(|t| t.memory_s);
-        GemmTerms {
-            compute_s,
-            memory_s,
-            conversion_s: sum(|t| t.conversion_s),
-            floor_s: sum(|t| t.floor_s),
-            dram_bytes: sum(|t| t.dram_bytes),
-            requested_bytes: sum(|t| t.requested_bytes),
-            waves: sum(|t| t.waves),
-            tile_efficiency: self.iter().map(|t| t.tile_efficiency).fold(1.0, f64::min),
-            split_k: self.iter().map(|t| t.split_k).max().unwrap_or(1),
-            memory_bound: memory_s > compute_s,
-            ..first
-        }
-    }
-}
-
 /// The GPU model for any op: GEMM-shaped ops through [`gemm`] (a
 /// convolution as an implicit GEMM; attention as its score, value and
 /// projection GEMMs, one kernel each), elementwise ops through
@@ -328,60 +211,48 @@ pub fn op_kernels(
     flops: f64,
     bytes: f64,
 ) -> Option<OpKernels> {
-    use mlsim_workload::Op;
-    match *op {
-        Op::MatMul { m, n, k } => Some(OpKernels::one(gemm(t, m, n, k, 1, dtype)?)),
-        Op::Conv2d { .. } => {
-            let (m, n, k) = op.implicit_gemm().expect("a convolution");
-            Some(OpKernels::one(gemm(t, m, n, k, 1, dtype)?))
-        }
-        Op::Attention {
-            batch,
-            heads,
-            seq,
-            head_dim,
-            causal,
-        } => {
-            let mask = if causal { 0.5 } else { 1.0 };
-            let masked = |mut g: GemmTerms| {
-                g.compute_s *= mask;
-                g.memory_bound = g.memory_s > g.compute_s;
-                g
-            };
-            let scores = masked(gemm(t, seq, seq, head_dim, batch * heads, dtype)?);
-            let values = masked(gemm(t, seq, head_dim, seq, batch * heads, dtype)?);
-            let proj = gemm(t, batch * seq, heads * head_dim, heads * head_dim, 1, dtype)?;
-            Some(OpKernels {
-                kernels: [scores, values, proj],
-                count: 3,
-            })
-        }
-        Op::Elementwise { .. } => Some(OpKernels::one(roofline_terms(t, flops, bytes, dtype)?)),
-    }
+    crate::terms::op_kernels(
+        op,
+        flops,
+        bytes,
+        |m, n, k, batch| gemm(t, m, n, k, batch, dtype),
+        |flops, bytes| roofline_terms(t, flops, bytes, dtype),
+    )
 }
 
 /// A roofline estimate for ops that are not GEMMs (elementwise): memory
 /// time at main-memory bandwidth (times the stack's share) against compute
 /// at the dtype's path rate, plus the kernel floor.
-pub fn roofline_terms(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype) -> Option<GemmTerms> {
+pub fn roofline_terms(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype) -> Option<KernelCost> {
     let p = path_rates(t, dtype)?;
     let dram = t.chip.main_memory();
+    let dram_index = t.chip.memory.len() - 1;
     let compute_s = flops / p.rate_flops;
-    let memory_s = bytes / (dram.bandwidth_bytes_per_s * t.stack.memory_share(&dram.name, true));
+    let mut level_s = LevelTimes::zeros(t.chip.memory.len());
+    level_s.set(
+        dram_index,
+        bytes / (dram.bandwidth_bytes_per_s * t.stack.memory_share(&dram.name, true)),
+    );
     let (main_latency_s, l2_latency_s) = latencies_s(t.chip);
-    Some(GemmTerms {
-        compute_s,
-        memory_s,
-        conversion_s: 0.0,
-        floor_s: t.stack.kernel.fixed_s + main_latency_s + l2_latency_s,
-        dram_bytes: bytes,
-        requested_bytes: bytes,
-        dram_limited: true,
-        waves: 1.0,
-        split_k: 1,
-        tile_efficiency: 1.0,
-        rate_flops: p.rate_flops,
-        native: p.native,
-        memory_bound: memory_s > compute_s,
-    })
+    Some(
+        KernelCost {
+            compute_s,
+            memory_s: 0.0,
+            level_s,
+            conversion_s: 0.0,
+            floor_s: t.stack.kernel.fixed_s + main_latency_s + l2_latency_s,
+            dram_bytes: bytes,
+            requested_bytes: bytes,
+            serving_level: dram_index,
+            tile_efficiency: 1.0,
+            rate_flops: p.rate_flops,
+            native: p.native,
+            on_host: false,
+            detail: ModelDetail::GpuTiled(GpuDetail {
+                waves: 1.0,
+                split_k: 1,
+            }),
+        }
+        .with_levels(level_s),
+    )
 }

@@ -27,7 +27,7 @@
 //! ```
 #![deny(missing_docs)]
 
-use mlsim_hw::Target;
+use mlsim_hw::{ChipModel, Target};
 use mlsim_quant::Dtype;
 use mlsim_roofline::Bound;
 use mlsim_workload::{Op, Workload};
@@ -35,18 +35,28 @@ use rayon::prelude::*;
 
 pub mod compute;
 pub mod conformance;
+pub mod cpu;
 pub mod crossover;
 pub mod gpu;
 pub mod memory;
 pub mod model;
 pub mod quant;
+pub mod rates;
 pub mod summary;
+pub mod systolic;
+pub mod terms;
+
+pub use terms::{
+    CpuDetail, GpuDetail, KernelCost, LevelTimes, ModelDetail, OpKernels, OriginalDetail,
+    SystolicDetail,
+};
 
 /// Exposed stall above this share of compute cycles makes a workload
 /// memory-bound (the original's threshold).
 pub const MEMORY_BOUND_STALL_SHARE: f64 = 0.2;
 
-/// Everything the model computed for one (chip, op, dtype), as numbers.
+/// Everything a model computed for one (chip, op, dtype), as numbers: the
+/// terms every model gives, and the model's own in [`ModelDetail`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Prediction {
     /// FLOPs of the workload.
@@ -55,56 +65,72 @@ pub struct Prediction {
     pub bytes: f64,
     /// FLOPs per byte.
     pub arithmetic_intensity: f64,
-    /// Predicted runtime in milliseconds, launch overhead included.
+    /// Predicted runtime in milliseconds, host time included.
     pub runtime_ms: f64,
-    /// Cycles spent computing at the effective rate.
-    pub compute_cycles: f64,
-    /// Stall cycles from bytes that missed every memory level.
-    pub memory_stall_cycles: f64,
-    /// The part of the stall not hidden behind compute.
-    pub exposed_stall_cycles: f64,
-    /// Host time included in `runtime_ms`, in milliseconds: the launch
-    /// cost of the original's model; on the GPU model, what the host adds
-    /// to the kernels under the timing method (`runtime - kernel`).
-    pub launch_ms: f64,
-    /// The kernels' own duration on the device, ms (the original's model:
-    /// its compute and exposed stall).
-    pub kernel_ms: f64,
-    /// The part of `kernel_ms` that does not depend on the work: start-up,
-    /// first K-slice, output stores (GPU model; 0 otherwise).
-    pub kernel_floor_ms: f64,
-    /// Ways K is split across thread blocks (GPU model; 1 otherwise).
-    pub split_k: u32,
-    /// Time to move the bytes at the limiting memory level, ms (tiled GPU
-    /// model; the original's model has no such term and reports 0).
+    /// Time computing at the effective rate, ms (padded work included).
+    pub compute_ms: f64,
+    /// Time to move the bytes at the limiting memory level, ms (the
+    /// original's model: its stall time).
     pub memory_ms: f64,
+    /// Time to move the bytes at each memory level, ms, fastest level
+    /// first (the original's model: its stall at the serving level).
+    pub level_memory_ms: LevelTimes,
+    /// Host time included in `runtime_ms`, in milliseconds: the launch
+    /// cost of the original's model; otherwise what the host adds to the
+    /// kernels under the timing method (`runtime - kernel`).
+    pub launch_ms: f64,
+    /// The kernels' own duration on the device, ms.
+    pub kernel_ms: f64,
+    /// The part of `kernel_ms` that does not depend on the work: a GPU
+    /// kernel's start-up and first round trip, a CPU call's thread wake-up
+    /// (0 on the original's model).
+    pub kernel_floor_ms: f64,
     /// Time converting loaded elements for an emulated dtype, ms.
     pub conversion_ms: f64,
-    /// Bytes moved to and from main memory (the tiled GPU model counts
-    /// operand re-reads; the original's model reports the ideal bytes).
+    /// Bytes moved to and from main memory (mlsim's models count operand
+    /// re-reads and nothing for data a repeated call finds in cache; the
+    /// original's model reports the ideal bytes).
     pub dram_bytes: f64,
-    /// Waves of output tiles over the SMs (tiled GPU model; 0 otherwise).
-    pub waves: f64,
     /// Whether the dtype ran on hardware built for it (false: emulated
     /// through another path).
     pub native: bool,
-    /// `compute / max(1, compute + exposed stall)`.
+    /// Share of the busy time spent computing, in [0, 1].
     pub compute_utilization: f64,
     /// Achieved TFLOP/s over the whole runtime.
     pub achieved_tflops: f64,
-    /// The effective compute rate in TFLOP/s (peak x efficiency x dtype
-    /// multiplier x tiling).
+    /// The effective compute rate in TFLOP/s.
     pub effective_tflops: f64,
-    /// Tiling efficiency used.
+    /// Useful work over the work of the padded tiles (or the original's
+    /// tiling efficiency), in (0, 1].
     pub tiling_efficiency: f64,
-    /// Share of bytes served by the memory hierarchy.
+    /// Share of the requested bytes served above main memory.
     pub hit_rate: f64,
     /// Index of the slowest memory level that served bytes.
     pub serving_level_index: Option<usize>,
-    /// Byte-weighted average access latency in cycles.
-    pub avg_latency_cycles: f64,
-    /// Memory-bound when exposed stall exceeds 20% of compute cycles.
+    /// Memory- or compute-bound.
     pub bottleneck: Bound,
+    /// What only the chip's model computes (in JSON, its fields beside the
+    /// common ones, with `model` naming it).
+    #[serde(flatten)]
+    pub detail: ModelDetail,
+}
+
+impl Prediction {
+    /// Ways K is split across thread blocks (the GPU model; 1 otherwise).
+    pub fn split_k(&self) -> u32 {
+        match self.detail {
+            ModelDetail::GpuTiled(g) => g.split_k,
+            _ => 1,
+        }
+    }
+
+    /// The original's own terms, when the chip is on its model.
+    pub fn original(&self) -> Option<&OriginalDetail> {
+        match &self.detail {
+            ModelDetail::Original(o) => Some(o),
+            _ => None,
+        }
+    }
 }
 
 /// Predict `op` in `dtype` on a target. Pure, allocation-free.
@@ -129,26 +155,75 @@ fn predict_parts(
     bytes: f64,
     pattern: &mlsim_workload::AccessPattern,
 ) -> Prediction {
-    if t.is_gpu() {
-        if let Some(p) = predict_gpu(t, op, dtype, flops, bytes) {
-            return p;
-        }
+    match t.model() {
+        ChipModel::Original => predict_original(t.chip, op, dtype, flops, bytes, pattern),
+        model => predict_mlsim(t, model, op, dtype, flops, bytes),
     }
-    predict_original(t.chip, op, dtype, flops, bytes, pattern)
 }
 
-/// The tiled GPU model (kept out of line so the original model's path stays
-/// small and fast).
+/// The op's kernels on one of mlsim's models (kept out of line so the
+/// original model's path stays small and fast).
 #[inline(never)]
-fn predict_gpu(
+fn predict_mlsim(
     t: &Target<'_>,
+    model: ChipModel,
     op: &Op,
     dtype: Dtype,
     flops: f64,
     bytes: f64,
-) -> Option<Prediction> {
-    let kernels = gpu::op_kernels(t, op, dtype, flops, bytes)?;
-    Some(from_gpu_kernels(t, dtype, flops, bytes, &kernels))
+) -> Prediction {
+    let kernels = terms::op_kernels(
+        op,
+        flops,
+        bytes,
+        |m, n, k, batch| gemm_kernel(t, m, n, k, batch, dtype),
+        |flops, bytes| stream_kernel(t, flops, bytes, dtype),
+    )
+    .expect("validated gpu-tiled and systolic chips have a native fp32 path");
+    debug_assert_eq!(model, t.model());
+    from_kernels(t, dtype, flops, bytes, &kernels)
+}
+
+/// The kernel of `batch` independent `m x n x k` GEMMs in `dtype` on one of
+/// mlsim's models (`None` on the original's, which has no kernel terms):
+/// the kernel [`predict`] costs for a matmul, for callers that cost their
+/// own ops (`model`).
+pub fn gemm_kernel(
+    t: &Target<'_>,
+    m: u64,
+    n: u64,
+    k: u64,
+    batch: u64,
+    dtype: Dtype,
+) -> Option<KernelCost> {
+    match t.model() {
+        ChipModel::Original => None,
+        ChipModel::GpuTiled => gpu::gemm(t, m, n, k, batch, dtype),
+        ChipModel::CpuBlocked => Some(cpu::gemm(t, m, n, k, batch, dtype)),
+        ChipModel::Systolic => Some(systolic::gemm(t, m, n, k, batch, dtype)),
+    }
+}
+
+/// The streaming kernel (elementwise ops) of `flops` and `bytes` on one of
+/// mlsim's models (`None` on the original's).
+pub fn stream_kernel(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype) -> Option<KernelCost> {
+    match t.model() {
+        ChipModel::Original => None,
+        ChipModel::GpuTiled => gpu::roofline_terms(t, flops, bytes, dtype),
+        ChipModel::CpuBlocked => Some(cpu::stream(t, flops, bytes, dtype)),
+        ChipModel::Systolic => Some(systolic::stream(t, flops, bytes, dtype)),
+    }
+}
+
+/// What one call of `kernel` costs, seconds: on a CPU the kernel itself
+/// (the host is the device); elsewhere the kernel under the target's
+/// timing method ([`Target::call_s`]).
+pub fn call_s(t: &Target<'_>, dtype: Dtype, kernel: &KernelCost) -> f64 {
+    if kernel.on_host {
+        kernel.kernel_s()
+    } else {
+        t.call_s(dtype, kernel.kernel_s())
+    }
 }
 
 /// The original program's model: memory cascade, compute rate, overlap.
@@ -180,22 +255,24 @@ fn predict_original(
     } else {
         Bound::Compute
     };
+    let stall_ms = mem.stall_cycles / freq * 1e3;
+    let mut level_memory_ms = LevelTimes::zeros(chip.memory.len());
+    if let Some(i) = mem.serving_level {
+        level_memory_ms.set(i, stall_ms);
+    }
     Prediction {
         flops,
         bytes,
         arithmetic_intensity: flops / bytes,
         runtime_ms,
-        compute_cycles,
-        memory_stall_cycles: mem.stall_cycles,
-        exposed_stall_cycles: exposed,
+        compute_ms: compute_s * 1e3,
+        memory_ms: stall_ms,
+        level_memory_ms,
         launch_ms,
         kernel_ms: busy_s * 1e3,
         kernel_floor_ms: 0.0,
-        split_k: 1,
-        memory_ms: 0.0,
         conversion_ms: 0.0,
         dram_bytes: bytes,
-        waves: 0.0,
         native: chip.compute.dtype_speedup.contains(dtype) || dtype == Dtype::Fp32,
         compute_utilization: compute_cycles / total_cycles.max(1.0),
         achieved_tflops: flops / (runtime_ms * 1e-3).max(1e-12) * 1e-12,
@@ -203,45 +280,44 @@ fn predict_original(
         tiling_efficiency: tiling,
         hit_rate: mem.hit_rate,
         serving_level_index: mem.serving_level,
-        avg_latency_cycles: mem.avg_latency_cycles,
         bottleneck,
+        detail: ModelDetail::Original(OriginalDetail {
+            compute_cycles,
+            memory_stall_cycles: mem.stall_cycles,
+            exposed_stall_cycles: exposed,
+            avg_latency_cycles: mem.avg_latency_cycles,
+        }),
     }
 }
 
-/// Fill a [`Prediction`] from the tiled GPU model's kernels: each call's
-/// cost under the target's timing method, summed over the op's kernels.
-fn from_gpu_kernels(
+/// Fill a [`Prediction`] from one of mlsim's models' kernels: each call's
+/// cost under the target's timing method (a CPU call is its own host),
+/// summed over the op's kernels.
+fn from_kernels(
     t: &Target<'_>,
     dtype: Dtype,
     flops: f64,
     bytes: f64,
-    kernels: &gpu::OpKernels,
+    kernels: &OpKernels,
 ) -> Prediction {
-    let chip = t.chip;
-    let freq = chip.frequency_hz;
     let total = kernels.total();
-    let kernel_s: f64 = kernels.iter().map(gpu::GemmTerms::kernel_s).sum();
-    let runtime_s: f64 = kernels.iter().map(|k| t.call_s(dtype, k.kernel_s())).sum();
+    let kernel_s: f64 = kernels.iter().map(KernelCost::kernel_s).sum();
+    let runtime_s: f64 = kernels.iter().map(|k| call_s(t, dtype, k)).sum();
     let runtime_ms = runtime_s * 1e3;
     let busy_s = kernel_s - total.floor_s;
-    let exposed_s = (total.memory_s - total.compute_s).max(0.0);
-    let dram_index = chip.memory.len() - 1;
     Prediction {
         flops,
         bytes,
         arithmetic_intensity: flops / bytes,
         runtime_ms,
-        compute_cycles: total.compute_s * freq,
-        memory_stall_cycles: exposed_s * freq,
-        exposed_stall_cycles: exposed_s * freq,
+        compute_ms: total.compute_s * 1e3,
+        memory_ms: total.memory_s * 1e3,
+        level_memory_ms: total.level_s.scaled(1e3),
         launch_ms: (runtime_s - kernel_s).max(0.0) * 1e3,
         kernel_ms: kernel_s * 1e3,
         kernel_floor_ms: total.floor_s * 1e3,
-        split_k: total.split_k,
-        memory_ms: total.memory_s * 1e3,
         conversion_ms: total.conversion_s * 1e3,
         dram_bytes: total.dram_bytes,
-        waves: total.waves,
         native: total.native,
         compute_utilization: if busy_s > 0.0 {
             (total.compute_s / busy_s).min(1.0)
@@ -256,17 +332,13 @@ fn from_gpu_kernels(
         } else {
             1.0
         },
-        serving_level_index: Some(if total.dram_limited || dram_index == 0 {
-            dram_index
-        } else {
-            dram_index - 1
-        }),
-        avg_latency_cycles: 0.0,
-        bottleneck: if total.memory_bound {
+        serving_level_index: Some(total.serving_level),
+        bottleneck: if total.memory_bound() {
             Bound::Memory
         } else {
             Bound::Compute
         },
+        detail: total.detail,
     }
 }
 
@@ -298,7 +370,7 @@ pub struct SimResult {
 pub fn simulate(t: &Target<'_>, workload: &Workload) -> SimResult {
     let prediction = predict(t, workload);
     let chip = t.chip;
-    let gpu = t.is_gpu();
+    let gpu = t.uses_stack();
     SimResult {
         workload: workload.name.clone(),
         op: workload.op.kind_name(),

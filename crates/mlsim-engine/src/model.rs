@@ -1,30 +1,30 @@
 //! A transformer inference step on a chip: each op of
 //! `mlsim_workload::transformer::ops` timed, and the totals.
 //!
-//! Per op, one kernel of `floor + max(compute + dequantization, memory)`
-//! costed by the target's timing method (the host's share; the original's
-//! model: `launch + ...`), where
-//! - compute comes from the chip's model for the GEMM in the scheme's
-//!   compute (activation) dtype: on a `gpu` chip the tiled model's compute
-//!   time (tiles and waves included); elsewhere FLOPs over the dtype's peak
-//!   x efficiency;
-//! - memory is the op's bytes (weights, activations and KV cache each in
-//!   its own dtype) over main-memory bandwidth;
+//! Per op, the kernel the chip's model gives for its shape in the scheme's
+//! compute (activation) dtype, the kernel `mlsim sim` predicts for the
+//! same shape (one path through the engine: [`crate::gemm_kernel`]), with
+//! - memory time scaled to the op's own bytes (weights, activations and KV
+//!   cache each in its own dtype), the same time when the scheme uses one
+//!   dtype;
 //! - dequantization is charged only where the weights' dtype differs from
 //!   the compute dtype (weight-only schemes such as w4a16): one fp32
 //!   operation per weight element loaded, at the chip's fp32 rate; a tile
 //!   loads each weight once per 128 rows of tokens.
 //!
-//! Elementwise ops (norms, activation, embedding lookup) are memory passes.
+//! Elementwise ops (norms, activation, embedding lookup) are memory passes
+//! through the model's streaming kernel. The call is costed by the target's
+//! timing method ([`crate::call_s`]). Chips on the original's model, which
+//! has no kernel terms, get FLOPs at the dtype's rate against bytes at
+//! main-memory bandwidth, plus their launch cost.
 
 use mlsim_hw::Target;
 use mlsim_quant::Dtype;
 use mlsim_roofline::Bound;
 use mlsim_workload::transformer::{ModelConfig, ModelOp, OpShape, Phase, Scheme, ops};
 
-use crate::gpu;
-
-/// GEMMs with fewer rows than this are timed without tile padding.
+/// GEMMs with fewer rows than this run on GEMV-style kernels in serving
+/// engines: timed without tile padding.
 pub const SKINNY_ROWS: u64 = 64;
 
 /// Rows of tokens per weight-tile load (a typical M tile): weights are
@@ -78,63 +78,82 @@ pub struct StepPrediction {
     pub native: bool,
 }
 
-/// Effective compute rate of `dtype` on a target (FLOP/s): the GPU model's
-/// path rate (datasheet at the sustained clock x the stack's share), else
-/// the chip's peak x efficiency.
+/// Effective compute rate of `dtype` on a target (FLOP/s): its path's
+/// rate at the stack's share (the original's model: peak x efficiency).
 fn rate(t: &Target<'_>, dtype: Dtype) -> f64 {
-    match gpu::path_rates(t, dtype) {
-        Some(p) => p.rate_flops,
-        None => t.chip.peak_flops(dtype) * t.chip.compute.efficiency,
+    if t.uses_stack() {
+        crate::rates::rates(t, dtype).rate_flops
+    } else {
+        t.chip.peak_flops(dtype) * t.chip.compute.efficiency
     }
 }
 
 fn time_op(t: &Target<'_>, op: &ModelOp, scheme: &Scheme) -> (f64, Bound) {
-    let chip = t.chip;
-    let dram = chip.main_memory();
-    let bandwidth = dram.bandwidth_bytes_per_s * t.stack.memory_share(&dram.name, true);
     let compute_dtype = scheme.activations;
-    let memory_s = op.bytes() / bandwidth;
-    let (compute_s, dequant_s, floor_s) = match op.shape {
+    if !t.uses_stack() {
+        // The original's model has no kernel terms: the op's FLOPs at the
+        // dtype's rate against its bytes at main-memory bandwidth, plus the
+        // chip's launch cost (its own rule, kept as it was).
+        let memory_s = op.bytes() / t.chip.main_memory().bandwidth_bytes_per_s;
+        let compute_s = op.flops / rate(t, compute_dtype);
+        let bound = if memory_s > compute_s {
+            Bound::Memory
+        } else {
+            Bound::Compute
+        };
+        let per_run_s = t.chip.launch_overhead_s(compute_dtype) + compute_s.max(memory_s);
+        return (per_run_s * op.count as f64 * 1e3, bound);
+    }
+    // mlsim's models: the kernel the chip's model gives for the op's shape
+    // in the compute dtype (what `mlsim sim` runs), its memory time scaled
+    // to the op's own bytes (weights, activations and KV cache each in its
+    // dtype; the same bytes when the scheme uses one dtype).
+    let (kernel, own_bytes) = match op.shape {
         OpShape::Gemm { batch, m, n, k } => {
-            // Skinny GEMMs (decode: a few rows per sequence) run on
-            // weight-streaming GEMV-style kernels in serving engines: no
-            // 64-256-row tile of padded work. (torch.mm pads: see
-            // docs/model/tiles-and-waves.md; its measurements are what the
-            // tiled model is validated on.)
-            let tiled = gpu::gemm(t, m, n, k, batch, compute_dtype);
-            let compute = match tiled {
-                Some(g) if m >= SKINNY_ROWS => g.compute_s,
-                _ => op.flops / rate(t, compute_dtype),
-            };
-            // Each weight element is dequantized every time a tile loads it:
-            // once per 128-row block of tokens (a typical M tile), so the
-            // cost grows with the batch while the bytes saved do not.
-            let dequant = if scheme.weight_only() && op.weight_bytes > 0.0 {
-                (k * n) as f64 * m.div_ceil(DEQUANT_ROWS) as f64 / rate(t, Dtype::Fp32)
-            } else {
-                0.0
-            };
-            (compute, dequant, tiled.map_or(0.0, |g| g.floor_s))
+            let b = compute_dtype.bytes_per_element();
+            let (mf, nf, kf) = (m as f64, n as f64, k as f64);
+            (
+                crate::gemm_kernel(t, m, n, k, batch, compute_dtype),
+                batch as f64 * b * (mf * kf + kf * nf + mf * nf),
+            )
         }
-        OpShape::Elementwise { .. } => {
-            let floor = gpu::roofline_terms(t, op.flops, op.bytes(), Dtype::Fp32)
-                .map_or(0.0, |g| g.floor_s);
-            (op.flops / rate(t, Dtype::Fp32), 0.0, floor)
-        }
+        OpShape::Elementwise { .. } => (
+            crate::stream_kernel(t, op.flops, op.bytes(), compute_dtype),
+            op.bytes(),
+        ),
     };
-    // Dequantization is ALU work beside the tensor cores' and overlaps the
-    // memory stream like the rest of the compute.
-    let busy = (compute_s + dequant_s).max(memory_s);
-    let bound = if memory_s > compute_s + dequant_s {
+    let mut kernel = kernel.expect("chips on mlsim's models have compute rates");
+    // Skinny GEMMs (decode: a few rows per sequence) run on serving
+    // engines' weight-streaming GEMV kernels: no 64-256-row tile of padded
+    // work and no K loop of tile round trips, so their compute is their
+    // FLOPs at the path's rate (torch.mm pads: docs/model/tiles-and-waves.md;
+    // `mlsim sim` predicts torch.mm, and agrees with this from 64 rows on).
+    if let OpShape::Gemm { m, .. } = op.shape {
+        if m < SKINNY_ROWS {
+            kernel.compute_s = op.flops / rate(t, compute_dtype);
+        }
+    }
+    if own_bytes > 0.0 && op.bytes() != own_bytes {
+        let ratio = op.bytes() / own_bytes;
+        kernel = kernel.with_levels(kernel.level_s.scaled(ratio));
+        kernel.dram_bytes *= ratio;
+    }
+    // Each weight element is dequantized every time a tile loads it: once
+    // per 128-row block of tokens (a typical M tile), so the cost grows
+    // with the batch while the bytes saved do not. Dequantization is ALU
+    // work beside the matrix units' and overlaps the memory stream.
+    if let OpShape::Gemm { m, n, k, .. } = op.shape {
+        if scheme.weight_only() && op.weight_bytes > 0.0 {
+            kernel.compute_s +=
+                (k * n) as f64 * m.div_ceil(DEQUANT_ROWS) as f64 / rate(t, Dtype::Fp32);
+        }
+    }
+    let bound = if kernel.memory_bound() {
         Bound::Memory
     } else {
         Bound::Compute
     };
-    let per_run_s = if t.is_gpu() {
-        t.call_s(compute_dtype, floor_s + busy)
-    } else {
-        chip.launch_overhead_s(compute_dtype) + busy
-    };
+    let per_run_s = crate::call_s(t, compute_dtype, &kernel);
     (per_run_s * op.count as f64 * 1e3, bound)
 }
 

@@ -62,6 +62,64 @@ impl ComputeArch {
     }
 }
 
+/// The model that predicts a chip (the chip file's `model`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChipModel {
+    /// The original program's model, kept bit-exact for its four chips
+    /// (memory never adds time beyond its stall cascade).
+    Original,
+    /// mlsim's tiled GPU model: output tiles in waves over SMs.
+    GpuTiled,
+    /// mlsim's CPU model: a cache-blocked GEMM over cores, traffic and
+    /// time at every memory level.
+    CpuBlocked,
+    /// mlsim's systolic-array model (NPU, TPU): padded array passes,
+    /// traffic at on-chip SRAM and HBM.
+    Systolic,
+}
+
+impl ChipModel {
+    /// Every model, in the order `mlsim presets list` shows them.
+    pub const ALL: [ChipModel; 4] = [
+        Self::Original,
+        Self::GpuTiled,
+        Self::CpuBlocked,
+        Self::Systolic,
+    ];
+
+    /// Name as written in chip files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Original => "original",
+            Self::GpuTiled => "gpu-tiled",
+            Self::CpuBlocked => "cpu-blocked",
+            Self::Systolic => "systolic",
+        }
+    }
+
+    /// The model a chip file without `model` gets: the one of its arch.
+    pub fn for_arch(arch: ComputeArch) -> Self {
+        match arch {
+            ComputeArch::Gpu => Self::GpuTiled,
+            ComputeArch::Simd | ComputeArch::Neon => Self::CpuBlocked,
+            ComputeArch::Systolic => Self::Systolic,
+        }
+    }
+
+    /// Whether predictions read a software stack, a framework and a timing
+    /// method (every model but the original's).
+    pub fn uses_stack(self) -> bool {
+        self != Self::Original
+    }
+}
+
+impl fmt::Display for ChipModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How a dtype's GEMM runs on a GPU: the hardware path, and chip-level
 /// calibrations of what the software stack would otherwise decide.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -212,6 +270,28 @@ pub struct MemoryLevel {
     pub bandwidth_bytes_per_s: f64,
     /// Cycles per line that misses this level.
     pub miss_penalty_cycles: f64,
+    /// Private to each core: size and bandwidth are one core's.
+    pub per_core: bool,
+}
+
+impl MemoryLevel {
+    /// Capacity available to `cores` cores working together, bytes.
+    pub fn capacity_for(&self, cores: f64) -> f64 {
+        if self.per_core {
+            self.size_bytes * cores
+        } else {
+            self.size_bytes
+        }
+    }
+
+    /// Bandwidth available to `cores` cores working together, bytes/s.
+    pub fn bandwidth_for(&self, cores: f64) -> f64 {
+        if self.per_core {
+            self.bandwidth_bytes_per_s * cores
+        } else {
+            self.bandwidth_bytes_per_s
+        }
+    }
 }
 
 /// The compute unit.
@@ -225,8 +305,9 @@ pub struct ComputeUnit {
     pub simd_width: u32,
     /// Dense fp32 peak in FLOP/s.
     pub peak_fp32_flops: f64,
-    /// Edge of the square systolic array, `floor(sqrt(units))` (used by
-    /// the systolic tiling rule; derived from `units` when loading).
+    /// Edge of the square systolic array: the file's `array_edge` (the
+    /// `systolic` model), else `floor(sqrt(units))` (the original's
+    /// systolic tiling rule).
     pub systolic_edge: f64,
     /// Achievable share of the peak, in (0, 1].
     pub efficiency: f64,
@@ -234,7 +315,8 @@ pub struct ComputeUnit {
     pub memory_overlap: f64,
     /// Throughput multiplier over fp32 per dtype.
     pub dtype_speedup: DtypeMap<f64>,
-    /// Compute paths per dtype (arch `gpu`); empty otherwise.
+    /// Compute paths per dtype (every model but the original's; may be
+    /// empty on a CPU, whose dtypes then run at `dtype_speedup`).
     pub paths: DtypeMap<ComputePath>,
 }
 
@@ -255,6 +337,8 @@ pub struct Chip {
     pub display_name: String,
     /// Device kind.
     pub kind: ChipKind,
+    /// The model that predicts it.
+    pub model: ChipModel,
     /// Clock in Hz (for a GPU, the boost clock its peaks refer to).
     pub frequency_hz: f64,
     /// Guaranteed base clock in Hz, where stated.
@@ -337,7 +421,7 @@ impl Chip {
     /// chip.
     pub fn chip_level_calibrations(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.compute.arch == ComputeArch::Gpu && self.launch_overhead_s > 0.0 {
+        if self.model.uses_stack() && self.launch_overhead_s > 0.0 {
             out.push("launch_overhead_us".to_string());
         }
         for d in Dtype::ALL {

@@ -32,12 +32,12 @@ mod setup;
 mod stack;
 
 pub use chip::{
-    Chip, ChipKind, ClockSource, ComputeArch, ComputePath, ComputeUnit, MemoryLevel, PathKind,
-    PathRate, PathUnit, PowerCap,
+    Chip, ChipKind, ChipModel, ClockSource, ComputeArch, ComputePath, ComputeUnit, MemoryLevel,
+    PathKind, PathRate, PathUnit, PowerCap,
 };
 pub use doc::MAX_FILE_BYTES;
 pub use error::{Diagnostic, HwError};
-pub use load::parse_chip;
+pub use load::{MAX_MEMORY_LEVELS, parse_chip};
 pub use registry::{
     Preset, StackPreset, chip_text, load, load_file, load_framework, load_stack, preset, presets,
     stack_kind, stack_preset, stack_presets, stack_text,

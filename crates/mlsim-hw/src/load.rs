@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 use mlsim_quant::{Dtype, DtypeMap, QuantCost};
 
 use crate::chip::{
-    Chip, ChipKind, ClockSource, ComputeArch, ComputePath, ComputeUnit, MemoryLevel, PathKind,
-    PathRate, PathUnit,
+    Chip, ChipKind, ChipModel, ClockSource, ComputeArch, ComputePath, ComputeUnit, MemoryLevel,
+    PathKind, PathRate, PathUnit,
 };
 use crate::doc::{
     FieldPath, FileKind, Problem, at_least_one, finite, in_range, non_negative, output_bytes,
-    parse_dtype, parse_validated, plausible, positive, problem, share,
+    parse_dtype, parse_validated, plausible, positive, problem, problem_with_hint, share,
 };
 use crate::error::HwError;
 use crate::raw::{RawChip, RawCompute, RawMemoryLevel, RawPath, RawQuantCost};
@@ -101,28 +101,16 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
             ));
         }
     }
-    let mut compute = validate_compute(&root.key("compute"), raw.compute, frequency_ghz)?;
+    let arch = parse_arch(&root.key("compute").key("arch"), &raw.compute.arch)?;
+    let model = validate_model(&root, raw.model.as_deref(), arch)?;
+    let mut compute = validate_compute(&root.key("compute"), raw.compute, frequency_ghz, model)?;
     let power_cap = crate::power::derive_sustained_clocks(
         &mut compute.paths,
         frequency_ghz * 1e9,
         base_clock_hz,
         power_limit_w,
     );
-    let default_stack = match raw.default_stack {
-        Some(s) => Some(validate_stack_reference(&root.key("default_stack"), s)?),
-        None if compute.arch == ComputeArch::Gpu => {
-            return Err(Problem {
-                path: root.key("default_stack"),
-                message: "arch `gpu` needs the software stack its predictions use by default".into(),
-                hint: Some(
-                    "name the kernel library of the chip's generation, e.g. default_stack = \"cublas-hopper\" (`mlsim stacks list`)"
-                        .into(),
-                ),
-            });
-        }
-        None => None,
-    };
-    let memory = validate_memory(&root, raw.memory)?;
+    let memory = validate_memory(&root, raw.memory, model, compute.units)?;
     let mut quantization = DtypeMap::new();
     let qpath = root.key("quantization");
     for (key, cost) in raw.quantization {
@@ -135,10 +123,33 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
             ));
         }
     }
+    // Checked last: a file copied from one of the original's chips (without
+    // `model = "original"`) reports its other errors first.
+    let default_stack = match raw.default_stack {
+        Some(s) => Some(validate_stack_reference(&root.key("default_stack"), s)?),
+        None if model.uses_stack() => {
+            let example = match model {
+                ChipModel::CpuBlocked => "cpu-blas",
+                ChipModel::Systolic => "xla-tpu",
+                _ => "cublas-hopper",
+            };
+            return Err(Problem {
+                path: root.key("default_stack"),
+                message: format!(
+                    "model `{model}` needs the software stack its predictions use by default"
+                ),
+                hint: Some(format!(
+                    "name the kernel library of the chip's generation, e.g. default_stack = \"{example}\" (`mlsim stacks list`), or set model = \"original\""
+                )),
+            });
+        }
+        None => None,
+    };
     Ok(Chip {
         name: raw.name,
         display_name: raw.display_name,
         kind,
+        model,
         frequency_hz: frequency_ghz * 1e9,
         base_clock_hz,
         power_limit_w,
@@ -153,25 +164,71 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
     })
 }
 
-fn validate_compute(
-    path: &FieldPath,
-    raw: RawCompute,
-    frequency_ghz: f64,
-) -> Result<ComputeUnit, Problem> {
-    let arch = match raw.arch.as_str() {
+fn parse_arch(at: &FieldPath, arch: &str) -> Result<ComputeArch, Problem> {
+    Ok(match arch {
         "simd" => ComputeArch::Simd,
         "neon" => ComputeArch::Neon,
         "systolic" => ComputeArch::Systolic,
         "gpu" => ComputeArch::Gpu,
         other => {
             return Err(problem(
-                path.key("arch"),
+                at.clone(),
                 format!("unknown arch `{other}`, expected one of simd, neon, systolic, gpu"),
             ));
         }
+    })
+}
+
+/// The chip's model: as the file says (it must suit the arch), else the
+/// arch's own.
+fn validate_model(
+    root: &FieldPath,
+    raw: Option<&str>,
+    arch: ComputeArch,
+) -> Result<ChipModel, Problem> {
+    let Some(name) = raw else {
+        return Ok(ChipModel::for_arch(arch));
     };
+    let Some(model) = ChipModel::ALL.into_iter().find(|m| m.as_str() == name) else {
+        let names: Vec<&str> = ChipModel::ALL.iter().map(|m| m.as_str()).collect();
+        return Err(problem(
+            root.key("model"),
+            format!(
+                "unknown model `{name}`, expected one of {}",
+                names.join(", ")
+            ),
+        ));
+    };
+    // The original's model takes the three arches it knew; each of
+    // mlsim's models needs the units it describes.
+    let fits = match model {
+        ChipModel::Original => arch != ComputeArch::Gpu,
+        _ => model == ChipModel::for_arch(arch),
+    };
+    if !fits {
+        return Err(problem_with_hint(
+            root.key("model"),
+            format!("model `{model}` does not describe arch `{}`", arch.as_str()),
+            format!(
+                "arch `{}` is predicted by model `{}` (or `original` for arch simd, neon and systolic)",
+                arch.as_str(),
+                ChipModel::for_arch(arch)
+            ),
+        ));
+    }
+    Ok(model)
+}
+
+fn validate_compute(
+    path: &FieldPath,
+    raw: RawCompute,
+    frequency_ghz: f64,
+    model: ChipModel,
+) -> Result<ComputeUnit, Problem> {
+    let arch = parse_arch(&path.key("arch"), &raw.arch)?;
     let paths = validate_paths(&path.key("paths"), raw.paths, frequency_ghz)?;
-    if arch == ComputeArch::Gpu
+    let needs_fp32_path = matches!(model, ChipModel::GpuTiled | ChipModel::Systolic);
+    if needs_fp32_path
         && !matches!(
             paths.get(Dtype::Fp32).map(|p| &p.kind),
             Some(PathKind::Native { .. })
@@ -179,20 +236,41 @@ fn validate_compute(
     {
         return Err(Problem {
             path: path.key("paths"),
-            message: "arch `gpu` needs a native fp32 path ([compute.paths.fp32] with peak_tflops)"
-                .into(),
-            hint: Some("see presets/t4.toml for a complete GPU description".into()),
+            message: format!(
+                "model `{model}` needs a native fp32 path ([compute.paths.fp32] with peak_tflops)"
+            ),
+            hint: Some(
+                "see presets/t4.toml (a GPU) or presets/tpu-v5e.toml (a systolic chip)".into(),
+            ),
         });
     }
-    if arch != ComputeArch::Gpu && !paths.is_empty() {
-        return Err(problem(
+    if model == ChipModel::Original && !paths.is_empty() {
+        return Err(problem_with_hint(
             path.key("paths"),
-            format!(
-                "compute paths are used by arch `gpu` only, not `{}`",
-                arch.as_str()
-            ),
+            "compute paths are not read by the original's model",
+            "give dtype multipliers in dtype_speedup, or drop model = \"original\"",
         ));
     }
+    let systolic_edge = match (model, raw.array_edge) {
+        (ChipModel::Systolic, Some(edge)) => {
+            let edge = at_least_one(path, "array_edge", edge)?;
+            plausible(path, "array_edge", f64::from(edge), 1.0, 65536.0, "PEs")?
+        }
+        (ChipModel::Systolic, None) => {
+            return Err(problem_with_hint(
+                path.key("array_edge"),
+                "model `systolic` needs the side of each systolic array",
+                "array_edge = 128 for a TPU MXU; units is the number of arrays",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(problem(
+                path.key("array_edge"),
+                format!("array_edge is read by model `systolic` only, not `{model}`"),
+            ));
+        }
+        (_, None) => f64::from(raw.units.max(1)).sqrt().floor(),
+    };
     let mut dtype_speedup = DtypeMap::new();
     let spath = path.key("dtype_speedup");
     for (key, v) in raw.dtype_speedup {
@@ -219,7 +297,7 @@ fn validate_compute(
     Ok(ComputeUnit {
         arch,
         units,
-        systolic_edge: f64::from(units).sqrt().floor(),
+        systolic_edge,
         simd_width: at_least_one(path, "simd_width", raw.simd_width)?,
         peak_fp32_flops: plausible(
             path,
@@ -498,9 +576,15 @@ fn validate_stack_reference(path: &FieldPath, name: String) -> Result<String, Pr
     })
 }
 
+/// Most memory levels a chip may list (predictions carry a time per level
+/// in a fixed array, without allocating).
+pub const MAX_MEMORY_LEVELS: usize = 8;
+
 fn validate_memory(
     root: &FieldPath,
     raw: Vec<RawMemoryLevel>,
+    model: ChipModel,
+    cores: u32,
 ) -> Result<Vec<MemoryLevel>, Problem> {
     if raw.is_empty() {
         return Err(Problem {
@@ -509,6 +593,16 @@ fn validate_memory(
             hint: Some("add a [[memory]] table for main memory (DRAM or HBM)".into()),
         });
     }
+    if raw.len() > MAX_MEMORY_LEVELS {
+        return Err(problem(
+            root.key("memory").index(MAX_MEMORY_LEVELS),
+            format!(
+                "{} memory levels; at most {MAX_MEMORY_LEVELS} are read",
+                raw.len()
+            ),
+        ));
+    }
+    let last = raw.len() - 1;
     let mut names = BTreeSet::new();
     let mut levels: Vec<MemoryLevel> = Vec::with_capacity(raw.len());
     for (i, level) in raw.into_iter().enumerate() {
@@ -561,10 +655,25 @@ fn validate_memory(
                 1e9,
                 "cycles",
             )?,
+            per_core: level.per_core,
             name: level.name,
         };
+        if parsed.per_core && (model != ChipModel::CpuBlocked || i == last) {
+            return Err(problem_with_hint(
+                path.key("per_core"),
+                if i == last {
+                    "main memory is shared by every core".to_string()
+                } else {
+                    format!("per_core is read by model `cpu-blocked` only, not `{model}`")
+                },
+                "mark a CPU's private caches (L1, L2) per_core = true, with one core's size and bandwidth",
+            ));
+        }
+        // Levels compare as the whole chip sees them: a private level's
+        // bandwidth over every core, its capacity as one core's.
+        let chip_bw = |l: &MemoryLevel| l.bandwidth_for(f64::from(cores));
         if let Some(prev) = levels.last() {
-            if parsed.bandwidth_bytes_per_s > prev.bandwidth_bytes_per_s {
+            if chip_bw(&parsed) > chip_bw(prev) {
                 return Err(Problem {
                     path: path.key("bandwidth_gb_s"),
                     message: format!(

@@ -20,6 +20,13 @@ pub struct RawChip {
     pub display_name: String,
     /// `cpu`, `gpu` or `npu`.
     pub kind: String,
+    /// The model that predicts this chip: `original` (the original
+    /// program's, kept for its four chips and parity), `gpu-tiled`,
+    /// `cpu-blocked` or `systolic`. Default: the one of `compute.arch`
+    /// (`gpu` -> `gpu-tiled`, `simd` and `neon` -> `cpu-blocked`,
+    /// `systolic` -> `systolic`).
+    #[serde(default)]
+    pub model: Option<String>,
     /// Clock frequency in GHz used to turn cycles into time (for a GPU:
     /// the boost clock its datasheet peaks refer to).
     pub frequency_ghz: f64,
@@ -38,7 +45,7 @@ pub struct RawChip {
     /// The software stack (`stacks/`) that predictions use unless another is
     /// asked for: the kernel library of the chip's generation, e.g.
     /// `cublas-hopper` (an embedded stack's name or a path to a stack file).
-    /// Required for arch `gpu`.
+    /// Required by every model but the original's.
     #[serde(default)]
     pub default_stack: Option<String>,
     /// Where the numbers come from: datasheets, papers, measurements (at
@@ -99,8 +106,15 @@ pub struct RawCompute {
     /// (NPU/TPU arrays; GPUs in the original model) or `gpu` (SMs running
     /// tiled library kernels: the tiled model, which needs `[compute.paths]`).
     pub arch: String,
-    /// Cores, SMs or processing elements (a systolic array's PE count).
+    /// Cores, SMs or processing elements (on the original's model, a
+    /// systolic array's PE count; on the `systolic` model, the number of
+    /// arrays, each `array_edge` x `array_edge`).
     pub units: u32,
+    /// Side of each square systolic array in processing elements (the
+    /// `systolic` model; 128 for a TPU's MXU). Required there, refused
+    /// elsewhere.
+    #[serde(default)]
+    pub array_edge: Option<u32>,
     /// fp32 lanes per unit.
     pub simd_width: u32,
     /// Dense fp32 peak in TFLOP/s.
@@ -110,11 +124,14 @@ pub struct RawCompute {
     /// Share of memory stall cycles hidden behind compute, in [0, 1).
     pub memory_overlap: f64,
     /// Throughput multiplier over fp32 per dtype (`fp16 = 2.0`); a dtype
-    /// that is absent runs at the fp32 rate. Used by the original's model
-    /// (arch simd, neon, systolic).
+    /// that is absent runs at the fp32 rate. Used where a dtype has no
+    /// compute path (the original's model, and CPU chips that give
+    /// multipliers instead of paths).
     #[serde(default)]
     pub dtype_speedup: BTreeMap<String, f64>,
-    /// Compute paths per dtype (`[compute.paths.fp16]`), for arch `gpu`.
+    /// Compute paths per dtype (`[compute.paths.fp16]`): every model but
+    /// the original's (required, with a native fp32 path, on `gpu-tiled`
+    /// and `systolic`).
     #[serde(default)]
     pub paths: BTreeMap<String, RawPath>,
 }
@@ -203,6 +220,12 @@ pub struct RawMemoryLevel {
     /// Cycles charged per line that misses this level. Only the last level's
     /// value is used: bytes that miss every level pay it.
     pub miss_penalty_cycles: f64,
+    /// A level private to each core (a CPU's L1 and L2): `size_kib` and
+    /// `bandwidth_gb_s` are one core's, and the CPU model multiplies them by
+    /// the cores a call uses. Default false: the values are the chip's
+    /// (shared L3, DRAM, HBM, a GPU's levels).
+    #[serde(default)]
+    pub per_core: bool,
 }
 
 /// `[quantization.<dtype>]`: the original model's overhead terms.

@@ -5,7 +5,7 @@
 
 use mlsim_quant::Dtype;
 
-use crate::chip::{Chip, ComputeArch};
+use crate::chip::{Chip, ChipModel};
 use crate::error::HwError;
 use crate::registry::{load, load_framework, load_stack};
 use crate::stack::{Framework, Stack, Timing};
@@ -96,7 +96,7 @@ impl Setup {
 /// is an error at the key, not a share silently left at 1.
 pub fn load_stack_for(name_or_path: &str, chip: &Chip) -> Result<Stack, HwError> {
     let stack = load_stack(name_or_path)?;
-    if chip.compute.arch != ComputeArch::Gpu {
+    if !chip.model.uses_stack() {
         return Ok(stack);
     }
     let known = |level: &str| level == "main" || chip.memory.iter().any(|l| l.name == level);
@@ -149,10 +149,15 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// Whether the chip is predicted by the tiled GPU model (else the
-    /// original's model, which ignores stack and timing).
-    pub fn is_gpu(&self) -> bool {
-        self.chip.compute.arch == ComputeArch::Gpu
+    /// The model that predicts the chip.
+    pub fn model(&self) -> ChipModel {
+        self.chip.model
+    }
+
+    /// Whether predictions read the stack, framework and timing (every
+    /// model but the original's, which ignores them).
+    pub fn uses_stack(&self) -> bool {
+        self.chip.model.uses_stack()
     }
 
     /// The host floor of `dtype`'s entry point, seconds: host time from a

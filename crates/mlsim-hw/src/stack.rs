@@ -68,7 +68,8 @@ pub struct Stack {
 /// The GPU-side cost of one kernel beyond its arithmetic and traffic.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct KernelTerms {
-    /// Time of a kernel that does no work, seconds.
+    /// Time of a kernel that does no work, seconds (on a CPU: waking and
+    /// joining the threads of a call that runs on more than one).
     pub fixed_s: f64,
     /// K-slices in flight per thread block.
     pub pipeline_stages: u32,

@@ -103,7 +103,7 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
         super::validate::load_cases(&args.hw, files, &args.setup, args.host_floor_from_smallest)?;
     let first = &cases[0];
     let start = &first.rows.setup;
-    let gpu = start.chip.compute.arch == mlsim_hw::ComputeArch::Gpu;
+    let gpu = start.chip.model.uses_stack();
     if let Some(other) = cases
         .iter()
         .find(|c| c.rows.setup.stack.name != start.stack.name)

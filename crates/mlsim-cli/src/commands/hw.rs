@@ -243,7 +243,16 @@ fn detect() -> (String, Vec<String>) {
     t.push_str(&format!(
         "frequency_ghz = {ghz:.4}                # {ghz_note}\n"
     ));
-    t.push_str("launch_overhead_us = 1.0             # guessed: dispatch cost of one BLAS call\n");
+    t.push_str(&format!(
+        "default_stack = \"{}\"   # the BLAS predictions assume (mlsim stacks list)\n",
+        if isa.starts_with("AVX-512") {
+            "gemm-rs-avx512"
+        } else if arch_name == "simd" {
+            "gemm-rs-avx2"
+        } else {
+            "cpu-blas"
+        }
+    ));
     t.push_str(&format!(
         "sources = [\"mlsim hw detect: /proc/cpuinfo, /sys/devices/system/cpu/cpu0/cache, /proc/meminfo ({} {arch})\"]\n\n",
         std::env::consts::OS
@@ -260,9 +269,9 @@ fn detect() -> (String, Vec<String>) {
         "peak_fp32_tflops = {peak:.6}          # units x simd_width x 2 (FMA) x frequency\n"
     ));
     t.push_str(
-        "efficiency = 0.7                     # guessed: share of peak a tuned BLAS reaches\n",
+        "efficiency = 0.7                     # unused by the CPU model (the stack's share of peak applies)\n",
     );
-    t.push_str("memory_overlap = 0.6                 # the original model's CPU value\n");
+    t.push_str("memory_overlap = 0.6                 # unused by the CPU model\n");
     t.push_str(&format!(
         "dtype_speedup = {{ {} }}   # from ISA flags: {}\n\n",
         speedups.join(", "),
@@ -273,18 +282,15 @@ fn detect() -> (String, Vec<String>) {
         }
     ));
     for c in &caches {
-        // Per-core levels scale with the cores; the last-level cache is shared.
-        let size = if c.level >= 3 {
-            c.size_kib
-        } else {
-            c.size_kib * cores as f64
-        };
+        // Levels 1 and 2 are private to each core (one core's size and
+        // bandwidth); the last-level cache is shared.
+        let private = c.level < 3;
         let bytes_per_clk = match c.level {
             1 => 64.0,
             2 => 32.0,
             _ => 16.0,
         };
-        let bw = cores as f64 * bytes_per_clk * ghz;
+        let bw = if private { 1.0 } else { cores as f64 } * bytes_per_clk * ghz;
         let latency = match c.level {
             1 => 5,
             2 => 14,
@@ -293,13 +299,9 @@ fn detect() -> (String, Vec<String>) {
         t.push_str("[[memory]]\n");
         t.push_str(&format!("name = \"L{}\"\n", c.level));
         t.push_str(&format!(
-            "size_kib = {size}                # {} KiB per {} (/sys)\n",
+            "size_kib = {}                # per {} (/sys)\n",
             c.size_kib,
-            if c.level >= 3 {
-                "chip, shared"
-            } else {
-                "core, x units"
-            }
+            if private { "core" } else { "chip, shared" }
         ));
         t.push_str(&format!("line_bytes = {}\n", c.line));
         t.push_str(&format!("associativity = {}\n", c.ways));
@@ -307,8 +309,12 @@ fn detect() -> (String, Vec<String>) {
             "latency_cycles = {latency}                   # guessed\n"
         ));
         t.push_str(&format!(
-            "bandwidth_gb_s = {bw:.1}             # guessed: units x {bytes_per_clk} B/clk x frequency\n"
+            "bandwidth_gb_s = {bw:.1}             # guessed: {} x {bytes_per_clk} B/clk x frequency\n",
+            if private { "one core" } else { "units" }
         ));
+        if private {
+            t.push_str("per_core = true\n");
+        }
         t.push_str(&format!("miss_penalty_cycles = {}\n\n", latency * 3));
     }
     let dram_bw = (cores as f64 * 10.0).min(400.0);

@@ -8,9 +8,13 @@ use mlsim_workload::suites::Suite;
 use crate::output::{Format, Table, eng, sig, write_csv, write_json};
 use crate::{CmdResult, Failure, FormatArg, SetupArgs};
 
-/// The chips `run` uses when no `--hw` is given: the original's CPU, NPU and
-/// mobile presets.
-pub const DEFAULT_CHIPS: [&str; 3] = ["cpu-avx512-desktop", "npu-systolic", "mobile-neon"];
+/// The chips `run` uses when no `--hw` is given: real chips of the
+/// original's three classes (a server CPU, a datacenter accelerator, a
+/// laptop SoC), on mlsim's models.
+pub const DEFAULT_CHIPS: [&str; 3] = ["xeon-sapphire-rapids", "tpu-v5e", "apple-m2"];
+
+/// The original program's three chips, on its model (`--original`).
+pub const ORIGINAL_CHIPS: [&str; 3] = ["cpu-avx512-desktop", "npu-systolic", "mobile-neon"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SuiteArg {
@@ -26,16 +30,21 @@ pub enum SuiteArg {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim run all\n  mlsim run all --plot charts/\n  mlsim run llm --hw t4-seed --hw npu-systolic --format json\n  mlsim run vision --hw my-chip.toml --format csv\n\nThe first chip is the baseline of the speedup table.\nWith --plot DIR, each suite also gets DIR/SUITE-runtime.png and .svg (runtime per workload\nacross the chips) and DIR/SUITE-roofline-CHIP.png and .svg (the chip's rooflines with the\nsuite's workloads), drawn by the code that draws the paper's figures."
+    after_help = "Examples:\n  mlsim run all\n  mlsim run all --original\n  mlsim run all --plot charts/\n  mlsim run llm --hw t4-seed --hw npu-systolic --format json\n  mlsim run vision --hw my-chip.toml --format csv\n\nThe first chip is the baseline of the speedup table.\nWith --plot DIR, each suite also gets DIR/SUITE-runtime.png and .svg (runtime per workload\nacross the chips) and DIR/SUITE-roofline-CHIP.png and .svg (the chip's rooflines with the\nsuite's workloads), drawn by the code that draws the paper's figures."
 )]
 pub struct RunArgs {
     /// Which suite to run.
     #[arg(value_enum)]
     suite: SuiteArg,
-    /// Chip preset name or TOML file; repeat for several (default: the
-    /// original's CPU, NPU and mobile presets).
+    /// Chip preset name or TOML file; repeat for several (default: a
+    /// server CPU, a TPU and a laptop SoC: xeon-sapphire-rapids, tpu-v5e,
+    /// apple-m2).
     #[arg(long = "hw", value_name = "NAME|FILE")]
     hw: Vec<String>,
+    /// Run the original program's three chips (cpu-avx512-desktop,
+    /// npu-systolic, mobile-neon) on its model: its output, exactly.
+    #[arg(long, conflicts_with = "hw")]
+    original: bool,
     /// Also write charts (PNG and SVG) into this directory, created if
     /// needed: runtime per workload across chips, and each chip's roofline
     /// with the workloads.
@@ -57,7 +66,9 @@ struct SuiteReport {
 }
 
 pub fn run(args: &RunArgs) -> CmdResult {
-    let names: Vec<String> = if args.hw.is_empty() {
+    let names: Vec<String> = if args.original {
+        ORIGINAL_CHIPS.iter().map(|s| s.to_string()).collect()
+    } else if args.hw.is_empty() {
         DEFAULT_CHIPS.iter().map(|s| s.to_string()).collect()
     } else {
         args.hw.clone()
@@ -136,7 +147,11 @@ pub fn run(args: &RunArgs) -> CmdResult {
                 .flat_map(|rep| {
                     rep.results.iter().map(|r| {
                         let mut row = vec![rep.suite.to_string()];
-                        row.extend(super::result_values(r));
+                        let chip = chips
+                            .iter()
+                            .find(|c| c.name == r.hardware)
+                            .expect("every result is of a chip of the run");
+                        row.extend(super::result_values(chip, r));
                         row
                     })
                 })

@@ -42,11 +42,12 @@ pub fn run(args: &SimArgs) -> CmdResult {
     let r = simulate(&setup.target(), &workload);
     match args.format.format {
         Format::Json => write_json(&r)?,
-        Format::Csv => write_csv(super::result_columns(), &[super::result_values(&r)])?,
+        Format::Csv => write_csv(super::result_columns(), &[super::result_values(chip, &r)])?,
         Format::Table => {
             let p = &r.prediction;
             let mut t = Table::new(["term", "value", "unit"]);
-            let rows: Vec<(&str, String, &str)> = vec![
+            let mut rows: Vec<(&str, String, &str)> = vec![
+                ("model", p.detail.model_name().to_string(), ""),
                 ("workload", r.workload.clone(), ""),
                 (
                     "hardware",
@@ -70,17 +71,13 @@ pub fn run(args: &SimArgs) -> CmdResult {
                 ),
                 ("tiling efficiency", sig(p.tiling_efficiency, 6), ""),
                 ("effective rate", sig(p.effective_tflops, 6), "TFLOP/s"),
-                ("compute cycles", sig(p.compute_cycles, 6), "cycles"),
-                ("memory stall", sig(p.memory_stall_cycles, 6), "cycles"),
-                ("exposed stall", sig(p.exposed_stall_cycles, 6), "cycles"),
+                ("compute time", sig(p.compute_ms, 6), "ms"),
+                ("memory time", sig(p.memory_ms, 6), "ms"),
                 ("kernel time", sig(p.kernel_ms, 6), "ms"),
                 ("kernel floor", sig(p.kernel_floor_ms, 6), "ms"),
-                ("K split", p.split_k.to_string(), "ways"),
                 ("host time added", sig(p.launch_ms, 6), "ms"),
-                ("memory time", sig(p.memory_ms, 6), "ms"),
                 ("conversion time", sig(p.conversion_ms, 6), "ms"),
                 ("main-memory traffic", format!("{}", p.dram_bytes), "B"),
-                ("waves of tiles", sig(p.waves, 6), ""),
                 (
                     "native path",
                     if p.native { "yes" } else { "no" }.to_string(),
@@ -92,17 +89,54 @@ pub fn run(args: &SimArgs) -> CmdResult {
                     r.serving_level.clone().unwrap_or_else(|| "-".into()),
                     "",
                 ),
-                ("avg access latency", sig(p.avg_latency_cycles, 6), "cycles"),
                 ("compute utilisation", sig(p.compute_utilization, 6), ""),
                 ("runtime", sig(p.runtime_ms, 6), "ms"),
                 ("achieved", sig(p.achieved_tflops, 6), "TFLOP/s"),
                 ("bottleneck", p.bottleneck.to_string(), ""),
             ];
+            rows.extend(model_terms(p));
+            let mut rows: Vec<(String, String, &str)> = rows
+                .into_iter()
+                .map(|(a, b, c)| (a.to_string(), b, c))
+                .collect();
+            // Memory time at each level, after the totals.
+            for (level, ms) in chip.memory.iter().zip(p.level_memory_ms.as_slice()) {
+                rows.push((format!("memory time at {}", level.name), sig(*ms, 6), "ms"));
+            }
             for (term, value, unit) in rows {
-                t.row([term.to_string(), value, unit.to_string()]);
+                t.row([term, value, unit.to_string()]);
             }
             out!("{}", t.render());
         }
     }
     Ok(())
+}
+
+/// The model's own terms, as table rows.
+fn model_terms(p: &mlsim_engine::Prediction) -> Vec<(&'static str, String, &'static str)> {
+    use mlsim_engine::ModelDetail;
+    match p.detail {
+        ModelDetail::Original(o) => vec![
+            ("compute cycles", sig(o.compute_cycles, 6), "cycles"),
+            ("memory stall", sig(o.memory_stall_cycles, 6), "cycles"),
+            ("exposed stall", sig(o.exposed_stall_cycles, 6), "cycles"),
+            ("avg access latency", sig(o.avg_latency_cycles, 6), "cycles"),
+        ],
+        ModelDetail::GpuTiled(g) => vec![
+            ("waves of tiles", sig(g.waves, 6), ""),
+            ("K split", g.split_k.to_string(), "ways"),
+        ],
+        ModelDetail::CpuBlocked(c) => vec![
+            ("threads", c.threads.to_string(), "cores"),
+            (
+                "block mc x nc x kc",
+                format!("{} x {} x {}", c.block_m, c.block_n, c.block_k),
+                "elements",
+            ),
+        ],
+        ModelDetail::Systolic(s) => vec![
+            ("weight tiles", sig(s.passes, 6), "passes"),
+            ("rounds over the arrays", sig(s.rounds, 6), ""),
+        ],
+    }
 }

@@ -88,7 +88,7 @@ pub fn run(args: &SweepArgs) -> CmdResult {
                         unreachable!("only matmuls are swept")
                     };
                     let mut row = vec![m.to_string(), n.to_string(), k.to_string()];
-                    row.extend(super::result_values(r));
+                    row.extend(super::result_values(&setup.chip, r));
                     row
                 })
                 .collect();

@@ -218,7 +218,7 @@ pub fn load_case(
         // Read against the kernel time alone: on the original's model the
         // chip's launch overhead is what the reading replaces.
         let mut bare = chip.clone();
-        if bare.compute.arch != mlsim_hw::ComputeArch::Gpu {
+        if !bare.model.uses_stack() {
             bare.launch_overhead_s = 0.0;
         }
         let rows = RowTargets::new(bare, &spec, &set.rows)?;
@@ -235,7 +235,7 @@ pub fn load_case(
             );
         }
     }
-    if chip.compute.arch != mlsim_hw::ComputeArch::Gpu {
+    if !chip.model.uses_stack() {
         // The original's model has no framework: a host floor is its launch
         // overhead.
         if let Some(s) = spec.host_floor_s.take().or(floor.map(|f| f.us / 1e6)) {
@@ -263,7 +263,7 @@ fn report(case: &Case, card: Scorecard) -> Report {
     let (verdicts_within_spread, fastest_within_spread) =
         (card.verdicts_within_spread(), card.fastest_within_spread());
     let setup = &case.rows.setup;
-    let gpu = setup.chip.compute.arch == mlsim_hw::ComputeArch::Gpu;
+    let gpu = setup.chip.model.uses_stack();
     let mut r = Report {
         hardware: setup.chip.name.clone(),
         stack: if gpu {

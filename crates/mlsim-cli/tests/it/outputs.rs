@@ -22,9 +22,58 @@ fn run_all_prints_three_suites_on_three_chips() {
             "{suite}"
         );
     }
-    for chip in ["[cpu-avx512-desktop]", "[npu-systolic]", "[mobile-neon]"] {
+    for chip in ["[xeon-sapphire-rapids]", "[tpu-v5e]", "[apple-m2]"] {
         assert_eq!(text.matches(chip).count(), 3, "{chip}");
     }
+}
+
+/// `mlsim run all --original` is the original program's run: every one of
+/// its llm, vision and scaling rows on its three chips, to the digits it
+/// printed (tests/fixtures of mlsim-engine: its own output).
+#[test]
+fn run_all_original_reproduces_the_original() {
+    let o = mlsim(&["run", "all", "--original", "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours = stdout(&o);
+    let mut lines = ours.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (suite, workload, hw, dtype, runtime) = (
+        col("suite"),
+        col("workload"),
+        col("hardware"),
+        col("dtype"),
+        col("runtime_ms"),
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let seed = include_str!("../../../mlsim-engine/tests/fixtures/seed-predictions.csv");
+    let mut matched = 0;
+    for line in seed.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if !["llm", "vision", "scaling"].contains(&f[1]) || f[0] == "t4-seed" {
+            continue;
+        }
+        let row = rows
+            .iter()
+            .find(|r| r[suite] == f[1] && r[workload] == f[2] && r[hw] == f[0] && r[dtype] == f[3])
+            .unwrap_or_else(|| panic!("no row for {line}"));
+        let (a, b): (f64, f64) = (row[runtime].parse().unwrap(), f[7].parse().unwrap());
+        // The original printed 9 significant digits.
+        assert!((a - b).abs() <= 1e-8 * b.abs(), "{line}: {a} vs {b}");
+        matched += 1;
+    }
+    assert_eq!(
+        matched,
+        rows.len(),
+        "every row of the run is one of the original's"
+    );
+    assert!(matched >= 48, "only {matched} rows");
+}
+
+#[test]
+fn run_original_and_hw_conflict() {
+    let o = mlsim(&["run", "llm", "--original", "--hw", "t4"]);
+    assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]

@@ -158,11 +158,11 @@ fn split_k_fills_idle_sms_and_pays_a_reduction() {
     );
     let s = setup(true, Timing::Kernel);
     let p = mlsim_engine::predict_matmul(&s.target(), 16, 16, 1600, Dtype::Fp16);
-    assert_eq!(p.split_k, 4);
+    assert_eq!(p.split_k(), 4);
     // 16 tiles already fill the SMs: no split, the 53.5 us path scaled by
     // waves: 64 x 64 output = 16 tiles = 4 waves of 50 us K loops.
     let q = mlsim_engine::predict_matmul(&s.target(), 64, 64, 1600, Dtype::Fp16);
-    assert_eq!(q.split_k, 1);
+    assert_eq!(q.split_k(), 1);
     assert_us("64x64x1600", q.runtime_ms * 1e3, 3.5 + 4.0 * 50.0);
 }
 

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use mlsim_engine::crossover::{Family, SearchedCrossover, search};
 use mlsim_engine::{predict, predict_matmul};
-use mlsim_hw::{ComputeArch, Setup};
+use mlsim_hw::{ChipModel, Setup};
 use mlsim_quant::Dtype;
 use mlsim_workload::{ElementwiseKind, Op, Workload};
 use proptest::prelude::*;
@@ -90,7 +90,11 @@ proptest! {
         let i = level % bigger.chip.memory.len();
         bigger.chip.memory[i].size_bytes *= factor;
         let (a, b) = (predict_matmul(&setup.target(), m, n, k, dtype), predict_matmul(&bigger.target(), m, n, k, dtype));
-        prop_assert!(b.memory_stall_cycles <= a.memory_stall_cycles * (1.0 + 1e-12) + 1e-9);
+        // The original's stall; mlsim's CPU model may pick fewer threads
+        // when caches grow, trading memory time for a shorter call.
+        if let (Some(oa), Some(ob)) = (a.original(), b.original()) {
+            prop_assert!(ob.memory_stall_cycles <= oa.memory_stall_cycles * (1.0 + 1e-12) + 1e-9);
+        }
         prop_assert!(b.runtime_ms <= a.runtime_ms * (1.0 + 1e-12));
     }
 
@@ -112,14 +116,16 @@ proptest! {
         prop_assert!(t2 <= t * (1.0 + 1e-12), "{}: {t2} > {t}", chip.name);
     }
 
-    /// A prediction never beats its dtype's roofline (the tiled model; the
-    /// original's model is exempt, see mlsim_engine::conformance).
+    /// A prediction never beats its dtype's roofline at the level that can
+    /// hold its bytes (every chip but the original's four, exempt: see
+    /// mlsim_engine::conformance).
     #[test]
     fn never_below_the_roofline((c, dtype) in chip_and_dtype(), m in dim(), n in dim(), k in dim()) {
         let (chip, t) = (&SETUPS[c].chip, SETUPS[c].target());
-        prop_assume!(chip.compute.arch == ComputeArch::Gpu);
+        prop_assume!(chip.model != ChipModel::Original);
         let p = predict_matmul(&t, m, n, k, dtype);
-        let ceiling = mlsim_roofline::Roofline::new(chip.ceiling_flops(dtype), chip.main_memory().bandwidth_bytes_per_s).unwrap();
+        let bandwidth = mlsim_engine::conformance::serving_bandwidth(chip, p.bytes);
+        let ceiling = mlsim_roofline::Roofline::new(chip.ceiling_flops(dtype), bandwidth).unwrap();
         let bound_ms = ceiling.min_runtime_s(p.flops, p.bytes) * 1e3;
         prop_assert!(p.runtime_ms >= bound_ms * (1.0 - 1e-9), "{} {dtype}: {} < {bound_ms}", chip.name, p.runtime_ms);
     }

@@ -152,3 +152,47 @@ fn footprint_and_fit() {
         "64 x 8192 tokens of KV (68.7 GB) cannot fit in 24 GB"
     );
 }
+
+/// One path through the engine: a prefill GEMM of `mlsim model` takes the
+/// time `mlsim sim` (`predict`) gives the same shape on the same chip, on
+/// every model but the original's (a CPU, a TPU, a GPU).
+#[test]
+fn a_model_step_gemm_takes_the_time_sim_gives_it() {
+    use mlsim_workload::{Op, Workload};
+    for hw in [
+        "xeon-sapphire-rapids",
+        "tpu-v5e",
+        "h100-sxm5",
+        "dev-epyc-turin-2vcpu",
+    ] {
+        let setup = mlsim_hw::Setup::load(hw, &Default::default()).unwrap();
+        let t = setup.target();
+        let scheme: Scheme = "bf16".parse().unwrap();
+        let step = predict_step(
+            &t,
+            &llama(),
+            Phase::Prefill {
+                batch: 1,
+                prompt: 512,
+            },
+            &scheme,
+        );
+        let mut checked = 0;
+        for o in &step.ops {
+            let mlsim_workload::transformer::OpShape::Gemm { batch: 1, m, n, k } = o.op.shape
+            else {
+                continue;
+            };
+            let w = Workload::new("gemm", Op::matmul(m, n, k), scheme.activations).unwrap();
+            let sim_ms = mlsim_engine::predict(&t, &w).runtime_ms;
+            let model_ms = o.time_ms / o.op.count as f64;
+            assert!(
+                (model_ms - sim_ms).abs() <= 1e-9 * sim_ms,
+                "{hw} {} {m}x{n}x{k}: model {model_ms} ms, sim {sim_ms} ms",
+                o.op.name
+            );
+            checked += 1;
+        }
+        assert!(checked >= 3, "{hw}: {checked} GEMMs checked");
+    }
+}

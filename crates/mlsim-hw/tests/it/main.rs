@@ -25,7 +25,8 @@ fn the_readme_example_is_a_valid_chip() {
         parse_chip(&readme[start..end], "presets/README.md").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(chip.name, "my-npu");
     assert_eq!(chip.memory.len(), 2);
-    assert_eq!(chip.launch_overhead_s, 5e-6);
+    assert_eq!(chip.model, mlsim_hw::ChipModel::Systolic);
+    assert_eq!(chip.compute.systolic_edge, 128.0);
 }
 
 #[test]

@@ -1,0 +1,307 @@
+//! mlsim's CPU model (chips on model `cpu-blocked`): a cache-blocked GEMM
+//! over cores, as a BLAS runs it (Goto's algorithm, as in BLIS, OpenBLAS,
+//! oneDNN and the `gemm` crate), with time at every memory level.
+//!
+//! ```text
+//! threads  = the count in 1, 2, 4, ..., cores that makes the call fastest
+//! compute  = padded FLOPs x ceil(U / threads) / U / (per-core rate)   U = micro-tiles
+//! per-core rate = peak(dtype) / cores x stack efficiency
+//! blocks   kc = L1 per core / (2 nr b)       (a kc x nr panel of B in half of L1)
+//!          mc = L2 per core / (2 kc b)       (an mc x kc block of A in half of L2)
+//!          nc = shared cache / (2 kc b)      (a kc x nc panel of B in half of L3)
+//! traffic  L1   : B micro-panels, once per mr rows        b K N_p M_p / mr
+//!          L2   : A micro-panels, once per nr columns     b M_p K N_p / nr
+//!          L3   : A packed once per nc, B once per mc, C once per kc
+//!                 b (M K ceil(N/nc) + K N_p ceil(M/mc)) + b_out M N (2 ceil(K/kc) - 1)
+//!          main : b (M K ceil(N/nc) + K N) + b_out M N (2 ceil(K/kc) - 1)
+//! warm     the operands stay in the first level that holds them all
+//!          (repeated calls): no traffic beyond it, at least the working set there
+//! level time = traffic / (bandwidth for the threads x stack share)
+//!          (a private level: per-core bandwidth x threads; a shared one:
+//!          its bandwidth x threads / cores)
+//! kernel   = floor + max(compute, slowest level) + conversion
+//! floor    = the stack's fixed_us when a call wakes more than one thread
+//!            and calls are timed one by one (per-call); 0 otherwise
+//! ```
+//!
+//! Elementwise ops (and STREAM's kernels) go through the same memory path:
+//! their bytes at the first level that holds them all. A CPU has no
+//! separate host: the call is the kernel, and the timing method only
+//! decides whether the thread wake-up is paid. Decision note:
+//! `docs/model/cpu-blocked.md`.
+
+use mlsim_hw::{Chip, MemoryLevel, Target, Timing};
+use mlsim_quant::Dtype;
+
+use crate::rates::{PathRates, rates};
+use crate::terms::{CpuDetail, KernelCost, LevelTimes, ModelDetail, OpKernels};
+
+/// The thread counts a library may run a call on: 1, 2, 4, ... and every
+/// core. The model takes the fastest (a small call stays on one core: the
+/// wake-up of the others would cost more than they save). The same
+/// candidates for every size, so a larger call is never faster.
+fn thread_candidates(chip: &Chip) -> impl Iterator<Item = f64> {
+    let cores = chip.compute.units;
+    std::iter::successors(Some(1u32), move |&t| (t < cores / 2).then_some(t * 2))
+        .chain(std::iter::once(cores))
+        .map(f64::from)
+}
+
+/// The fastest of `cost` over the thread candidates.
+fn fastest(chip: &Chip, cost: impl Fn(f64) -> KernelCost) -> KernelCost {
+    thread_candidates(chip)
+        .map(cost)
+        .reduce(|best, k| {
+            if k.kernel_s() < best.kernel_s() {
+                k
+            } else {
+                best
+            }
+        })
+        .expect("at least one thread")
+}
+
+/// Bandwidth of `level` for `threads` of the chip's cores, at the stack's
+/// share: a private level's per-core bandwidth for each thread, a shared
+/// level's split equally over the cores.
+fn level_bandwidth(t: &Target<'_>, i: usize, threads: f64) -> f64 {
+    let chip = t.chip;
+    let level = &chip.memory[i];
+    let cores = f64::from(chip.compute.units);
+    let raw = if level.per_core {
+        level.bandwidth_for(threads)
+    } else {
+        level.bandwidth_bytes_per_s * (threads / cores).min(1.0)
+    };
+    raw * t
+        .stack
+        .memory_share(&level.name, i + 1 == chip.memory.len())
+}
+
+/// One core's share of a level's capacity, bytes.
+fn per_core_bytes(chip: &Chip, level: &MemoryLevel) -> f64 {
+    if level.per_core {
+        level.size_bytes
+    } else {
+        level.size_bytes / f64::from(chip.compute.units)
+    }
+}
+
+/// The first level that holds `bytes` for `threads` cores (main memory
+/// holds everything).
+fn home_level(chip: &Chip, bytes: f64, threads: f64) -> usize {
+    chip.memory
+        .iter()
+        .position(|l| l.capacity_for(threads) >= bytes)
+        .unwrap_or(chip.memory.len() - 1)
+}
+
+/// The per-call floor: thread wake-up, when the call uses several threads
+/// and is timed by itself.
+fn floor_s(t: &Target<'_>, threads: f64) -> f64 {
+    if threads > 1.0 && t.timing == Timing::PerCall {
+        t.stack.kernel.fixed_s
+    } else {
+        0.0
+    }
+}
+
+/// Traffic by level (bytes each level serves), with the warm-cache rule:
+/// the operands live in `home`; what a level beyond it would serve is
+/// served there, except main memory's first touch, which a repeated call
+/// does not pay; `home` serves at least the working set.
+fn settle(traffic: &mut [f64], home: usize, working_set: f64) {
+    let main = traffic.len() - 1;
+    for i in home + 1..traffic.len() {
+        let moved = std::mem::take(&mut traffic[i]);
+        if i < main {
+            traffic[home] += moved;
+        }
+    }
+    traffic[home] = traffic[home].max(working_set);
+}
+
+/// The kernel terms from traffic per level.
+#[allow(clippy::too_many_arguments)]
+fn cost(
+    t: &Target<'_>,
+    p: &PathRates,
+    traffic: &[f64],
+    threads: f64,
+    compute_s: f64,
+    conversion_s: f64,
+    tile_efficiency: f64,
+    home: usize,
+    detail: CpuDetail,
+) -> KernelCost {
+    let chip = t.chip;
+    let main = chip.memory.len() - 1;
+    let mut level_s = LevelTimes::zeros(chip.memory.len());
+    for (i, bytes) in traffic.iter().enumerate() {
+        level_s.set(i, bytes / level_bandwidth(t, i, threads));
+    }
+    KernelCost {
+        compute_s,
+        memory_s: 0.0,
+        level_s,
+        conversion_s,
+        floor_s: floor_s(t, threads),
+        dram_bytes: traffic[main],
+        requested_bytes: traffic.iter().sum(),
+        serving_level: home,
+        tile_efficiency,
+        rate_flops: p.rate_flops,
+        native: p.native,
+        on_host: true,
+        detail: ModelDetail::CpuBlocked(detail),
+    }
+    .with_levels(level_s)
+}
+
+/// Predict `batch` independent `m x n x k` GEMMs in `dtype` as one call,
+/// on the thread count that makes it fastest.
+pub fn gemm(t: &Target<'_>, m: u64, n: u64, k: u64, batch: u64, dtype: Dtype) -> KernelCost {
+    fastest(t.chip, |threads| gemm_on(t, m, n, k, batch, dtype, threads))
+}
+
+/// [`gemm`] on `threads` cores.
+fn gemm_on(
+    t: &Target<'_>,
+    m: u64,
+    n: u64,
+    k: u64,
+    batch: u64,
+    dtype: Dtype,
+    threads: f64,
+) -> KernelCost {
+    let chip = t.chip;
+    let p = rates(t, dtype);
+    let cores = f64::from(chip.compute.units);
+    let b = dtype.bytes_per_element();
+    let b_out = p.output_bytes;
+    let (mf, nf, kf, bf) = (m as f64, n as f64, k as f64, batch as f64);
+    let useful = 2.0 * mf * nf * kf * bf;
+
+    // The micro-kernel's register tile, no larger than the matrix (a GEMV
+    // runs on one row or column).
+    let (mr, nr) = micro_tile(t, dtype);
+    let (mr, nr) = (mr.min(m).max(1), nr.min(n).max(1));
+    let (tiles_m, tiles_n) = (m.div_ceil(mr), n.div_ceil(nr));
+    let (mp, np) = ((tiles_m * mr) as f64, (tiles_n * nr) as f64);
+    let padded = 2.0 * mp * np * kf * bf;
+    let micro_tiles = tiles_m as f64 * tiles_n as f64 * bf;
+    let per_core_rate = p.rate_flops / cores;
+    let compute_s = padded * ((micro_tiles / threads).ceil() / micro_tiles) / per_core_rate;
+
+    // Blocks from the cache sizes.
+    let levels = chip.memory.len();
+    let main = levels - 1;
+    let cache = |i: usize| (i < main).then(|| &chip.memory[i]);
+    let l1 = per_core_bytes(chip, &chip.memory[0]);
+    let kc = ((l1 / (2.0 * nr as f64 * b)).floor().max(1.0) as u64).min(k);
+    // A's block sits in the last private level (L2), B's panel in the last
+    // shared cache (L3); without them, in the level before.
+    let a_level = (1..main)
+        .take_while(|&i| chip.memory[i].per_core)
+        .last()
+        .unwrap_or(0)
+        .min(main.saturating_sub(1));
+    let b_level = main.saturating_sub(1).max(a_level);
+    let mc = cache(a_level).map_or(m, |l| {
+        ((per_core_bytes(chip, l) / (2.0 * kc as f64 * b)).floor() as u64).clamp(1, m)
+    });
+    let nc = cache(b_level).filter(|l| !l.per_core).map_or(n, |l| {
+        ((l.size_bytes / (2.0 * kc as f64 * b)).floor() as u64).clamp(1, n)
+    });
+    let k_blocks = k.div_ceil(kc) as f64;
+    let c_passes = 2.0 * k_blocks - 1.0;
+    let a_packs = n.div_ceil(nc) as f64;
+
+    let mut traffic = vec![0.0; levels];
+    traffic[0] += bf * b * kf * np * (mp / mr as f64);
+    traffic[a_level.min(main)] += bf * b * mp * kf * (np / nr as f64);
+    let llc = b_level;
+    traffic[llc] += bf
+        * (b * (mf * kf * a_packs + kf * np * m.div_ceil(mc) as f64) + b_out * mf * nf * c_passes);
+    traffic[main] += bf * (b * (mf * kf * a_packs + kf * nf) + b_out * mf * nf * c_passes);
+    let working_set = bf * (b * (mf * kf + kf * nf) + b_out * mf * nf);
+    let home = home_level(chip, working_set, threads);
+    settle(&mut traffic, home, working_set);
+
+    // An emulated dtype is converted as it is packed.
+    let converted = bf * (mf * kf * a_packs + kf * nf);
+    let conversion_s =
+        converted * p.convert_flops_per_element / (p.conversion_rate * threads / cores);
+    cost(
+        t,
+        &p,
+        &traffic,
+        threads,
+        compute_s,
+        conversion_s,
+        useful / padded,
+        home,
+        CpuDetail {
+            threads: threads as u32,
+            block_m: mc,
+            block_n: nc,
+            block_k: kc,
+        },
+    )
+}
+
+/// The register tile `(mr, nr)` of `dtype`'s micro-kernel: the stack's
+/// first tile (a CPU stack lists micro-kernel tiles, not GPU block tiles).
+fn micro_tile(t: &Target<'_>, dtype: Dtype) -> (u64, u64) {
+    crate::gpu::tiles(t, dtype)
+        .first()
+        .map_or((1, 1), |&(r, c)| (u64::from(r), u64::from(c)))
+}
+
+/// A streaming op (elementwise, STREAM's kernels) of `bytes` and `flops`:
+/// its bytes at the first level that holds them all, on the fastest thread
+/// count.
+pub fn stream(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype) -> KernelCost {
+    fastest(t.chip, |threads| stream_on(t, flops, bytes, dtype, threads))
+}
+
+fn stream_on(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype, threads: f64) -> KernelCost {
+    let chip = t.chip;
+    let p = rates(t, dtype);
+    let home = home_level(chip, bytes, threads);
+    let mut traffic = vec![0.0; chip.memory.len()];
+    traffic[home] = bytes;
+    cost(
+        t,
+        &p,
+        &traffic,
+        threads,
+        flops / (p.rate_flops * threads / f64::from(chip.compute.units)),
+        0.0,
+        1.0,
+        home,
+        CpuDetail {
+            threads: threads as u32,
+            block_m: 0,
+            block_n: 0,
+            block_k: 0,
+        },
+    )
+}
+
+/// The CPU model for any op.
+pub fn op_kernels(
+    t: &Target<'_>,
+    op: &mlsim_workload::Op,
+    dtype: Dtype,
+    flops: f64,
+    bytes: f64,
+) -> Option<OpKernels> {
+    crate::terms::op_kernels(
+        op,
+        flops,
+        bytes,
+        |m, n, k, batch| Some(gemm(t, m, n, k, batch, dtype)),
+        |flops, bytes| Some(stream(t, flops, bytes, dtype)),
+    )
+}

@@ -1,0 +1,74 @@
+//! What a dtype's path gives a kernel on a target: the rate a library
+//! reaches, whether it is native, the output width and the conversion an
+//! emulated dtype pays. Shared by mlsim's models.
+
+use mlsim_hw::{Chip, Target};
+use mlsim_quant::Dtype;
+
+/// What the model needs of a dtype's path on a target, resolved once.
+#[derive(Debug, Clone, Copy)]
+pub struct PathRates {
+    /// FLOP/s a large GEMM reaches on the whole chip.
+    pub rate_flops: f64,
+    /// Whether the dtype runs on its own hardware.
+    pub native: bool,
+    /// Bytes per output element.
+    pub output_bytes: f64,
+    /// fp32 FLOP/s spent on conversion (emulated paths), else infinity.
+    pub conversion_rate: f64,
+    /// Conversion FLOPs per loaded element.
+    pub convert_flops_per_element: f64,
+}
+
+/// The rate, width and conversion cost of `dtype` on `t`: chip-level
+/// calibrations first, then the stack's values. `None` for chips without
+/// compute paths.
+pub fn path_rates(t: &Target<'_>, dtype: Dtype) -> Option<PathRates> {
+    let chip = t.chip;
+    let (native_dtype, native_path, native) = chip.resolve_path(dtype)?;
+    let own = chip.compute.paths.get(dtype);
+    let efficiency = own
+        .and_then(|p| p.efficiency)
+        .unwrap_or_else(|| t.stack.efficiency(dtype));
+    // The half-accumulate rate belongs to the hardware path that runs.
+    let half = t.stack.half_accumulate(dtype) || t.stack.half_accumulate(native_dtype);
+    let (rate, peak_clock_hz) = native_path.kind.rate(half)?;
+    // A kernel doing `efficiency` of the path's peak work per cycle draws
+    // that share of its power: the clock follows (docs/model/sustained-clock.md).
+    let clock_hz = chip.kernel_clock_hz(rate, efficiency);
+    let conversion_rate = if native {
+        f64::INFINITY
+    } else {
+        // Conversion runs on the fp32 lanes, at the kernel's clock.
+        fp32_flops_at(chip, clock_hz).unwrap_or(f64::INFINITY)
+    };
+    Some(PathRates {
+        rate_flops: rate.peak_flops * clock_hz / peak_clock_hz * efficiency,
+        native,
+        output_bytes: own
+            .and_then(|p| p.output_bytes)
+            .unwrap_or_else(|| t.stack.output_bytes(dtype)),
+        conversion_rate,
+        convert_flops_per_element: own.map_or(0.0, |p| p.convert_flops_per_element),
+    })
+}
+
+/// The fp32 path's peak rate at `clock_hz` (conversion work runs there).
+fn fp32_flops_at(chip: &Chip, clock_hz: f64) -> Option<f64> {
+    let (rate, peak_clock_hz) = chip.compute.paths.get(Dtype::Fp32)?.kind.rate(false)?;
+    Some(rate.peak_flops * clock_hz / peak_clock_hz)
+}
+
+/// [`path_rates`] for any chip: a chip without compute paths (a CPU
+/// described by `dtype_speedup`) runs `dtype` at fp32 peak x its multiplier
+/// x the stack's share; it counts as native when the file gives it a
+/// multiplier (or it is fp32).
+pub fn rates(t: &Target<'_>, dtype: Dtype) -> PathRates {
+    path_rates(t, dtype).unwrap_or_else(|| PathRates {
+        rate_flops: t.chip.peak_flops(dtype) * t.stack.efficiency(dtype),
+        native: dtype == Dtype::Fp32 || t.chip.compute.dtype_speedup.contains(dtype),
+        output_bytes: t.stack.output_bytes(dtype),
+        conversion_rate: f64::INFINITY,
+        convert_flops_per_element: 0.0,
+    })
+}
