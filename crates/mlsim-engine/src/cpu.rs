@@ -34,7 +34,7 @@ use mlsim_hw::{Chip, MemoryLevel, Target, Timing};
 use mlsim_quant::Dtype;
 
 use crate::rates::{PathRates, rates};
-use crate::terms::{CpuDetail, KernelCost, LevelTimes, ModelDetail, OpKernels};
+use crate::terms::{CpuDetail, KernelCost, LevelTimes, ModelDetail};
 
 /// The thread counts a library may run a call on: 1, 2, 4, ... and every
 /// core. The model takes the fastest (a small call stays on one core: the
@@ -286,22 +286,5 @@ fn stream_on(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype, threads: f64)
             block_n: 0,
             block_k: 0,
         },
-    )
-}
-
-/// The CPU model for any op.
-pub fn op_kernels(
-    t: &Target<'_>,
-    op: &mlsim_workload::Op,
-    dtype: Dtype,
-    flops: f64,
-    bytes: f64,
-) -> Option<OpKernels> {
-    crate::terms::op_kernels(
-        op,
-        flops,
-        bytes,
-        |m, n, k, batch| Some(gemm(t, m, n, k, batch, dtype)),
-        |flops, bytes| Some(stream(t, flops, bytes, dtype)),
     )
 }

@@ -29,7 +29,7 @@ use mlsim_hw::{Chip, PathKind, Target};
 use mlsim_quant::Dtype;
 
 pub use crate::rates::{PathRates, path_rates};
-use crate::terms::{GpuDetail, KernelCost, LevelTimes, ModelDetail, OpKernels};
+use crate::terms::{GpuDetail, KernelCost, LevelTimes, ModelDetail};
 
 fn ceil_div(a: u64, b: u64) -> u64 {
     a.div_ceil(b)
@@ -198,26 +198,6 @@ fn split_candidates(
         1
     };
     std::iter::once(1).chain((most > 1).then_some(most))
-}
-
-/// The GPU model for any op: GEMM-shaped ops through [`gemm`] (a
-/// convolution as an implicit GEMM; attention as its score, value and
-/// projection GEMMs, one kernel each), elementwise ops through
-/// [`roofline_terms`].
-pub fn op_kernels(
-    t: &Target<'_>,
-    op: &mlsim_workload::Op,
-    dtype: Dtype,
-    flops: f64,
-    bytes: f64,
-) -> Option<OpKernels> {
-    crate::terms::op_kernels(
-        op,
-        flops,
-        bytes,
-        |m, n, k, batch| gemm(t, m, n, k, batch, dtype),
-        |flops, bytes| roofline_terms(t, flops, bytes, dtype),
-    )
 }
 
 /// A roofline estimate for ops that are not GEMMs (elementwise): memory

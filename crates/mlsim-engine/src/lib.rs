@@ -157,21 +157,14 @@ fn predict_parts(
 ) -> Prediction {
     match t.model() {
         ChipModel::Original => predict_original(t.chip, op, dtype, flops, bytes, pattern),
-        model => predict_mlsim(t, model, op, dtype, flops, bytes),
+        _ => predict_mlsim(t, op, dtype, flops, bytes),
     }
 }
 
 /// The op's kernels on one of mlsim's models (kept out of line so the
 /// original model's path stays small and fast).
 #[inline(never)]
-fn predict_mlsim(
-    t: &Target<'_>,
-    model: ChipModel,
-    op: &Op,
-    dtype: Dtype,
-    flops: f64,
-    bytes: f64,
-) -> Prediction {
+fn predict_mlsim(t: &Target<'_>, op: &Op, dtype: Dtype, flops: f64, bytes: f64) -> Prediction {
     let kernels = terms::op_kernels(
         op,
         flops,
@@ -180,7 +173,6 @@ fn predict_mlsim(
         |flops, bytes| stream_kernel(t, flops, bytes, dtype),
     )
     .expect("validated gpu-tiled and systolic chips have a native fp32 path");
-    debug_assert_eq!(model, t.model());
     from_kernels(t, dtype, flops, bytes, &kernels)
 }
 

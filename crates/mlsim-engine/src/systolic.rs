@@ -25,7 +25,7 @@ use mlsim_hw::Target;
 use mlsim_quant::Dtype;
 
 use crate::rates::rates;
-use crate::terms::{KernelCost, LevelTimes, ModelDetail, OpKernels, SystolicDetail};
+use crate::terms::{KernelCost, LevelTimes, ModelDetail, SystolicDetail};
 
 /// Index of the scratchpad (the level before HBM; HBM itself when the chip
 /// lists one level).
@@ -129,21 +129,4 @@ pub fn stream(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype) -> KernelCos
         }),
     }
     .with_levels(level_s)
-}
-
-/// The systolic model for any op.
-pub fn op_kernels(
-    t: &Target<'_>,
-    op: &mlsim_workload::Op,
-    dtype: Dtype,
-    flops: f64,
-    bytes: f64,
-) -> Option<OpKernels> {
-    crate::terms::op_kernels(
-        op,
-        flops,
-        bytes,
-        |m, n, k, batch| Some(gemm(t, m, n, k, batch, dtype)),
-        |flops, bytes| Some(stream(t, flops, bytes, dtype)),
-    )
 }
