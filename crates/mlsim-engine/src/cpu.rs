@@ -206,11 +206,12 @@ fn gemm_on(
         .last()
         .unwrap_or(0)
         .min(main.saturating_sub(1));
-    let b_level = main.saturating_sub(1).max(a_level);
+    // The last cache before main memory (a_level <= main - 1 already).
+    let llc = main.saturating_sub(1);
     let mc = cache(a_level).map_or(m, |l| {
         ((per_core_bytes(chip, l) / (2.0 * kc as f64 * b)).floor() as u64).clamp(1, m)
     });
-    let nc = cache(b_level).filter(|l| !l.per_core).map_or(n, |l| {
+    let nc = cache(llc).filter(|l| !l.per_core).map_or(n, |l| {
         ((l.size_bytes / (2.0 * kc as f64 * b)).floor() as u64).clamp(1, n)
     });
     let k_blocks = k.div_ceil(kc) as f64;
@@ -219,8 +220,7 @@ fn gemm_on(
 
     let mut traffic = vec![0.0; levels];
     traffic[0] += bf * b * kf * np * (mp / mr as f64);
-    traffic[a_level.min(main)] += bf * b * mp * kf * (np / nr as f64);
-    let llc = b_level;
+    traffic[a_level] += bf * b * mp * kf * (np / nr as f64);
     traffic[llc] += bf
         * (b * (mf * kf * a_packs + kf * np * m.div_ceil(mc) as f64) + b_out * mf * nf * c_passes);
     traffic[main] += bf * (b * (mf * kf * a_packs + kf * nf) + b_out * mf * nf * c_passes);
