@@ -122,10 +122,7 @@ fn fig1_speedup(root: &Path) -> anyhow::Result<Outputs> {
     ];
     for (label, chip, style) in sources {
         let pts = t4_points(root, chip)?;
-        for (ci, dtype) in [Dtype::Fp16, Dtype::Bf16, Dtype::Int8]
-            .into_iter()
-            .enumerate()
-        {
+        for dtype in [Dtype::Fp16, Dtype::Bf16, Dtype::Int8] {
             let mut line = Vec::new();
             for p in pts.iter().filter(|p| p.dtype == dtype) {
                 let base = pts
@@ -144,7 +141,7 @@ fn fig1_speedup(root: &Path) -> anyhow::Result<Outputs> {
                 name: format!("{dtype} {label}"),
                 points: line,
                 style,
-                color: ci,
+                color: mlsim_plot::charts::dtype_color(dtype),
             });
         }
     }
@@ -231,7 +228,7 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
             .collect();
         let mut csv = String::from("dtype,n,error_pct\n");
         let mut series = Vec::new();
-        for (ci, dtype) in Dtype::ALL.into_iter().enumerate() {
+        for dtype in Dtype::ALL {
             let line: Vec<(f64, f64)> = pts
                 .iter()
                 .filter(|p| p.dtype == dtype)
@@ -247,7 +244,7 @@ fn error_vs_size(root: &Path) -> anyhow::Result<Outputs> {
                 name: dtype.to_string(),
                 points: line,
                 style: Style::Solid,
-                color: ci,
+                color: mlsim_plot::charts::dtype_color(dtype),
             });
         }
         series.push(Series {

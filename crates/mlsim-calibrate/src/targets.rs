@@ -75,6 +75,13 @@ impl RowTargets {
             .map(str::to_string)
             .or_else(|| chip.default_stack.clone());
         let setup = Setup::with_chip(chip, &spec).map_err(hw_error)?;
+        if let Some(r) = rows.iter().find(|r| !setup.chip.runs(r.dtype)) {
+            let why = setup.chip.check_runs(r.dtype).err().unwrap_or_default();
+            return Err(CalibrateError::Unsupported(format!(
+                "line {}: a {} row, but {why}",
+                r.line, r.dtype
+            )));
+        }
         let mut stacks = BTreeMap::new();
         let mut frameworks = BTreeMap::new();
         // A row names the setup's stack by its name or by the reference

@@ -375,8 +375,9 @@ impl Chip {
     }
 
     /// The native path a dtype runs on (itself, or the path it is
-    /// emulated by, or fp32 when the chip has no path for it) and whether
-    /// it is native. `None` for chips without compute paths.
+    /// emulated by, or the library's dequantize path when the chip has no
+    /// path for it: see [`Chip::fallback_path`]) and whether it is native.
+    /// `None` for chips without compute paths.
     pub fn resolve_path(&self, dtype: Dtype) -> Option<(Dtype, &ComputePath, bool)> {
         let own = self.compute.paths.get(dtype);
         match own.map(|p| &p.kind) {
@@ -384,11 +385,62 @@ impl Chip {
             Some(PathKind::Emulated { via }) => {
                 self.compute.paths.get(*via).map(|p| (*via, p, false))
             }
-            None => self
-                .compute
-                .paths
-                .get(Dtype::Fp32)
-                .map(|p| (Dtype::Fp32, p, dtype == Dtype::Fp32)),
+            None => {
+                let via = self.fallback_path(dtype);
+                self.compute
+                    .paths
+                    .get(via)
+                    .map(|p| (via, p, dtype == Dtype::Fp32))
+            }
+        }
+    }
+
+    /// The path a dtype without one of its own runs on: a float format
+    /// narrower than fp32 is dequantized to the narrowest native float
+    /// path that holds each of its values exactly (fp8 and fp4 weights to
+    /// fp16 on Ampere, fp4 and fp6 to fp8 e4m3 on Hopper), as the libraries
+    /// that serve such weights do; integers, fp16 without a path of its own
+    /// where only bf16 is native, and everything else run on fp32.
+    pub fn fallback_path(&self, dtype: Dtype) -> Dtype {
+        if dtype.element_bits() >= 32 {
+            return Dtype::Fp32;
+        }
+        Dtype::ALL
+            .into_iter()
+            .filter(|d| {
+                d.block_scaling().is_none()
+                    && d.element_bits() <= 32
+                    && dtype.fits_exactly_in(*d)
+                    && matches!(
+                        self.compute.paths.get(*d).map(|p| &p.kind),
+                        Some(PathKind::Native { .. })
+                    )
+            })
+            // Narrowest first; among equals the first in `Dtype::ALL`.
+            .min_by_key(|d| (d.element_bits(), d.index()))
+            .unwrap_or(Dtype::Fp32)
+    }
+
+    /// Whether the chip can run `dtype` at all: a format wider than fp32
+    /// (fp64) needs a path of its own (or, on the original's model, a
+    /// multiplier), since no narrower unit stands in for it; every other
+    /// format runs, natively or emulated.
+    pub fn runs(&self, dtype: Dtype) -> bool {
+        !dtype.is_wider_than_fp32()
+            || self.compute.paths.contains(dtype)
+            || self.compute.dtype_speedup.contains(dtype)
+    }
+
+    /// [`Chip::runs`] as an error for the command line: which chip, which
+    /// dtype and what the file needs.
+    pub fn check_runs(&self, dtype: Dtype) -> Result<(), String> {
+        if self.runs(dtype) {
+            Ok(())
+        } else {
+            Err(format!(
+                "chip `{}` has no {dtype} path: add [compute.paths.{dtype}] with its peak_tflops (no narrower unit can stand in for {dtype})",
+                self.name
+            ))
         }
     }
 

@@ -28,7 +28,7 @@ use crate::chip::{ClockSource, ComputePath, PathKind, PowerCap};
 /// Operand bits a path processes per cycle (per chip; SM counts cancel in
 /// the ratios): FLOPs per cycle at the peak clock times element width.
 pub(crate) fn bits_per_cycle(peak_flops: f64, peak_clock_hz: f64, dtype: Dtype) -> f64 {
-    peak_flops / peak_clock_hz * f64::from(dtype.bits())
+    peak_flops / peak_clock_hz * f64::from(dtype.element_bits())
 }
 
 /// The sustained clock of a kernel processing `bits` per cycle, when the

@@ -171,7 +171,22 @@ impl<'a> Target<'a> {
             .or_else(|| self.chip.host_floor_override_s(dtype))
             .or(self.stack.host_floor_s)
             .unwrap_or(self.framework.host_floor_s);
-        base * self.framework.dtype_floor_factor(dtype)
+        base * self
+            .framework
+            .dtype_floor_factor(self.entry_point_dtype(dtype))
+    }
+
+    /// The dtype whose framework entry point a call of `dtype` goes
+    /// through: its own when the framework names it, else that of the path
+    /// it runs on (fp4 weights dequantized into an fp8 GEMM are called as
+    /// fp8 GEMMs are).
+    fn entry_point_dtype(&self, dtype: Dtype) -> Dtype {
+        if self.framework.dtype_floor_factor.contains(dtype) {
+            return dtype;
+        }
+        self.chip
+            .resolve_path(dtype)
+            .map_or(dtype, |(via, _, _)| via)
     }
 
     /// What one call of `dtype` whose kernel takes `kernel_s` costs under

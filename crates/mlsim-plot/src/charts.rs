@@ -10,9 +10,24 @@ use plotters::style::RGBColor;
 use crate::{Bars, Chart, Heatmap, PALETTE, Series, Style};
 
 /// A fixed colour per dtype (index into [`crate::PALETTE`]), so that a
-/// dtype looks the same in every figure.
+/// dtype looks the same in every figure. A format's variants share one
+/// (OCP and FNUZ fp8, plain and block-scaled fp6 and fp4): a chip has one
+/// of them.
 pub fn dtype_color(dtype: Dtype) -> usize {
-    dtype.index()
+    match dtype {
+        Dtype::Fp32 => 0,
+        Dtype::Tf32 => 1,
+        Dtype::Fp16 => 2,
+        Dtype::Bf16 => 3,
+        Dtype::Fp8E4m3 | Dtype::Fp8E4m3Fnuz | Dtype::Mxfp8 => 4,
+        Dtype::Fp8E5m2 | Dtype::Fp8E5m2Fnuz => 5,
+        Dtype::Int8 => 6,
+        Dtype::Int4 => 7,
+        Dtype::Fp64 => 8,
+        Dtype::Fp6E2m3 | Dtype::Fp6E3m2 | Dtype::Mxfp6 => 9,
+        Dtype::Fp4E2m1 | Dtype::Mxfp4 => 10,
+        Dtype::Nvfp4 => 11,
+    }
 }
 
 /// Arithmetic intensities the roofline lines span, FLOP/byte.
@@ -154,9 +169,13 @@ impl CrossoverMap {
     /// stack and timing). `None` when the chip runs no dtype at all.
     pub fn compute(t: &mlsim_hw::Target<'_>, n: u64, ms: &[u64], ks: &[u64]) -> Option<Self> {
         let chip = t.chip;
-        let candidates: Vec<Dtype> = Dtype::ALL
+        // The dtypes the chip file describes (its paths, native or
+        // emulated, and fp32): the choices a user has on it. A format the
+        // file never names would run on a fallback path nobody configured.
+        let candidates: Vec<Dtype> = chip
+            .described_dtypes()
             .into_iter()
-            .filter(|&d| chip.resolve_path(d).is_some())
+            .filter(|&d| chip.resolve_path(d).is_some() && chip.runs(d))
             .collect();
         if candidates.is_empty() {
             return None;

@@ -40,8 +40,10 @@ fn register_font() {
 }
 
 /// Colours used in order: Okabe-Ito's colour-blind friendly set, with its
-/// yellow (unreadable as a thin line on white) replaced by a brown.
-pub const PALETTE: [RGBColor; 8] = [
+/// yellow (unreadable as a thin line on white) replaced by a brown; then
+/// four darker tones (Paul Tol's muted set) for the formats added later
+/// (fp64, fp6, fp4, NVFP4).
+pub const PALETTE: [RGBColor; 12] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
@@ -50,6 +52,10 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(86, 180, 233),
     RGBColor(140, 86, 75),
     RGBColor(0, 0, 0),
+    RGBColor(51, 34, 136),
+    RGBColor(136, 34, 85),
+    RGBColor(17, 119, 51),
+    RGBColor(153, 153, 51),
 ];
 
 /// How a series is drawn.

@@ -1,7 +1,9 @@
 //! Number formats and what quantizing to them costs.
 //!
-//! - [`Dtype`]: the element formats mlsim models (fp32, tf32, fp16, bf16,
-//!   fp8 e4m3/e5m2, int8, int4), with bits and bytes per element; int4 is
+//! - [`Dtype`]: the element formats mlsim models (fp64, fp32, tf32, fp16,
+//!   bf16, fp8 e4m3/e5m2 and their FNUZ variants, int8, fp6 e2m3/e3m2,
+//!   fp4 e2m1, int4, and the block-scaled MXFP8/6/4 and NVFP4 with their
+//!   scale bytes), with bits and bytes per element; int4 is
 //!   half a byte everywhere in mlsim (the original program counted it as a
 //!   whole byte in its workload layer and half a byte in its quantization
 //!   layer; we do not carry that inconsistency).
@@ -30,12 +32,16 @@ use std::str::FromStr;
 
 pub mod seed;
 
-/// An element format.
+/// An element format: a plain number format, or a block-scaled one (a
+/// number format whose elements share one scale per block; see
+/// [`BlockScaling`]).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Dtype {
+    /// IEEE 754 double precision.
+    Fp64,
     /// IEEE 754 single precision.
     Fp32,
     /// NVIDIA TensorFloat-32: fp32 storage, 10-bit mantissa tensor-core math.
@@ -48,59 +54,206 @@ pub enum Dtype {
     Fp8E4m3,
     /// 8-bit float, 5 exponent and 2 mantissa bits (OCP FP8 E5M2).
     Fp8E5m2,
+    /// E4M3 without infinities and with a single NaN, exponent bias 8
+    /// (AMD CDNA3's FP8, `float8_e4m3fnuz`).
+    Fp8E4m3Fnuz,
+    /// E5M2 without infinities and with a single NaN, exponent bias 16
+    /// (AMD CDNA3's BF8, `float8_e5m2fnuz`).
+    Fp8E5m2Fnuz,
     /// 8-bit signed integer.
     Int8,
+    /// 6-bit float, 2 exponent and 3 mantissa bits (OCP FP6 E2M3).
+    Fp6E2m3,
+    /// 6-bit float, 3 exponent and 2 mantissa bits (OCP FP6 E3M2).
+    Fp6E3m2,
+    /// 4-bit float, 2 exponent bits and 1 mantissa bit (OCP FP4 E2M1).
+    Fp4E2m1,
     /// 4-bit signed integer, two per byte.
     Int4,
+    /// OCP MXFP8 (E4M3 elements): 32-element blocks, one E8M0 scale each.
+    Mxfp8,
+    /// OCP MXFP6 (E2M3 elements): 32-element blocks, one E8M0 scale each.
+    Mxfp6,
+    /// OCP MXFP4 (E2M1 elements): 32-element blocks, one E8M0 scale each.
+    Mxfp4,
+    /// NVIDIA NVFP4 (E2M1 elements): 16-element blocks, one E4M3 scale
+    /// each, and one fp32 scale per tensor.
+    Nvfp4,
+}
+
+/// How many dtypes there are (the length of [`Dtype::ALL`]).
+pub const DTYPE_COUNT: usize = 18;
+
+/// The format of a block scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleFormat {
+    /// An 8-bit power of two (OCP E8M0: exponent only).
+    E8m0,
+    /// An 8-bit float (FP8 E4M3), as NVFP4 uses.
+    E4m3,
+}
+
+impl ScaleFormat {
+    /// Storage bits of one scale.
+    pub fn bits(self) -> u32 {
+        match self {
+            Self::E8m0 | Self::E4m3 => 8,
+        }
+    }
+}
+
+/// The shared scales of a block-scaled format: every `block` consecutive
+/// elements along the reduction (K) dimension share one scale of
+/// `scale` format; some formats add one fp32 scale per tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockScaling {
+    /// The plain format of each element.
+    pub element: Dtype,
+    /// Elements per scale.
+    pub block: u32,
+    /// The format of each block's scale.
+    pub scale: ScaleFormat,
+    /// Bytes of per-tensor scale (NVFP4: one fp32, 4 bytes).
+    pub tensor_scale_bytes: u32,
+}
+
+impl BlockScaling {
+    /// Scale bits spread over each element of a whole block.
+    pub fn scale_bits_per_element(&self) -> f64 {
+        f64::from(self.scale.bits()) / f64::from(self.block)
+    }
 }
 
 impl Dtype {
-    /// Every dtype, in a fixed order (widest first).
-    pub const ALL: [Dtype; 8] = [
+    /// Every dtype, in a fixed order (widest first; the block-scaled
+    /// formats last).
+    pub const ALL: [Dtype; DTYPE_COUNT] = [
+        Dtype::Fp64,
         Dtype::Fp32,
         Dtype::Tf32,
         Dtype::Fp16,
         Dtype::Bf16,
         Dtype::Fp8E4m3,
         Dtype::Fp8E5m2,
+        Dtype::Fp8E4m3Fnuz,
+        Dtype::Fp8E5m2Fnuz,
         Dtype::Int8,
+        Dtype::Fp6E2m3,
+        Dtype::Fp6E3m2,
+        Dtype::Fp4E2m1,
         Dtype::Int4,
+        Dtype::Mxfp8,
+        Dtype::Mxfp6,
+        Dtype::Mxfp4,
+        Dtype::Nvfp4,
     ];
 
     /// Canonical lower-case name, as accepted by [`FromStr`] and written in
     /// TOML and CSV files.
     pub fn name(self) -> &'static str {
         match self {
+            Self::Fp64 => "fp64",
             Self::Fp32 => "fp32",
             Self::Tf32 => "tf32",
             Self::Fp16 => "fp16",
             Self::Bf16 => "bf16",
             Self::Fp8E4m3 => "fp8_e4m3",
             Self::Fp8E5m2 => "fp8_e5m2",
+            Self::Fp8E4m3Fnuz => "fp8_e4m3_fnuz",
+            Self::Fp8E5m2Fnuz => "fp8_e5m2_fnuz",
             Self::Int8 => "int8",
+            Self::Fp6E2m3 => "fp6_e2m3",
+            Self::Fp6E3m2 => "fp6_e3m2",
+            Self::Fp4E2m1 => "fp4_e2m1",
             Self::Int4 => "int4",
+            Self::Mxfp8 => "mxfp8",
+            Self::Mxfp6 => "mxfp6",
+            Self::Mxfp4 => "mxfp4",
+            Self::Nvfp4 => "nvfp4",
         }
     }
 
-    /// Storage bits per element (tf32 is stored in 32 bits).
-    pub fn bits(self) -> u32 {
+    /// Storage bits of one element, scales not counted (tf32 is stored in
+    /// 32 bits; a block-scaled format's element is its plain format's).
+    pub fn element_bits(self) -> u32 {
         match self {
+            Self::Fp64 => 64,
             Self::Fp32 | Self::Tf32 => 32,
             Self::Fp16 | Self::Bf16 => 16,
-            Self::Fp8E4m3 | Self::Fp8E5m2 | Self::Int8 => 8,
-            Self::Int4 => 4,
+            Self::Fp8E4m3 | Self::Fp8E5m2 | Self::Fp8E4m3Fnuz | Self::Fp8E5m2Fnuz | Self::Int8 => 8,
+            Self::Fp6E2m3 | Self::Fp6E3m2 => 6,
+            Self::Fp4E2m1 | Self::Int4 => 4,
+            Self::Mxfp8 | Self::Mxfp6 | Self::Mxfp4 | Self::Nvfp4 => self
+                .block_scaling()
+                .expect("a block-scaled format")
+                .element
+                .element_bits(),
         }
     }
 
-    /// Storage bytes per element: 4, 4, 2, 2, 1, 1, 1, 0.5.
+    /// The block scales of a block-scaled format (OCP Microscaling v1.0:
+    /// 32-element blocks, E8M0 scales; NVFP4: 16-element blocks, E4M3
+    /// scales, one fp32 per tensor); `None` for a plain format.
+    pub fn block_scaling(self) -> Option<BlockScaling> {
+        let mx = |element| BlockScaling {
+            element,
+            block: 32,
+            scale: ScaleFormat::E8m0,
+            tensor_scale_bytes: 0,
+        };
+        match self {
+            Self::Mxfp8 => Some(mx(Self::Fp8E4m3)),
+            Self::Mxfp6 => Some(mx(Self::Fp6E2m3)),
+            Self::Mxfp4 => Some(mx(Self::Fp4E2m1)),
+            Self::Nvfp4 => Some(BlockScaling {
+                element: Self::Fp4E2m1,
+                block: 16,
+                scale: ScaleFormat::E4m3,
+                tensor_scale_bytes: 4,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Storage bits per element, the block scales spread over their blocks
+    /// (MXFP4 4.25, NVFP4 4.5; a plain format its element bits). The
+    /// bytes of a whole tensor, with its last partial block and its tensor
+    /// scale, are [`Dtype::tensor_bytes`].
+    pub fn bits(self) -> f64 {
+        f64::from(self.element_bits())
+            + self
+                .block_scaling()
+                .map_or(0.0, |s| s.scale_bits_per_element())
+    }
+
+    /// Storage bytes per element, scales spread over their blocks: fp64 8,
+    /// fp32 4, fp16 2, fp8 1, fp6 0.75, int4 0.5, MXFP4 0.53125.
     pub fn bytes_per_element(self) -> f64 {
-        f64::from(self.bits()) / 8.0
+        self.bits() / 8.0
+    }
+
+    /// Bytes of a `rows` x `inner` tensor whose blocks run along `inner`
+    /// (the reduction dimension): the packed elements of each row, one
+    /// scale per block or part of a block, and the per-tensor scale.
+    /// Sub-byte elements are counted in bits (rows packed back to back).
+    pub fn tensor_bytes(self, rows: u64, inner: u64) -> f64 {
+        let elements = rows as f64 * inner as f64;
+        let element_bytes = elements * f64::from(self.element_bits()) / 8.0;
+        match self.block_scaling() {
+            None => element_bytes,
+            Some(s) => {
+                let blocks = rows as f64 * inner.div_ceil(u64::from(s.block)) as f64;
+                element_bytes
+                    + blocks * f64::from(s.scale.bits()) / 8.0
+                    + f64::from(s.tensor_scale_bytes)
+            }
+        }
     }
 
     /// How many times fewer bytes than fp32 an element takes (fp16 2, int8 4,
-    /// int4 8; tf32 1).
+    /// int4 8; tf32 1; fp64 0.5).
     pub fn memory_reduction_vs_fp32(self) -> f64 {
-        32.0 / f64::from(self.bits())
+        32.0 / self.bits()
     }
 
     /// Position in [`Dtype::ALL`], for table lookups.
@@ -111,6 +264,44 @@ impl Dtype {
     /// True for the integer formats.
     pub fn is_integer(self) -> bool {
         matches!(self, Self::Int8 | Self::Int4)
+    }
+
+    /// Exponent and mantissa bits of a float format (a block-scaled format:
+    /// its elements'); `None` for the integers.
+    pub fn float_fields(self) -> Option<(u32, u32)> {
+        match self {
+            Self::Fp64 => Some((11, 52)),
+            Self::Fp32 => Some((8, 23)),
+            Self::Tf32 => Some((8, 10)),
+            Self::Fp16 => Some((5, 10)),
+            Self::Bf16 => Some((8, 7)),
+            Self::Fp8E4m3 | Self::Fp8E4m3Fnuz => Some((4, 3)),
+            Self::Fp8E5m2 | Self::Fp8E5m2Fnuz => Some((5, 2)),
+            Self::Fp6E2m3 => Some((2, 3)),
+            Self::Fp6E3m2 => Some((3, 2)),
+            Self::Fp4E2m1 => Some((2, 1)),
+            Self::Int8 | Self::Int4 => None,
+            Self::Mxfp8 | Self::Mxfp6 | Self::Mxfp4 | Self::Nvfp4 => {
+                self.block_scaling().and_then(|s| s.element.float_fields())
+            }
+        }
+    }
+
+    /// Whether every value of float format `self` is a value of float
+    /// format `wider` too (as many exponent and mantissa bits or more):
+    /// fp8 e4m3 and e5m2 into fp16, fp4 into fp8 e4m3, not fp16 into bf16.
+    pub fn fits_exactly_in(self, wider: Dtype) -> bool {
+        match (self.float_fields(), wider.float_fields()) {
+            (Some((e, m)), Some((we, wm))) => e <= we && m <= wm,
+            _ => false,
+        }
+    }
+
+    /// True for formats wider than fp32 (fp64), which no narrower unit can
+    /// stand in for at its own rate: a chip runs them only on a path of
+    /// their own.
+    pub fn is_wider_than_fp32(self) -> bool {
+        self.element_bits() > 32
     }
 }
 
@@ -124,13 +315,13 @@ impl fmt::Display for Dtype {
 /// search (the simulator's hot path reads it on every prediction).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DtypeMap<T> {
-    slots: [Option<T>; 8],
+    slots: [Option<T>; DTYPE_COUNT],
 }
 
 impl<T> Default for DtypeMap<T> {
     fn default() -> Self {
         Self {
-            slots: [const { None }; 8],
+            slots: [const { None }; DTYPE_COUNT],
         }
     }
 }
@@ -194,16 +385,24 @@ impl<T: serde::Serialize> serde::Serialize for DtypeMap<T> {
 /// A dtype name that is not one of [`Dtype::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown dtype `{0}`, expected one of fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2, int8, int4"
+    "unknown dtype `{0}`, expected one of fp64, fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2, fp8_e4m3_fnuz, fp8_e5m2_fnuz, int8, fp6_e2m3, fp6_e3m2, fp4_e2m1, int4, mxfp8, mxfp6, mxfp4, nvfp4"
 )]
 pub struct UnknownDtype(pub String);
 
 impl FromStr for Dtype {
     type Err = UnknownDtype;
 
-    /// Case-insensitive; `-` may stand for `_` (`FP8-E4M3` is `fp8_e4m3`).
+    /// Case-insensitive; `-` may stand for `_` (`FP8-E4M3` is `fp8_e4m3`);
+    /// `fp8`, `fp6` and `fp4` name the OCP E4M3, E2M3 and E2M1 formats.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
+        // The short names people use for the OCP formats.
+        let wanted = match wanted.as_str() {
+            "fp8" => "fp8_e4m3",
+            "fp6" => "fp6_e2m3",
+            "fp4" => "fp4_e2m1",
+            other => other,
+        };
         Dtype::ALL
             .into_iter()
             .find(|d| d.name() == wanted)
@@ -262,8 +461,11 @@ mod tests {
                 d
             );
         }
-        let err = "fp64".parse::<Dtype>().unwrap_err();
-        assert!(err.to_string().contains("unknown dtype `fp64`"));
+        let err = "fp12".parse::<Dtype>().unwrap_err();
+        assert!(err.to_string().contains("unknown dtype `fp12`"));
+        assert_eq!("FP4".parse::<Dtype>().unwrap(), Dtype::Fp4E2m1);
+        assert_eq!("fp8".parse::<Dtype>().unwrap(), Dtype::Fp8E4m3);
+        assert_eq!("MXFP4".parse::<Dtype>().unwrap(), Dtype::Mxfp4);
     }
 
     #[test]
@@ -283,9 +485,77 @@ mod tests {
 
     #[test]
     fn sizes() {
-        let bytes: Vec<f64> = Dtype::ALL.iter().map(|d| d.bytes_per_element()).collect();
-        assert_eq!(bytes, [4.0, 4.0, 2.0, 2.0, 1.0, 1.0, 1.0, 0.5]);
+        let bits: Vec<f64> = Dtype::ALL.iter().map(|d| d.bits()).collect();
+        // fp64 .. int4 by their definitions; MX formats add 8 / 32 bits of
+        // E8M0 scale per element, NVFP4 8 / 16 of E4M3.
+        assert_eq!(
+            bits,
+            [
+                64.0, 32.0, 32.0, 16.0, 16.0, 8.0, 8.0, 8.0, 8.0, 8.0, 6.0, 6.0, 4.0, 4.0, 8.25,
+                6.25, 4.25, 4.5
+            ]
+        );
         assert_eq!(Dtype::Int4.memory_reduction_vs_fp32(), 8.0);
         assert_eq!(Dtype::Tf32.memory_reduction_vs_fp32(), 1.0);
+        assert_eq!(Dtype::Fp64.memory_reduction_vs_fp32(), 0.5);
+        assert_eq!(Dtype::Fp6E3m2.bytes_per_element(), 0.75);
+        assert!(Dtype::Fp64.is_wider_than_fp32());
+        assert!(!Dtype::Mxfp8.is_wider_than_fp32());
+        assert!(Dtype::Fp8E5m2.fits_exactly_in(Dtype::Fp16));
+        assert!(!Dtype::Fp8E5m2.fits_exactly_in(Dtype::Fp8E4m3));
+        assert!(Dtype::Fp4E2m1.fits_exactly_in(Dtype::Fp8E4m3));
+        assert!(Dtype::Fp6E3m2.fits_exactly_in(Dtype::Fp8E4m3));
+        assert!(!Dtype::Fp16.fits_exactly_in(Dtype::Bf16));
+        assert!(!Dtype::Int8.fits_exactly_in(Dtype::Fp16));
+    }
+
+    /// Hand counts. A 4096 x 4096 MXFP4 weight: 2^24 elements x 0.5 B =
+    /// 8 MiB, plus 4096 x 128 blocks x 1 B = 512 KiB of scales.
+    /// NVFP4 of the same: 8 MiB + 4096 x 256 x 1 B + 4 B.
+    /// A 3 x 33 MXFP8 tensor: 99 B of elements, 2 blocks per row (the last
+    /// holds one element and still costs a whole scale) x 3 rows = 6 B.
+    /// A 1 x 17 NVFP4 row: 8.5 B, 2 scales, 4 B tensor scale = 14.5 B.
+    #[test]
+    fn block_scaled_tensor_bytes_match_hand_counts() {
+        let mib = 1024.0 * 1024.0;
+        assert_eq!(
+            Dtype::Mxfp4.tensor_bytes(4096, 4096),
+            8.0 * mib + 512.0 * 1024.0
+        );
+        assert_eq!(
+            Dtype::Nvfp4.tensor_bytes(4096, 4096),
+            8.0 * mib + 1024.0 * 1024.0 + 4.0
+        );
+        assert_eq!(Dtype::Mxfp8.tensor_bytes(3, 33), 99.0 + 6.0);
+        assert_eq!(Dtype::Nvfp4.tensor_bytes(1, 17), 8.5 + 2.0 + 4.0);
+        assert_eq!(Dtype::Mxfp6.tensor_bytes(2, 32), 48.0 + 2.0);
+        // Plain formats: elements x bytes, nothing else.
+        assert_eq!(Dtype::Fp6E2m3.tensor_bytes(3, 5), 11.25);
+        assert_eq!(Dtype::Fp64.tensor_bytes(3, 5), 120.0);
+    }
+
+    proptest::proptest! {
+        /// For any shape: a block-scaled tensor costs its elements plus
+        /// ceil(inner / block) scales per row plus the tensor scale; never
+        /// less than the per-element average says, and at most one extra
+        /// scale per row above it.
+        #[test]
+        fn block_scaled_bytes_for_odd_shapes(rows in 1u64..300, inner in 1u64..5000) {
+            for d in [Dtype::Mxfp8, Dtype::Mxfp6, Dtype::Mxfp4, Dtype::Nvfp4] {
+                let s = d.block_scaling().unwrap();
+                let block = u64::from(s.block);
+                #[allow(clippy::manual_div_ceil)] // by hand, independently of the code's div_ceil
+                let blocks_per_row = (inner + block - 1) / block;
+                let want = (rows * inner * u64::from(d.element_bits())) as f64 / 8.0
+                    + (rows * blocks_per_row) as f64
+                    + f64::from(s.tensor_scale_bytes);
+                let got = d.tensor_bytes(rows, inner);
+                proptest::prop_assert!((got - want).abs() <= 1e-9 * want, "{d}: {got} != {want}");
+                let average = d.bytes_per_element() * (rows * inner) as f64;
+                let tensor = f64::from(s.tensor_scale_bytes);
+                proptest::prop_assert!(got - tensor >= average - 1e-9 * average);
+                proptest::prop_assert!(got - tensor <= average + rows as f64 + 1e-9 * average);
+            }
+        }
     }
 }

@@ -43,8 +43,8 @@ fn non_positive_runtime() {
 
 #[test]
 fn unknown_dtype() {
-    let e = error_of("d.csv", &format!("{HEADER}X,gemm,1,1,1,fp64,1\n"));
-    assert!(e.contains("column `dtype`: unknown dtype `fp64`"), "{e}");
+    let e = error_of("d.csv", &format!("{HEADER}X,gemm,1,1,1,fp12,1\n"));
+    assert!(e.contains("column `dtype`: unknown dtype `fp12`"), "{e}");
     insta::assert_snapshot!(e);
 }
 

@@ -16,7 +16,9 @@ pub struct SimArgs {
     /// Chip preset name or TOML file.
     #[arg(long = "hw", value_name = "NAME|FILE", global = true, required = false)]
     hw: Option<String>,
-    /// Element dtype: fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2, int8, int4.
+    /// Element dtype: fp64, fp32, tf32, fp16, bf16, fp8_e4m3, fp8_e5m2 (and
+    /// their _fnuz variants), int8, fp6_e2m3, fp6_e3m2, fp4_e2m1, int4,
+    /// mxfp8, mxfp6, mxfp4, nvfp4.
     #[arg(long, default_value = "fp32", global = true)]
     dtype: Dtype,
     #[command(flatten)]
@@ -38,6 +40,10 @@ pub fn run(args: &SimArgs) -> CmdResult {
     };
     let setup = args.setup.load(hw)?;
     let chip = &setup.chip;
+    chip.check_runs(args.dtype).map_err(|e| crate::Failure {
+        code: 2,
+        error: anyhow::anyhow!("--dtype {}: {e}", args.dtype),
+    })?;
     let workload = args.op.workload(args.dtype)?;
     let r = simulate(&setup.target(), &workload);
     match args.format.format {

@@ -63,6 +63,12 @@ pub fn run(args: &SweepArgs) -> CmdResult {
             ),
         });
     }
+    for &d in &args.dtypes {
+        setup.chip.check_runs(d).map_err(|e| Failure {
+            code: 2,
+            error: anyhow::anyhow!("--dtypes {d}: {e}"),
+        })?;
+    }
     let mut workloads = Vec::new();
     for &(m, n, k) in &shapes {
         for &d in &args.dtypes {

@@ -1,7 +1,7 @@
 //! Bad input: each case exits 2 with a message naming file, line:column and
 //! field (snapshotted).
 
-use crate::{bad_file, mlsim, stderr};
+use crate::{TempDir, bad_file, mlsim, stderr};
 
 /// Run `presets check` on a file under tests/it/bad and return stderr with
 /// the directory part of the path removed (so snapshots do not depend on
@@ -93,11 +93,61 @@ fn zero_dimension() {
 #[test]
 fn bad_flag_value() {
     let o = mlsim(&[
-        "sim", "matmul", "--hw", "t4-seed", "--m", "1", "--n", "1", "--k", "1", "--dtype", "fp64",
+        "sim", "matmul", "--hw", "t4-seed", "--m", "1", "--n", "1", "--k", "1", "--dtype", "fp12",
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("unknown dtype `fp64`"),
+        stderr(&o).contains("unknown dtype `fp12`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// fp64 needs a path of its own: a TPU (no fp64 units) refuses it in
+/// `sim` and `sweep` rather than running it on its fp32 path, and a
+/// measurement file with an fp64 row is refused naming the row's line.
+#[test]
+fn fp64_without_a_path_is_refused() {
+    let o = mlsim(&[
+        "sim", "matmul", "--hw", "tpu-v5e", "--m", "64", "--n", "64", "--k", "64", "--dtype",
+        "fp64",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("chip `tpu-v5e` has no fp64 path"),
+        "{}",
+        stderr(&o)
+    );
+    let o = mlsim(&[
+        "sweep",
+        "--hw",
+        "tpu-v5e",
+        "--sizes",
+        "64",
+        "--dtypes",
+        "bf16,fp64",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--dtypes fp64"), "{}", stderr(&o));
+    let dir = TempDir::new("fp64-rows");
+    let file = dir.join("m.csv");
+    std::fs::write(
+        &file,
+        "hardware,op,m,n,k,dtype,runtime_ms\ntpu-v5e,gemm,64,64,64,bf16,0.1\ntpu-v5e,gemm,64,64,64,fp64,0.1\n",
+    )
+    .unwrap();
+    let o = mlsim(&[
+        "validate",
+        "--hw",
+        "tpu-v5e",
+        "--measurements",
+        file.to_str().unwrap(),
+        "--cv",
+        "none",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("line 3: a fp64 row") && stderr(&o).contains("no fp64 path"),
         "{}",
         stderr(&o)
     );

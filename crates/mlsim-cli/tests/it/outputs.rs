@@ -510,8 +510,13 @@ fn run_refuses_duplicate_chip_names_and_overfull_charts() {
     assert!(stderr(&o).contains("both named `t4`"), "{}", stderr(&o));
     let dir = TempDir::new("run-plot-many");
     let mut args = vec!["run", "llm", "--plot", dir.to_str().unwrap()];
-    let nine = [
+    // One more chip than the palette's 12 colours.
+    let thirteen = [
         "t4",
+        "t4-calibrated",
+        "mi210",
+        "mi300x",
+        "rtx4060ti",
         "l4",
         "v100-sxm2",
         "v100-pcie",
@@ -521,10 +526,10 @@ fn run_refuses_duplicate_chip_names_and_overfull_charts() {
         "h200",
         "rtx4090",
     ];
-    for chip in nine {
+    for chip in thirteen {
         args.extend(["--hw", chip]);
     }
     let o = mlsim(&args);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("at most 8 chips"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("at most 12 chips"), "{}", stderr(&o));
 }
