@@ -209,12 +209,12 @@ pub const CASES: [Case; 14] = [
     },
     Case {
         chip: "dev-epyc-turin-2vcpu",
-        file: "results/host-amd-epyc-zen5-2vcpu-stream.csv",
+        file: "results/host-amd-epyc-zen5-2vcpu.csv",
         stack: None,
-        fit: false,
+        fit: true,
         floor_from_smallest: false,
         loco: false,
-        role: "the Zen 5 dev machine (cache-blocked model, stack gemm-rs-avx512), datasheet values: GEMMs and a STREAM-like probe (copy, scale, add, triad from L1 to 8x L3), medians of 5 rounds with their spread",
+        role: "the Zen 5 dev machine (cache-blocked model, stack gemm-rs-avx512), datasheet values: square GEMMs 32 ... 2048, GEMVs and skinny GEMMs in fp64, fp32 and fp16, and a STREAM-like probe (copy, scale, add, triad from L1 to 8x L3), medians of 3 rounds with their spread",
         error_figure: None,
     },
 ];

@@ -425,6 +425,12 @@ impl Workload {
     pub fn bytes(&self) -> f64 {
         let b = self.dtype.bytes_per_element();
         match self.op {
+            // A block-scaled operand: its scales per block along K, a
+            // partial last block costing a whole scale (mlsim_quant).
+            Op::MatMul { m, n, k } if self.dtype.block_scaling().is_some() => {
+                let d = self.dtype;
+                d.tensor_bytes(m, k) + d.tensor_bytes(n, k) + d.tensor_bytes(m, n)
+            }
             Op::MatMul { m, n, k } => b * (f(m) * f(k) + f(k) * f(n) + f(m) * f(n)),
             Op::Conv2d {
                 batch,
@@ -566,6 +572,19 @@ mod tests {
             Workload::new("h", huge, Dtype::Fp32),
             Err(WorkloadError::TooLarge { .. })
         ));
+    }
+
+    /// A 1 x 4096 x 4096 MXFP4 GEMV by hand: A 4096 elements (2048 B) and
+    /// 128 scales; B 4096 x 4096 (8 MiB) and 4096 x 128 scales (512 KiB);
+    /// C 4096 elements (2048 B) and 128 scales. NVFP4 of 1 x 20 x 20: A 10
+    /// B + 2 scales + 4 B, B 200 B + 40 scales + 4 B, C as A.
+    #[test]
+    fn block_scaled_matmul_bytes_by_hand() {
+        let w = Workload::new("g", Op::matmul(1, 4096, 4096), Dtype::Mxfp4).unwrap();
+        let b = 4096.0 * 4096.0 / 2.0 + 4096.0 * 128.0;
+        assert_eq!(w.bytes(), 2.0 * (2048.0 + 128.0) + b);
+        let w = Workload::new("g", Op::matmul(1, 20, 20), Dtype::Nvfp4).unwrap();
+        assert_eq!(w.bytes(), 2.0 * (10.0 + 2.0 + 4.0) + (200.0 + 40.0 + 4.0));
     }
 
     #[test]

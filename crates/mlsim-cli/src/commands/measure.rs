@@ -1,8 +1,10 @@
 //! `mlsim measure cpu`: real GEMMs on the host CPU, written in the results
 //! format (results/README.md) so `mlsim validate` can read them.
 //!
-//! fp32 runs through the `gemm` crate's f32 kernels (native SIMD FMA);
-//! fp16 through its f16 kernels, which compute in f32 on CPUs without
+//! fp32 and fp64 run through the `gemm` crate's f32 and f64 kernels
+//! (native SIMD FMA; built with its `x86-v4` feature, so AVX-512 CPUs run
+//! its AVX-512 kernels, as the `gemm-rs-avx512` stack says); fp16 through
+//! its f16 kernels, which compute in f32 on CPUs without
 //! native fp16 arithmetic (recorded in the `notes` column). Other dtypes
 //! have no well-kept Rust GEMM and are refused with that reason.
 #![allow(unsafe_code)] // the `gemm` crate's entry point takes raw pointers
@@ -27,13 +29,17 @@ pub enum MeasureCommand {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim measure cpu --sizes 64,128,256 --out /tmp/h.csv\n  mlsim measure cpu --sizes 64,128,256,512,1024,2048 --dtypes fp32,fp16 --out results/host-mine.csv\n  mlsim measure cpu --sizes 256,1024 --stream --repeats 5 --out /tmp/h.csv\n\nfp32 is measured natively (SIMD FMA); fp16 through the gemm crate's f16 kernels (native on CPUs with\nfp16 arithmetic, else converted to f32 inside the kernel: the notes column says which). Other dtypes\nare not available. Each point: warm-up calls, then timed calls until --reps or --max-seconds; the\nrounds (--repeats) go over every point in turn, so a drift of the machine shows as spread.\nruntime_ms is the median of the rounds' medians, spread_pct = 100 (max - min) / median of them.\nGEMMs are timed call by call (timing per-call); a probe call is short, so its timed samples are\nbatches of calls run back to back (timing back-to-back), each at least 1 ms long."
+    after_help = "Examples:\n  mlsim measure cpu --sizes 64,128,256 --out /tmp/h.csv\n  mlsim measure cpu --sizes 64,128,256,512,1024,2048 --dtypes fp32,fp16 --out results/host-mine.csv\n  mlsim measure cpu --sizes 256,1024 --stream --repeats 5 --out /tmp/h.csv\n  mlsim measure cpu --sizes 512 --shapes 1x4096x4096,16x4096x4096 --dtypes fp32,fp64 --out /tmp/h.csv\n\nfp32 and fp64 are measured natively (SIMD FMA); fp16 through the gemm crate's f16 kernels (native on CPUs with\nfp16 arithmetic, else converted to f32 inside the kernel: the notes column says which). Other dtypes\nare not available. Each point: warm-up calls, then timed calls until --reps or --max-seconds; the\nrounds (--repeats) go over every point in turn, so a drift of the machine shows as spread.\nruntime_ms is the median of the rounds' medians, spread_pct = 100 (max - min) / median of them.\nGEMMs are timed call by call (timing per-call); a probe call is short, so its timed samples are\nbatches of calls run back to back (timing back-to-back), each at least 1 ms long."
 )]
 pub struct CpuArgs {
     /// Square sizes (m = n = k).
     #[arg(long, value_delimiter = ',', default_values_t = [64, 128, 256, 512, 1024])]
     sizes: Vec<usize>,
-    /// Dtypes: fp32, fp16.
+    /// Further GEMM shapes MxNxK (GEMVs such as 1x4096x4096, skinny ones
+    /// such as 16x4096x4096), measured after the square sizes.
+    #[arg(long, value_delimiter = ',')]
+    shapes: Vec<String>,
+    /// Dtypes: fp32, fp64, fp16.
     #[arg(long, value_delimiter = ',', default_value = "fp32,fp16")]
     dtypes: Vec<Dtype>,
     /// Warm-up calls per point.
@@ -119,10 +125,11 @@ pub fn host_description() -> (String, usize, Vec<String>) {
     (model, logical, flags)
 }
 
-/// One square GEMM call of size `n` in `T`; `a`, `b`, `c` are n*n
-/// row-major buffers.
+/// One GEMM call C(m,n) = A(m,k) B(k,n) in `T`; `a`, `b`, `c` are
+/// row-major buffers of m*k, k*n and m*n elements.
+#[allow(clippy::too_many_arguments)]
 fn gemm_call<T: 'static + Copy>(
-    n: usize,
+    (m, n, k): (usize, usize, usize),
     a: &[T],
     b: &[T],
     c: &mut [T],
@@ -130,28 +137,29 @@ fn gemm_call<T: 'static + Copy>(
     one: T,
     threads: usize,
 ) {
-    assert!(a.len() == n * n && b.len() == n * n && c.len() == n * n);
+    assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
     let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     };
-    let n_i = n as isize;
-    // SAFETY: the three buffers hold n*n elements each (checked above);
-    // row-major strides (column stride 1, row stride n) keep every index
-    // inside them; `c` is borrowed mutably and does not alias `a` or `b`.
+    let (n_i, k_i) = (n as isize, k as isize);
+    // SAFETY: the three buffers hold m*k, k*n and m*n elements (checked
+    // above); row-major strides (column stride 1, row strides k, n and n)
+    // keep every index inside them; `c` is borrowed mutably and does not
+    // alias `a` or `b`.
     unsafe {
         gemm::gemm(
+            m,
             n,
-            n,
-            n,
+            k,
             c.as_mut_ptr(),
             1,
             n_i,
             false,
             a.as_ptr(),
             1,
-            n_i,
+            k_i,
             b.as_ptr(),
             1,
             n_i,
@@ -187,7 +195,7 @@ struct Sample {
     reps: u32,
 }
 
-fn time_point(mut call: impl FnMut(), warmup: u32, reps: u32, budget: Duration) -> Sample {
+fn time_point(call: &mut dyn FnMut(), warmup: u32, reps: u32, budget: Duration) -> Sample {
     for _ in 0..warmup {
         call();
     }
@@ -216,16 +224,31 @@ fn cpu(args: &CpuArgs) -> CmdResult {
     if let Some(d) = args
         .dtypes
         .iter()
-        .find(|d| !matches!(d, Dtype::Fp32 | Dtype::Fp16))
+        .find(|d| !matches!(d, Dtype::Fp32 | Dtype::Fp64 | Dtype::Fp16))
     {
         return Err(usage(format!(
-            "dtype {d} cannot be measured on the CPU\n  hint: mlsim measure cpu measures fp32 and fp16 (the gemm crate); other dtypes have no well-kept Rust GEMM"
+            "dtype {d} cannot be measured on the CPU\n  hint: mlsim measure cpu measures fp32, fp64 and fp16 (the gemm crate); other dtypes have no well-kept Rust GEMM"
         )));
     }
     if let Some(&s) = args.sizes.iter().find(|&&s| s == 0 || s > 16384) {
         return Err(usage(format!(
             "size {s} is out of range\n  hint: sizes from 1 to 16384"
         )));
+    }
+    let mut shapes: Vec<(usize, usize, usize)> = args.sizes.iter().map(|&s| (s, s, s)).collect();
+    for text in &args.shapes {
+        let (m, n, k) = super::sweep::parse_shape(text)?;
+        let too_big = [m, n, k].iter().any(|&d| d == 0 || d > 65536)
+            || m.saturating_mul(k)
+                .max(k.saturating_mul(n))
+                .max(m.saturating_mul(n))
+                > 1 << 26;
+        if too_big {
+            return Err(usage(format!(
+                "shape {text} is out of range\n  hint: dimensions from 1 to 65536, each matrix at most 2^26 elements"
+            )));
+        }
+        shapes.push((m as usize, n as usize, k as usize));
     }
     if !(args.max_seconds.is_finite() && args.max_seconds > 0.0) || args.reps == 0 {
         return Err(usage("--reps and --max-seconds must be positive".into()));
@@ -251,16 +274,19 @@ fn cpu(args: &CpuArgs) -> CmdResult {
     let native_fp16 = flags
         .iter()
         .any(|f| f == "avx512_fp16" || f == "asimdhp" || f == "fphp");
-    // Each (size, dtype) once: a results file holds one row per point.
-    let mut sizes = args.sizes.clone();
-    sizes.sort_unstable();
-    sizes.dedup();
+    // Each (shape, dtype) once: a results file holds one row per point.
+    let mut seen = std::collections::BTreeSet::new();
+    shapes.retain(|s| seen.insert(*s));
     let mut dtypes = args.dtypes.clone();
     dtypes.sort();
     dtypes.dedup();
-    let mut points: Vec<Probe> = sizes
+    let mut points: Vec<Probe> = shapes
         .iter()
-        .flat_map(|&n| dtypes.iter().map(move |&dtype| Probe::Gemm { n, dtype }))
+        .flat_map(|&shape| {
+            dtypes
+                .iter()
+                .map(move |&dtype| Probe::Gemm { shape, dtype })
+        })
         .collect();
     let caches = super::hw::caches();
     let (l1, llc) = (
@@ -302,7 +328,7 @@ fn cpu(args: &CpuArgs) -> CmdResult {
         for (i, probe) in points.iter().enumerate() {
             bar.set_message(format!("{} (round {round})", probe.label()));
             let sample = match *probe {
-                Probe::Gemm { n, dtype } => gemm_sample(n, dtype, threads, args, budget),
+                Probe::Gemm { shape, dtype } => gemm_sample(shape, dtype, threads, args, budget),
                 Probe::Stream { kind, n } => {
                     let mut arrays = stream_probe::Arrays::new(n);
                     let pool = pool.as_ref().expect("built for --stream");
@@ -355,9 +381,9 @@ fn cpu(args: &CpuArgs) -> CmdResult {
     if let Some(path) = &args.out {
         let mut text = String::new();
         text.push_str(if args.stream {
-            "# mlsim measure cpu: square GEMMs on the host CPU with the gemm crate (Rust), and a STREAM-like memory probe (copy, scale, add, triad over n f32 elements per array)\n"
+            "# mlsim measure cpu: GEMMs on the host CPU with the gemm crate (Rust; its AVX-512 kernels where the CPU has them), and a STREAM-like memory probe (copy, scale, add, triad over n f32 elements per array, vectorised for the CPU's widest vectors)\n"
         } else {
-            "# mlsim measure cpu: square GEMMs on the host CPU with the gemm crate (Rust)\n"
+            "# mlsim measure cpu: GEMMs on the host CPU with the gemm crate (Rust; its AVX-512 kernels where the CPU has them)\n"
         });
         text.push_str(&format!(
             "# cpu: {model}; {logical} logical CPUs; threads {threads}\n"
@@ -405,6 +431,9 @@ fn cpu(args: &CpuArgs) -> CmdResult {
                 Probe::Gemm {
                     dtype: Dtype::Fp16, ..
                 } => "gemm crate f16 kernels (no native fp16 arithmetic: computed in f32)".into(),
+                Probe::Gemm {
+                    dtype: Dtype::Fp64, ..
+                } => "gemm crate f64 kernels (SIMD FMA)".into(),
                 Probe::Gemm { .. } => "gemm crate f32 kernels (SIMD FMA)".into(),
                 Probe::Stream { kind, n } => format!(
                     "STREAM {} over {} f32 arrays of {n} elements ({} bytes each); {} GB/s counting each array once",
@@ -440,8 +469,11 @@ fn cpu(args: &CpuArgs) -> CmdResult {
 /// One point of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Probe {
-    /// A square GEMM of size `n`.
-    Gemm { n: usize, dtype: Dtype },
+    /// A GEMM of shape (m, n, k).
+    Gemm {
+        shape: (usize, usize, usize),
+        dtype: Dtype,
+    },
     /// A STREAM kernel over arrays of `n` f32 elements.
     Stream { kind: StreamKind, n: usize },
 }
@@ -449,14 +481,19 @@ enum Probe {
 impl Probe {
     fn label(&self) -> String {
         match *self {
-            Self::Gemm { n, dtype } => format!("{n}x{n}x{n} {dtype}"),
+            Self::Gemm {
+                shape: (m, n, k),
+                dtype,
+            } => format!("{m}x{n}x{k} {dtype}"),
             Self::Stream { kind, n } => format!("{} {n} fp32", kind.name()),
         }
     }
 
     fn flops(&self) -> f64 {
         match *self {
-            Self::Gemm { n, .. } => 2.0 * (n as f64).powi(3),
+            Self::Gemm {
+                shape: (m, n, k), ..
+            } => 2.0 * m as f64 * n as f64 * k as f64,
             Self::Stream { kind, n } => kind.flops_per_element() * n as f64,
         }
     }
@@ -464,7 +501,10 @@ impl Probe {
     /// Bytes moved, each operand once (STREAM's convention).
     fn bytes(&self) -> f64 {
         match *self {
-            Self::Gemm { n, dtype } => 3.0 * (n * n) as f64 * dtype.bytes_per_element(),
+            Self::Gemm {
+                shape: (m, n, k),
+                dtype,
+            } => (m * k + k * n + m * n) as f64 * dtype.bytes_per_element(),
             Self::Stream { kind, n } => kind.arrays() * 4.0 * n as f64,
         }
     }
@@ -473,7 +513,10 @@ impl Probe {
     /// memory kernel: n elements per array, m and k empty).
     fn columns(&self) -> (&'static str, String, usize, String, Dtype, &'static str) {
         match *self {
-            Self::Gemm { n, dtype } => ("gemm", n.to_string(), n, n.to_string(), dtype, "per-call"),
+            Self::Gemm {
+                shape: (m, n, k),
+                dtype,
+            } => ("gemm", m.to_string(), n, k.to_string(), dtype, "per-call"),
             Self::Stream { kind, n } => (
                 kind.name(),
                 String::new(),
@@ -487,29 +530,33 @@ impl Probe {
 }
 
 /// One round's measurement of a GEMM point.
-fn gemm_sample(n: usize, dtype: Dtype, threads: usize, args: &CpuArgs, budget: Duration) -> Sample {
-    let a = values(n * n, 1);
-    let b = values(n * n, 2);
+fn gemm_sample(
+    shape: (usize, usize, usize),
+    dtype: Dtype,
+    threads: usize,
+    args: &CpuArgs,
+    budget: Duration,
+) -> Sample {
+    let (m, n, k) = shape;
+    let a = values(m * k, 1);
+    let b = values(k * n, 2);
+    let timed = |call: &mut dyn FnMut()| time_point(call, args.warmup, args.reps, budget);
     match dtype {
         Dtype::Fp16 => {
             let a: Vec<f16> = a.iter().map(|&x| f16::from_f32(x)).collect();
             let b: Vec<f16> = b.iter().map(|&x| f16::from_f32(x)).collect();
-            let mut c = vec![f16::ZERO; n * n];
-            time_point(
-                || gemm_call(n, &a, &b, &mut c, f16::ZERO, f16::ONE, threads),
-                args.warmup,
-                args.reps,
-                budget,
-            )
+            let mut c = vec![f16::ZERO; m * n];
+            timed(&mut || gemm_call(shape, &a, &b, &mut c, f16::ZERO, f16::ONE, threads))
+        }
+        Dtype::Fp64 => {
+            let a: Vec<f64> = a.iter().map(|&x| f64::from(x)).collect();
+            let b: Vec<f64> = b.iter().map(|&x| f64::from(x)).collect();
+            let mut c = vec![0f64; m * n];
+            timed(&mut || gemm_call(shape, &a, &b, &mut c, 0.0, 1.0, threads))
         }
         _ => {
-            let mut c = vec![0f32; n * n];
-            time_point(
-                || gemm_call(n, &a, &b, &mut c, 0.0, 1.0, threads),
-                args.warmup,
-                args.reps,
-                budget,
-            )
+            let mut c = vec![0f32; m * n];
+            timed(&mut || gemm_call(shape, &a, &b, &mut c, 0.0, 1.0, threads))
         }
     }
 }
@@ -536,7 +583,7 @@ fn stream_sample(
         batch *= 2;
     }
     let sample = time_point(
-        || arrays.run(kind, pool, batch),
+        &mut || arrays.run(kind, pool, batch),
         args.warmup,
         args.reps,
         budget,

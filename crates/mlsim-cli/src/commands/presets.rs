@@ -48,6 +48,8 @@ struct PresetEntry {
     name: String,
     display_name: String,
     kind: &'static str,
+    /// The chip's model (`original`, `gpu-tiled`, `cpu-blocked`, `systolic`).
+    model: &'static str,
     /// Nominal peak per described dtype, TFLOP/s (TOP/s for integers).
     peak_tflops: std::collections::BTreeMap<&'static str, f64>,
     memory_bandwidth_gb_s: f64,
@@ -78,6 +80,7 @@ fn entry(chip: &Chip) -> PresetEntry {
         name: chip.name.clone(),
         display_name: chip.display_name.clone(),
         kind: chip.kind.as_str(),
+        model: chip.model.as_str(),
         peak_tflops: chip
             .described_dtypes()
             .into_iter()
@@ -189,19 +192,22 @@ fn list(format: Format) -> CmdResult {
         .collect::<Result<Vec<_>, _>>()?;
     let entries: Vec<PresetEntry> = chips.iter().map(entry).collect();
     let shown = [
+        Dtype::Fp64,
         Dtype::Fp32,
         Dtype::Tf32,
         Dtype::Fp16,
         Dtype::Bf16,
         Dtype::Fp8E4m3,
         Dtype::Int8,
+        Dtype::Fp6E2m3,
+        Dtype::Fp4E2m1,
         Dtype::Int4,
     ];
     let peak = |e: &PresetEntry, d: Dtype| e.peak_tflops.get(d.name()).copied();
     match format {
         Format::Json => write_json(&entries)?,
         Format::Csv => {
-            let mut headers = vec!["name", "kind", "display_name"];
+            let mut headers = vec!["name", "kind", "model", "display_name"];
             let peak_cols: Vec<String> = shown
                 .iter()
                 .map(|d| format!("peak_{}_tflops", d.name()))
@@ -211,7 +217,12 @@ fn list(format: Format) -> CmdResult {
             let rows: Vec<Vec<String>> = entries
                 .iter()
                 .map(|e| {
-                    let mut row = vec![e.name.clone(), e.kind.to_string(), e.display_name.clone()];
+                    let mut row = vec![
+                        e.name.clone(),
+                        e.kind.to_string(),
+                        e.model.to_string(),
+                        e.display_name.clone(),
+                    ];
                     row.extend(
                         shown
                             .iter()
@@ -226,7 +237,7 @@ fn list(format: Format) -> CmdResult {
             write_csv(&headers, &rows)?;
         }
         Format::Table => {
-            let mut headers = vec!["name".to_string(), "kind".to_string()];
+            let mut headers = vec!["name".to_string(), "kind".to_string(), "model".to_string()];
             headers.extend(shown.iter().map(|d| d.name().to_string()));
             headers.extend([
                 "mem GB/s".to_string(),
@@ -235,7 +246,7 @@ fn list(format: Format) -> CmdResult {
             ]);
             let mut t = Table::new(headers);
             for e in &entries {
-                let mut row = vec![e.name.clone(), e.kind.to_string()];
+                let mut row = vec![e.name.clone(), e.kind.to_string(), e.model.to_string()];
                 row.extend(
                     shown
                         .iter()
@@ -255,7 +266,7 @@ fn list(format: Format) -> CmdResult {
                 t.row(row);
             }
             outln!(
-                "Peak TFLOP/s (TOP/s for integers) per dtype; '-' = not described by the chip file.\nstack: the software stack predictions use by default; fitted: whether the chip file or\nthat stack was fitted to measurements (no: datasheet values and estimates only)"
+                "Peak TFLOP/s (TOP/s for integers) per dtype; '-' = not described by the chip file.\nmodel: the chip's model (original, gpu-tiled, cpu-blocked, systolic; docs/model/).\nstack: the software stack predictions use by default; fitted: whether the chip file or\nthat stack was fitted to measurements (no: datasheet values and estimates only)"
             );
             out!("{}", t.render());
         }

@@ -32,7 +32,7 @@ pub struct SweepArgs {
     format: FormatArg,
 }
 
-fn parse_shape(s: &str) -> Result<(u64, u64, u64), Failure> {
+pub(crate) fn parse_shape(s: &str) -> Result<(u64, u64, u64), Failure> {
     let parts: Vec<&str> = s.split(['x', 'X']).collect();
     let bad = || Failure {
         code: 2,

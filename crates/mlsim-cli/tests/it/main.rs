@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod agreement;
 mod determinism;
 mod errors;
 mod help;
