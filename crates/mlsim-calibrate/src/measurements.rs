@@ -143,6 +143,27 @@ impl MeasurementSet {
     pub fn hardware(&self) -> &str {
         self.rows.first().map_or("", |r| r.hardware.as_str())
     }
+
+    /// That `chip` can run the dtype of every row (fp64 needs a path of its
+    /// own): else the first row that it cannot, by file, line and column.
+    pub fn check_runs_on(&self, chip: &mlsim_hw::Chip) -> Result<(), CalibrateError> {
+        for (i, r) in self.rows.iter().enumerate() {
+            if let Err(why) = chip.check_runs(r.dtype) {
+                return Err(CalibrateError::Invalid {
+                    file: self.file.clone(),
+                    line: r.line,
+                    row: i + 1,
+                    column: Some("dtype".into()),
+                    message: why,
+                    hint: Some(format!(
+                        "validate the {} rows on a chip with that path, or leave them out",
+                        r.dtype
+                    )),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Columns of mlsim's layout.

@@ -75,12 +75,13 @@ impl RowTargets {
             .map(str::to_string)
             .or_else(|| chip.default_stack.clone());
         let setup = Setup::with_chip(chip, &spec).map_err(hw_error)?;
-        if let Some(r) = rows.iter().find(|r| !setup.chip.runs(r.dtype)) {
-            let why = setup.chip.check_runs(r.dtype).err().unwrap_or_default();
-            return Err(CalibrateError::Unsupported(format!(
-                "line {}: a {} row, but {why}",
-                r.line, r.dtype
-            )));
+        // A backstop for callers that did not check their file
+        // (`MeasurementSet::check_runs_on` names file, line and column).
+        for r in rows {
+            setup
+                .chip
+                .check_runs(r.dtype)
+                .map_err(|why| CalibrateError::Unsupported(format!("line {}: {why}", r.line)))?;
         }
         let mut stacks = BTreeMap::new();
         let mut frameworks = BTreeMap::new();

@@ -116,6 +116,7 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
     let measured = match &args.measurements {
         Some(path) => {
             let set = super::validate::load_measurements(path)?;
+            set.check_runs_on(&setup.chip)?;
             let rows = mlsim_calibrate::targets::RowTargets::new(
                 setup.chip.clone(),
                 &args.setup.spec()?,

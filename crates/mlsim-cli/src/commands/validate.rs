@@ -211,6 +211,7 @@ pub fn load_case(
 ) -> Result<Case, Failure> {
     let set = load_measurements(file)?;
     let mut chip = crate::load_chip(hw)?;
+    set.check_runs_on(&chip)?;
     let mut spec = setup.spec()?;
     let mut floor = None;
     if read_off && spec.host_floor_s.is_none() && set.rows.iter().all(|r| r.host_floor_us.is_none())

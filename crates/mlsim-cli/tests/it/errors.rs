@@ -147,7 +147,7 @@ fn fp64_without_a_path_is_refused() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("line 3: a fp64 row") && stderr(&o).contains("no fp64 path"),
+        stderr(&o).contains("m.csv:3: row 2, column `dtype`: chip `tpu-v5e` has no fp64 path"),
         "{}",
         stderr(&o)
     );
