@@ -75,14 +75,6 @@ impl RowTargets {
             .map(str::to_string)
             .or_else(|| chip.default_stack.clone());
         let setup = Setup::with_chip(chip, &spec).map_err(hw_error)?;
-        // A backstop for callers that did not check their file
-        // (`MeasurementSet::check_runs_on` names file, line and column).
-        for r in rows {
-            setup
-                .chip
-                .check_runs(r.dtype)
-                .map_err(|why| CalibrateError::Unsupported(format!("line {}: {why}", r.line)))?;
-        }
         let mut stacks = BTreeMap::new();
         let mut frameworks = BTreeMap::new();
         // A row names the setup's stack by its name or by the reference

@@ -127,7 +127,6 @@ pub fn host_description() -> (String, usize, Vec<String>) {
 
 /// One GEMM call C(m,n) = A(m,k) B(k,n) in `T`; `a`, `b`, `c` are
 /// row-major buffers of m*k, k*n and m*n elements.
-#[allow(clippy::too_many_arguments)]
 fn gemm_call<T: 'static + Copy>(
     (m, n, k): (usize, usize, usize),
     a: &[T],
