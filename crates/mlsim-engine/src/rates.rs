@@ -49,7 +49,13 @@ pub fn path_rates(t: &Target<'_>, dtype: Dtype) -> Option<PathRates> {
             .and_then(|p| p.output_bytes)
             .unwrap_or_else(|| t.stack.output_bytes(dtype)),
         conversion_rate,
-        convert_flops_per_element: own.map_or(0.0, |p| p.convert_flops_per_element),
+        // An emulated path states its own conversion; a format without a
+        // path of its own is dequantized by the library (its `[dequantize]`).
+        convert_flops_per_element: match own {
+            Some(p) => p.convert_flops_per_element,
+            None if native_dtype != dtype => t.stack.dequantize_flops(dtype),
+            None => 0.0,
+        },
     })
 }
 

@@ -397,13 +397,32 @@ impl Chip {
 
     /// The path a dtype without one of its own runs on: a float format
     /// narrower than fp32 is dequantized to the narrowest native float
-    /// path that holds each of its values exactly (fp8 and fp4 weights to
-    /// fp16 on Ampere, fp4 and fp6 to fp8 e4m3 on Hopper), as the libraries
-    /// that serve such weights do; integers, fp16 without a path of its own
-    /// where only bf16 is native, and everything else run on fp32.
+    /// path that holds each of its values exactly (fp8 to fp16 on Ampere,
+    /// fp4 and fp6 to fp8 e4m3 on Hopper), as the libraries that serve
+    /// such weights do; a block-scaled format to the first native one of
+    /// its [`BlockScaling::dequantized_formats`] (MXFP4 to bf16 on Hopper:
+    /// an fp8 path cannot hold the scaled values); integers, fp16 without
+    /// a path of its own where only bf16 is native, and everything else run
+    /// on fp32.
+    ///
+    /// [`BlockScaling::dequantized_formats`]: mlsim_quant::BlockScaling::dequantized_formats
     pub fn fallback_path(&self, dtype: Dtype) -> Dtype {
         if dtype.element_bits() >= 32 {
             return Dtype::Fp32;
+        }
+        let native = |d: Dtype| {
+            matches!(
+                self.compute.paths.get(d).map(|p| &p.kind),
+                Some(PathKind::Native { .. })
+            )
+        };
+        if let Some(scaling) = dtype.block_scaling() {
+            return scaling
+                .dequantized_formats()
+                .iter()
+                .copied()
+                .find(|d| native(*d))
+                .unwrap_or(Dtype::Fp32);
         }
         Dtype::ALL
             .into_iter()
@@ -411,14 +430,34 @@ impl Chip {
                 d.block_scaling().is_none()
                     && d.element_bits() <= 32
                     && dtype.fits_exactly_in(*d)
-                    && matches!(
-                        self.compute.paths.get(*d).map(|p| &p.kind),
-                        Some(PathKind::Native { .. })
-                    )
+                    && native(*d)
             })
             // Narrowest first; among equals the first in `Dtype::ALL`.
             .min_by_key(|d| (d.element_bits(), d.index()))
             .unwrap_or(Dtype::Fp32)
+    }
+
+    /// The chip's own variant of an fp8 format: CDNA 3 computes fp8 only
+    /// in the FNUZ encodings, which is what a framework's "fp8" means
+    /// there (PyTorch's float8_e4m3fnuz on an MI300X); `dtype` itself
+    /// everywhere else.
+    pub fn own_fp8_variant(&self, dtype: Dtype) -> Dtype {
+        let twin = match dtype {
+            Dtype::Fp8E4m3 => Dtype::Fp8E4m3Fnuz,
+            Dtype::Fp8E5m2 => Dtype::Fp8E5m2Fnuz,
+            _ => return dtype,
+        };
+        let native = |d: Dtype| {
+            matches!(
+                self.compute.paths.get(d).map(|p| &p.kind),
+                Some(PathKind::Native { .. })
+            )
+        };
+        if !native(dtype) && native(twin) {
+            twin
+        } else {
+            dtype
+        }
     }
 
     /// Whether the chip can run `dtype` at all: a format wider than fp32

@@ -44,7 +44,8 @@ pub use registry::{
 };
 pub use setup::{DEFAULT_FRAMEWORK, DEFAULT_TIMING, Setup, SetupSpec, Target, load_stack_for};
 pub use stack::{
-    Framework, KernelTerms, Stack, StackPath, Timing, UnknownTiming, parse_framework, parse_stack,
+    Dequantize, Framework, KernelTerms, Stack, StackPath, Timing, UnknownTiming, parse_framework,
+    parse_stack,
 };
 
 /// The JSON Schema of the chip-file format, generated from the wire types'

@@ -293,6 +293,26 @@ pub struct RawStack {
     /// (`[host]`); replaces the framework's when present.
     #[serde(default)]
     pub host: Option<RawHostOverride>,
+    /// What the library's kernels spend dequantizing a format the chip
+    /// has no path for (`[dequantize]`); without it, nothing is charged.
+    #[serde(default)]
+    pub dequantize: Option<RawDequantize>,
+}
+
+/// `[dequantize]`: the work the library's kernels do per element loaded to
+/// turn a format the chip has no path of its own for (fp8 on Ampere, MXFP4
+/// on Hopper) into the format of the path that runs it
+/// (docs/model/dequantization.md). Counted in fp32 operations, run on the
+/// chip's fp32 lanes.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawDequantize {
+    /// Operations per element to decode it into the wider format.
+    pub convert_flops_per_element: f64,
+    /// Further operations per element of a block-scaled format (MXFP8/6/4,
+    /// NVFP4): applying its block's scale.
+    pub scale_flops_per_element: f64,
 }
 
 /// `[kernel]`: what one kernel costs on the GPU beyond its arithmetic and

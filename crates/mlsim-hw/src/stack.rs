@@ -63,6 +63,18 @@ pub struct Stack {
     /// The timing overhead per call of the loop a fitted stack was measured
     /// with, seconds; replaces the framework's when present.
     pub host_timing_overhead_s: Option<f64>,
+    /// Dequantization work per element of a format without a path of its
+    /// own (`[dequantize]`); zeros when the file has none.
+    pub dequantize: Dequantize,
+}
+
+/// The `[dequantize]` table of a stack, validated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Dequantize {
+    /// fp32 operations per element decoded into the wider format.
+    pub convert_flops_per_element: f64,
+    /// Further operations per element of a block-scaled format.
+    pub scale_flops_per_element: f64,
 }
 
 /// The GPU-side cost of one kernel beyond its arithmetic and traffic.
@@ -148,6 +160,19 @@ impl Stack {
             .unwrap_or(1.0)
     }
 
+    /// fp32 operations per loaded element of `dtype` that this library
+    /// spends dequantizing it to another path (block-scaled formats also
+    /// pay for their scale).
+    pub fn dequantize_flops(&self, dtype: Dtype) -> f64 {
+        let d = self.dequantize;
+        d.convert_flops_per_element
+            + if dtype.block_scaling().is_some() {
+                d.scale_flops_per_element
+            } else {
+                0.0
+            }
+    }
+
     /// A stack that adds nothing: every share 1, one 128 x 128 tile, no
     /// kernel floor (for chips on the original's model, which ignore it).
     pub fn neutral() -> Self {
@@ -170,6 +195,7 @@ impl Stack {
             paths: DtypeMap::new(),
             host_floor_s: None,
             host_timing_overhead_s: None,
+            dequantize: Dequantize::default(),
         }
     }
 }
@@ -400,6 +426,32 @@ fn validate_stack(raw: RawStack) -> Result<Stack, Problem> {
         }
         None => (None, None),
     };
+    let dequantize = match raw.dequantize {
+        Some(d) => {
+            let dpath = root.key("dequantize");
+            let flops = |field: &str, v: f64| {
+                plausible(
+                    &dpath,
+                    field,
+                    non_negative(&dpath, field, v)?,
+                    0.0,
+                    1e3,
+                    "FLOP",
+                )
+            };
+            Dequantize {
+                convert_flops_per_element: flops(
+                    "convert_flops_per_element",
+                    d.convert_flops_per_element,
+                )?,
+                scale_flops_per_element: flops(
+                    "scale_flops_per_element",
+                    d.scale_flops_per_element,
+                )?,
+            }
+        }
+        None => Dequantize::default(),
+    };
     Ok(Stack {
         name: raw.name,
         display_name: raw.display_name,
@@ -413,6 +465,7 @@ fn validate_stack(raw: RawStack) -> Result<Stack, Problem> {
         paths,
         host_floor_s,
         host_timing_overhead_s,
+        dequantize,
     })
 }
 

@@ -122,6 +122,21 @@ impl BlockScaling {
     pub fn scale_bits_per_element(&self) -> f64 {
         f64::from(self.scale.bits()) / f64::from(self.block)
     }
+
+    /// The plain formats a scaled element (element x its block's scale) is
+    /// dequantized to where a chip has no path for the block format,
+    /// narrowest first. An E8M0 scale is a power of two over fp32's whole
+    /// exponent range, so MX values need an 8-bit exponent (bf16, fp32);
+    /// NVFP4's fp4 element times its E4M3 scale lies in [2^-10, 2688] with
+    /// 4 significant bits, exact in fp16 (its fp32 tensor scale is applied
+    /// to the output). Not fp8: an fp8 path cannot hold the scaled values,
+    /// which is why libraries serve MXFP4 on Hopper as 16-bit GEMMs.
+    pub fn dequantized_formats(&self) -> &'static [Dtype] {
+        match self.scale {
+            ScaleFormat::E8m0 => &[Dtype::Bf16, Dtype::Fp32],
+            ScaleFormat::E4m3 => &[Dtype::Fp16, Dtype::Bf16, Dtype::Fp32],
+        }
+    }
 }
 
 impl Dtype {
@@ -287,12 +302,51 @@ impl Dtype {
         }
     }
 
+    /// The largest finite value and the smallest positive (subnormal)
+    /// value of a float format's elements, from its encoding: IEEE-style
+    /// formats keep their top exponent for infinities and NaN; OCP fp8
+    /// E4M3 keeps only the all-ones pattern for NaN (max 448); the FNUZ
+    /// variants have a bias one larger and only one NaN (E4M3 FNUZ: max
+    /// 240, smallest 2^-10); the OCP fp6 and fp4 formats have no special
+    /// values at all (fp4 E2M1: max 6, smallest 0.5).
+    pub fn float_range(self) -> Option<(f64, f64)> {
+        let (e, m) = self.float_fields()?;
+        let element = self.block_scaling().map_or(self, |s| s.element);
+        let ieee_bias = (1i32 << (e - 1)) - 1;
+        let (bias, top_exponent, top_mantissa) = match element {
+            // Every exponent code is finite; the top mantissa at the top
+            // exponent is NaN.
+            Self::Fp8E4m3 => (ieee_bias, (1i32 << e) - 1, (1u64 << m) - 2),
+            // A bias one larger; every code finite but the negative zero.
+            Self::Fp8E4m3Fnuz | Self::Fp8E5m2Fnuz => {
+                (ieee_bias + 1, (1i32 << e) - 1, (1u64 << m) - 1)
+            }
+            // No infinities or NaN.
+            Self::Fp6E2m3 | Self::Fp6E3m2 | Self::Fp4E2m1 => {
+                (ieee_bias, (1i32 << e) - 1, (1u64 << m) - 1)
+            }
+            // IEEE: the top exponent code is infinity and NaN.
+            _ => (ieee_bias, (1i32 << e) - 2, (1u64 << m) - 1),
+        };
+        let mantissa = 1.0 + top_mantissa as f64 / (1u64 << m) as f64;
+        let max = mantissa * f64::from(top_exponent - bias).exp2();
+        let smallest = f64::from(1 - bias - m as i32).exp2();
+        Some((max, smallest))
+    }
+
     /// Whether every value of float format `self` is a value of float
-    /// format `wider` too (as many exponent and mantissa bits or more):
-    /// fp8 e4m3 and e5m2 into fp16, fp4 into fp8 e4m3, not fp16 into bf16.
+    /// format `wider` too: no more mantissa bits, and a range inside the
+    /// wider one's ([`Dtype::float_range`]): fp8 e4m3 and e5m2 into fp16,
+    /// fp4 into fp8 e4m3, not fp16 into bf16, and not OCP fp8 E4M3 (max
+    /// 448) into the FNUZ E4M3 (max 240) of CDNA 3.
     pub fn fits_exactly_in(self, wider: Dtype) -> bool {
-        match (self.float_fields(), wider.float_fields()) {
-            (Some((e, m)), Some((we, wm))) => e <= we && m <= wm,
+        match (
+            self.float_fields().zip(self.float_range()),
+            wider.float_fields().zip(wider.float_range()),
+        ) {
+            (Some(((_, m), (max, smallest))), Some(((_, wm), (wmax, wsmallest)))) => {
+                m <= wm && max <= wmax && smallest >= wsmallest
+            }
             _ => false,
         }
     }
@@ -393,11 +447,27 @@ impl FromStr for Dtype {
     type Err = UnknownDtype;
 
     /// Case-insensitive; `-` may stand for `_` (`FP8-E4M3` is `fp8_e4m3`);
-    /// `fp8`, `fp6` and `fp4` name the OCP E4M3, E2M3 and E2M1 formats.
+    /// `fp8`, `fp6` and `fp4` name the OCP E4M3, E2M3 and E2M1 formats;
+    /// PyTorch's names are accepted too (`float16`, `bfloat16`,
+    /// `float8_e4m3fn`, `float8_e4m3fnuz`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
+        let lower = s.trim().to_ascii_lowercase().replace('-', "_");
+        // PyTorch's spelling: `float`/`bfloat` for `fp`/`bf`, `fn` (finite,
+        // the OCP E4M3) and `fnuz` without an underscore.
+        let torch = match lower.strip_prefix("bfloat") {
+            Some(bits) => format!("bf{bits}"),
+            None => lower
+                .strip_prefix("float")
+                .map_or(lower.clone(), |r| format!("fp{r}")),
+        };
+        let torch = match torch.strip_suffix("fnuz") {
+            Some(stem) if !stem.ends_with('_') => format!("{stem}_fnuz"),
+            _ => torch
+                .strip_suffix("e4m3fn")
+                .map_or(torch.clone(), |r| format!("{r}e4m3")),
+        };
         // The short names people use for the OCP formats.
-        let wanted = match wanted.as_str() {
+        let wanted = match torch.as_str() {
             "fp8" => "fp8_e4m3",
             "fp6" => "fp6_e2m3",
             "fp4" => "fp4_e2m1",
@@ -466,6 +536,23 @@ mod tests {
         assert_eq!("FP4".parse::<Dtype>().unwrap(), Dtype::Fp4E2m1);
         assert_eq!("fp8".parse::<Dtype>().unwrap(), Dtype::Fp8E4m3);
         assert_eq!("MXFP4".parse::<Dtype>().unwrap(), Dtype::Mxfp4);
+        // PyTorch's dtype names (torch.float8_e4m3fn is the OCP E4M3).
+        for (torch, d) in [
+            ("float64", Dtype::Fp64),
+            ("float32", Dtype::Fp32),
+            ("float16", Dtype::Fp16),
+            ("bfloat16", Dtype::Bf16),
+            ("float8_e4m3fn", Dtype::Fp8E4m3),
+            ("float8_e5m2", Dtype::Fp8E5m2),
+            ("float8_e4m3fnuz", Dtype::Fp8E4m3Fnuz),
+            ("float8_e5m2fnuz", Dtype::Fp8E5m2Fnuz),
+            ("fp8_e4m3fnuz", Dtype::Fp8E4m3Fnuz),
+        ] {
+            assert_eq!(torch.parse::<Dtype>().unwrap(), d, "{torch}");
+        }
+        for typo in ["fp8_e4m3_fnu", "float8_e4m3fnu", "bfloat8", "float12"] {
+            assert!(typo.parse::<Dtype>().is_err(), "{typo}");
+        }
     }
 
     #[test]
@@ -507,6 +594,43 @@ mod tests {
         assert!(Dtype::Fp6E3m2.fits_exactly_in(Dtype::Fp8E4m3));
         assert!(!Dtype::Fp16.fits_exactly_in(Dtype::Bf16));
         assert!(!Dtype::Int8.fits_exactly_in(Dtype::Fp16));
+        // FNUZ: OCP E4M3 reaches 448, FNUZ E4M3 only 240; FNUZ reaches
+        // 2^-10 and 2^-17, below OCP's 2^-9 and 2^-16.
+        assert!(!Dtype::Fp8E4m3.fits_exactly_in(Dtype::Fp8E4m3Fnuz));
+        assert!(!Dtype::Fp8E4m3Fnuz.fits_exactly_in(Dtype::Fp8E4m3));
+        assert!(!Dtype::Fp8E5m2Fnuz.fits_exactly_in(Dtype::Fp8E5m2));
+        assert!(Dtype::Fp8E5m2.fits_exactly_in(Dtype::Fp8E5m2Fnuz));
+        assert!(Dtype::Fp4E2m1.fits_exactly_in(Dtype::Fp8E4m3Fnuz));
+        assert!(Dtype::Fp8E4m3Fnuz.fits_exactly_in(Dtype::Fp16));
+        assert!(Dtype::Bf16.fits_exactly_in(Dtype::Fp32));
+        assert!(!Dtype::Fp32.fits_exactly_in(Dtype::Tf32));
+    }
+
+    /// Largest and smallest values as the format specifications state them
+    /// (IEEE 754; OCP 8-bit floating point and Microscaling v1.0; the
+    /// FNUZ formats as AMD's and LLVM's float8 definitions).
+    #[test]
+    fn float_ranges_match_the_specifications() {
+        for (d, max, smallest) in [
+            (
+                Dtype::Fp32,
+                f64::from(f32::MAX),
+                f64::from(f32::from_bits(1)),
+            ),
+            (Dtype::Fp16, 65504.0, 2f64.powi(-24)),
+            (Dtype::Bf16, 3.3895313892515355e38, 2f64.powi(-133)),
+            (Dtype::Fp8E4m3, 448.0, 2f64.powi(-9)),
+            (Dtype::Fp8E5m2, 57344.0, 2f64.powi(-16)),
+            (Dtype::Fp8E4m3Fnuz, 240.0, 2f64.powi(-10)),
+            (Dtype::Fp8E5m2Fnuz, 57344.0, 2f64.powi(-17)),
+            (Dtype::Fp6E2m3, 7.5, 0.125),
+            (Dtype::Fp6E3m2, 28.0, 0.0625),
+            (Dtype::Fp4E2m1, 6.0, 0.5),
+            (Dtype::Mxfp4, 6.0, 0.5),
+        ] {
+            assert_eq!(d.float_range(), Some((max, smallest)), "{d}");
+        }
+        assert_eq!(Dtype::Int8.float_range(), None);
     }
 
     /// Hand counts. A 4096 x 4096 MXFP4 weight: 2^24 elements x 0.5 B =

@@ -191,24 +191,31 @@ fn list(format: Format) -> CmdResult {
         .map(|p| p.load())
         .collect::<Result<Vec<_>, _>>()?;
     let entries: Vec<PresetEntry> = chips.iter().map(entry).collect();
-    let shown = [
-        Dtype::Fp64,
-        Dtype::Fp32,
-        Dtype::Tf32,
-        Dtype::Fp16,
-        Dtype::Bf16,
-        Dtype::Fp8E4m3,
-        Dtype::Int8,
-        Dtype::Fp6E2m3,
-        Dtype::Fp4E2m1,
-        Dtype::Int4,
+    // The table's columns: a header and the formats it shows, the first the
+    // chip describes (fp8: OCP e4m3, else CDNA 3's FNUZ e4m3, marked `*`).
+    let shown: [(&str, &[Dtype]); 14] = [
+        ("fp64", &[Dtype::Fp64]),
+        ("fp32", &[Dtype::Fp32]),
+        ("tf32", &[Dtype::Tf32]),
+        ("fp16", &[Dtype::Fp16]),
+        ("bf16", &[Dtype::Bf16]),
+        ("fp8", &[Dtype::Fp8E4m3, Dtype::Fp8E4m3Fnuz]),
+        ("int8", &[Dtype::Int8]),
+        ("fp6", &[Dtype::Fp6E2m3, Dtype::Fp6E3m2]),
+        ("fp4", &[Dtype::Fp4E2m1]),
+        ("int4", &[Dtype::Int4]),
+        ("mxfp8", &[Dtype::Mxfp8]),
+        ("mxfp6", &[Dtype::Mxfp6]),
+        ("mxfp4", &[Dtype::Mxfp4]),
+        ("nvfp4", &[Dtype::Nvfp4]),
     ];
     let peak = |e: &PresetEntry, d: Dtype| e.peak_tflops.get(d.name()).copied();
     match format {
         Format::Json => write_json(&entries)?,
         Format::Csv => {
             let mut headers = vec!["name", "kind", "model", "display_name"];
-            let peak_cols: Vec<String> = shown
+            // Every format, so a script sees the FNUZ and fp6 e3m2 columns too.
+            let peak_cols: Vec<String> = Dtype::ALL
                 .iter()
                 .map(|d| format!("peak_{}_tflops", d.name()))
                 .collect();
@@ -224,7 +231,7 @@ fn list(format: Format) -> CmdResult {
                         e.display_name.clone(),
                     ];
                     row.extend(
-                        shown
+                        Dtype::ALL
                             .iter()
                             .map(|d| peak(e, *d).map(crate::output::csv_num).unwrap_or_default()),
                     );
@@ -238,7 +245,7 @@ fn list(format: Format) -> CmdResult {
         }
         Format::Table => {
             let mut headers = vec!["name".to_string(), "kind".to_string(), "model".to_string()];
-            headers.extend(shown.iter().map(|d| d.name().to_string()));
+            headers.extend(shown.iter().map(|(h, _)| h.to_string()));
             headers.extend([
                 "mem GB/s".to_string(),
                 "stack".to_string(),
@@ -247,11 +254,20 @@ fn list(format: Format) -> CmdResult {
             let mut t = Table::new(headers);
             for e in &entries {
                 let mut row = vec![e.name.clone(), e.kind.to_string(), e.model.to_string()];
-                row.extend(
-                    shown
+                row.extend(shown.iter().map(|(_, formats)| {
+                    formats
                         .iter()
-                        .map(|d| peak(e, *d).map_or_else(|| "-".into(), |v| sig(v, 4))),
-                );
+                        .enumerate()
+                        .find_map(|(i, d)| {
+                            let mark = if i > 0 && *d == Dtype::Fp8E4m3Fnuz {
+                                "*"
+                            } else {
+                                ""
+                            };
+                            peak(e, *d).map(|v| format!("{}{mark}", sig(v, 4)))
+                        })
+                        .unwrap_or_else(|| "-".into())
+                }));
                 row.push(sig(e.memory_bandwidth_gb_s, 4));
                 row.push(if e.default_stack.is_empty() {
                     "-".into()
@@ -266,7 +282,7 @@ fn list(format: Format) -> CmdResult {
                 t.row(row);
             }
             outln!(
-                "Peak TFLOP/s (TOP/s for integers) per dtype; '-' = not described by the chip file.\nmodel: the chip's model (original, gpu-tiled, cpu-blocked, systolic; docs/model/).\nstack: the software stack predictions use by default; fitted: whether the chip file or\nthat stack was fitted to measurements (no: datasheet values and estimates only)"
+                "Peak TFLOP/s (TOP/s for integers) per dtype; '-' = not described by the chip file.\nfp8: OCP e4m3, or (*) CDNA 3's e4m3 FNUZ; fp6: e2m3, else e3m2; mx*/nvfp4: block-scaled.\nmodel: the chip's model (original, gpu-tiled, cpu-blocked, systolic; docs/model/).\nstack: the software stack predictions use by default; fitted: whether the chip file or\nthat stack was fitted to measurements (no: datasheet values and estimates only)"
             );
             out!("{}", t.render());
         }

@@ -218,3 +218,30 @@ fn a_measured_host_floor_replaces_the_frameworks() {
     let r = mlsim_engine::predict_matmul(&t, 16, 16, 16, Dtype::Fp16).runtime_ms * 1e3;
     assert_us("floor 40", r, 44.0);
 }
+
+/// A format the chip has no path for is dequantized to the path that holds
+/// it (fp8 values and NVFP4's scaled values are exact in fp16) at the
+/// stack's `[dequantize]` cost per element loaded, on the fp32 lanes.
+/// 256^3 with 16 x 16 tiles loads each operand once per tile column (row):
+/// 2 x 256 x 256 x 16 = 2,097,152 elements. fp8: 2 FLOPs each at 1 TFLOP/s
+/// = 4.194 us; NVFP4 also applies its block scale: 3 FLOPs each = 6.291
+/// us; fp16, native, none. Without a `[dequantize]` table nothing is
+/// charged.
+#[test]
+fn a_format_without_a_path_pays_the_stacks_dequantization() {
+    let mut s = setup(false, Timing::Kernel);
+    s.stack = mlsim_hw::parse_stack(
+        &(stack(false)
+            + "\n[dequantize]\nconvert_flops_per_element = 2.0\nscale_flops_per_element = 1.0\n"),
+        "hand-library.toml",
+    )
+    .unwrap();
+    let conversion_us = |s: &Setup, d| {
+        mlsim_engine::predict_matmul(&s.target(), 256, 256, 256, d).conversion_ms * 1e3
+    };
+    assert_us("fp8", conversion_us(&s, Dtype::Fp8E4m3), 4.194304);
+    assert_us("nvfp4", conversion_us(&s, Dtype::Nvfp4), 6.291456);
+    assert_eq!(conversion_us(&s, Dtype::Fp16), 0.0);
+    let without = setup(false, Timing::Kernel);
+    assert_eq!(conversion_us(&without, Dtype::Fp8E4m3), 0.0);
+}

@@ -1,6 +1,7 @@
 //! Integration tests of chip loading.
 
 mod invalid;
+mod sources;
 
 use mlsim_hw::{HwError, parse_chip};
 
@@ -135,4 +136,41 @@ fn a_stack_files_kind_is_read_as_toml() {
         mlsim_hw::stack_kind("# kind = \"framework\"\nname = \"x\"\n"),
         ""
     );
+}
+
+/// Where a format without a path of its own runs (`Chip::fallback_path`):
+/// plain floats on the narrowest native path that holds their values
+/// (value ranges from the format specifications: OCP E4M3 reaches 448,
+/// CDNA 3's FNUZ E4M3 only 240), block-scaled formats on a 16-bit path
+/// that holds element x scale (MX: an 8-bit exponent, bf16; NVFP4: fp16),
+/// everything else on fp32.
+#[test]
+fn formats_without_a_path_fall_back_to_the_path_that_holds_them() {
+    use mlsim_quant::Dtype::*;
+    let on = |chip: &str, d: mlsim_quant::Dtype| {
+        mlsim_hw::load(chip)
+            .unwrap()
+            .resolve_path(d)
+            .map(|(via, _, native)| (via, native))
+            .unwrap()
+    };
+    // Hopper: fp4 values fit fp8 e4m3; scaled MX and NVFP4 values do not.
+    assert_eq!(on("h100-sxm5", Fp4E2m1), (Fp8E4m3, false));
+    assert_eq!(on("h100-sxm5", Fp6E3m2), (Fp8E4m3, false));
+    assert_eq!(on("h100-sxm5", Mxfp4), (Bf16, false));
+    assert_eq!(on("h100-sxm5", Mxfp8), (Bf16, false));
+    assert_eq!(on("h100-sxm5", Nvfp4), (Fp16, false));
+    assert_eq!(on("h100-sxm5", Int4), (Fp32, false));
+    // Ampere has no fp8: fp8 to fp16.
+    assert_eq!(on("a100-sxm4-80gb", Fp8E4m3), (Fp16, false));
+    assert_eq!(on("a100-sxm4-80gb", Fp8E5m2), (Fp16, false));
+    // CDNA 3: OCP fp8 does not fit FNUZ; fp4 does.
+    assert_eq!(on("mi300x", Fp8E4m3Fnuz), (Fp8E4m3Fnuz, true));
+    assert_eq!(on("mi300x", Fp8E4m3), (Fp16, false));
+    assert_eq!(on("mi325x", Fp4E2m1), (Fp8E4m3Fnuz, false));
+    // A T4 has no native bf16 (emulated on fp32): MX formats run on fp32.
+    assert_eq!(on("t4", Mxfp4), (Fp32, false));
+    // Blackwell runs them natively.
+    assert_eq!(on("b200", Nvfp4), (Nvfp4, true));
+    assert_eq!(on("mi355x", Mxfp6), (Mxfp6, true));
 }
