@@ -8,9 +8,14 @@
 //!   cache each in its own dtype), the same time when the scheme uses one
 //!   dtype;
 //! - dequantization is charged only where the weights' dtype differs from
-//!   the compute dtype (weight-only schemes such as w4a16): one fp32
-//!   operation per weight element loaded, at the chip's fp32 rate; a tile
-//!   loads each weight once per 128 rows of tokens.
+//!   the compute dtype (weight-only schemes such as w4a16 and w4a8): the
+//!   stack's `[dequantize]` operations per weight element loaded (a
+//!   block-scaled format's scale included), at the chip's fp32 rate; a
+//!   tile loads each weight once per 128 rows of tokens. Where both
+//!   formats are floats of at most 8 bits with native paths (w4a8 on
+//!   Blackwell and CDNA 4, whose fp8/fp6/fp4 MMA instructions take the two
+//!   operands in different formats), the tensor cores take the weights as
+//!   they are: no conversion, at the compute format's rate.
 //!
 //! Elementwise ops (norms, activation, embedding lookup) are memory passes
 //! through the model's streaming kernel. The call is costed by the target's
@@ -143,9 +148,11 @@ fn time_op(t: &Target<'_>, op: &ModelOp, scheme: &Scheme) -> (f64, Bound) {
     // with the batch while the bytes saved do not. Dequantization is ALU
     // work beside the matrix units' and overlaps the memory stream.
     if let OpShape::Gemm { m, n, k, .. } = op.shape {
-        if scheme.weight_only() && op.weight_bytes > 0.0 {
-            kernel.compute_s +=
-                (k * n) as f64 * m.div_ceil(DEQUANT_ROWS) as f64 / rate(t, Dtype::Fp32);
+        if scheme.weight_only() && op.weight_bytes > 0.0 && !mixed_format_mma(t.chip, scheme) {
+            kernel.compute_s += (k * n) as f64
+                * m.div_ceil(DEQUANT_ROWS) as f64
+                * t.stack.dequantize_flops(scheme.weights)
+                / rate(t, Dtype::Fp32);
         }
     }
     let bound = if kernel.memory_bound() {
@@ -157,6 +164,29 @@ fn time_op(t: &Target<'_>, op: &ModelOp, scheme: &Scheme) -> (f64, Bound) {
     (per_run_s * op.count as f64 * 1e3, bound)
 }
 
+/// Whether the chip's matrix units take the scheme's weights and
+/// activations in their own formats in one instruction: both floats of at
+/// most 8 bits (block-scaled or not) with native paths, as Blackwell's
+/// `kind::mxf8f6f4` and CDNA 4's scaled MFMA do.
+fn mixed_format_mma(chip: &mlsim_hw::Chip, scheme: &Scheme) -> bool {
+    [scheme.weights, scheme.activations].iter().all(|d| {
+        d.float_fields().is_some() && d.element_bits() <= 8 && chip.is_native(*d) && {
+            chip.compute.paths.contains(*d)
+        }
+    })
+}
+
+/// `scheme` as it runs on `chip`: its fp8 formats in the chip's own fp8
+/// variant (an MI300X's "fp8" is FNUZ E4M3), the name kept.
+pub fn scheme_on(chip: &mlsim_hw::Chip, scheme: &Scheme) -> Scheme {
+    Scheme {
+        name: scheme.name.clone(),
+        weights: chip.own_fp8_variant(scheme.weights),
+        activations: chip.own_fp8_variant(scheme.activations),
+        kv: chip.own_fp8_variant(scheme.kv),
+    }
+}
+
 /// Predict one inference step.
 pub fn predict_step(
     t: &Target<'_>,
@@ -164,6 +194,7 @@ pub fn predict_step(
     phase: Phase,
     scheme: &Scheme,
 ) -> StepPrediction {
+    let scheme = &scheme_on(t.chip, scheme);
     let list = ops(cfg, phase, scheme);
     let mut timed: Vec<OpTime> = list
         .into_iter()
@@ -274,7 +305,7 @@ pub fn recommend(
             scheme: s.name.clone(),
             time_ms: t,
             speedup: op.time_ms / t,
-            native: target.chip.is_native(s.activations),
+            native: target.chip.is_native(scheme_on(target.chip, s).activations),
         });
     }
     let (s, t) = fastest(schemes.iter().zip(steps.iter().map(|st| st.step_ms)));
@@ -283,7 +314,7 @@ pub fn recommend(
         scheme: s.name.clone(),
         time_ms: t,
         speedup: baseline.step_ms / t,
-        native: target.chip.is_native(s.activations),
+        native: target.chip.is_native(scheme_on(target.chip, s).activations),
     });
     let with_batch = |b: u64| match phase {
         Phase::Prefill { prompt, .. } => Phase::Prefill { batch: b, prompt },

@@ -276,10 +276,15 @@ pub struct Scheme {
 impl Scheme {
     /// The named schemes: `fp32`, `w16a16` (fp16), `bf16`, `w8a8` (int8
     /// weights and activations, fp16 KV), `w8a16` and `w4a16` (int8 / int4
-    /// weights, fp16 compute), `fp8` (fp8 e4m3 everywhere), `fp8kv` (fp16
-    /// with an fp8 KV cache).
-    pub const NAMES: [&'static str; 8] = [
-        "fp32", "w16a16", "bf16", "w8a8", "w8a16", "w4a16", "fp8", "fp8kv",
+    /// weights, fp16 compute), `fp8` (fp8 e4m3 weights, activations and KV
+    /// cache), `fp8kv` (fp16 with an fp8 KV cache), and the block-scaled
+    /// schemes, each with an fp8 e4m3 KV cache: `mxfp6` and `mxfp4` (MX
+    /// weights and activations), `nvfp4` (NVFP4 weights and activations),
+    /// `w4a8` (MXFP4 weights, fp8 e4m3 activations: the fp4 weights are
+    /// dequantized to fp8 as they are loaded).
+    pub const NAMES: [&'static str; 12] = [
+        "fp32", "w16a16", "bf16", "w8a8", "w8a16", "w4a16", "fp8", "fp8kv", "mxfp6", "mxfp4",
+        "nvfp4", "w4a8",
     ];
 
     /// Whether the weights must be converted to the compute dtype as they
@@ -302,6 +307,10 @@ impl FromStr for Scheme {
             "w4a16" => (Int4, Fp16, Fp16),
             "fp8" => (Fp8E4m3, Fp8E4m3, Fp8E4m3),
             "fp8kv" => (Fp16, Fp16, Fp8E4m3),
+            "mxfp6" => (Mxfp6, Mxfp6, Fp8E4m3),
+            "mxfp4" => (Mxfp4, Mxfp4, Fp8E4m3),
+            "nvfp4" => (Nvfp4, Nvfp4, Fp8E4m3),
+            "w4a8" => (Mxfp4, Fp8E4m3, Fp8E4m3),
             other => {
                 return Err(format!(
                     "unknown scheme `{other}`, expected one of {}",
@@ -556,6 +565,40 @@ mod tests {
         let expected =
             0.5 * (2.0 * (64.0 * 128.0 + 64.0 * 64.0 + 3.0 * 64.0 * 128.0) + 64.0 * 100.0 + 64.0);
         assert_eq!(weights, expected);
+    }
+
+    /// The block-scaled schemes store their scales with the weights: MXFP4
+    /// is 4 bits + one 8-bit scale per 32 = 4.25 bits, NVFP4 4 + 8/16 =
+    /// 4.5, MXFP6 6.25; their KV caches are fp8 (1 byte); w4a8 computes in
+    /// fp8 on MXFP4 weights.
+    #[test]
+    fn block_scaled_schemes_count_their_scales() {
+        let decode = Phase::Decode {
+            batch: 1,
+            context: 32,
+        };
+        for (name, bits, activation_bytes) in [
+            ("mxfp4", 4.25, 4.25 / 8.0),
+            ("nvfp4", 4.5, 4.5 / 8.0),
+            ("mxfp6", 6.25, 6.25 / 8.0),
+            ("w4a8", 4.25, 1.0),
+        ] {
+            let scheme: Scheme = name.parse().unwrap();
+            assert_eq!(scheme.kv, Dtype::Fp8E4m3, "{name}");
+            assert_eq!(scheme.weight_only(), name == "w4a8", "{name}");
+            let list = ops(&tiny(), decode, &scheme);
+            let qkv = list.iter().find(|o| o.name == "qkv_proj").unwrap();
+            assert_eq!(qkv.weight_bytes, bits / 8.0 * 64.0 * 128.0, "{name}");
+            // One token: 64 inputs and 128 outputs in the activation format.
+            assert_eq!(
+                qkv.activation_bytes,
+                activation_bytes * (64.0 + 128.0),
+                "{name}"
+            );
+            // The new token's K and V, fp8: 2 x 2 KV heads x 16.
+            assert_eq!(qkv.kv_bytes, 2.0 * 2.0 * 16.0, "{name}");
+        }
+        assert!("mxfp3".parse::<Scheme>().unwrap_err().contains("nvfp4"));
     }
 
     #[test]

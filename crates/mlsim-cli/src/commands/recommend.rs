@@ -36,7 +36,7 @@ pub struct RecommendArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "w16a16,fp32,bf16,w8a8,w8a16,w4a16,fp8,fp8kv"
+        default_value = "w16a16,fp32,bf16,w8a8,w8a16,w4a16,fp8,fp8kv,mxfp6,mxfp4,nvfp4,w4a8"
     )]
     schemes: Vec<Scheme>,
     /// Largest batch size scanned for changes of the recommendation.
@@ -92,6 +92,7 @@ pub fn run(args: &RecommendArgs) -> CmdResult {
                 outln!("  from batch {:>5}: {}", s.from_batch, s.scheme);
             }
             warn_non_native(&chip.name, &rec.choices)?;
+            note_emulated(chip, &args.schemes)?;
         }
     }
     Ok(())
@@ -114,8 +115,13 @@ fn suite_recommendation(
         SuiteArg::All => Suite::ALL.to_vec(),
     };
     let mut choices = Vec::new();
+    // Each scheme in the chip's own fp8 variant (FNUZ on CDNA 3).
+    let on_chip: Vec<Scheme> = schemes
+        .iter()
+        .map(|s| mlsim_engine::model::scheme_on(chip, s))
+        .collect();
     for w in suites.iter().flat_map(|s| s.workloads()) {
-        let times: Vec<(&Scheme, f64)> = schemes
+        let times: Vec<(&Scheme, f64)> = on_chip
             .iter()
             .map(|s| {
                 (
@@ -148,6 +154,7 @@ fn suite_recommendation(
             );
             out!("{}", choices_table("workload", &choices));
             warn_non_native(&chip.name, &choices)?;
+            note_emulated(chip, schemes)?;
         }
     }
     Ok(())
@@ -189,6 +196,28 @@ fn choices_table(first: &str, choices: &[mlsim_engine::model::Choice]) -> String
 }
 
 /// A warning line for every choice whose compute dtype is not native.
+/// Say how each compared scheme whose compute format has no native path
+/// runs (the path it is dequantized to or emulated by), so its time is
+/// never read as the native format's. Weight-only schemes (w4a16, w4a8)
+/// convert their weights to the compute format by design, not noted.
+fn note_emulated(chip: &mlsim_hw::Chip, schemes: &[Scheme]) -> std::io::Result<()> {
+    for s in schemes {
+        let dtype = mlsim_engine::model::scheme_on(chip, s).activations;
+        if chip.is_native(dtype) {
+            continue;
+        }
+        let via = chip
+            .resolve_path(dtype)
+            .map_or_else(|| "fp32".to_string(), |(via, _, _)| via.to_string());
+        outln!(
+            "note: {} runs emulated on {}: {dtype} has no native path; it is converted to {via} as it is loaded",
+            s.name,
+            chip.name
+        );
+    }
+    Ok(())
+}
+
 fn warn_non_native(chip: &str, choices: &[mlsim_engine::model::Choice]) -> std::io::Result<()> {
     for c in choices.iter().filter(|c| !c.native) {
         outln!(

@@ -533,3 +533,39 @@ fn run_refuses_duplicate_chip_names_and_overfull_charts() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("at most 12 chips"), "{}", stderr(&o));
 }
+
+/// The block-scaled schemes are compared by default; one whose compute
+/// format has no native path is named with the path it runs on (NVFP4 on
+/// an H100: fp16, which holds fp4 x E4M3 products exactly), and not on a
+/// B200, which runs NVFP4 natively.
+#[test]
+fn recommend_says_where_a_block_scaled_scheme_is_emulated() {
+    let args = |hw: &'static str| {
+        [
+            "recommend",
+            "--hw",
+            hw,
+            "--model",
+            "llama-3-8b",
+            "--phase",
+            "decode",
+            "--seq",
+            "2048",
+        ]
+    };
+    let o = mlsim(&args("h100-sxm5"));
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("note: nvfp4 runs emulated on h100-sxm5: nvfp4 has no native path; it is converted to fp16 as it is loaded"),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: mxfp4 runs emulated on h100-sxm5"),
+        "{text}"
+    );
+    let o = mlsim(&args("b200"));
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    assert!(!stdout(&o).contains("note: nvfp4"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("note: mxfp4"), "{}", stdout(&o));
+}
