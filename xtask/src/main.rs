@@ -7,6 +7,7 @@
 
 mod figures;
 mod layering;
+mod low_precision;
 mod paper;
 
 use std::path::PathBuf;

@@ -665,6 +665,7 @@ pub fn paper_tables(root: &Path) -> anyhow::Result<Outputs> {
     let mut out = a?;
     out.extend(b?);
     out.extend(c?);
+    out.extend(crate::low_precision::tables()?);
     Ok(out)
 }
 

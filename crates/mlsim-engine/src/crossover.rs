@@ -59,10 +59,17 @@ pub enum SearchedCrossover {
     },
 }
 
-fn faster(t: &Target<'_>, dtype: Dtype, family: Family, s: u64) -> bool {
+/// The dtype a search compares against and the dtype it searches for.
+#[derive(Clone, Copy)]
+struct Pair {
+    dtype: Dtype,
+    baseline: Dtype,
+}
+
+fn faster(t: &Target<'_>, pair: Pair, family: Family, s: u64) -> bool {
     let (m, n, k) = family.shape(s);
-    predict_matmul(t, m, n, k, dtype).runtime_ms
-        < predict_matmul(t, m, n, k, Dtype::Fp32).runtime_ms
+    predict_matmul(t, m, n, k, pair.dtype).runtime_ms
+        < predict_matmul(t, m, n, k, pair.baseline).runtime_ms
 }
 
 /// Geometric grid from `lo` to `hi` (inclusive), `per_octave` points per
@@ -95,10 +102,25 @@ pub const EXACT_RANGE: u64 = 1 << 20;
 /// the search resumes below the highest slower size found (exact for ranges
 /// of up to [`EXACT_RANGE`] sizes; beyond that the grid answer stands).
 pub fn search(t: &Target<'_>, dtype: Dtype, family: Family, lo: u64, hi: u64) -> SearchedCrossover {
+    search_against(t, dtype, Dtype::Fp32, family, lo, hi)
+}
+
+/// [`search`] against another dtype than fp32: the smallest size from
+/// which `dtype` is predicted faster than `baseline` (fp8 or fp4 against
+/// bf16) at every larger size.
+pub fn search_against(
+    t: &Target<'_>,
+    dtype: Dtype,
+    baseline: Dtype,
+    family: Family,
+    lo: u64,
+    hi: u64,
+) -> SearchedCrossover {
+    let pair = Pair { dtype, baseline };
     let g = grid(lo, hi, 16);
-    let verdicts: Vec<bool> = g.iter().map(|&s| faster(t, dtype, family, s)).collect();
+    let verdicts: Vec<bool> = g.iter().map(|&s| faster(t, pair, family, s)).collect();
     let Some(last_slow) = verdicts.iter().rposition(|f| !f) else {
-        return verified(t, dtype, family, lo, hi, lo);
+        return verified(t, pair, family, lo, hi, lo);
     };
     if last_slow == g.len() - 1 {
         return SearchedCrossover::Never;
@@ -108,20 +130,20 @@ pub fn search(t: &Target<'_>, dtype: Dtype, family: Family, lo: u64, hi: u64) ->
     let (mut slow, mut fast) = (g[last_slow], g[last_slow + 1]);
     while fast - slow > 1 {
         let mid = slow + (fast - slow) / 2;
-        if faster(t, dtype, family, mid) {
+        if faster(t, pair, family, mid) {
             fast = mid;
         } else {
             slow = mid;
         }
     }
-    verified(t, dtype, family, lo, hi, fast)
+    verified(t, pair, family, lo, hi, fast)
 }
 
 /// Check every size from `candidate` to `hi`; the answer is the size above
 /// the highest slower one.
 fn verified(
     t: &Target<'_>,
-    dtype: Dtype,
+    pair: Pair,
     family: Family,
     lo: u64,
     hi: u64,
@@ -131,7 +153,7 @@ fn verified(
     if hi - lo <= EXACT_RANGE {
         if let Some(slow) = (candidate..=hi)
             .rev()
-            .find(|&s| !faster(t, dtype, family, s))
+            .find(|&s| !faster(t, pair, family, s))
         {
             if slow == hi {
                 return SearchedCrossover::Never;
@@ -143,7 +165,7 @@ fn verified(
         return SearchedCrossover::Always;
     }
     let (m, n, k) = family.shape(from);
-    let b = dtype.bytes_per_element();
+    let b = pair.dtype.bytes_per_element();
     let ai = 2.0 * m as f64 * n as f64 * k as f64
         / (b * (m as f64 * k as f64 + k as f64 * n as f64 + m as f64 * n as f64));
     SearchedCrossover::From { size: from, ai }

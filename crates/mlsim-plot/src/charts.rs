@@ -10,23 +10,26 @@ use plotters::style::RGBColor;
 use crate::{Bars, Chart, Heatmap, PALETTE, Series, Style};
 
 /// A fixed colour per dtype (index into [`crate::PALETTE`]), so that a
-/// dtype looks the same in every figure. A format's variants share one
-/// (OCP and FNUZ fp8, plain and block-scaled fp6 and fp4): a chip has one
-/// of them.
+/// dtype looks the same in every figure. OCP and FNUZ fp8 share one (a
+/// chip has one of them); plain and block-scaled formats do not (a B200
+/// runs fp4 and MXFP4 at different rates).
 pub fn dtype_color(dtype: Dtype) -> usize {
     match dtype {
         Dtype::Fp32 => 0,
         Dtype::Tf32 => 1,
         Dtype::Fp16 => 2,
         Dtype::Bf16 => 3,
-        Dtype::Fp8E4m3 | Dtype::Fp8E4m3Fnuz | Dtype::Mxfp8 => 4,
+        Dtype::Fp8E4m3 | Dtype::Fp8E4m3Fnuz => 4,
         Dtype::Fp8E5m2 | Dtype::Fp8E5m2Fnuz => 5,
         Dtype::Int8 => 6,
         Dtype::Int4 => 7,
         Dtype::Fp64 => 8,
-        Dtype::Fp6E2m3 | Dtype::Fp6E3m2 | Dtype::Mxfp6 => 9,
-        Dtype::Fp4E2m1 | Dtype::Mxfp4 => 10,
+        Dtype::Fp6E2m3 | Dtype::Fp6E3m2 => 9,
+        Dtype::Fp4E2m1 => 10,
         Dtype::Nvfp4 => 11,
+        Dtype::Mxfp8 => 12,
+        Dtype::Mxfp6 => 13,
+        Dtype::Mxfp4 => 14,
     }
 }
 
@@ -441,6 +444,27 @@ mod tests {
         assert_eq!(e.len(), 4);
         for (got, want) in e.iter().zip(want) {
             assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+    }
+
+    /// Every chip's maps tell its formats apart: two formats share a
+    /// colour only when no chip could have both (OCP and FNUZ fp8), or
+    /// when they are the same fp6 with another split of its bits.
+    #[test]
+    fn formats_a_chip_can_have_together_have_their_own_colours() {
+        let twins = |a: Dtype, b: Dtype| {
+            let pair = |x, y| (a == x && b == y) || (a == y && b == x);
+            pair(Dtype::Fp8E4m3, Dtype::Fp8E4m3Fnuz)
+                || pair(Dtype::Fp8E5m2, Dtype::Fp8E5m2Fnuz)
+                || pair(Dtype::Fp6E2m3, Dtype::Fp6E3m2)
+        };
+        for a in Dtype::ALL {
+            assert!(dtype_color(a) < crate::PALETTE.len(), "{a}");
+            for b in Dtype::ALL {
+                if a != b && !twins(a, b) {
+                    assert_ne!(dtype_color(a), dtype_color(b), "{a} and {b}");
+                }
+            }
         }
     }
 }

@@ -43,7 +43,7 @@ fn register_font() {
 /// yellow (unreadable as a thin line on white) replaced by a brown; then
 /// four darker tones (Paul Tol's muted set) for the formats added later
 /// (fp64, fp6, fp4, NVFP4).
-pub const PALETTE: [RGBColor; 12] = [
+pub const PALETTE: [RGBColor; 15] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
@@ -56,6 +56,9 @@ pub const PALETTE: [RGBColor; 12] = [
     RGBColor(136, 34, 85),
     RGBColor(17, 119, 51),
     RGBColor(153, 153, 51),
+    RGBColor(221, 204, 119),
+    RGBColor(170, 68, 153),
+    RGBColor(136, 204, 238),
 ];
 
 /// How a series is drawn.

@@ -510,8 +510,8 @@ fn run_refuses_duplicate_chip_names_and_overfull_charts() {
     assert!(stderr(&o).contains("both named `t4`"), "{}", stderr(&o));
     let dir = TempDir::new("run-plot-many");
     let mut args = vec!["run", "llm", "--plot", dir.to_str().unwrap()];
-    // One more chip than the palette's 12 colours.
-    let thirteen = [
+    // One more chip than the palette's 15 colours.
+    let sixteen = [
         "t4",
         "t4-calibrated",
         "mi210",
@@ -525,13 +525,17 @@ fn run_refuses_duplicate_chip_names_and_overfull_charts() {
         "h100-sxm5",
         "h200",
         "rtx4090",
+        "b200",
+        "mi355x",
+        "l40s",
     ];
-    for chip in thirteen {
+    assert_eq!(sixteen.len(), mlsim_plot::PALETTE.len() + 1);
+    for chip in sixteen {
         args.extend(["--hw", chip]);
     }
     let o = mlsim(&args);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("at most 12 chips"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("at most 15 chips"), "{}", stderr(&o));
 }
 
 /// The block-scaled schemes are compared by default; one whose compute
