@@ -20,6 +20,7 @@ macro_rules! out {
 }
 
 mod commands;
+mod files;
 mod output;
 mod shapes;
 

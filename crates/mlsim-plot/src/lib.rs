@@ -23,6 +23,7 @@ use plotters::prelude::*;
 
 mod bars;
 pub mod charts;
+pub mod files;
 mod heatmap;
 mod svg_text;
 
@@ -504,12 +505,20 @@ pub fn svg(plot: &impl Plot) -> Result<String, PlotError> {
     Ok(svg_text::outline_text(&out))
 }
 
-/// Write `plot` as `dir/stem.png` and `dir/stem.svg`, creating `dir`.
+/// Write `plot` as `dir/stem.png` and `dir/stem.svg`, creating `dir`; each
+/// file whole or not at all ([`files::write_via`]), so an interrupted run
+/// never leaves a truncated chart.
 pub fn write_png_and_svg(plot: &impl Plot, dir: &Path, stem: &str) -> Result<(), PlotError> {
     std::fs::create_dir_all(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
-    write_png(plot, &dir.join(format!("{stem}.png")))?;
+    let png = dir.join(format!("{stem}.png"));
+    files::write_via(&png, true, |tmp| {
+        write_png(plot, tmp).map_err(|e| std::io::Error::other(e.to_string()))
+    })
+    .map_err(|e| err(format!("{}: {e}", png.display())))?;
+    let text = svg(plot)?;
     let svg_path = dir.join(format!("{stem}.svg"));
-    std::fs::write(&svg_path, svg(plot)?).map_err(|e| err(format!("{}: {e}", svg_path.display())))
+    files::write_via(&svg_path, true, |tmp| std::fs::write(tmp, &text))
+        .map_err(|e| err(format!("{}: {e}", svg_path.display())))
 }
 
 #[cfg(test)]

@@ -36,6 +36,10 @@ pub struct CalibrateArgs {
     /// already carries as calibrations).
     #[arg(long, value_name = "FILE")]
     out_chip: Option<PathBuf>,
+    /// Replace --out or --out-chip when the file exists (otherwise an
+    /// existing file is kept and the command fails, exit code 2).
+    #[arg(long)]
+    force: bool,
     /// Comma-separated parameters to fit.
     #[arg(long, value_name = "LIST")]
     params: Option<String>,
@@ -90,14 +94,12 @@ fn name_of(path: &std::path::Path, flag: &str) -> Result<String, Failure> {
         })
 }
 
-fn write(path: &std::path::Path, text: &str) -> Result<(), Failure> {
-    std::fs::write(path, text).map_err(|e| Failure {
-        code: 2,
-        error: anyhow::anyhow!("cannot write {}: {e}", path.display()),
-    })
-}
-
 pub fn run(args: &CalibrateArgs) -> CmdResult {
+    // Refuse before fitting, not after.
+    crate::files::check_new(&args.out, args.force, "calibrated file")?;
+    if let Some(chip) = &args.out_chip {
+        crate::files::check_new(chip, args.force, "chip file")?;
+    }
     let files = &args.measurements;
     let cases =
         super::validate::load_cases(&args.hw, files, &args.setup, args.host_floor_from_smallest)?;
@@ -260,7 +262,7 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
         let text = calibrated_text(&source, &name, "chip", &chip_record)?;
         // The written file must load as a valid chip, or nothing is written.
         mlsim_hw::parse_chip(&text, &path.display().to_string())?;
-        write(path, &text)?;
+        crate::files::write_atomic(path, text.as_bytes(), args.force, "chip file")?;
         written.push(format!("{} (chip `{name}`)", path.display()));
     }
     if gpu {
@@ -286,7 +288,7 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
         if !stack_record.is_empty() {
             let text = calibrated_text(&source, &stack_name, "stack", &stack_record)?;
             mlsim_hw::parse_stack(&text, &args.out.display().to_string())?;
-            write(&args.out, &text)?;
+            crate::files::write_atomic(&args.out, text.as_bytes(), args.force, "stack file")?;
             written.push(format!("{} (stack `{stack_name}`)", args.out.display()));
         }
     }

@@ -70,6 +70,10 @@ pub struct CpuArgs {
     /// Write the CSV here (otherwise only the table is printed).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace --out when the file exists (otherwise earlier measurements
+    /// are kept and the command fails before measuring, exit code 2).
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(cmd: &MeasureCommand) -> CmdResult {
@@ -220,6 +224,10 @@ fn cpu(args: &CpuArgs) -> CmdResult {
         code: 2,
         error: anyhow::anyhow!(msg),
     };
+    // Refuse before measuring, not after.
+    if let Some(path) = &args.out {
+        crate::files::check_new(path, args.force, "measurement file")?;
+    }
     if let Some(d) = args
         .dtypes
         .iter()
@@ -458,8 +466,7 @@ fn cpu(args: &CpuArgs) -> CmdResult {
                 s.reps
             ));
         }
-        std::fs::write(path, text)
-            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+        crate::files::write_atomic(path, text.as_bytes(), args.force, "measurement file")?;
         eprintln!("wrote {} ({} points)", path.display(), rows.len());
     }
     Ok(())

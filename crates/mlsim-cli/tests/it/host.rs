@@ -130,3 +130,92 @@ fn hw_detect_prints_a_chip_file_presets_check_accepts() {
     let c = mlsim(&["presets", "check", &f.display().to_string()]);
     assert!(c.status.success(), "{}", stderr(&c));
 }
+
+/// `measure cpu --out` never replaces earlier measurements unless told:
+/// without `--force` it stops before measuring (exit 2, the file named, the
+/// file untouched); with `--force` the new rows replace it.
+#[test]
+fn measure_keeps_an_existing_file_unless_forced() {
+    let dir = crate::TempDir::new("measure-force");
+    let out = dir.join("old.csv");
+    std::fs::write(&out, "# earlier measurements\n").unwrap();
+    let out_s = out.display().to_string();
+    let args = [
+        "measure",
+        "cpu",
+        "--sizes",
+        "16",
+        "--dtypes",
+        "fp32",
+        "--reps",
+        "2",
+        "--warmup",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        &out_s,
+    ];
+    let o = mlsim(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("old.csv: a file is there already"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert!(
+        !stdout(&o).contains("gemm"),
+        "measured before refusing: {}",
+        stdout(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "# earlier measurements\n"
+    );
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let o = mlsim(&forced);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("# mlsim measure cpu")
+    );
+    // Written through a temporary file beside it, which does not stay.
+    let names: Vec<String> = std::fs::read_dir(&*dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["old.csv"]);
+}
+
+/// A measurement file cannot be written where its folder is a file: a
+/// clear error naming the path, exit 2, before measuring.
+#[test]
+fn measure_into_an_unwritable_location_is_a_clear_error() {
+    let dir = crate::TempDir::new("measure-unwritable");
+    let blocker = dir.join("not-a-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let out = blocker.join("h.csv").display().to_string();
+    let o = mlsim(&[
+        "measure",
+        "cpu",
+        "--sizes",
+        "16",
+        "--dtypes",
+        "fp32",
+        "--reps",
+        "2",
+        "--warmup",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("h.csv"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "x");
+}

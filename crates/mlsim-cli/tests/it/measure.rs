@@ -293,3 +293,39 @@ fn a_read_off_host_floor_is_not_fitted_into_the_stack() {
     let text = std::fs::read_to_string(dir.join("read-off.toml")).unwrap();
     assert!(text.contains("host.floor_us removed"), "the record says so");
 }
+
+/// `calibrate --out` keeps an existing file unless `--force`: exit 2
+/// before fitting, the file named and untouched.
+#[test]
+fn calibrate_keeps_an_existing_file_unless_forced() {
+    let dir = crate::TempDir::new("cal-force");
+    let out = dir.join("t4-fit.toml");
+    std::fs::write(&out, "# my earlier fit\n").unwrap();
+    let out_s = out.display().to_string();
+    let args = [
+        "calibrate",
+        "--hw",
+        "t4-seed",
+        "--measurements",
+        T4,
+        "--out",
+        &out_s,
+    ];
+    let o = mlsim(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("t4-fit.toml: a file is there already"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "# my earlier fit\n");
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let o = mlsim(&forced);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("name = \"t4-fit\"")
+    );
+}
