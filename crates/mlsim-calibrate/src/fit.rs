@@ -309,10 +309,7 @@ pub fn parse_params(
         }
         if let Some(d) = item.strip_prefix("clock.") {
             let dtype = dtype_of(item, d)?;
-            if !matches!(
-                chip.compute.paths.get(dtype).map(|p| &p.kind),
-                Some(mlsim_hw::PathKind::Native { .. })
-            ) {
+            if !chip.has_native_path(dtype) {
                 return Err(CalibrateError::Unsupported(format!(
                     "{item}: the {dtype} path of `{}` is emulated; it runs at the clock of the path it runs through",
                     chip.name

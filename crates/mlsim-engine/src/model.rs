@@ -165,14 +165,17 @@ fn time_op(t: &Target<'_>, op: &ModelOp, scheme: &Scheme) -> (f64, Bound) {
 }
 
 /// Whether the chip's matrix units take the scheme's weights and
-/// activations in their own formats in one instruction: both floats of at
-/// most 8 bits (block-scaled or not) with native paths, as Blackwell's
-/// `kind::mxf8f6f4` and CDNA 4's scaled MFMA do.
+/// activations in their own formats in one instruction: both fp8, fp6 or
+/// fp4, plain or MX-scaled, with native paths, as Blackwell's
+/// `kind::mxf8f6f4` and CDNA 4's scaled MFMA do (NVFP4's E4M3 block scales
+/// do not mix with another format there).
 fn mixed_format_mma(chip: &mlsim_hw::Chip, scheme: &Scheme) -> bool {
-    [scheme.weights, scheme.activations].iter().all(|d| {
-        d.float_fields().is_some() && d.element_bits() <= 8 && chip.is_native(*d) && {
-            chip.compute.paths.contains(*d)
-        }
+    [scheme.weights, scheme.activations].iter().all(|&d| {
+        d.float_fields().is_some()
+            && d.element_bits() <= 8
+            && d.block_scaling()
+                .is_none_or(|s| s.scale == mlsim_quant::ScaleFormat::E8m0)
+            && chip.has_native_path(d)
     })
 }
 

@@ -410,12 +410,7 @@ impl Chip {
         if dtype.element_bits() >= 32 {
             return Dtype::Fp32;
         }
-        let native = |d: Dtype| {
-            matches!(
-                self.compute.paths.get(d).map(|p| &p.kind),
-                Some(PathKind::Native { .. })
-            )
-        };
+        let native = |d: Dtype| self.has_native_path(d);
         if let Some(scaling) = dtype.block_scaling() {
             return scaling
                 .dequantized_formats()
@@ -437,6 +432,15 @@ impl Chip {
             .unwrap_or(Dtype::Fp32)
     }
 
+    /// Whether the file gives `dtype` a native path of its own (a
+    /// datasheet peak).
+    pub fn has_native_path(&self, dtype: Dtype) -> bool {
+        matches!(
+            self.compute.paths.get(dtype).map(|p| &p.kind),
+            Some(PathKind::Native { .. })
+        )
+    }
+
     /// The chip's own variant of an fp8 format: CDNA 3 computes fp8 only
     /// in the FNUZ encodings, which is what a framework's "fp8" means
     /// there (PyTorch's float8_e4m3fnuz on an MI300X); `dtype` itself
@@ -447,13 +451,7 @@ impl Chip {
             Dtype::Fp8E5m2 => Dtype::Fp8E5m2Fnuz,
             _ => return dtype,
         };
-        let native = |d: Dtype| {
-            matches!(
-                self.compute.paths.get(d).map(|p| &p.kind),
-                Some(PathKind::Native { .. })
-            )
-        };
-        if !native(dtype) && native(twin) {
+        if !self.has_native_path(dtype) && self.has_native_path(twin) {
             twin
         } else {
             dtype

@@ -294,9 +294,9 @@ pub struct RawStack {
     #[serde(default)]
     pub host: Option<RawHostOverride>,
     /// What the library's kernels spend dequantizing a format the chip
-    /// has no path for (`[dequantize]`); without it, nothing is charged.
-    #[serde(default)]
-    pub dequantize: Option<RawDequantize>,
+    /// has no path for (`[dequantize]`): required, so that no stack
+    /// converts for free by omission (0 and 0 say so explicitly).
+    pub dequantize: RawDequantize,
 }
 
 /// `[dequantize]`: the work the library's kernels do per element loaded to

@@ -64,7 +64,7 @@ pub struct Stack {
     /// with, seconds; replaces the framework's when present.
     pub host_timing_overhead_s: Option<f64>,
     /// Dequantization work per element of a format without a path of its
-    /// own (`[dequantize]`); zeros when the file has none.
+    /// own (`[dequantize]`).
     pub dequantize: Dequantize,
 }
 
@@ -426,31 +426,26 @@ fn validate_stack(raw: RawStack) -> Result<Stack, Problem> {
         }
         None => (None, None),
     };
-    let dequantize = match raw.dequantize {
-        Some(d) => {
-            let dpath = root.key("dequantize");
-            let flops = |field: &str, v: f64| {
-                plausible(
-                    &dpath,
-                    field,
-                    non_negative(&dpath, field, v)?,
-                    0.0,
-                    1e3,
-                    "FLOP",
-                )
-            };
-            Dequantize {
-                convert_flops_per_element: flops(
-                    "convert_flops_per_element",
-                    d.convert_flops_per_element,
-                )?,
-                scale_flops_per_element: flops(
-                    "scale_flops_per_element",
-                    d.scale_flops_per_element,
-                )?,
-            }
+    let dequantize = {
+        let dpath = root.key("dequantize");
+        let flops = |field: &str, v: f64| {
+            plausible(
+                &dpath,
+                field,
+                non_negative(&dpath, field, v)?,
+                0.0,
+                1e3,
+                "FLOP",
+            )
+        };
+        let d = &raw.dequantize;
+        Dequantize {
+            convert_flops_per_element: flops(
+                "convert_flops_per_element",
+                d.convert_flops_per_element,
+            )?,
+            scale_flops_per_element: flops("scale_flops_per_element", d.scale_flops_per_element)?,
         }
-        None => Dequantize::default(),
     };
     Ok(Stack {
         name: raw.name,

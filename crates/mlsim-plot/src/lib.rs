@@ -42,8 +42,8 @@ fn register_font() {
 
 /// Colours used in order: Okabe-Ito's colour-blind friendly set, with its
 /// yellow (unreadable as a thin line on white) replaced by a brown; then
-/// four darker tones (Paul Tol's muted set) for the formats added later
-/// (fp64, fp6, fp4, NVFP4).
+/// seven tones of Paul Tol's muted set for the formats added later
+/// (fp64, fp6, fp4, NVFP4, MXFP8, MXFP6, MXFP4).
 pub const PALETTE: [RGBColor; 15] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),

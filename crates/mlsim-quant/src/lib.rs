@@ -128,7 +128,7 @@ impl BlockScaling {
     /// narrowest first. An E8M0 scale is a power of two over fp32's whole
     /// exponent range, so MX values need an 8-bit exponent (bf16, fp32);
     /// NVFP4's fp4 element times its E4M3 scale lies in [2^-10, 2688] with
-    /// 4 significant bits, exact in fp16 (its fp32 tensor scale is applied
+    /// at most 6 significant bits, exact in fp16 (its fp32 tensor scale is applied
     /// to the output). Not fp8: an fp8 path cannot hold the scaled values,
     /// which is why libraries serve MXFP4 on Hopper as 16-bit GEMMs.
     pub fn dequantized_formats(&self) -> &'static [Dtype] {
@@ -308,10 +308,15 @@ impl Dtype {
     /// E4M3 keeps only the all-ones pattern for NaN (max 448); the FNUZ
     /// variants have a bias one larger and only one NaN (E4M3 FNUZ: max
     /// 240, smallest 2^-10); the OCP fp6 and fp4 formats have no special
-    /// values at all (fp4 E2M1: max 6, smallest 0.5).
+    /// values at all (fp4 E2M1: max 6, smallest 0.5). `None` for integers
+    /// and for the block-scaled formats, whose values are element x scale
+    /// ([`BlockScaling::dequantized_formats`] says what holds them).
     pub fn float_range(self) -> Option<(f64, f64)> {
+        if self.block_scaling().is_some() {
+            return None;
+        }
         let (e, m) = self.float_fields()?;
-        let element = self.block_scaling().map_or(self, |s| s.element);
+        let element = self;
         let ieee_bias = (1i32 << (e - 1)) - 1;
         let (bias, top_exponent, top_mantissa) = match element {
             // Every exponent code is finite; the top mantissa at the top
@@ -626,11 +631,14 @@ mod tests {
             (Dtype::Fp6E2m3, 7.5, 0.125),
             (Dtype::Fp6E3m2, 28.0, 0.0625),
             (Dtype::Fp4E2m1, 6.0, 0.5),
-            (Dtype::Mxfp4, 6.0, 0.5),
         ] {
             assert_eq!(d.float_range(), Some((max, smallest)), "{d}");
         }
         assert_eq!(Dtype::Int8.float_range(), None);
+        // Scaled values are not the element's: no plain format is said to
+        // hold MXFP4 from its element alone.
+        assert_eq!(Dtype::Mxfp4.float_range(), None);
+        assert!(!Dtype::Mxfp4.fits_exactly_in(Dtype::Fp8E4m3));
     }
 
     /// Hand counts. A 4096 x 4096 MXFP4 weight: 2^24 elements x 0.5 B =

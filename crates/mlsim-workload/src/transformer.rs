@@ -280,8 +280,9 @@ impl Scheme {
     /// cache), `fp8kv` (fp16 with an fp8 KV cache), and the block-scaled
     /// schemes, each with an fp8 e4m3 KV cache: `mxfp6` and `mxfp4` (MX
     /// weights and activations), `nvfp4` (NVFP4 weights and activations),
-    /// `w4a8` (MXFP4 weights, fp8 e4m3 activations: the fp4 weights are
-    /// dequantized to fp8 as they are loaded).
+    /// `w4a8` (MXFP4 weights, fp8 e4m3 activations: the weights are
+    /// dequantized to fp8 as they are loaded, except on chips whose matrix
+    /// units take both formats, Blackwell and CDNA 4).
     pub const NAMES: [&'static str; 12] = [
         "fp32", "w16a16", "bf16", "w8a8", "w8a16", "w4a16", "fp8", "fp8kv", "mxfp6", "mxfp4",
         "nvfp4", "w4a8",

@@ -195,7 +195,6 @@ fn choices_table(first: &str, choices: &[mlsim_engine::model::Choice]) -> String
     t.render()
 }
 
-/// A warning line for every choice whose compute dtype is not native.
 /// Say how each compared scheme whose compute format has no native path
 /// runs (the path it is dequantized to or emulated by), so its time is
 /// never read as the native format's. Weight-only schemes (w4a16, w4a8)
@@ -218,6 +217,7 @@ fn note_emulated(chip: &mlsim_hw::Chip, schemes: &[Scheme]) -> std::io::Result<(
     Ok(())
 }
 
+/// A warning line for every choice whose compute dtype is not native.
 fn warn_non_native(chip: &str, choices: &[mlsim_engine::model::Choice]) -> std::io::Result<()> {
     for c in choices.iter().filter(|c| !c.native) {
         outln!(

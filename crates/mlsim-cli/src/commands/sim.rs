@@ -113,6 +113,16 @@ pub fn run(args: &SimArgs) -> CmdResult {
                 t.row([term, value, unit.to_string()]);
             }
             out!("{}", t.render());
+            // OCP fp8 on a chip whose fp8 is FNUZ (CDNA 3) runs dequantized:
+            // say which format the chip computes fp8 in.
+            let own = chip.own_fp8_variant(args.dtype);
+            if own != args.dtype {
+                outln!(
+                    "note: {} has no {} path; its fp8 is {own} (--dtype {own})",
+                    chip.name,
+                    args.dtype
+                );
+            }
         }
     }
     Ok(())

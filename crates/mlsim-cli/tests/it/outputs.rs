@@ -573,3 +573,28 @@ fn recommend_says_where_a_block_scaled_scheme_is_emulated() {
     assert!(!stdout(&o).contains("note: nvfp4"), "{}", stdout(&o));
     assert!(!stdout(&o).contains("note: mxfp4"), "{}", stdout(&o));
 }
+
+/// OCP fp8 on a chip whose fp8 is FNUZ (MI300X) runs dequantized, and
+/// `sim` names the format the chip computes fp8 in; on an H100 it says
+/// nothing.
+#[test]
+fn sim_names_the_chips_own_fp8() {
+    let run = |hw: &str, dtype: &str| {
+        mlsim(&[
+            "sim", "matmul", "--hw", hw, "--m", "4096", "--n", "4096", "--k", "4096", "--dtype",
+            dtype,
+        ])
+    };
+    let o = run("mi300x", "fp8");
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    assert!(
+        stdout(&o).contains("note: mi300x has no fp8_e4m3 path; its fp8 is fp8_e4m3_fnuz"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run("mi300x", "float8_e4m3fnuz");
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    assert!(!stdout(&o).contains("note:"), "{}", stdout(&o));
+    let o = run("h100-sxm5", "fp8");
+    assert!(!stdout(&o).contains("note:"), "{}", stdout(&o));
+}

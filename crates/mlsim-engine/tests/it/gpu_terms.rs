@@ -79,6 +79,10 @@ pipeline_stages = 2
 k_slice_bytes = 32
 split_k = {split_k}
 max_split_k = 4
+
+[dequantize]
+convert_flops_per_element = 0.0
+scale_flops_per_element = 0.0
 "#
     )
 }
@@ -225,14 +229,20 @@ fn a_measured_host_floor_replaces_the_frameworks() {
 /// 256^3 with 16 x 16 tiles loads each operand once per tile column (row):
 /// 2 x 256 x 256 x 16 = 2,097,152 elements. fp8: 2 FLOPs each at 1 TFLOP/s
 /// = 4.194 us; NVFP4 also applies its block scale: 3 FLOPs each = 6.291
-/// us; fp16, native, none. Without a `[dequantize]` table nothing is
-/// charged.
+/// us; fp16, native, none. A table of zeros charges nothing.
 #[test]
 fn a_format_without_a_path_pays_the_stacks_dequantization() {
     let mut s = setup(false, Timing::Kernel);
     s.stack = mlsim_hw::parse_stack(
-        &(stack(false)
-            + "\n[dequantize]\nconvert_flops_per_element = 2.0\nscale_flops_per_element = 1.0\n"),
+        &stack(false)
+            .replace(
+                "convert_flops_per_element = 0.0",
+                "convert_flops_per_element = 2.0",
+            )
+            .replace(
+                "scale_flops_per_element = 0.0",
+                "scale_flops_per_element = 1.0",
+            ),
         "hand-library.toml",
     )
     .unwrap();
