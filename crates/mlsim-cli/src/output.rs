@@ -99,8 +99,8 @@ pub fn eng(x: f64) -> String {
 
 /// Write CSV records (header first) to stdout.
 pub fn write_csv(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let mut w = csv::Writer::from_writer(stdout.lock());
+    // csv's writer keeps its own buffer over the line-buffered stdout.
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
     w.write_record(headers)?;
     for row in rows {
         w.write_record(row)?;
@@ -111,10 +111,12 @@ pub fn write_csv(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
 
 /// Pretty JSON to stdout, with a trailing newline.
 pub fn write_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
-    serde_json::to_writer_pretty(&mut lock, value)?;
-    writeln!(lock)?;
+    // Stdout is line-buffered: one system call per line of pretty JSON
+    // without a buffer of its own.
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut w, value)?;
+    writeln!(w)?;
+    w.flush()?;
     Ok(())
 }
 
