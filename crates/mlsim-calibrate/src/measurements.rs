@@ -434,7 +434,8 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
         Option<String>,
         Option<String>,
     );
-    let mut seen: std::collections::BTreeMap<RowKey, usize> = std::collections::BTreeMap::new();
+    let mut seen: std::collections::HashMap<RowKey, usize> =
+        std::collections::HashMap::with_capacity(df.height());
     let mut rows = Vec::with_capacity(df.height());
     for (i, &line) in lines_of_rows.iter().enumerate() {
         let row = i + 1;
@@ -675,8 +676,8 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                 Some("leave spread_pct empty for a single run"),
             ));
         }
-        // One row per shape, dtype and way of measuring (a map, so the check
-        // costs O(log n) a row, not a scan of every row before it).
+        // One row per shape, dtype and way of measuring (a hash map, so the
+        // check costs O(1) a row, not a scan of every row before it).
         let key = (
             op,
             (m, n, k),
@@ -685,22 +686,27 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             stack.clone(),
             framework.clone(),
         );
-        if let Some(&dup_line) = seen.get(&key) {
-            return Err(invalid(
-                line,
-                row,
-                None,
-                format!(
-                    "{} {dtype} is measured twice (also on line {dup_line})",
-                    match op {
-                        MeasuredOp::Gemm => format!("{m}x{n}x{k}"),
-                        _ => format!("{} over {n} elements", op.name()),
-                    }
-                ),
-                Some("keep one row per shape, dtype and timing"),
-            ));
+        match seen.entry(key) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(line);
+            }
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let dup_line = *first.get();
+                return Err(invalid(
+                    line,
+                    row,
+                    None,
+                    format!(
+                        "{} {dtype} is measured twice (also on line {dup_line})",
+                        match op {
+                            MeasuredOp::Gemm => format!("{m}x{n}x{k}"),
+                            _ => format!("{} over {n} elements", op.name()),
+                        }
+                    ),
+                    Some("keep one row per shape, dtype and timing"),
+                ));
+            }
         }
-        seen.insert(key, line);
         rows.push(Measurement {
             hardware,
             op,

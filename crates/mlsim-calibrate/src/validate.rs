@@ -2,8 +2,6 @@
 //! decision scores (is a dtype faster than fp32, which dtype is fastest,
 //! from which size a dtype wins).
 
-use std::collections::BTreeMap;
-
 use mlsim_engine::predict_matmul;
 use mlsim_hw::Timing;
 use mlsim_quant::Dtype;
@@ -169,64 +167,58 @@ pub struct DtypeCrossover {
     pub predicted: CrossoverAt,
 }
 
-/// Runtimes per shape per dtype, measured or predicted.
-type Grid = BTreeMap<Shape, BTreeMap<Dtype, f64>>;
-
-/// Run-to-run spread per GEMM shape per dtype, percent, where known.
-type Spreads = BTreeMap<(Shape, Dtype), f64>;
-
-fn spreads(points: &[Point]) -> Spreads {
-    points
+/// The GEMM points (memory probes have no dtype to compare) sorted by
+/// shape, in increasing FLOP order (ties by shape), then by dtype; of
+/// several points of one shape and dtype the file's last is kept. One sort,
+/// O(n log n) in points, and no allocation per shape.
+fn by_shape(points: &[Point]) -> Vec<&Point> {
+    // The sort key, computed once per point: FLOPs (a positive f64, whose
+    // bits order as its values), shape, dtype, and the later point first
+    // (so that dedup keeps it). Keys are unique, so an unstable sort is
+    // deterministic.
+    type Key = (u64, Shape, Dtype, std::cmp::Reverse<usize>);
+    let mut keyed: Vec<(Key, &Point)> = points
         .iter()
-        .filter(|p| p.op == MeasuredOp::Gemm)
-        .filter_map(|p| p.spread_pct.map(|s| ((p.shape(), p.dtype), s)))
-        .collect()
+        .enumerate()
+        .filter(|(_, p)| p.op == MeasuredOp::Gemm)
+        .map(|(i, p)| {
+            let s = p.shape();
+            let flops = s.0 as f64 * s.1 as f64 * s.2 as f64;
+            ((flops.to_bits(), s, p.dtype, std::cmp::Reverse(i)), p)
+        })
+        .collect();
+    keyed.sort_unstable_by_key(|(key, _)| *key);
+    keyed.dedup_by(|x, kept| x.0.1 == kept.0.1 && x.0.2 == kept.0.2);
+    keyed.into_iter().map(|(_, p)| p).collect()
 }
 
-/// Whether runtimes `a` and `b` (of dtypes `da`, `db` at `shape`) differ
-/// by more than the larger of their run-to-run spreads; true where neither
-/// spread is known.
-fn resolved(spreads: &Spreads, shape: Shape, (da, a): (Dtype, f64), (db, b): (Dtype, f64)) -> bool {
-    let sa = spreads.get(&(shape, da));
-    let sb = spreads.get(&(shape, db));
+/// The points of each shape (consecutive in [`by_shape`]'s order).
+fn shape_rows<'a>(sorted: &'a [&'a Point]) -> impl Iterator<Item = &'a [&'a Point]> {
+    sorted.chunk_by(|a, b| a.shape() == b.shape())
+}
+
+/// The point of `dtype` in one shape's row.
+fn of<'a>(row: &[&'a Point], dtype: Dtype) -> Option<&'a Point> {
+    row.iter().find(|p| p.dtype == dtype).copied()
+}
+
+/// Whether runtimes `a` and `b` (of dtypes `da`, `db`, in one shape's row)
+/// differ by more than the larger of their run-to-run spreads; true where
+/// neither spread is known.
+fn resolved(row: &[&Point], (da, a): (Dtype, f64), (db, b): (Dtype, f64)) -> bool {
+    let spread_of = |d| of(row, d).and_then(|p| p.spread_pct);
+    let (sa, sb) = (spread_of(da), spread_of(db));
     if sa.is_none() && sb.is_none() {
         return true;
     }
-    let spread = sa.copied().unwrap_or(0.0).max(sb.copied().unwrap_or(0.0)) / 100.0;
+    let spread = sa.unwrap_or(0.0).max(sb.unwrap_or(0.0)) / 100.0;
     (a.max(b) / a.min(b) - 1.0) > spread
-}
-
-/// The GEMM points' runtimes (memory probes have no dtype to compare).
-fn grids(points: &[Point]) -> (Grid, Grid) {
-    let (mut measured, mut predicted) = (Grid::new(), Grid::new());
-    for p in points.iter().filter(|p| p.op == MeasuredOp::Gemm) {
-        measured
-            .entry(p.shape())
-            .or_default()
-            .insert(p.dtype, p.measured_ms);
-        predicted
-            .entry(p.shape())
-            .or_default()
-            .insert(p.dtype, p.predicted_ms);
-    }
-    (measured, predicted)
-}
-
-/// Shapes in increasing FLOP order (ties by shape).
-fn shapes_by_size(grid: &Grid) -> Vec<Shape> {
-    let mut shapes: Vec<Shape> = grid.keys().copied().collect();
-    shapes.sort_by(|a, b| {
-        let fa = a.0 as f64 * a.1 as f64 * a.2 as f64;
-        let fb = b.0 as f64 * b.1 as f64 * b.2 as f64;
-        fa.total_cmp(&fb).then(a.cmp(b))
-    });
-    shapes
 }
 
 /// The distinct sizes of a measurement set (op and shape), sorted.
 pub fn distinct_sizes(measured: &[Measurement]) -> Vec<(MeasuredOp, Shape)> {
     let mut sizes: Vec<(MeasuredOp, Shape)> = measured.iter().map(Measurement::size).collect();
-    sizes.sort();
+    sizes.sort_unstable();
     sizes.dedup();
     sizes
 }
@@ -234,21 +226,23 @@ pub fn distinct_sizes(measured: &[Measurement]) -> Vec<(MeasuredOp, Shape)> {
 /// The verdicts: one per (shape, dtype other than fp32) where fp32 was
 /// measured too.
 pub fn verdicts(points: &[Point]) -> Vec<Verdict> {
-    let (measured, predicted) = grids(points);
-    let spreads = spreads(points);
+    let sorted = by_shape(points);
     let mut out = Vec::new();
-    for shape in shapes_by_size(&measured) {
-        let (m, p) = (&measured[&shape], &predicted[&shape]);
-        let (Some(m32), Some(p32)) = (m.get(&Dtype::Fp32), p.get(&Dtype::Fp32)) else {
+    for row in shape_rows(&sorted) {
+        let Some(p32) = of(row, Dtype::Fp32) else {
             continue;
         };
-        for (&dtype, &ms) in m.iter().filter(|(d, _)| **d != Dtype::Fp32) {
+        for p in row.iter().filter(|p| p.dtype != Dtype::Fp32) {
             out.push(Verdict {
-                shape,
-                dtype,
-                measured_faster: ms < *m32,
-                predicted_faster: p[&dtype] < *p32,
-                resolved: resolved(&spreads, shape, (dtype, ms), (Dtype::Fp32, *m32)),
+                shape: p.shape(),
+                dtype: p.dtype,
+                measured_faster: p.measured_ms < p32.measured_ms,
+                predicted_faster: p.predicted_ms < p32.predicted_ms,
+                resolved: resolved(
+                    row,
+                    (p.dtype, p.measured_ms),
+                    (Dtype::Fp32, p32.measured_ms),
+                ),
             });
         }
     }
@@ -257,58 +251,57 @@ pub fn verdicts(points: &[Point]) -> Vec<Verdict> {
 
 /// The fastest dtype per shape (shapes with at least two dtypes).
 pub fn fastest(points: &[Point]) -> Vec<Fastest> {
-    let (measured, predicted) = grids(points);
-    let spreads = spreads(points);
     // Dtypes by runtime, fastest first (ties by dtype).
-    let ranked = |row: &BTreeMap<Dtype, f64>| {
-        let mut r: Vec<(Dtype, f64)> = row.iter().map(|(d, t)| (*d, *t)).collect();
+    let ranked = |row: &[&Point], time: fn(&Point) -> f64| {
+        let mut r: Vec<(Dtype, f64)> = row.iter().map(|p| (p.dtype, time(p))).collect();
         r.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         r
     };
-    shapes_by_size(&measured)
-        .into_iter()
-        .filter(|s| measured[s].len() >= 2)
-        .map(|shape| {
-            let m = ranked(&measured[&shape]);
+    let sorted = by_shape(points);
+    shape_rows(&sorted)
+        .filter(|row| row.len() >= 2)
+        .map(|row| {
+            let m = ranked(row, |p| p.measured_ms);
             Fastest {
-                shape,
+                shape: row[0].shape(),
                 measured: m[0].0,
-                predicted: ranked(&predicted[&shape])[0].0,
-                resolved: resolved(&spreads, shape, m[0], m[1]),
+                predicted: ranked(row, |p| p.predicted_ms)[0].0,
+                resolved: resolved(row, m[0], m[1]),
             }
         })
         .collect()
 }
 
-fn crossover_in(grid: &Grid, dtype: Dtype) -> Option<CrossoverAt> {
-    let shapes: Vec<Shape> = shapes_by_size(grid)
-        .into_iter()
-        .filter(|s| grid[s].contains_key(&dtype) && grid[s].contains_key(&Dtype::Fp32))
+/// Where `dtype` starts to beat fp32 by `time` (measured or predicted)
+/// over the shapes, in increasing FLOP order, where both were run.
+fn crossover_in(sorted: &[&Point], time: fn(&Point) -> f64, dtype: Dtype) -> Option<CrossoverAt> {
+    let both: Vec<(Shape, bool)> = shape_rows(sorted)
+        .filter_map(|row| {
+            Some((
+                row[0].shape(),
+                time(of(row, dtype)?) < time(of(row, Dtype::Fp32)?),
+            ))
+        })
         .collect();
-    if shapes.is_empty() {
-        return None;
-    }
-    let faster = |s: &Shape| grid[s][&dtype] < grid[s][&Dtype::Fp32];
+    let first = both.first()?.0;
     // The first shape of the final run of "faster" shapes.
-    let mut from = None;
-    for s in shapes.iter().rev() {
-        if faster(s) {
-            from = Some(*s);
-        } else {
-            break;
-        }
-    }
+    let from = both
+        .iter()
+        .rev()
+        .take_while(|(_, faster)| *faster)
+        .last()
+        .map(|(s, _)| *s);
     Some(match from {
         None => CrossoverAt::Never,
-        Some(s) if s == shapes[0] => CrossoverAt::Always,
+        Some(s) if s == first => CrossoverAt::Always,
         Some(s) => CrossoverAt::From(s),
     })
 }
 
 /// Measured and predicted crossover per dtype other than fp32.
 pub fn crossovers(points: &[Point]) -> Vec<DtypeCrossover> {
-    let (measured, predicted) = grids(points);
-    let mut dtypes: Vec<Dtype> = points
+    let sorted = by_shape(points);
+    let mut dtypes: Vec<Dtype> = sorted
         .iter()
         .map(|p| p.dtype)
         .filter(|d| *d != Dtype::Fp32)
@@ -320,8 +313,8 @@ pub fn crossovers(points: &[Point]) -> Vec<DtypeCrossover> {
         .filter_map(|dtype| {
             Some(DtypeCrossover {
                 dtype,
-                measured: crossover_in(&measured, dtype)?,
-                predicted: crossover_in(&predicted, dtype)?,
+                measured: crossover_in(&sorted, |p| p.measured_ms, dtype)?,
+                predicted: crossover_in(&sorted, |p| p.predicted_ms, dtype)?,
             })
         })
         .collect()
