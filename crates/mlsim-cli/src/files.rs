@@ -35,11 +35,12 @@ pub fn check_new(path: &Path, force: bool, what: &str) -> Result<(), Failure> {
 /// Write `contents` to `path` atomically; an existing file is replaced
 /// only with `force`, and is left as it was when anything fails.
 pub fn write_atomic(path: &Path, contents: &[u8], force: bool, what: &str) -> Result<(), Failure> {
-    write_with(path, force, what, |f| f.write_all(contents))
+    write_atomic_with(path, force, what, |f| f.write_all(contents))
 }
 
-/// [`write_atomic`] with the writing done by `fill` on the open file.
-fn write_with(
+/// [`write_atomic`] with the writing done by `fill` on the open file (to
+/// stream what is too large to hold).
+pub fn write_atomic_with(
     path: &Path,
     force: bool,
     what: &str,
@@ -111,7 +112,7 @@ mod tests {
         let dir = scratch("full");
         let path = dir.join("chip.toml");
         std::fs::write(&path, "name = \"old\"").unwrap();
-        let e = write_with(&path, true, "chip file", |f| {
+        let e = write_atomic_with(&path, true, "chip file", |f| {
             f.write_all(b"name = \"ha")?;
             Err(std::io::Error::new(
                 std::io::ErrorKind::StorageFull,

@@ -57,8 +57,10 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Simulate one workload and show every term of the prediction.
     Sim(commands::sim::SimArgs),
-    /// Predict a grid of GEMM shapes and dtypes.
+    /// Predict a grid of chips, stacks, GEMM shapes and dtypes (or one slice of it).
     Sweep(commands::sweep::SweepArgs),
+    /// Put the parts of a sharded sweep back together, checked.
+    Merge(commands::merge::MergeArgs),
     /// Quantization analysis: the original's crossover AI per dtype and
     /// each dtype's adjusted runtime against fp32.
     Crossover(commands::crossover::CrossoverArgs),
@@ -108,6 +110,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&args),
         Command::Sim(args) => commands::sim::run(&args),
         Command::Sweep(args) => commands::sweep::run(&args),
+        Command::Merge(args) => commands::merge::run(&args),
         Command::Crossover(args) => commands::crossover::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
         Command::Calibrate(args) => commands::calibrate::run(&args),

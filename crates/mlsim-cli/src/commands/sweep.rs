@@ -1,22 +1,38 @@
-//! `mlsim sweep`: predictions for a grid of GEMM shapes and dtypes, e.g. to
-//! commit a blind prediction before measuring.
+//! `mlsim sweep`: predictions for a grid of chips, stacks, GEMM shapes and
+//! dtypes, e.g. to commit a blind prediction before measuring; with
+//! `--shard K/N` one slice of the grid, for cluster array jobs
+//! (`commands/shard.rs`, `mlsim merge`).
+
+use std::io::Write as _;
+use std::path::PathBuf;
 
 use clap::Args;
-use mlsim_engine::sweep;
+use mlsim_engine::{SimResult, simulate};
 use mlsim_quant::Dtype;
 use mlsim_workload::{Op, Workload};
+use rayon::prelude::*;
 
-use crate::output::{Format, Table, sig, write_csv, write_json};
+use super::shard::{PartHeader, Shard, grid_digest};
+use crate::output::{Format, Table, sig, write_json};
 use crate::{CmdResult, Failure, FormatArg};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim sweep --hw h200 --sizes 32,64,128,256,512,1024,2048,4096,8192 --dtypes fp32,tf32,fp16,bf16,int8,fp8_e4m3 --format csv\n  mlsim sweep --hw t4 --shapes 4096x1x4096,512x4096x11008 --dtypes fp16\n  mlsim sweep --hw h100-sxm5 --sizes 256,4096 --dtypes bf16,fp8_e4m3 --timing kernel"
+    after_help = "Examples:\n  mlsim sweep --hw h200 --sizes 32,64,128,256,512,1024,2048,4096,8192 --dtypes fp32,tf32,fp16,bf16,int8,fp8_e4m3 --format csv\n  mlsim sweep --hw t4 --shapes 4096x1x4096,512x4096x11008 --dtypes fp16\n  mlsim sweep --hw h100-sxm5 --sizes 256,4096 --dtypes bf16,fp8_e4m3 --timing kernel\n  mlsim sweep --hw h100-sxm5 --hw b200 --stacks cublas-hopper,cublas-hopper-h200 --sizes 256,4096 --format csv\n  mlsim sweep --hw b200 --sizes 64,256,1024,4096 --shard 0/4 --out part-0.csv\n  mlsim merge sweep.csv part-0.csv part-1.csv part-2.csv part-3.csv\n\nThe grid is chips x stacks x shapes x dtypes, in that order (chip outermost). --shard K/N\npredicts the K-th (from 0) of N contiguous slices of it as CSV, behind a first line naming the\nslice and the grid; `mlsim merge` checks the parts and writes what the unsharded sweep writes."
 )]
 pub struct SweepArgs {
-    /// Chip preset name or TOML file.
-    #[arg(long = "hw", value_name = "NAME|FILE")]
-    hw: String,
+    /// Chip preset names or TOML files (repeat --hw for several chips).
+    #[arg(long = "hw", value_name = "NAME|FILE", required = true)]
+    hw: Vec<String>,
+    /// Kernel-library stacks to sweep over, comma-separated (default: each
+    /// chip's own, or --stack).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAME|FILE",
+        conflicts_with = "stack"
+    )]
+    stacks: Vec<String>,
     /// Square sizes (m = n = k), comma-separated.
     #[arg(long, value_delimiter = ',')]
     sizes: Vec<u64>,
@@ -26,6 +42,16 @@ pub struct SweepArgs {
     /// Dtypes, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "fp32,fp16,bf16,int8")]
     dtypes: Vec<Dtype>,
+    /// Predict only the K-th (from 0) of N contiguous slices of the grid,
+    /// as CSV (a Slurm array task or Kubernetes completion index).
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Write to this file (whole or not at all) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Replace --out when the file exists.
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     setup: crate::SetupArgs,
     #[command(flatten)]
@@ -50,7 +76,29 @@ pub(crate) fn parse_shape(s: &str) -> Result<(u64, u64, u64), Failure> {
 }
 
 pub fn run(args: &SweepArgs) -> CmdResult {
-    let setup = args.setup.load(&args.hw)?;
+    if let Some(out) = &args.out {
+        crate::files::check_new(out, args.force, "results file")?;
+    }
+    if args.shard.is_some() && args.format.format != Format::Csv {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!(
+                "--shard writes CSV (so that `mlsim merge` can join the parts)\n  hint: add --format csv"
+            ),
+        });
+    }
+    // One setup per chip and stack, chip outermost.
+    let mut setups = Vec::new();
+    for hw in &args.hw {
+        if args.stacks.is_empty() {
+            setups.push(args.setup.load(hw)?);
+        }
+        for stack in &args.stacks {
+            let mut with = args.setup.clone();
+            with.stack = Some(stack.clone());
+            setups.push(with.load(hw)?);
+        }
+    }
     let mut shapes: Vec<(u64, u64, u64)> = args.sizes.iter().map(|&n| (n, n, n)).collect();
     for s in &args.shapes {
         shapes.push(parse_shape(s)?);
@@ -63,11 +111,13 @@ pub fn run(args: &SweepArgs) -> CmdResult {
             ),
         });
     }
-    for &d in &args.dtypes {
-        setup.chip.check_runs(d).map_err(|e| Failure {
-            code: 2,
-            error: anyhow::anyhow!("--dtypes {d}: {e}"),
-        })?;
+    for setup in &setups {
+        for &d in &args.dtypes {
+            setup.chip.check_runs(d).map_err(|e| Failure {
+                code: 2,
+                error: anyhow::anyhow!("--dtypes {d}: {e}"),
+            })?;
+        }
     }
     let mut workloads = Vec::new();
     for &(m, n, k) in &shapes {
@@ -80,40 +130,113 @@ pub fn run(args: &SweepArgs) -> CmdResult {
             workloads.push(w);
         }
     }
-    let results = sweep(&[setup.target()], &workloads);
+    // The grid, in order: (setup, workload) by flat index.
+    let total = (setups.len() * workloads.len()) as u64;
+    let (start, end) = args.shard.map_or((0, total), |s| s.range(total));
+    let targets: Vec<_> = setups.iter().map(|s| s.target()).collect();
+    let per_setup = workloads.len() as u64;
+    // (setup, workload, result) per grid point of the slice, in grid
+    // order whatever the thread count.
+    let results: Vec<(usize, usize, SimResult)> = (start..end)
+        .into_par_iter()
+        .map(|i| {
+            let (si, wi) = ((i / per_setup) as usize, (i % per_setup) as usize);
+            (si, wi, simulate(&targets[si], &workloads[wi]))
+        })
+        .collect();
+    let mut text: Vec<u8> = Vec::new();
     match args.format.format {
-        Format::Json => write_json(&results)?,
+        Format::Json => {
+            let only: Vec<&SimResult> = results.iter().map(|(_, _, r)| r).collect();
+            return emit_json(&only, args);
+        }
         Format::Csv => {
+            if let Some(shard) = args.shard {
+                let header = PartHeader {
+                    shard,
+                    start,
+                    end,
+                    total,
+                    grid: grid_digest(&definition(args, &setups, &workloads)),
+                };
+                writeln!(text, "{header}")?;
+            }
             let mut headers = vec!["m", "n", "k"];
             headers.extend_from_slice(super::result_columns());
-            let rows: Vec<Vec<String>> = results
-                .iter()
-                .zip(&workloads)
-                .map(|(r, w)| {
-                    let Op::MatMul { m, n, k } = w.op else {
-                        unreachable!("only matmuls are swept")
-                    };
-                    let mut row = vec![m.to_string(), n.to_string(), k.to_string()];
-                    row.extend(super::result_values(&setup.chip, r));
-                    row
-                })
-                .collect();
-            write_csv(&headers, &rows)?;
+            let mut w = csv::Writer::from_writer(&mut text);
+            w.write_record(&headers)?;
+            for (si, wi, r) in &results {
+                let Op::MatMul { m, n, k } = workloads[*wi].op else {
+                    unreachable!("only matmuls are swept")
+                };
+                let mut row = vec![m.to_string(), n.to_string(), k.to_string()];
+                row.extend(super::result_values(&setups[*si].chip, r));
+                w.write_record(&row)?;
+            }
+            w.flush()?;
         }
         Format::Table => {
-            let mut t = Table::new(["shape", "dtype", "runtime ms", "TFLOPS", "bound", "native"]);
-            for r in &results {
-                t.row([
+            let several = setups.len() > 1;
+            let mut headers = vec!["shape", "dtype", "runtime ms", "TFLOPS", "bound", "native"];
+            if several {
+                headers.splice(0..0, ["chip", "stack"]);
+            }
+            let mut t = Table::new(headers);
+            for (_, _, r) in &results {
+                let mut row = vec![
                     r.workload.trim_start_matches("MatMul ").to_string(),
                     r.dtype.to_string(),
                     sig(r.prediction.runtime_ms, 4),
                     sig(r.prediction.achieved_tflops, 4),
                     r.prediction.bottleneck.to_string(),
                     if r.prediction.native { "yes" } else { "no" }.to_string(),
-                ]);
+                ];
+                if several {
+                    row.splice(0..0, [r.hardware.clone(), r.stack.clone()]);
+                }
+                t.row(row);
             }
-            out!("{}", t.render());
+            text.extend_from_slice(t.render().as_bytes());
         }
     }
-    Ok(())
+    emit(&text, args)
+}
+
+/// What defines the grid, in words: the digest of it tells the parts of
+/// one sweep from another's.
+fn definition(args: &SweepArgs, setups: &[mlsim_hw::Setup], workloads: &[Workload]) -> String {
+    let mut d = String::new();
+    for s in setups {
+        d.push_str(&format!(
+            "{} {} {} {:?} {:?};",
+            s.chip.name, s.stack.name, s.framework.name, s.timing, s.host_floor_s
+        ));
+    }
+    for w in workloads {
+        d.push_str(&format!("{} {};", w.name, w.dtype));
+    }
+    d.push_str(&format!("{:?}", args.shard.map(|s| s.of)));
+    d
+}
+
+/// Text to `--out` (whole or not at all) or to standard output.
+fn emit(text: &[u8], args: &SweepArgs) -> CmdResult {
+    match &args.out {
+        Some(path) => crate::files::write_atomic(path, text, args.force, "results file"),
+        None => {
+            std::io::stdout().lock().write_all(text)?;
+            Ok(())
+        }
+    }
+}
+
+fn emit_json(results: &[&SimResult], args: &SweepArgs) -> CmdResult {
+    match &args.out {
+        Some(_) => {
+            let mut text = serde_json::to_vec_pretty(results)?;
+            text.push(b'\n');
+            emit(&text, args)
+        }
+        None => Ok(write_json(&results)?),
+    }
 }

@@ -5,13 +5,14 @@ use crate::{mlsim, stdout};
 
 #[test]
 fn help_of_every_subcommand() {
-    let commands: [&[&str]; 17] = [
+    let commands: [&[&str]; 18] = [
         &[],
         &["run"],
         &["sim"],
         &["sim", "matmul"],
         &["sim", "attention"],
         &["sweep"],
+        &["merge"],
         &["crossover"],
         &["validate"],
         &["calibrate"],

@@ -11,6 +11,7 @@ mod host;
 mod measure;
 mod model;
 mod outputs;
+mod shards;
 
 /// Run `mlsim` with `args` from the workspace root.
 pub fn mlsim(args: &[&str]) -> Output {
