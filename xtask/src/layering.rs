@@ -56,14 +56,13 @@ pub fn check(root: &Path) -> anyhow::Result<Vec<String>> {
         let deps = normal_dependencies(manifest);
         let my_rank = ORDER.iter().position(|c| c == name);
         for (dep, optional) in &deps {
-            if let Some(dep_rank) = ORDER.iter().position(|c| c == dep) {
-                if let Some(mine) = my_rank {
-                    if dep_rank >= mine {
-                        problems.push(format!(
-                            "{name} depends on {dep}, which is not above it in the layering"
-                        ));
-                    }
-                }
+            if let Some(dep_rank) = ORDER.iter().position(|c| c == dep)
+                && let Some(mine) = my_rank
+                && dep_rank >= mine
+            {
+                problems.push(format!(
+                    "{name} depends on {dep}, which is not above it in the layering"
+                ));
             }
             for (heavy, allowed) in CONFINED {
                 if dep == heavy && !allowed.contains(&name.as_str()) {

@@ -62,10 +62,10 @@ impl Case {
             ..SetupSpec::default()
         };
         let mut rows = RowTargets::new(chip, &spec, &set.rows)?;
-        if self.floor_from_smallest {
-            if let Some(f) = host_floor_from_smallest(&rows, &set.rows) {
-                rows.setup.use_host_floor(f.us / 1e6);
-            }
+        if self.floor_from_smallest
+            && let Some(f) = host_floor_from_smallest(&rows, &set.rows)
+        {
+            rows.setup.use_host_floor(f.us / 1e6);
         }
         Ok((rows, set))
     }

@@ -458,18 +458,18 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
         let hardware = get("hardware")?.to_string();
         let mut op = MeasuredOp::Gemm;
         let (m, n, k) = if original {
-            if let Some(w) = workload_cells.as_ref().and_then(|c| c[i].as_deref()) {
-                if !w.trim().to_ascii_lowercase().starts_with("matmul") {
-                    return Err(invalid(
-                        line,
-                        row,
-                        Some("workload"),
-                        format!(
-                            "`{w}` is not a matmul; the original's format describes square matmuls"
-                        ),
-                        None,
-                    ));
-                }
+            if let Some(w) = workload_cells.as_ref().and_then(|c| c[i].as_deref())
+                && !w.trim().to_ascii_lowercase().starts_with("matmul")
+            {
+                return Err(invalid(
+                    line,
+                    row,
+                    Some("workload"),
+                    format!(
+                        "`{w}` is not a matmul; the original's format describes square matmuls"
+                    ),
+                    None,
+                ));
             }
             let s = positive_int("matrix_size")?;
             (s, s, s)
@@ -545,19 +545,19 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                 None,
             ));
         }
-        if let Some(first) = rows.first().map(|r: &Measurement| r.hardware.clone()) {
-            if first != hardware {
-                return Err(invalid(
-                    line,
-                    row,
-                    Some("hardware"),
-                    format!(
-                        "`{hardware}` differs from `{first}` on line {}; one file holds one device",
-                        rows[0].line
-                    ),
-                    Some("split the file per device"),
-                ));
-            }
+        if let Some(first) = rows.first().map(|r: &Measurement| r.hardware.clone())
+            && first != hardware
+        {
+            return Err(invalid(
+                line,
+                row,
+                Some("hardware"),
+                format!(
+                    "`{hardware}` differs from `{first}` on line {}; one file holds one device",
+                    rows[0].line
+                ),
+                Some("split the file per device"),
+            ));
         }
         let timing = how_cell("timing", i)
             .map(|v| {

@@ -152,10 +152,10 @@ fn remove_path(doc: &mut DocumentMut, path: &str) {
         }
     }
     table.remove(last);
-    if table.is_empty() {
-        if let Some((parent, _)) = path.rsplit_once('.') {
-            remove_path(doc, parent);
-        }
+    if table.is_empty()
+        && let Some((parent, _)) = path.rsplit_once('.')
+    {
+        remove_path(doc, parent);
     }
 }
 

@@ -82,18 +82,22 @@ impl RowTargets {
         let is_setup_stack =
             |s: &String| *s == setup.stack.name || stack_source.as_ref() == Some(s);
         for r in rows {
-            if let Some(s) = &r.stack {
-                if !forced.stack && !is_setup_stack(s) && !stacks.contains_key(s) {
-                    stacks.insert(
-                        s.clone(),
-                        mlsim_hw::load_stack_for(s, &setup.chip).map_err(hw_error)?,
-                    );
-                }
+            if let Some(s) = &r.stack
+                && !forced.stack
+                && !is_setup_stack(s)
+                && !stacks.contains_key(s)
+            {
+                stacks.insert(
+                    s.clone(),
+                    mlsim_hw::load_stack_for(s, &setup.chip).map_err(hw_error)?,
+                );
             }
-            if let Some(f) = &r.framework {
-                if !forced.framework && *f != setup.framework.name && !frameworks.contains_key(f) {
-                    frameworks.insert(f.clone(), mlsim_hw::load_framework(f).map_err(hw_error)?);
-                }
+            if let Some(f) = &r.framework
+                && !forced.framework
+                && *f != setup.framework.name
+                && !frameworks.contains_key(f)
+            {
+                frameworks.insert(f.clone(), mlsim_hw::load_framework(f).map_err(hw_error)?);
             }
         }
         Ok(Self {

@@ -236,10 +236,10 @@ impl SetupArgs {
     /// replaces the chip's launch overhead (it has no framework).
     pub fn with_chip(&self, mut chip: mlsim_hw::Chip) -> Result<mlsim_hw::Setup, Failure> {
         let mut spec = self.spec()?;
-        if !chip.model.uses_stack() {
-            if let Some(s) = spec.host_floor_s.take() {
-                chip.launch_overhead_s = s;
-            }
+        if !chip.model.uses_stack()
+            && let Some(s) = spec.host_floor_s.take()
+        {
+            chip.launch_overhead_s = s;
         }
         Ok(mlsim_hw::Setup::with_chip(chip, &spec)?)
     }

@@ -221,15 +221,15 @@ fn check_streams(
                     ),
                 });
             }
-            if let Some((n0, t0)) = previous {
-                if t < t0 * (1.0 - 1e-12) {
-                    violations.push(Violation {
-                        law: "more-work-never-faster",
-                        detail: format!(
-                            "{dtype} elementwise add: {n} elements in {t} ms < {n0} in {t0} ms"
-                        ),
-                    });
-                }
+            if let Some((n0, t0)) = previous
+                && t < t0 * (1.0 - 1e-12)
+            {
+                violations.push(Violation {
+                    law: "more-work-never-faster",
+                    detail: format!(
+                        "{dtype} elementwise add: {n} elements in {t} ms < {n0} in {t0} ms"
+                    ),
+                });
             }
             previous = Some((n, t));
         }

@@ -150,16 +150,15 @@ fn verified(
     candidate: u64,
 ) -> SearchedCrossover {
     let mut from = candidate;
-    if hi - lo <= EXACT_RANGE {
-        if let Some(slow) = (candidate..=hi)
+    if hi - lo <= EXACT_RANGE
+        && let Some(slow) = (candidate..=hi)
             .rev()
             .find(|&s| !faster(t, pair, family, s))
-        {
-            if slow == hi {
-                return SearchedCrossover::Never;
-            }
-            from = slow + 1;
+    {
+        if slow == hi {
+            return SearchedCrossover::Never;
         }
+        from = slow + 1;
     }
     if from == lo {
         return SearchedCrossover::Always;

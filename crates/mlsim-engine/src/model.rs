@@ -133,10 +133,10 @@ fn time_op(t: &Target<'_>, op: &ModelOp, scheme: &Scheme) -> (f64, Bound) {
     // work and no K loop of tile round trips, so their compute is their
     // FLOPs at the path's rate (torch.mm pads: docs/model/tiles-and-waves.md;
     // `mlsim sim` predicts torch.mm, and agrees with this from 64 rows on).
-    if let OpShape::Gemm { m, .. } = op.shape {
-        if m < SKINNY_ROWS {
-            kernel.compute_s = op.flops / rate(t, compute_dtype);
-        }
+    if let OpShape::Gemm { m, .. } = op.shape
+        && m < SKINNY_ROWS
+    {
+        kernel.compute_s = op.flops / rate(t, compute_dtype);
     }
     if own_bytes > 0.0 && op.bytes() != own_bytes {
         let ratio = op.bytes() / own_bytes;
@@ -147,13 +147,15 @@ fn time_op(t: &Target<'_>, op: &ModelOp, scheme: &Scheme) -> (f64, Bound) {
     // per 128-row block of tokens (a typical M tile), so the cost grows
     // with the batch while the bytes saved do not. Dequantization is ALU
     // work beside the matrix units' and overlaps the memory stream.
-    if let OpShape::Gemm { m, n, k, .. } = op.shape {
-        if scheme.weight_only() && op.weight_bytes > 0.0 && !mixed_format_mma(t.chip, scheme) {
-            kernel.compute_s += (k * n) as f64
-                * m.div_ceil(DEQUANT_ROWS) as f64
-                * t.stack.dequantize_flops(scheme.weights)
-                / rate(t, Dtype::Fp32);
-        }
+    if let OpShape::Gemm { m, n, k, .. } = op.shape
+        && scheme.weight_only()
+        && op.weight_bytes > 0.0
+        && !mixed_format_mma(t.chip, scheme)
+    {
+        kernel.compute_s += (k * n) as f64
+            * m.div_ceil(DEQUANT_ROWS) as f64
+            * t.stack.dequantize_flops(scheme.weights)
+            / rate(t, Dtype::Fp32);
     }
     let bound = if kernel.memory_bound() {
         Bound::Memory

@@ -73,13 +73,13 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
             hint: Some("cite the datasheet, paper or measurement each value comes from".into()),
         });
     }
-    if let Some(c) = &raw.calibration {
-        if c.note.trim().is_empty() {
-            return Err(problem(
-                root.key("calibration").key("note"),
-                "expected a non-empty note saying what was fitted",
-            ));
-        }
+    if let Some(c) = &raw.calibration
+        && c.note.trim().is_empty()
+    {
+        return Err(problem(
+            root.key("calibration").key("note"),
+            "expected a non-empty note saying what was fitted",
+        ));
     }
     let base_clock_hz = raw
         .base_clock_ghz
@@ -90,16 +90,16 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         .power_limit_w
         .map(|v| positive(&root, "power_limit_w", v))
         .transpose()?;
-    if let Some(b) = base_clock_hz {
-        if b > frequency_ghz * 1e9 {
-            return Err(problem(
-                root.key("base_clock_ghz"),
-                format!(
-                    "base clock {} GHz is above the boost clock frequency_ghz = {frequency_ghz}",
-                    b / 1e9
-                ),
-            ));
-        }
+    if let Some(b) = base_clock_hz
+        && b > frequency_ghz * 1e9
+    {
+        return Err(problem(
+            root.key("base_clock_ghz"),
+            format!(
+                "base clock {} GHz is above the boost clock frequency_ghz = {frequency_ghz}",
+                b / 1e9
+            ),
+        ));
     }
     let arch = parse_arch(&root.key("compute").key("arch"), &raw.compute.arch)?;
     let model = validate_model(&root, raw.model.as_deref(), arch)?;

@@ -62,10 +62,12 @@ pub(crate) fn looks_like_path(name_or_path: &str) -> bool {
 pub fn load_file(path: &Path) -> Result<Chip, HwError> {
     let (text, shown) = read_text(path)?;
     let mut chip = parse_chip(&text, &shown)?;
-    if let (Some(stack), Some(dir)) = (&chip.default_stack, path.parent()) {
-        if looks_like_path(stack) && Path::new(stack).is_relative() && !dir.as_os_str().is_empty() {
-            chip.default_stack = Some(dir.join(stack).display().to_string());
-        }
+    if let (Some(stack), Some(dir)) = (&chip.default_stack, path.parent())
+        && looks_like_path(stack)
+        && Path::new(stack).is_relative()
+        && !dir.as_os_str().is_empty()
+    {
+        chip.default_stack = Some(dir.join(stack).display().to_string());
     }
     Ok(chip)
 }
@@ -113,10 +115,8 @@ pub fn chip_text(name_or_path: &str) -> Result<String, HwError> {
 /// anything with a path separator or a `.toml` suffix is read as a file.
 pub fn load(name_or_path: &str) -> Result<Chip, HwError> {
     let is_path = looks_like_path(name_or_path);
-    if !is_path {
-        if let Some(p) = preset(name_or_path) {
-            return p.load();
-        }
+    if !is_path && let Some(p) = preset(name_or_path) {
+        return p.load();
     }
     let path = Path::new(name_or_path);
     if is_path || path.exists() {
@@ -163,10 +163,8 @@ pub fn stack_preset(name: &str) -> Option<StackPreset> {
 /// the name to show in messages.
 pub fn stack_text(name_or_path: &str) -> Result<(String, String), HwError> {
     let is_path = looks_like_path(name_or_path);
-    if !is_path {
-        if let Some(p) = stack_preset(name_or_path) {
-            return Ok((p.text.to_string(), p.file.to_string()));
-        }
+    if !is_path && let Some(p) = stack_preset(name_or_path) {
+        return Ok((p.text.to_string(), p.file.to_string()));
     }
     let path = Path::new(name_or_path);
     if is_path || path.exists() {

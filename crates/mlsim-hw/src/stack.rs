@@ -352,13 +352,13 @@ fn validate_stack(raw: RawStack) -> Result<Stack, Problem> {
     check_name(&root, &raw.name)?;
     check_kind(&root, &raw.kind, "library")?;
     check_sources(&root, &raw.sources)?;
-    if let Some(c) = &raw.calibration {
-        if c.note.trim().is_empty() {
-            return Err(problem(
-                root.key("calibration").key("note"),
-                "expected a non-empty note saying what was fitted",
-            ));
-        }
+    if let Some(c) = &raw.calibration
+        && c.note.trim().is_empty()
+    {
+        return Err(problem(
+            root.key("calibration").key("note"),
+            "expected a non-empty note saying what was fitted",
+        ));
     }
     let efficiency = share(&root, "efficiency", raw.efficiency)?;
     let tiles = validate_tiles(&root, &raw.tiles)?;

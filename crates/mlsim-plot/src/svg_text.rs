@@ -460,12 +460,12 @@ impl Path {
 
     /// Start a contour at `p0` unless the current point is there.
     fn begin(&mut self, p0: Point) {
-        if let Some(p) = self.closing.take() {
-            if self.at.is_some_and(|(at, _)| at == p0) {
-                // The contour goes on from its start point: keep the line.
-                self.command('L', &[p]);
-                return;
-            }
+        if let Some(p) = self.closing.take()
+            && self.at.is_some_and(|(at, _)| at == p0)
+        {
+            // The contour goes on from its start point: keep the line.
+            self.command('L', &[p]);
+            return;
         }
         if self.at.is_some_and(|(at, _)| at == p0) {
             return;

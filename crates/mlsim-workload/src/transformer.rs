@@ -100,7 +100,7 @@ impl ModelConfig {
                 ));
             }
         }
-        if self.heads % self.kv_heads != 0 {
+        if !self.heads.is_multiple_of(self.kv_heads) {
             return Err(invalid(
                 file,
                 format!(

@@ -414,17 +414,17 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
             }
         }
     }
-    if let Some(limit) = args.threshold {
-        if let Some(r) = reports.iter().find(|r| r.mape_pct > limit) {
-            return Err(Failure {
-                code: 1,
-                error: anyhow::anyhow!(
-                    "{}: MAPE {:.1}% exceeds the threshold of {limit}%",
-                    r.measurements,
-                    r.mape_pct
-                ),
-            });
-        }
+    if let Some(limit) = args.threshold
+        && let Some(r) = reports.iter().find(|r| r.mape_pct > limit)
+    {
+        return Err(Failure {
+            code: 1,
+            error: anyhow::anyhow!(
+                "{}: MAPE {:.1}% exceeds the threshold of {limit}%",
+                r.measurements,
+                r.mape_pct
+            ),
+        });
     }
     Ok(())
 }

@@ -106,11 +106,10 @@ proptest! {
         better.chip.compute.efficiency += (1.0 - better.chip.compute.efficiency) * gain;
         better.stack.efficiency += (1.0 - better.stack.efficiency) * gain;
         for d in Dtype::ALL {
-            if let Some(p) = better.stack.paths.get_mut(d) {
-                if let Some(e) = p.efficiency.as_mut() {
+            if let Some(p) = better.stack.paths.get_mut(d)
+                && let Some(e) = p.efficiency.as_mut() {
                     *e += (1.0 - *e) * gain;
                 }
-            }
         }
         let (t, t2) = (predict_matmul(&setup.target(), m, n, k, dtype).runtime_ms, predict_matmul(&better.target(), m, n, k, dtype).runtime_ms);
         prop_assert!(t2 <= t * (1.0 + 1e-12), "{}: {t2} > {t}", chip.name);
