@@ -293,6 +293,19 @@ impl Scheme {
     pub fn weight_only(&self) -> bool {
         self.weights != self.activations
     }
+
+    /// The format activations are kept in between ops: the compute format
+    /// when it is 16 bits or wider, else bf16. Serving engines quantize a
+    /// GEMM's input to fp8, int8 or fp4 on the fly (fused into the norm or
+    /// activation before it) and write its output, and every norm,
+    /// activation function and attention probability, in 16 bits.
+    pub fn activation_storage(&self) -> Dtype {
+        if self.activations.element_bits() >= 16 {
+            self.activations
+        } else {
+            Dtype::Bf16
+        }
+    }
 }
 
 impl FromStr for Scheme {
@@ -391,9 +404,12 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
         cfg.head_dim,
         cfg.ffn_size,
     );
-    let (bw, ba, bkv) = (
+    // Weights, a GEMM's (quantized) input activations, activations as kept
+    // between ops (a GEMM's output, norms, attention probabilities), KV.
+    let (bw, ba, bs, bkv) = (
         scheme.weights.bytes_per_element(),
         scheme.activations.bytes_per_element(),
+        scheme.activation_storage().bytes_per_element(),
         scheme.kv.bytes_per_element(),
     );
     let layers = cfg.layers;
@@ -404,7 +420,7 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
         count,
         flops: 2.0 * fl(m) * fl(n) * fl(k),
         weight_bytes: bw * fl(k) * fl(n),
-        activation_bytes: ba * (fl(m) * fl(k) + fl(m) * fl(n)),
+        activation_bytes: ba * fl(m) * fl(k) + bs * fl(m) * fl(n),
         kv_bytes: 0.0,
     };
     let causal = if matches!(phase, Phase::Prefill { .. }) {
@@ -424,7 +440,7 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
             count: 1,
             flops: 0.0,
             weight_bytes: bw * fl(t) * fl(d),
-            activation_bytes: ba * fl(t) * fl(d),
+            activation_bytes: bs * fl(t) * fl(d),
             kv_bytes: 0.0,
         },
         ModelOp {
@@ -433,7 +449,7 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
             count: layers,
             flops: 2.0 * 5.0 * fl(t) * fl(d),
             weight_bytes: 0.0,
-            activation_bytes: 2.0 * 2.0 * ba * fl(t) * fl(d),
+            activation_bytes: 2.0 * 2.0 * bs * fl(t) * fl(d),
             kv_bytes: 0.0,
         },
         {
@@ -453,7 +469,7 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
             count: layers,
             flops: 2.0 * fl(batch * h) * fl(q) * fl(context) * fl(hd) * causal,
             weight_bytes: 0.0,
-            activation_bytes: ba * fl(batch * h) * (fl(q) * fl(hd) + fl(q) * fl(context)),
+            activation_bytes: bs * fl(batch * h) * (fl(q) * fl(hd) + fl(q) * fl(context)),
             kv_bytes: bkv * fl(batch) * fl(context) * fl(kvh) * fl(hd),
         },
         ModelOp {
@@ -467,7 +483,7 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
             count: layers,
             flops: 2.0 * fl(batch * h) * fl(q) * fl(hd) * fl(context) * causal,
             weight_bytes: 0.0,
-            activation_bytes: ba * fl(batch * h) * (fl(q) * fl(context) + fl(q) * fl(hd)),
+            activation_bytes: bs * fl(batch * h) * (fl(q) * fl(context) + fl(q) * fl(hd)),
             kv_bytes: bkv * fl(batch) * fl(context) * fl(kvh) * fl(hd),
         },
         linear("out_proj", t, d, h * hd, layers),
@@ -483,7 +499,7 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
         count: layers,
         flops: 8.0 * fl(t) * fl(f),
         weight_bytes: 0.0,
-        activation_bytes: ba * fl(t) * (fl(up_width) + fl(f)),
+        activation_bytes: bs * fl(t) * (fl(up_width) + fl(f)),
         kv_bytes: 0.0,
     });
     out.push(linear("ffn_down", t, d, f, layers));
@@ -571,7 +587,7 @@ mod tests {
     /// The block-scaled schemes store their scales with the weights: MXFP4
     /// is 4 bits + one 8-bit scale per 32 = 4.25 bits, NVFP4 4 + 8/16 =
     /// 4.5, MXFP6 6.25; their KV caches are fp8 (1 byte); w4a8 computes in
-    /// fp8 on MXFP4 weights.
+    /// fp8 on MXFP4 weights; activations between ops stay in bf16.
     #[test]
     fn block_scaled_schemes_count_their_scales() {
         let decode = Phase::Decode {
@@ -590,12 +606,15 @@ mod tests {
             let list = ops(&tiny(), decode, &scheme);
             let qkv = list.iter().find(|o| o.name == "qkv_proj").unwrap();
             assert_eq!(qkv.weight_bytes, bits / 8.0 * 64.0 * 128.0, "{name}");
-            // One token: 64 inputs and 128 outputs in the activation format.
+            // One token: 64 inputs in the compute format, 128 outputs kept
+            // in bf16 (2 bytes); the norms read and write bf16 too.
             assert_eq!(
                 qkv.activation_bytes,
-                activation_bytes * (64.0 + 128.0),
+                activation_bytes * 64.0 + 2.0 * 128.0,
                 "{name}"
             );
+            let norms = list.iter().find(|o| o.name == "norms").unwrap();
+            assert_eq!(norms.activation_bytes, 2.0 * 2.0 * 2.0 * 64.0, "{name}");
             // The new token's K and V, fp8: 2 x 2 KV heads x 16.
             assert_eq!(qkv.kv_bytes, 2.0 * 2.0 * 16.0, "{name}");
         }

@@ -199,8 +199,9 @@ fn a_model_step_gemm_takes_the_time_sim_gives_it() {
 
 /// Prefill of 2048 tokens is compute-bound. w4a8 (MXFP4 weights, fp8
 /// activations) computes at the fp8 rate either way; where the matrix units
-/// take MXFP4 and fp8 operands together (B200, MI355X) it costs what fp8
-/// does, within the few percent its smaller weight read saves; where MXFP4
+/// take MXFP4 and fp8 operands together (B200, MI355X) it is never slower
+/// than fp8 and faster only by what its smaller weight read saves (under
+/// 15% of a compute-bound step); where MXFP4
 /// has no path (H100) every weight element is dequantized once per
 /// 128-token block, which fp8 never pays, so it is slower than fp8.
 /// Separately, on CDNA 3 the `fp8` scheme computes in FNUZ E4M3, the only
@@ -218,7 +219,7 @@ fn w4a8_converts_only_where_the_chip_cannot_take_fp4_weights() {
     for hw in ["b200", "mi355x"] {
         let (w4a8, fp8) = (step(hw, "w4a8").step_ms, step(hw, "fp8").step_ms);
         assert!(
-            (w4a8 / fp8 - 1.0).abs() < 0.05,
+            w4a8 <= fp8 && w4a8 > 0.85 * fp8,
             "{hw}: w4a8 {w4a8} ms, fp8 {fp8} ms"
         );
     }
