@@ -15,7 +15,7 @@ fn run(args: &[&str], threads: &str) -> Vec<u8> {
 
 #[test]
 fn json_outputs_are_identical_across_runs_and_thread_counts() {
-    let cases: [&[&str]; 4] = [
+    let cases: [&[&str]; 5] = [
         &["run", "all", "--format", "json"],
         &[
             "validate",
@@ -38,6 +38,21 @@ fn json_outputs_are_identical_across_runs_and_thread_counts() {
             "csv",
         ],
         &["crossover", "--hw", "t4-calibrated", "--format", "json"],
+        &[
+            "sweep",
+            "--hw",
+            "h200",
+            "--hw",
+            "b200",
+            "--sizes",
+            "64,1000,8192",
+            "--dtypes",
+            "fp16,mxfp4",
+            "--format",
+            "csv",
+            "--shard",
+            "1/3",
+        ],
     ];
     for args in cases {
         let one = run(args, "1");
