@@ -389,31 +389,30 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
         .cloned()
         .collect();
 
-    let text_column = |name: &str| -> Vec<Option<String>> {
-        let ca = df
-            .column(name)
+    // Cells borrowed from the table: no copy of a cell per row.
+    let text_column = |name: &str| -> Vec<Option<&str>> {
+        df.column(name)
             .expect("checked above")
             .str()
-            .expect("read as text");
-        (0..ca.len())
-            .map(|i| ca.get(i).map(str::to_string))
+            .expect("read as text")
+            .iter()
             .collect()
     };
-    let cells: Vec<(&str, Vec<Option<String>>)> =
+    let cells: Vec<(&str, Vec<Option<&str>>)> =
         required.iter().map(|c| (*c, text_column(c))).collect();
     let cell = |col: &str, i: usize| -> Option<&str> {
         cells
             .iter()
             .find(|(c, _)| *c == col)
-            .and_then(|(_, v)| v[i].as_deref())
+            .and_then(|(_, v)| v[i])
             .map(str::trim)
             .filter(|s| !s.is_empty())
     };
 
-    let workload_cells: Option<Vec<Option<String>>> =
+    let workload_cells: Option<Vec<Option<&str>>> =
         (original && has("workload")).then(|| text_column("workload"));
     // The how-measured columns, where present (either layout).
-    let how: Vec<(&str, Vec<Option<String>>)> = HOW_MEASURED
+    let how: Vec<(&str, Vec<Option<&str>>)> = HOW_MEASURED
         .iter()
         .filter(|c| has(c))
         .map(|c| (*c, text_column(c)))
@@ -421,7 +420,7 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
     let how_cell = |col: &str, i: usize| -> Option<&str> {
         how.iter()
             .find(|(c, _)| *c == col)
-            .and_then(|(_, v)| v[i].as_deref())
+            .and_then(|(_, v)| v[i])
             .map(str::trim)
             .filter(|s| !s.is_empty())
     };
@@ -458,7 +457,7 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
         let hardware = get("hardware")?.to_string();
         let mut op = MeasuredOp::Gemm;
         let (m, n, k) = if original {
-            if let Some(w) = workload_cells.as_ref().and_then(|c| c[i].as_deref())
+            if let Some(w) = workload_cells.as_ref().and_then(|c| c[i])
                 && !w.trim().to_ascii_lowercase().starts_with("matmul")
             {
                 return Err(invalid(
@@ -475,12 +474,12 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             (s, s, s)
         } else {
             let op_text = get("op")?;
-            let lower = op_text.to_ascii_lowercase();
-            op = match lower.as_str() {
-                "gemm" | "matmul" => MeasuredOp::Gemm,
+            let is = |name: &str| op_text.eq_ignore_ascii_case(name);
+            op = match () {
+                _ if is("gemm") || is("matmul") => MeasuredOp::Gemm,
                 _ => MeasuredOp::STREAM
                     .into_iter()
-                    .find(|o| o.name() == lower)
+                    .find(|o| is(o.name()))
                     .ok_or_else(|| {
                         invalid(
                             line,
@@ -545,8 +544,8 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                 None,
             ));
         }
-        if let Some(first) = rows.first().map(|r: &Measurement| r.hardware.clone())
-            && first != hardware
+        if let Some(first) = rows.first().map(|r: &Measurement| &r.hardware)
+            && *first != hardware
         {
             return Err(invalid(
                 line,

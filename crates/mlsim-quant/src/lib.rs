@@ -456,6 +456,11 @@ impl FromStr for Dtype {
     /// PyTorch's names are accepted too (`float16`, `bfloat16`,
     /// `float8_e4m3fn`, `float8_e4m3fnuz`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // The common case, a canonical name, without allocating (a
+        // measurement file parses one per row).
+        if let Some(d) = Dtype::ALL.into_iter().find(|d| d.name() == s) {
+            return Ok(d);
+        }
         let lower = s.trim().to_ascii_lowercase().replace('-', "_");
         // PyTorch's spelling: `float`/`bfloat` for `fp`/`bf`, `fn` (finite,
         // the OCP E4M3) and `fnuz` without an underscore.
