@@ -99,11 +99,20 @@ pub fn eng(x: f64) -> String {
 
 /// Write CSV records (header first) to stdout.
 pub fn write_csv(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
+    write_csv_rows(headers, rows.iter().cloned())
+}
+
+/// [`write_csv`] for rows made one at a time: a large result is written
+/// without a second copy of every row in memory.
+pub fn write_csv_rows(
+    headers: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> anyhow::Result<()> {
     // csv's writer keeps its own buffer over the line-buffered stdout.
     let mut w = csv::Writer::from_writer(std::io::stdout().lock());
     w.write_record(headers)?;
     for row in rows {
-        w.write_record(row)?;
+        w.write_record(&row)?;
     }
     w.flush()?;
     Ok(())

@@ -17,7 +17,7 @@ use mlsim_calibrate::validate::{
 };
 use mlsim_quant::Dtype;
 
-use crate::output::{Format, Table, csv_num, sig, write_csv, write_json};
+use crate::output::{Format, Table, csv_num, sig, write_csv_rows, write_json};
 use crate::{CmdResult, Failure, FormatArg};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -382,7 +382,7 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     match args.format.format {
         Format::Json if reports.len() == 1 => write_json(&reports[0])?,
         Format::Json => write_json(&serde_json::json!({ "files": reports }))?,
-        Format::Csv => write_csv(&CSV_HEADERS, &csv_rows(&reports))?,
+        Format::Csv => write_csv_rows(&CSV_HEADERS, csv_rows(&reports))?,
         Format::Table => {
             for (i, ((r, case), h)) in reports.iter().zip(&cases).zip(&holdouts).enumerate() {
                 if i > 0 {
@@ -449,13 +449,13 @@ const CSV_HEADERS: [&str; 16] = [
 ];
 
 /// Every point of every file, with its held-out predictions.
-fn csv_rows(reports: &[Report]) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    for r in reports {
-        for (i, p) in r.points.iter().enumerate() {
+/// The CSV rows of every point, made one at a time.
+fn csv_rows(reports: &[Report]) -> impl Iterator<Item = Vec<String>> + '_ {
+    reports.iter().flat_map(|r| {
+        r.points.iter().enumerate().map(move |(i, p)| {
             let cv = r.cv_points.as_ref().map(|c| &c[i]);
             let loco = r.loco_points.as_ref().map(|c| &c[i]);
-            rows.push(vec![
+            vec![
                 r.measurements.clone(),
                 p.op.name().to_string(),
                 p.m.to_string(),
@@ -474,10 +474,9 @@ fn csv_rows(reports: &[Report]) -> Vec<Vec<String>> {
                 p.outside_spread()
                     .map(|o| o.to_string())
                     .unwrap_or_default(),
-            ]);
-        }
-    }
-    rows
+            ]
+        })
+    })
 }
 
 /// One line per file: as given, leave-one-size-out, leave-one-chip-out.
