@@ -134,47 +134,37 @@ pub fn run(args: &SweepArgs) -> CmdResult {
     let total = (setups.len() * workloads.len()) as u64;
     let (start, end) = args.shard.map_or((0, total), |s| s.range(total));
     let targets: Vec<_> = setups.iter().map(|s| s.target()).collect();
-    let per_setup = workloads.len() as u64;
-    // (setup, workload, result) per grid point of the slice, in grid
-    // order whatever the thread count.
-    let results: Vec<(usize, usize, SimResult)> = (start..end)
-        .into_par_iter()
-        .map(|i| {
-            let (si, wi) = ((i / per_setup) as usize, (i % per_setup) as usize);
-            (si, wi, simulate(&targets[si], &workloads[wi]))
-        })
-        .collect();
+    let grid = Grid {
+        setups: &setups,
+        targets: &targets,
+        workloads: &workloads,
+    };
+    if args.format.format == Format::Csv {
+        let part = args.shard.map(|shard| PartHeader {
+            shard,
+            start,
+            end,
+            total,
+            grid: grid_digest(&definition(args, &setups, &workloads)),
+        });
+        let stream = |w: &mut dyn std::io::Write| grid.write_csv(w, part.as_ref(), start, end);
+        return match &args.out {
+            Some(path) => crate::files::write_atomic_with(path, args.force, "results file", |f| {
+                stream(&mut std::io::BufWriter::new(f))
+            }),
+            None => Ok(stream(&mut std::io::BufWriter::new(
+                std::io::stdout().lock(),
+            ))?),
+        };
+    }
+    let results = grid.simulate(start, end);
     let mut text: Vec<u8> = Vec::new();
     match args.format.format {
         Format::Json => {
             let only: Vec<&SimResult> = results.iter().map(|(_, _, r)| r).collect();
             return emit_json(&only, args);
         }
-        Format::Csv => {
-            if let Some(shard) = args.shard {
-                let header = PartHeader {
-                    shard,
-                    start,
-                    end,
-                    total,
-                    grid: grid_digest(&definition(args, &setups, &workloads)),
-                };
-                writeln!(text, "{header}")?;
-            }
-            let mut headers = vec!["m", "n", "k"];
-            headers.extend_from_slice(super::result_columns());
-            let mut w = csv::Writer::from_writer(&mut text);
-            w.write_record(&headers)?;
-            for (si, wi, r) in &results {
-                let Op::MatMul { m, n, k } = workloads[*wi].op else {
-                    unreachable!("only matmuls are swept")
-                };
-                let mut row = vec![m.to_string(), n.to_string(), k.to_string()];
-                row.extend(super::result_values(&setups[*si].chip, r));
-                w.write_record(&row)?;
-            }
-            w.flush()?;
-        }
+        Format::Csv => unreachable!("streamed above"),
         Format::Table => {
             let several = setups.len() > 1;
             let mut headers = vec!["shape", "dtype", "runtime ms", "TFLOPS", "bound", "native"];
@@ -200,6 +190,96 @@ pub fn run(args: &SweepArgs) -> CmdResult {
         }
     }
     emit(&text, args)
+}
+
+/// A csv error as the io error under it (so that a closed pipe stays a
+/// closed pipe, which `main` does not report).
+fn io_of(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
+/// Grid points predicted per parallel batch when streaming CSV: a sweep of
+/// millions of points holds one batch of results at a time.
+const CSV_BATCH: u64 = 1 << 16;
+
+/// Grid points formatted by one task of a batch.
+const CSV_PIECE: u64 = 1 << 10;
+
+/// The sweep's grid: (setup, workload) pairs by flat index, chip outermost.
+struct Grid<'a> {
+    setups: &'a [mlsim_hw::Setup],
+    targets: &'a [mlsim_hw::Target<'a>],
+    workloads: &'a [Workload],
+}
+
+impl Grid<'_> {
+    /// (setup, workload, result) for grid points `[start, end)`, in grid
+    /// order whatever the thread count.
+    fn simulate(&self, start: u64, end: u64) -> Vec<(usize, usize, SimResult)> {
+        let per_setup = self.workloads.len() as u64;
+        (start..end)
+            .into_par_iter()
+            .map(|i| {
+                let (si, wi) = ((i / per_setup) as usize, (i % per_setup) as usize);
+                (si, wi, simulate(&self.targets[si], &self.workloads[wi]))
+            })
+            .collect()
+    }
+
+    /// Points `[start, end)` as CSV (after a part's first line, when
+    /// sharded), predicted and written a batch at a time.
+    fn write_csv(
+        &self,
+        out: &mut dyn std::io::Write,
+        part: Option<&PartHeader>,
+        start: u64,
+        end: u64,
+    ) -> std::io::Result<()> {
+        if let Some(h) = part {
+            writeln!(out, "{h}")?;
+        }
+        let mut headers = vec!["m", "n", "k"];
+        headers.extend_from_slice(super::result_columns());
+        let mut w = csv::Writer::from_writer(&mut *out);
+        w.write_record(&headers).map_err(io_of)?;
+        w.flush()?;
+        drop(w);
+        // Each batch is predicted and formatted in parallel, in pieces that
+        // are written in grid order.
+        let per_setup = self.workloads.len() as u64;
+        let mut from = start;
+        while from < end {
+            let to = (from + CSV_BATCH).min(end);
+            let pieces: Vec<std::io::Result<Vec<u8>>> = (from..to)
+                .step_by(CSV_PIECE as usize)
+                .collect::<Vec<u64>>()
+                .into_par_iter()
+                .map(|a| {
+                    let mut w = csv::Writer::from_writer(Vec::new());
+                    for i in a..(a + CSV_PIECE).min(to) {
+                        let (si, wi) = ((i / per_setup) as usize, (i % per_setup) as usize);
+                        let r = simulate(&self.targets[si], &self.workloads[wi]);
+                        let Op::MatMul { m, n, k } = self.workloads[wi].op else {
+                            unreachable!("only matmuls are swept")
+                        };
+                        let mut row = vec![m.to_string(), n.to_string(), k.to_string()];
+                        row.extend(super::result_values(&self.setups[si].chip, &r));
+                        w.write_record(&row).map_err(io_of)?;
+                    }
+                    w.into_inner()
+                        .map_err(|e| std::io::Error::other(e.to_string()))
+                })
+                .collect();
+            for piece in pieces {
+                out.write_all(&piece?)?;
+            }
+            from = to;
+        }
+        out.flush()
+    }
 }
 
 /// What defines the grid, in words: the digest of it tells the parts of
