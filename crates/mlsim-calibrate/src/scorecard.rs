@@ -8,7 +8,7 @@ use crate::measurements::Measurement;
 use crate::metrics::ErrorSummary;
 use crate::targets::RowTargets;
 use crate::validate::{
-    Fastest, Point, Verdict, distinct_sizes, fastest, points, summary, verdicts,
+    Fastest, Point, Verdict, distinct_sizes, points, summary, verdicts_and_fastest,
 };
 
 /// The fit of a chip's free parameters, scored in sample and leaving one
@@ -86,9 +86,10 @@ impl Scorecard {
         } else {
             None
         };
+        let (verdicts, fastest) = verdicts_and_fastest(&pts);
         Ok(Self {
-            verdicts: verdicts(&pts),
-            fastest: fastest(&pts),
+            verdicts,
+            fastest,
             points: pts,
             as_given,
             fitted,

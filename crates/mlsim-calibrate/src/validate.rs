@@ -226,9 +226,18 @@ pub fn distinct_sizes(measured: &[Measurement]) -> Vec<(MeasuredOp, Shape)> {
 /// The verdicts: one per (shape, dtype other than fp32) where fp32 was
 /// measured too.
 pub fn verdicts(points: &[Point]) -> Vec<Verdict> {
+    verdicts_of(&by_shape(points))
+}
+
+/// [`verdicts`] and [`fastest`] from one sort of the points.
+pub fn verdicts_and_fastest(points: &[Point]) -> (Vec<Verdict>, Vec<Fastest>) {
     let sorted = by_shape(points);
+    (verdicts_of(&sorted), fastest_of(&sorted))
+}
+
+fn verdicts_of(sorted: &[&Point]) -> Vec<Verdict> {
     let mut out = Vec::new();
-    for row in shape_rows(&sorted) {
+    for row in shape_rows(sorted) {
         let Some(p32) = of(row, Dtype::Fp32) else {
             continue;
         };
@@ -251,14 +260,17 @@ pub fn verdicts(points: &[Point]) -> Vec<Verdict> {
 
 /// The fastest dtype per shape (shapes with at least two dtypes).
 pub fn fastest(points: &[Point]) -> Vec<Fastest> {
+    fastest_of(&by_shape(points))
+}
+
+fn fastest_of(sorted: &[&Point]) -> Vec<Fastest> {
     // Dtypes by runtime, fastest first (ties by dtype).
     let ranked = |row: &[&Point], time: fn(&Point) -> f64| {
         let mut r: Vec<(Dtype, f64)> = row.iter().map(|p| (p.dtype, time(p))).collect();
         r.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         r
     };
-    let sorted = by_shape(points);
-    shape_rows(&sorted)
+    shape_rows(sorted)
         .filter(|row| row.len() >= 2)
         .map(|row| {
             let m = ranked(row, |p| p.measured_ms);

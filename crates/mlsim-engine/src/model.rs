@@ -278,9 +278,10 @@ pub struct Recommendation {
     pub switches: Vec<BatchSwitch>,
 }
 
-fn fastest<'a>(times: impl Iterator<Item = (&'a Scheme, f64)>) -> (&'a Scheme, f64) {
+/// The first of the fastest (ties keep the earlier, the baseline first).
+fn fastest<'a, T>(times: impl Iterator<Item = (&'a T, f64)>) -> (&'a T, f64) {
     times
-        .fold(None, |best: Option<(&Scheme, f64)>, (s, t)| match best {
+        .fold(None, |best: Option<(&T, f64)>, (s, t)| match best {
             Some((_, bt)) if bt <= t => best,
             _ => Some((s, t)),
         })
@@ -303,23 +304,24 @@ pub fn recommend(
         .collect();
     let baseline = &steps[0];
     let mut choices = Vec::new();
+    // Each step knows its scheme as run on the chip and whether it is native.
     for (i, op) in baseline.ops.iter().enumerate() {
-        let (s, t) = fastest(schemes.iter().zip(steps.iter().map(|st| st.ops[i].time_ms)));
+        let (st, t) = fastest(steps.iter().map(|st| (st, st.ops[i].time_ms)));
         choices.push(Choice {
             op: op.op.name.to_string(),
-            scheme: s.name.clone(),
+            scheme: st.scheme.name.clone(),
             time_ms: t,
             speedup: op.time_ms / t,
-            native: target.chip.is_native(scheme_on(target.chip, s).activations),
+            native: st.native,
         });
     }
-    let (s, t) = fastest(schemes.iter().zip(steps.iter().map(|st| st.step_ms)));
+    let (st, t) = fastest(steps.iter().map(|st| (st, st.step_ms)));
     choices.push(Choice {
         op: "model".into(),
-        scheme: s.name.clone(),
+        scheme: st.scheme.name.clone(),
         time_ms: t,
         speedup: baseline.step_ms / t,
-        native: target.chip.is_native(scheme_on(target.chip, s).activations),
+        native: st.native,
     });
     let with_batch = |b: u64| match phase {
         Phase::Prefill { prompt, .. } => Phase::Prefill { batch: b, prompt },

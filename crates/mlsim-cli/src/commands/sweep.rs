@@ -201,8 +201,8 @@ fn io_of(e: csv::Error) -> std::io::Error {
     }
 }
 
-/// Grid points predicted per parallel batch when streaming CSV: a sweep of
-/// millions of points holds one batch of results at a time.
+/// Grid points predicted and formatted per batch when streaming CSV: a
+/// sweep of millions of points holds one batch of CSV text at a time.
 const CSV_BATCH: u64 = 1 << 16;
 
 /// Grid points formatted by one task of a batch.
@@ -219,14 +219,17 @@ impl Grid<'_> {
     /// (setup, workload, result) for grid points `[start, end)`, in grid
     /// order whatever the thread count.
     fn simulate(&self, start: u64, end: u64) -> Vec<(usize, usize, SimResult)> {
-        let per_setup = self.workloads.len() as u64;
         (start..end)
             .into_par_iter()
-            .map(|i| {
-                let (si, wi) = ((i / per_setup) as usize, (i % per_setup) as usize);
-                (si, wi, simulate(&self.targets[si], &self.workloads[wi]))
-            })
+            .map(|i| self.point(i))
             .collect()
+    }
+
+    /// Grid point `i`: its setup, its workload and the prediction.
+    fn point(&self, i: u64) -> (usize, usize, SimResult) {
+        let per_setup = self.workloads.len() as u64;
+        let (si, wi) = ((i / per_setup) as usize, (i % per_setup) as usize);
+        (si, wi, simulate(&self.targets[si], &self.workloads[wi]))
     }
 
     /// Points `[start, end)` as CSV (after a part's first line, when
@@ -249,7 +252,6 @@ impl Grid<'_> {
         drop(w);
         // Each batch is predicted and formatted in parallel, in pieces that
         // are written in grid order.
-        let per_setup = self.workloads.len() as u64;
         let mut from = start;
         while from < end {
             let to = (from + CSV_BATCH).min(end);
@@ -260,8 +262,7 @@ impl Grid<'_> {
                 .map(|a| {
                     let mut w = csv::Writer::from_writer(Vec::new());
                     for i in a..(a + CSV_PIECE).min(to) {
-                        let (si, wi) = ((i / per_setup) as usize, (i % per_setup) as usize);
-                        let r = simulate(&self.targets[si], &self.workloads[wi]);
+                        let (si, wi, r) = self.point(i);
                         let Op::MatMul { m, n, k } = self.workloads[wi].op else {
                             unreachable!("only matmuls are swept")
                         };
