@@ -253,6 +253,7 @@ fn stack_path(stack: &mut Stack, dtype: Dtype) -> &mut StackPath {
                 half_accumulate: false,
                 split_k: None,
                 entry_point: None,
+                convert_cycles_per_element: None,
             },
         );
     }

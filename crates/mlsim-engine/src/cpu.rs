@@ -178,6 +178,12 @@ fn gemm_on(
     let p = rates(t, dtype);
     let cores = f64::from(chip.compute.units);
     let b = dtype.bytes_per_element();
+    // Packed panels hold the format the arithmetic runs in: an emulated
+    // dtype is packed converted (fp16 as fp32), and the blocks are sized
+    // for that.
+    let packed = chip
+        .resolve_path(dtype)
+        .map_or(b, |(runs_in, _, _)| runs_in.bytes_per_element().max(b));
     let b_out = p.output_bytes;
     let (mf, nf, kf, bf) = (m as f64, n as f64, k as f64, batch as f64);
     let useful = 2.0 * mf * nf * kf * bf;
@@ -198,7 +204,7 @@ fn gemm_on(
     let main = levels - 1;
     let cache = |i: usize| (i < main).then(|| &chip.memory[i]);
     let l1 = per_core_bytes(chip, &chip.memory[0]);
-    let kc = ((l1 / (2.0 * nr as f64 * b)).floor().max(1.0) as u64).min(k);
+    let kc = ((l1 / (2.0 * nr as f64 * packed)).floor().max(1.0) as u64).min(k);
     // A's block sits in the last private level (L2), B's panel in the last
     // shared cache (L3); without them, in the level before.
     let a_level = (1..main)
@@ -209,29 +215,40 @@ fn gemm_on(
     // The last cache before main memory (a_level <= main - 1 already).
     let llc = main.saturating_sub(1);
     let mc = cache(a_level).map_or(m, |l| {
-        ((per_core_bytes(chip, l) / (2.0 * kc as f64 * b)).floor() as u64).clamp(1, m)
+        ((per_core_bytes(chip, l) / (2.0 * kc as f64 * packed)).floor() as u64).clamp(1, m)
     });
     let nc = cache(llc).filter(|l| !l.per_core).map_or(n, |l| {
-        ((l.size_bytes / (2.0 * kc as f64 * b)).floor() as u64).clamp(1, n)
+        ((l.size_bytes / (2.0 * kc as f64 * packed)).floor() as u64).clamp(1, n)
     });
     let k_blocks = k.div_ceil(kc) as f64;
     let c_passes = 2.0 * k_blocks - 1.0;
     let a_packs = n.div_ceil(nc) as f64;
 
     let mut traffic = vec![0.0; levels];
-    traffic[0] += bf * b * kf * np * (mp / mr as f64);
-    traffic[a_level] += bf * b * mp * kf * (np / nr as f64);
+    traffic[0] += bf * packed * kf * np * (mp / mr as f64);
+    traffic[a_level] += bf * packed * mp * kf * (np / nr as f64);
     traffic[llc] += bf
-        * (b * (mf * kf * a_packs + kf * np * m.div_ceil(mc) as f64) + b_out * mf * nf * c_passes);
+        * (b * mf * kf * a_packs
+            + packed * kf * np * m.div_ceil(mc) as f64
+            + b_out * mf * nf * c_passes);
     traffic[main] += bf * (b * (mf * kf * a_packs + kf * nf) + b_out * mf * nf * c_passes);
     let working_set = bf * (b * (mf * kf + kf * nf) + b_out * mf * nf);
     let home = home_level(chip, working_set, threads);
     settle(&mut traffic, home, working_set);
 
-    // An emulated dtype is converted as it is packed.
-    let converted = bf * (mf * kf * a_packs + kf * nf);
-    let conversion_s =
-        converted * p.convert_flops_per_element / (p.conversion_rate * threads / cores);
+    // An emulated dtype is converted as it is packed: vectorised at the
+    // chip path's cost, or (a library that converts element by element) A
+    // at each packing and the output at each of its passes, one conversion
+    // each, at the stack's cycles per element.
+    let vector_s = |elements: f64| {
+        elements * p.convert_flops_per_element / (p.conversion_rate * threads / cores)
+    };
+    let conversion_s = match p.scalar_convert_s {
+        Some(s) => {
+            bf * (mf * kf * a_packs + mf * nf * c_passes) * s / threads + vector_s(bf * kf * nf)
+        }
+        None => vector_s(bf * (mf * kf * a_packs + kf * nf)),
+    };
     cost(
         t,
         &p,

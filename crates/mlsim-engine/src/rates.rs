@@ -18,6 +18,10 @@ pub struct PathRates {
     pub conversion_rate: f64,
     /// Conversion FLOPs per loaded element.
     pub convert_flops_per_element: f64,
+    /// Seconds of one core per element the library converts one at a time
+    /// (an emulated path whose stack states `convert_cycles_per_element`),
+    /// else `None`.
+    pub scalar_convert_s: Option<f64>,
 }
 
 /// The rate, width and conversion cost of `dtype` on `t`: chip-level
@@ -49,6 +53,10 @@ pub fn path_rates(t: &Target<'_>, dtype: Dtype) -> Option<PathRates> {
             .and_then(|p| p.output_bytes)
             .unwrap_or_else(|| t.stack.output_bytes(dtype)),
         conversion_rate,
+        scalar_convert_s: (!native)
+            .then(|| t.stack.convert_cycles_per_element(dtype))
+            .flatten()
+            .map(|cycles| cycles / clock_hz),
         // An emulated path states its own conversion; a format without a
         // path of its own is dequantized by the library (its `[dequantize]`).
         convert_flops_per_element: match own {
@@ -76,5 +84,6 @@ pub fn rates(t: &Target<'_>, dtype: Dtype) -> PathRates {
         output_bytes: t.stack.output_bytes(dtype),
         conversion_rate: f64::INFINITY,
         convert_flops_per_element: 0.0,
+        scalar_convert_s: None,
     })
 }

@@ -370,6 +370,14 @@ pub struct RawStackPath {
     /// (`torch._int_mm`).
     #[serde(default)]
     pub entry_point: Option<String>,
+    /// Cycles of one core per element the library converts one at a time
+    /// for a dtype the chip emulates (fp16 on a CPU without fp16
+    /// arithmetic): an operand packed element by element and the output
+    /// stored in the dtype after each k block. Used by the `cpu-blocked`
+    /// model; without it, conversion is vectorised at the chip path's
+    /// `convert_flops_per_element` (docs/model/cpu-blocked.md).
+    #[serde(default)]
+    pub convert_cycles_per_element: Option<f64>,
 }
 
 /// `[host]` of a stack file: the host floor of the machine it was fitted on.

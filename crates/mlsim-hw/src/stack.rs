@@ -109,6 +109,9 @@ pub struct StackPath {
     pub split_k: Option<bool>,
     /// The entry point, in words.
     pub entry_point: Option<String>,
+    /// Cycles per element converted one at a time on one core, for an
+    /// emulated dtype (`None`: conversion is vectorised, the chip's cost).
+    pub convert_cycles_per_element: Option<f64>,
 }
 
 impl Stack {
@@ -143,6 +146,14 @@ impl Stack {
             .get(dtype)
             .and_then(|p| p.split_k)
             .unwrap_or(self.kernel.split_k)
+    }
+
+    /// Cycles per element this library converts one at a time for an
+    /// emulated `dtype`, if it does.
+    pub fn convert_cycles_per_element(&self, dtype: Dtype) -> Option<f64> {
+        self.paths
+            .get(dtype)
+            .and_then(|p| p.convert_cycles_per_element)
     }
 
     /// Whether `dtype`'s kernels accumulate in fp16.
@@ -400,6 +411,10 @@ fn validate_stack(raw: RawStack) -> Result<Stack, Problem> {
             half_accumulate,
             split_k: p.split_k,
             entry_point: p.entry_point,
+            convert_cycles_per_element: p
+                .convert_cycles_per_element
+                .map(|c| positive(&path, "convert_cycles_per_element", c))
+                .transpose()?,
         };
         if paths.insert(dtype, stack_path).is_some() {
             return Err(problem(path, format!("dtype {dtype} is given twice")));

@@ -1,6 +1,7 @@
 //! Integration tests of mlsim-engine (one binary to keep link time down).
 
 mod conformance;
+mod cpu_terms;
 mod crossover;
 mod gpu_terms;
 mod laws;

@@ -1,0 +1,154 @@
+//! The cpu-blocked model's conversion term for an emulated dtype, on a
+//! made-up one-core chip with round numbers, checked against a hand
+//! calculation (docs/model/cpu-blocked.md).
+
+use mlsim_hw::{Setup, Timing};
+use mlsim_quant::Dtype;
+
+/// One core at 1 GHz; fp32 at 64 GFLOP/s; fp16 emulated on the fp32
+/// lanes at 4 FLOPs per element converted (vectorised); L1 32 KiB and L2
+/// 256 KiB per core, L3 4 MiB, bandwidths high enough that no test shape
+/// is memory-bound.
+const CHIP: &str = r#"
+name = "hand-cpu"
+display_name = "hand-calculation CPU"
+kind = "cpu"
+frequency_ghz = 1.0
+default_stack = "gemm-rs-avx512"        # unused: the tests give their own stack
+sources = ["made up for a hand calculation"]
+
+[compute]
+arch = "simd"
+units = 1
+simd_width = 32
+peak_fp32_tflops = 0.064
+efficiency = 0.8        # the original model's; unused by the CPU model
+memory_overlap = 0.6    # likewise
+
+[compute.paths.fp32]
+peak_tflops = 0.064
+unit = "vector"
+
+[compute.paths.fp16]
+emulated_by = "fp32"
+convert_flops_per_element = 4
+
+[[memory]]
+name = "L1"
+size_kib = 32
+line_bytes = 64
+associativity = 8
+latency_cycles = 4
+bandwidth_gb_s = 100000
+per_core = true
+miss_penalty_cycles = 0
+
+[[memory]]
+name = "L2"
+size_kib = 256
+line_bytes = 64
+associativity = 8
+latency_cycles = 12
+bandwidth_gb_s = 100000
+per_core = true
+miss_penalty_cycles = 0
+
+[[memory]]
+name = "L3"
+size_kib = 4096
+line_bytes = 64
+associativity = 16
+latency_cycles = 40
+bandwidth_gb_s = 100000
+miss_penalty_cycles = 0
+
+[[memory]]
+name = "DRAM"
+size_kib = 16777216
+line_bytes = 64
+associativity = 1
+latency_cycles = 100
+bandwidth_gb_s = 100000
+miss_penalty_cycles = 0
+"#;
+
+/// An 8 x 4 register tile at the whole peak; fp16 converted element by
+/// element at 10 cycles when `scalar` (else vectorised, the chip's cost).
+fn stack(scalar: bool) -> String {
+    let fp16 = if scalar {
+        "[paths.fp16]\nconvert_cycles_per_element = 10.0\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"
+name = "hand-blas"
+display_name = "hand-calculation BLAS"
+kind = "library"
+generation = "hand"
+sources = ["made up for a hand calculation"]
+efficiency = 1.0
+tiles = [[8, 4]]
+
+[kernel]
+fixed_us = 0.0
+pipeline_stages = 1
+k_slice_bytes = 64
+
+[dequantize]
+convert_flops_per_element = 0.0
+scale_flops_per_element = 0.0
+
+{fp16}"#
+    )
+}
+
+fn conversion_us(scalar: bool, m: u64, n: u64, k: u64) -> f64 {
+    let framework = mlsim_hw::load_framework("pytorch-eager").unwrap();
+    let s = Setup {
+        chip: mlsim_hw::parse_chip(CHIP, "hand-cpu.toml").unwrap(),
+        stack: mlsim_hw::parse_stack(&stack(scalar), "hand-blas.toml").unwrap(),
+        framework,
+        timing: Timing::PerCall,
+        host_floor_s: None,
+    };
+    mlsim_engine::predict_matmul(&s.target(), m, n, k, Dtype::Fp16).conversion_ms * 1e3
+}
+
+fn assert_us(what: &str, got: f64, expected: f64) {
+    assert!(
+        (got - expected).abs() <= 1e-9 * expected,
+        "{what}: got {got} us, by hand {expected} us"
+    );
+}
+
+/// fp16 is packed as fp32 (4 bytes): kc = 32 KiB / (2 x 4 x 4 B) = 1024,
+/// nc = 4 MiB / (2 x kc x 4 B) covers any n here, so A is packed once.
+/// 64 x 64 x 64: one k block, so the output is converted once. Element by
+/// element: (64 x 64 of A + 64 x 64 of C) x 10 cycles at 1 GHz = 81.92 us;
+/// B vectorised: 64 x 64 x 4 FLOPs at 64 GFLOP/s = 0.256 us.
+#[test]
+fn one_k_block_converts_a_and_the_output_once() {
+    assert_us("64^3", conversion_us(true, 64, 64, 64), 81.92 + 0.256);
+}
+
+/// 64 x 64 x 2048: two k blocks of 1024, so the output is stored after
+/// the first and read and stored again after the second: 3 conversions
+/// per element. (64 x 2048 + 3 x 64 x 64) x 10 ns = 1433.6 us; B:
+/// 2048 x 64 x 4 / 64e9 = 8.192 us.
+#[test]
+fn each_later_k_block_reads_and_stores_the_output_again() {
+    assert_us(
+        "64x64x2048",
+        conversion_us(true, 64, 64, 2048),
+        1433.6 + 8.192,
+    );
+}
+
+/// Without the stack's cycles, A and B are converted vectorised as they
+/// are packed and the output is not: (64 x 2048 + 2048 x 64) x 4 / 64e9 =
+/// 16.384 us.
+#[test]
+fn a_vectorised_library_converts_only_what_it_packs() {
+    assert_us("vectorised", conversion_us(false, 64, 64, 2048), 16.384);
+}
