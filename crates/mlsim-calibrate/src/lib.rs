@@ -13,6 +13,8 @@
 //!   default) by least squared log error.
 //! - [`cv`]: leave-one-size-out cross-validation and the original's
 //!   holdout.
+//! - [`report`]: what `mlsim validate` and `mlsim crossover` report, as
+//!   data shared by the CLI and the Python package.
 //! - [`preset`]: writing a calibrated stack (or chip) file that records the
 //!   fit.
 //!
@@ -31,6 +33,7 @@ pub mod fit;
 pub mod measurements;
 pub mod metrics;
 pub mod preset;
+pub mod report;
 pub mod scorecard;
 pub mod targets;
 pub mod validate;

@@ -6,9 +6,8 @@ use mlsim_engine::quant::{QuantRow, analyse, standard_workloads};
 use mlsim_quant::seed;
 
 use clap::ValueEnum;
-use mlsim_engine::crossover::{
-    Family, SearchedCrossover, closed_form, describe_closed_form, search,
-};
+use mlsim_calibrate::report::dtype_crossovers;
+use mlsim_engine::crossover::{Family, SearchedCrossover};
 
 use crate::output::{Format, Table, sig, write_csv, write_json};
 
@@ -20,22 +19,6 @@ pub enum FamilyArg {
     M,
 }
 
-/// One dtype's crossover against fp32, every way mlsim computes it.
-#[derive(Debug, serde::Serialize)]
-struct DtypeCrossoverRow {
-    dtype: mlsim_quant::Dtype,
-    /// Whether the dtype has its own hardware path (`None`: the chip's
-    /// model has no notion of compute paths).
-    native: Option<bool>,
-    /// The original's analytical formula (chips with quantization costs).
-    original_formula_ai: Option<f64>,
-    /// The roofline closed form, in words.
-    closed_form: String,
-    /// The model's searched crossover.
-    model: SearchedCrossover,
-    /// From the measurements, when given.
-    measured: Option<String>,
-}
 use crate::shapes::OpArgs;
 use crate::{CmdResult, FormatArg, SetupArgs};
 
@@ -127,26 +110,7 @@ pub fn run(args: &CrossoverArgs) -> CmdResult {
         }
         None => Vec::new(),
     };
-    let crossover_rows: Vec<DtypeCrossoverRow> = chip
-        .described_dtypes()
-        .into_iter()
-        .filter(|d| *d != mlsim_quant::Dtype::Fp32)
-        .map(|d| DtypeCrossoverRow {
-            dtype: d,
-            native: chip.resolve_path(d).map(|(_, _, native)| native),
-            original_formula_ai: chip
-                .quantization
-                .get(d)
-                .and_then(|c| seed::crossover_ai(d, c)),
-            closed_form: closed_form(&target, d)
-                .map_or_else(|| "-".into(), |c| describe_closed_form(&c)),
-            model: search(&target, d, family, args.from, args.to),
-            measured: measured
-                .iter()
-                .find(|c| c.dtype == d)
-                .map(|c| super::validate::crossover_label(c.measured)),
-        })
-        .collect();
+    let crossover_rows = dtype_crossovers(&target, family, args.from, args.to, &measured);
     let workloads = match &args.op {
         Some(op) => vec![op.workload(mlsim_quant::Dtype::Fp32)?],
         None => standard_workloads(),

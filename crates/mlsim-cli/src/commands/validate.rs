@@ -4,17 +4,13 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use mlsim_calibrate::cv::{
-    FloorReadOff, Holdout, holdout, host_floor_from_smallest, leave_one_chip_out,
-};
-use mlsim_calibrate::fit::{Param, Sample, default_params, tile_paths};
+use mlsim_calibrate::cv::Holdout;
 use mlsim_calibrate::measurements::{MeasurementSet, read_measurements};
 use mlsim_calibrate::metrics::ErrorSummary;
-use mlsim_calibrate::scorecard::{Scorecard, sizes};
-use mlsim_calibrate::targets::RowTargets;
-use mlsim_calibrate::validate::{
-    CrossoverAt, DtypeCrossover, Fastest, Point, Shape, Verdict, crossovers, points, summary,
-};
+pub use mlsim_calibrate::report::{Case, crossover_label, shape_label};
+use mlsim_calibrate::report::{ValidationReport, add_leave_one_chip_out};
+use mlsim_calibrate::scorecard::sizes;
+use mlsim_calibrate::validate::{Point, Shape, points, summary};
 use mlsim_quant::Dtype;
 
 use crate::output::{Format, Table, csv_num, sig, write_csv_rows, write_json};
@@ -65,76 +61,6 @@ pub struct ValidateArgs {
     format: FormatArg,
 }
 
-#[derive(Debug, serde::Serialize)]
-struct DtypeSummary {
-    dtype: Dtype,
-    count: usize,
-    mape_pct: f64,
-    median_ape_pct: f64,
-    mean_signed_pct: f64,
-}
-
-#[derive(Debug, serde::Serialize)]
-struct Report {
-    hardware: String,
-    stack: String,
-    framework: String,
-    measurements: String,
-    measured_device: String,
-    ignored_columns: Vec<String>,
-    /// The host floor read off the file's smallest size, where asked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    host_floor_read_off_us: Option<f64>,
-    points: Vec<Point>,
-    mape_pct: f64,
-    median_ape_pct: f64,
-    mean_signed_pct: f64,
-    within_20_pct: f64,
-    within_25_pct: f64,
-    per_dtype: Vec<DtypeSummary>,
-    verdicts: Vec<Verdict>,
-    verdicts_correct: usize,
-    verdicts_total: usize,
-    fastest: Vec<Fastest>,
-    fastest_correct: usize,
-    fastest_total: usize,
-    /// Verdicts and sizes not scored: the measured gap is within the
-    /// run-to-run spread the file gives (0 without spreads).
-    verdicts_within_spread: usize,
-    fastest_within_spread: usize,
-    /// Points whose prediction misses by more than the measured spread,
-    /// out of the points with a known spread.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    points_outside_spread: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    points_with_spread: Option<usize>,
-    crossovers: Vec<DtypeCrossover>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fitted_params: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fit_mape_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fit_median_ape_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cv_points: Option<Vec<Point>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cv_mape_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cv_median_ape_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    loco_points: Option<Vec<Point>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    loco_mape_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    loco_median_ape_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    holdout_launch_us: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    holdout_mape_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    holdout_median_ape_pct: Option<f64>,
-}
-
 pub fn load_measurements(path: &std::path::Path) -> Result<MeasurementSet, Failure> {
     let set = read_measurements(path)?;
     if !set.ignored_columns.is_empty() {
@@ -145,35 +71,6 @@ pub fn load_measurements(path: &std::path::Path) -> Result<MeasurementSet, Failu
         );
     }
     Ok(set)
-}
-
-fn per_dtype(points: &[Point]) -> Vec<DtypeSummary> {
-    Dtype::ALL
-        .into_iter()
-        .filter_map(|dtype| {
-            let pts: Vec<Point> = points
-                .iter()
-                .filter(|p| p.dtype == dtype)
-                .cloned()
-                .collect();
-            let s = summary(&pts)?;
-            Some(DtypeSummary {
-                dtype,
-                count: s.count,
-                mape_pct: s.mape_pct,
-                median_ape_pct: s.median_ape_pct,
-                mean_signed_pct: s.mean_signed_pct,
-            })
-        })
-        .collect()
-}
-
-/// One measurement file with the targets of its rows.
-pub struct Case {
-    pub set: MeasurementSet,
-    pub rows: RowTargets,
-    /// The host floor read off its smallest size, where asked and needed.
-    pub read_off: Option<FloorReadOff>,
 }
 
 /// Load every measurement file on its chip: one `--hw` for all files, or
@@ -210,124 +107,27 @@ pub fn load_case(
     read_off: bool,
 ) -> Result<Case, Failure> {
     let set = load_measurements(file)?;
-    let mut chip = crate::load_chip(hw)?;
-    set.check_runs_on(&chip)?;
-    let mut spec = setup.spec()?;
-    let mut floor = None;
-    if read_off && spec.host_floor_s.is_none() && set.rows.iter().all(|r| r.host_floor_us.is_none())
-    {
-        // Read against the kernel time alone: on the original's model the
-        // chip's launch overhead is what the reading replaces.
-        let mut bare = chip.clone();
-        if !bare.model.uses_stack() {
-            bare.launch_overhead_s = 0.0;
-        }
-        let rows = RowTargets::new(bare, &spec, &set.rows)?;
-        floor = host_floor_from_smallest(&rows, &set.rows);
-        if let Some(f) = floor {
-            eprintln!(
-                "note: {}: host floor {:.1} us read off its {} rows (the median of measured minus kernel time there), not measured",
-                set.file,
-                f.us,
-                match f.shape {
-                    (m, n, k) if m == n && n == k => format!("N = {m}"),
-                    s => shape_label(s),
-                }
-            );
-        }
+    let chip = crate::load_chip(hw)?;
+    let case = Case::new(set, chip, &setup.spec()?, read_off)?;
+    if let Some(f) = case.read_off {
+        eprintln!(
+            "note: {}: host floor {:.1} us read off its {} rows (the median of measured minus kernel time there), not measured",
+            case.set.file,
+            f.us,
+            match f.shape {
+                (m, n, k) if m == n && n == k => format!("N = {m}"),
+                s => shape_label(s),
+            }
+        );
     }
-    if !chip.model.uses_stack() {
-        // The original's model has no framework: a host floor is its launch
-        // overhead.
-        if let Some(s) = spec.host_floor_s.take().or(floor.map(|f| f.us / 1e6)) {
-            chip.launch_overhead_s = s;
-        }
-    }
-    let mut rows = RowTargets::new(chip, &spec, &set.rows)?;
-    if let Some(f) = floor {
-        // Taken as given: it replaces every other floor, and a fit leaves
-        // the host alone.
-        rows.setup.use_host_floor(f.us / 1e6);
-    }
-    Ok(Case {
-        set,
-        rows,
-        read_off: floor,
-    })
-}
-
-fn report(case: &Case, card: Scorecard) -> Report {
-    let s = card.as_given;
-    let (verdicts_correct, verdicts_total) = card.verdicts_right();
-    let (fastest_correct, fastest_total) = card.fastest_right();
-    let (outside, with_spread) = card.outside_spread();
-    let (verdicts_within_spread, fastest_within_spread) =
-        (card.verdicts_within_spread(), card.fastest_within_spread());
-    let setup = &case.rows.setup;
-    let gpu = setup.chip.model.uses_stack();
-    let mut r = Report {
-        hardware: setup.chip.name.clone(),
-        stack: if gpu {
-            setup.stack.name.clone()
-        } else {
-            "none".into()
-        },
-        framework: if gpu {
-            setup.framework.name.clone()
-        } else {
-            "none".into()
-        },
-        measurements: case.set.file.clone(),
-        measured_device: case.set.hardware().to_string(),
-        ignored_columns: case.set.ignored_columns.clone(),
-        host_floor_read_off_us: case.read_off.map(|f| f.us),
-        mape_pct: s.mape_pct,
-        median_ape_pct: s.median_ape_pct,
-        mean_signed_pct: s.mean_signed_pct,
-        within_20_pct: 100.0 * s.within_20,
-        within_25_pct: 100.0 * s.within_25,
-        per_dtype: per_dtype(&card.points),
-        verdicts_correct,
-        verdicts_total,
-        verdicts: card.verdicts,
-        fastest_correct,
-        fastest_total,
-        verdicts_within_spread,
-        fastest_within_spread,
-        points_outside_spread: (with_spread > 0).then_some(outside),
-        points_with_spread: (with_spread > 0).then_some(with_spread),
-        fastest: card.fastest,
-        crossovers: crossovers(&card.points),
-        points: card.points,
-        fitted_params: None,
-        fit_mape_pct: None,
-        fit_median_ape_pct: None,
-        cv_points: None,
-        cv_mape_pct: None,
-        cv_median_ape_pct: None,
-        loco_points: None,
-        loco_mape_pct: None,
-        loco_median_ape_pct: None,
-        holdout_launch_us: None,
-        holdout_mape_pct: None,
-        holdout_median_ape_pct: None,
-    };
-    if let Some(fitted) = card.fitted {
-        r.fitted_params = Some(fitted.params);
-        r.fit_mape_pct = Some(fitted.in_sample.mape_pct);
-        r.fit_median_ape_pct = Some(fitted.in_sample.median_ape_pct);
-        r.cv_mape_pct = Some(fitted.loso.mape_pct);
-        r.cv_median_ape_pct = Some(fitted.loso.median_ape_pct);
-        r.cv_points = Some(fitted.loso_points);
-    }
-    r
+    Ok(case)
 }
 
 pub fn run(args: &ValidateArgs) -> CmdResult {
     let files = &args.measurements;
     let cases = load_cases(&args.hw, files, &args.setup, args.host_floor_from_smallest)?;
     let fit = args.cv != CvArg::None;
-    let mut reports: Vec<Report> = Vec::with_capacity(cases.len());
+    let mut reports: Vec<ValidationReport> = Vec::with_capacity(cases.len());
     let mut holdouts: Vec<Option<Holdout>> = Vec::with_capacity(cases.len());
     for case in &cases {
         if fit && sizes(&case.set.rows) < 2 {
@@ -336,48 +136,12 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
                 case.set.file
             );
         }
-        let card = Scorecard::new(&case.rows, &case.set.rows, fit)?;
-        let h = if card.fitted.is_some() {
-            holdout(&case.rows, &case.set.rows).ok()
-        } else {
-            None
-        };
-        let mut r = report(case, card);
-        if let Some(h) = &h {
-            let hs = summary(&h.points).expect("non-empty");
-            r.holdout_launch_us = Some(h.launch_us);
-            r.holdout_mape_pct = Some(hs.mape_pct);
-            r.holdout_median_ape_pct = Some(hs.median_ape_pct);
-        }
+        let (r, h) = case.validate(fit)?;
         reports.push(r);
         holdouts.push(h);
     }
     if args.cv == CvArg::Chip {
-        let samples: Vec<Sample<'_>> = cases
-            .iter()
-            .map(|c| Sample {
-                rows: &c.rows,
-                measured: &c.set.rows,
-            })
-            .collect();
-        let mut params: Vec<Param> = Vec::new();
-        let mut tiles: Vec<Dtype> = Vec::new();
-        for c in &cases {
-            params.extend(default_params(&c.rows, &c.set.rows));
-            tiles.extend(tile_paths(&c.rows.setup, &c.set.rows));
-        }
-        params.sort();
-        params.dedup();
-        tiles.sort();
-        tiles.dedup();
-        let held_out = leave_one_chip_out(&samples, &params, &tiles)?;
-        for (r, pts) in reports.iter_mut().zip(held_out) {
-            if let Some(s) = summary(&pts) {
-                r.loco_mape_pct = Some(s.mape_pct);
-                r.loco_median_ape_pct = Some(s.median_ape_pct);
-            }
-            r.loco_points = Some(pts);
-        }
+        add_leave_one_chip_out(&cases, &mut reports)?;
     }
     match args.format.format {
         Format::Json if reports.len() == 1 => write_json(&reports[0])?,
@@ -450,7 +214,7 @@ const CSV_HEADERS: [&str; 16] = [
 
 /// Every point of every file, with its held-out predictions.
 /// The CSV rows of every point, made one at a time.
-fn csv_rows(reports: &[Report]) -> impl Iterator<Item = Vec<String>> + '_ {
+fn csv_rows(reports: &[ValidationReport]) -> impl Iterator<Item = Vec<String>> + '_ {
     reports.iter().flat_map(|r| {
         r.points.iter().enumerate().map(move |(i, p)| {
             let cv = r.cv_points.as_ref().map(|c| &c[i]);
@@ -480,7 +244,7 @@ fn csv_rows(reports: &[Report]) -> impl Iterator<Item = Vec<String>> + '_ {
 }
 
 /// One line per file: as given, leave-one-size-out, leave-one-chip-out.
-fn overview(reports: &[Report]) -> String {
+fn overview(reports: &[ValidationReport]) -> String {
     let mut t = Table::new([
         "measurements",
         "chip",
@@ -553,27 +317,11 @@ fn point_label(p: &Point) -> String {
     }
 }
 
-pub fn shape_label(s: Shape) -> String {
-    if s.0 == s.1 && s.1 == s.2 {
-        format!("{}", s.0)
-    } else {
-        format!("{}x{}x{}", s.0, s.1, s.2)
-    }
-}
-
-pub fn crossover_label(c: CrossoverAt) -> String {
-    match c {
-        CrossoverAt::Always => "always".into(),
-        CrossoverAt::Never => "never".into(),
-        CrossoverAt::From(s) => format!("from {}", shape_label(s)),
-    }
-}
-
 fn pct(x: f64) -> String {
     format!("{x:+.1}")
 }
 
-fn render(r: &Report, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
+fn render(r: &ValidationReport, holdout: Option<&Holdout>, s: &ErrorSummary) -> String {
     let mut out = format!(
         "Validation of {} against {} ({} points measured on {})\n",
         r.hardware,
