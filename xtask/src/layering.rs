@@ -6,7 +6,7 @@ use anyhow::Context;
 
 /// The mlsim crates in layering order: each may depend (normal
 /// dependencies) only on crates earlier in this list.
-pub const ORDER: [&str; 8] = [
+pub const ORDER: [&str; 9] = [
     "mlsim-roofline",
     "mlsim-quant",
     "mlsim-hw",
@@ -15,16 +15,18 @@ pub const ORDER: [&str; 8] = [
     "mlsim-calibrate",
     "mlsim-plot",
     "mlsim-cli",
+    "mlsim-py",
 ];
 
 /// Heavy external crates and the only crates allowed to use them.
-pub const CONFINED: [(&str, &[&str]); 6] = [
+pub const CONFINED: [(&str, &[&str]); 7] = [
     ("polars", &["mlsim-calibrate"]),
     ("clap", &["mlsim-cli", "xtask"]),
     ("plotters", &["mlsim-plot", "xtask"]),
     ("anyhow", &["mlsim-cli", "xtask"]),
     ("gemm", &["mlsim-cli"]),
     ("indicatif", &["mlsim-cli", "xtask"]),
+    ("pyo3", &["mlsim-py"]),
 ];
 
 /// Normal (non-dev, non-build) dependencies of a manifest: (name, optional).

@@ -1,0 +1,159 @@
+"""Type stubs of the mlsim package (the Rust engine of the ``mlsim`` CLI)."""
+
+import os
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+_Path = Union[str, "os.PathLike[str]"]
+_Shape = Union[int, str, Tuple[int, int, int]]
+
+class ChipFileError(ValueError):
+    """A bad chip, stack or framework file or name (file:line:column, field)."""
+
+class MeasurementError(ValueError):
+    """A bad measurement file or table (file:line, row, column)."""
+
+class InternalError(RuntimeError):
+    """A bug in mlsim (a caught Rust panic)."""
+
+class Stack:
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
+class Workload:
+    @property
+    def name(self) -> str: ...
+    @property
+    def op(self) -> str: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def flops(self) -> float: ...
+    @property
+    def bytes(self) -> float: ...
+    @property
+    def arithmetic_intensity(self) -> float: ...
+    def with_dtype(self, dtype: str) -> Workload: ...
+
+class Prediction:
+    workload: str
+    op: str
+    hardware: str
+    stack: str
+    framework: str
+    timing: Optional[str]
+    dtype: str
+    model: str
+    native: bool
+    bottleneck: str
+    serving_level: Optional[str]
+    serving_level_index: Optional[int]
+    flops: float
+    bytes: float
+    arithmetic_intensity: float
+    runtime_ms: float
+    compute_ms: float
+    memory_ms: float
+    launch_ms: float
+    kernel_ms: float
+    kernel_floor_ms: float
+    conversion_ms: float
+    dram_bytes: float
+    compute_utilization: float
+    achieved_tflops: float
+    effective_tflops: float
+    tiling_efficiency: float
+    hit_rate: float
+    memory_ms_by_level: Dict[str, float]
+    model_terms: Dict[str, Union[int, float]]
+    def __getattr__(self, name: str) -> Union[int, float]: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+class Chip:
+    name: str
+    display_name: str
+    kind: str
+    model: str
+    stack: str
+    framework: str
+    timing: Optional[str]
+    peak_tflops: Dict[str, float]
+    memory_bandwidth_gb_s: float
+    memory_levels: List[Dict[str, Any]]
+    dtypes: List[str]
+    def with_setup(
+        self,
+        *,
+        stack: Union[None, str, Stack] = None,
+        framework: Union[None, str, Stack] = None,
+        timing: Optional[str] = None,
+        host_floor_us: Optional[float] = None,
+    ) -> Chip: ...
+    def predict(self, workload: Workload) -> Prediction: ...
+    def predict_many(self, workloads: Sequence[Workload]) -> List[Prediction]: ...
+
+def chip(
+    name_or_path: _Path,
+    *,
+    stack: Union[None, _Path, Stack] = None,
+    framework: Union[None, _Path, Stack] = None,
+    timing: Optional[str] = None,
+    host_floor_us: Optional[float] = None,
+) -> Chip: ...
+def chips() -> List[str]: ...
+def stack(name_or_path: _Path) -> Stack: ...
+def stacks() -> List[str]: ...
+def matmul(m: int, n: int, k: int, dtype: str = "fp32") -> Workload: ...
+def conv2d(
+    c_in: int,
+    h: int,
+    c_out: int,
+    kernel: int,
+    *,
+    batch: int = 1,
+    w: Optional[int] = None,
+    stride: int = 1,
+    padding: int = 0,
+    dtype: str = "fp32",
+) -> Workload: ...
+def attention(
+    heads: int, seq: int, head_dim: int, *, batch: int = 1, causal: bool = False, dtype: str = "fp32"
+) -> Workload: ...
+def elementwise(n: int, kind: str = "gelu", dtype: str = "fp32") -> Workload: ...
+def sweep(
+    chip: Union[Chip, _Path, Sequence[Union[Chip, _Path]]],
+    shapes: Iterable[_Shape],
+    dtypes: Iterable[str] = ...,
+    *,
+    output: str = "auto",
+) -> Any: ...
+def validate(
+    chip: Union[Chip, _Path], measurements: Any, *, cv: str = "loso", host_floor_from_smallest: bool = False
+) -> Dict[str, Any]: ...
+def crossover(
+    chip: Union[Chip, _Path],
+    workload: Optional[Workload] = None,
+    *,
+    measurements: Any = None,
+    family: str = "square",
+    fixed_n: int = 4096,
+    fixed_k: int = 4096,
+    from_size: int = 16,
+    to_size: int = 16384,
+) -> Dict[str, Any]: ...
+def model(
+    chip: Union[Chip, _Path], model: str, phase: str, *, seq: int, batch: int = 1, scheme: str = "w16a16"
+) -> Dict[str, Any]: ...
+def recommend(
+    chip: Union[Chip, _Path],
+    model: str,
+    *,
+    phase: str = "decode",
+    seq: int = 1,
+    batch: int = 1,
+    schemes: Optional[Sequence[str]] = None,
+    max_batch: int = 1024,
+) -> Dict[str, Any]: ...

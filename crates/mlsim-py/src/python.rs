@@ -1,0 +1,1455 @@
+//! The pyo3 bindings: Python objects over [`crate::core`]. Every entry
+//! point runs its Rust work under `catch_unwind` ([`run`]), so a bug
+//! surfaces as `mlsim.InternalError`, never as a crash of the interpreter;
+//! grids and batches are predicted with the GIL released.
+
+use std::sync::Arc;
+
+use mlsim_engine::SimResult;
+use mlsim_hw::Setup;
+use mlsim_quant::Dtype;
+use mlsim_workload::Workload;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString};
+
+use crate::core::{self, Error, SetupOptions};
+
+pyo3::create_exception!(
+    mlsim,
+    ChipFileError,
+    PyValueError,
+    "A chip, stack or framework file (or name) that cannot be used; the message names file, line:column and field, as the CLI's."
+);
+pyo3::create_exception!(
+    mlsim,
+    MeasurementError,
+    PyValueError,
+    "A measurement file or table that cannot be used; the message names file, line, row and column, as the CLI's."
+);
+pyo3::create_exception!(
+    mlsim,
+    InternalError,
+    PyRuntimeError,
+    "A bug in mlsim (a Rust panic caught before it reached the interpreter)."
+);
+
+fn to_py(e: Error) -> PyErr {
+    match e {
+        Error::ChipFile(m) => ChipFileError::new_err(m),
+        Error::Measurement(m) => MeasurementError::new_err(m),
+        Error::Value(m) => PyValueError::new_err(m),
+    }
+}
+
+/// Run `f` with panics caught: an error becomes its Python exception, a
+/// panic `InternalError`.
+fn run<T>(f: impl FnOnce() -> Result<T, Error>) -> PyResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(to_py),
+        Err(p) => Err(InternalError::new_err(core::panic_message(p.as_ref()))),
+    }
+}
+
+/// [`run`] with the GIL released.
+fn run_detached<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    py.detach(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .map_err(|p| core::panic_message(p.as_ref()))
+    })
+    .map_err(InternalError::new_err)?
+    .map_err(to_py)
+}
+
+/// A JSON value (what the CLI prints with `--format json`) as Python
+/// objects: dicts, lists, str, int, float, bool, None.
+fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value;
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any()
+            } else if let Some(u) = n.as_u64() {
+                u.into_pyobject(py)?.into_any()
+            } else {
+                n.as_f64().into_pyobject(py)?.into_any()
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(a) => {
+            let items = a
+                .iter()
+                .map(|x| json_to_py(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, items)?.into_any()
+        }
+        Value::Object(o) => {
+            let d = PyDict::new(py);
+            for (k, x) in o {
+                d.set_item(k, json_to_py(py, x)?)?;
+            }
+            d.into_any()
+        }
+    })
+}
+
+fn serialize<'py, T: serde::Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyAny>> {
+    let value = serde_json::to_value(v)
+        .map_err(|e| InternalError::new_err(format!("cannot serialise a result: {e}")))?;
+    json_to_py(py, &value)
+}
+
+/// A stack argument: a name, a path or a `Stack`.
+fn stack_source(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+    let Some(obj) = obj else { return Ok(None) };
+    if obj.is_none() {
+        return Ok(None);
+    }
+    if let Ok(s) = obj.cast::<PyStack>() {
+        return Ok(Some(s.get().source.clone()));
+    }
+    path_like(obj).map(Some)
+}
+
+/// A str or os.PathLike as a string.
+fn path_like(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = obj.extract::<String>() {
+        return Ok(s);
+    }
+    let fspath = obj
+        .py()
+        .import("os")?
+        .getattr("fspath")?
+        .call1((obj,))
+        .map_err(|_| PyValueError::new_err(format!("expected a name or a path, got {obj}")))?;
+    fspath.extract::<String>()
+}
+
+fn dtype_arg(d: &str) -> PyResult<Dtype> {
+    run(|| core::dtype(d))
+}
+
+/// A chip with the software stack, framework and timing its predictions
+/// use. Made by `mlsim.chip(...)`.
+#[pyclass(frozen, module = "mlsim", name = "Chip")]
+struct PyChip {
+    /// The chip as loaded (before a host floor replaced the launch
+    /// overhead of a chip on the original's model).
+    base: mlsim_hw::Chip,
+    options: SetupOptions,
+    setup: Arc<Setup>,
+}
+
+impl PyChip {
+    fn new(base: mlsim_hw::Chip, options: SetupOptions) -> PyResult<Self> {
+        let setup = run(|| options.setup(base.clone()))?;
+        Ok(Self {
+            base,
+            options,
+            setup: Arc::new(setup),
+        })
+    }
+}
+
+/// A chip argument: a `Chip`, or a preset name or path (default setup).
+fn chip_arg(obj: &Bound<'_, PyAny>) -> PyResult<Arc<Setup>> {
+    if let Ok(c) = obj.cast::<PyChip>() {
+        return Ok(c.get().setup.clone());
+    }
+    let name = path_like(obj)?;
+    let setup = run(|| core::load_setup(&name, &SetupOptions::default()))?;
+    Ok(Arc::new(setup))
+}
+
+#[pymethods]
+impl PyChip {
+    /// The chip's name (`h100-sxm5`).
+    #[getter]
+    fn name(&self) -> &str {
+        &self.setup.chip.name
+    }
+
+    /// The chip's display name.
+    #[getter]
+    fn display_name(&self) -> &str {
+        &self.setup.chip.display_name
+    }
+
+    /// `cpu`, `gpu` or `npu`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.setup.chip.kind.as_str()
+    }
+
+    /// The model that predicts it: `original`, `gpu-tiled`, `cpu-blocked` or `systolic`.
+    #[getter]
+    fn model(&self) -> &'static str {
+        self.setup.chip.model.as_str()
+    }
+
+    /// The kernel-library stack (`none` on the original's model).
+    #[getter]
+    fn stack(&self) -> String {
+        core::setup_names(&self.setup).0
+    }
+
+    /// The framework on the host (`none` on the original's model).
+    #[getter]
+    fn framework(&self) -> String {
+        core::setup_names(&self.setup).1
+    }
+
+    /// The timing method (`None` on the original's model, which ignores it).
+    #[getter]
+    fn timing(&self) -> Option<&'static str> {
+        core::setup_names(&self.setup).2
+    }
+
+    /// Nominal peak per described dtype, TFLOP/s (TOP/s for integers).
+    #[getter]
+    fn peak_tflops<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in core::peak_tflops(&self.setup.chip) {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// Main-memory bandwidth, GB/s.
+    #[getter]
+    fn memory_bandwidth_gb_s(&self) -> f64 {
+        self.setup.chip.main_memory().bandwidth_bytes_per_s / 1e9
+    }
+
+    /// Memory levels, fastest first: dicts with `name`, `size_bytes`, `bandwidth_gb_s`.
+    #[getter]
+    fn memory_levels<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let levels = self
+            .setup
+            .chip
+            .memory
+            .iter()
+            .map(|l| {
+                let d = PyDict::new(py);
+                d.set_item("name", &l.name)?;
+                d.set_item("size_bytes", l.size_bytes)?;
+                d.set_item("bandwidth_gb_s", l.bandwidth_bytes_per_s / 1e9)?;
+                Ok(d)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, levels)
+    }
+
+    /// The dtypes the chip describes.
+    #[getter]
+    fn dtypes(&self) -> Vec<&'static str> {
+        self.setup
+            .chip
+            .described_dtypes()
+            .into_iter()
+            .map(Dtype::name)
+            .collect()
+    }
+
+    /// The same chip with another stack, framework, timing or host floor
+    /// (arguments left out keep their value).
+    ///
+    /// >>> t4 = mlsim.chip("t4").with_setup(timing="kernel")
+    #[pyo3(signature = (*, stack=None, framework=None, timing=None, host_floor_us=None))]
+    fn with_setup(
+        &self,
+        stack: Option<&Bound<'_, PyAny>>,
+        framework: Option<&Bound<'_, PyAny>>,
+        timing: Option<String>,
+        host_floor_us: Option<f64>,
+    ) -> PyResult<Self> {
+        let mut o = self.options.clone();
+        if let Some(s) = stack_source(stack)? {
+            o.stack = Some(s);
+        }
+        if let Some(f) = stack_source(framework)? {
+            o.framework = Some(f);
+        }
+        if timing.is_some() {
+            o.timing = timing;
+        }
+        if host_floor_us.is_some() {
+            o.host_floor_us = host_floor_us;
+        }
+        Self::new(self.base.clone(), o)
+    }
+
+    /// Predict one workload: every term `mlsim sim` prints.
+    ///
+    /// >>> p = mlsim.chip("t4").predict(mlsim.matmul(1024, 1024, 1024, "fp16"))
+    /// >>> p.runtime_ms, p.bottleneck
+    fn predict(&self, workload: &PyWorkload) -> PyResult<PyPrediction> {
+        let setup = &self.setup;
+        let w = &workload.workload;
+        run(|| {
+            core::check_runs(&setup.chip, w.dtype)?;
+            Ok(PyPrediction {
+                result: mlsim_engine::simulate(&setup.target(), w),
+                setup: setup.clone(),
+            })
+        })
+    }
+
+    /// Predict many workloads in parallel with the GIL released; a list of
+    /// predictions in the same order.
+    fn predict_many(
+        &self,
+        py: Python<'_>,
+        workloads: Vec<PyRef<'_, PyWorkload>>,
+    ) -> PyResult<Vec<PyPrediction>> {
+        let ws: Vec<Workload> = workloads.iter().map(|w| w.workload.clone()).collect();
+        let setup = self.setup.clone();
+        let results = run_detached(py, || {
+            for w in &ws {
+                core::check_runs(&setup.chip, w.dtype)?;
+            }
+            let t = setup.target();
+            use rayon::prelude::*;
+            Ok(ws
+                .par_iter()
+                .with_min_len(256)
+                .map(|w| mlsim_engine::simulate(&t, w))
+                .collect::<Vec<_>>())
+        })?;
+        Ok(results
+            .into_iter()
+            .map(|result| PyPrediction {
+                result,
+                setup: self.setup.clone(),
+            })
+            .collect())
+    }
+
+    fn __repr__(&self) -> String {
+        let (stack, framework, timing) = core::setup_names(&self.setup);
+        format!(
+            "mlsim.Chip({:?}, model={:?}, stack={stack:?}, framework={framework:?}, timing={:?})",
+            self.setup.chip.name,
+            self.setup.chip.model.as_str(),
+            timing.unwrap_or("-")
+        )
+    }
+}
+
+/// A software stack: a kernel library or a framework. Made by
+/// `mlsim.stack(...)`; pass it to `mlsim.chip(..., stack=...)`.
+#[pyclass(frozen, module = "mlsim", name = "Stack")]
+struct PyStack {
+    source: String,
+    name: String,
+    kind: &'static str,
+}
+
+#[pymethods]
+impl PyStack {
+    /// The stack's name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `library` or `framework`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The name or path it was loaded from.
+    #[getter]
+    fn source(&self) -> &str {
+        &self.source
+    }
+
+    fn __repr__(&self) -> String {
+        format!("mlsim.Stack({:?}, kind={:?})", self.name, self.kind)
+    }
+}
+
+/// A workload: an op with its shape and dtype. Made by `mlsim.matmul`,
+/// `conv2d`, `attention`, `elementwise`.
+#[pyclass(frozen, module = "mlsim", name = "Workload")]
+struct PyWorkload {
+    workload: Workload,
+}
+
+#[pymethods]
+impl PyWorkload {
+    /// Display name, as `mlsim sim` prints it (`MatMul 1024x1024x1024`).
+    #[getter]
+    fn name(&self) -> &str {
+        &self.workload.name
+    }
+
+    /// `matmul`, `conv2d`, `attention` or `elementwise`.
+    #[getter]
+    fn op(&self) -> &'static str {
+        self.workload.op.kind_name()
+    }
+
+    /// The dtype's name.
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        self.workload.dtype.name()
+    }
+
+    /// FLOPs.
+    #[getter]
+    fn flops(&self) -> f64 {
+        self.workload.flops()
+    }
+
+    /// Bytes moved (inputs and output, once).
+    #[getter]
+    fn bytes(&self) -> f64 {
+        self.workload.bytes()
+    }
+
+    /// FLOPs per byte.
+    #[getter]
+    fn arithmetic_intensity(&self) -> f64 {
+        self.workload.arithmetic_intensity()
+    }
+
+    /// The same workload in another dtype.
+    fn with_dtype(&self, dtype: &str) -> PyResult<Self> {
+        Ok(Self {
+            workload: self.workload.with_dtype(dtype_arg(dtype)?),
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "mlsim.Workload({:?}, dtype={:?})",
+            self.workload.name,
+            self.workload.dtype.name()
+        )
+    }
+}
+
+/// A prediction: every term `mlsim sim` prints, as attributes, and
+/// `to_dict()` (the CLI's `--format json` object).
+#[pyclass(frozen, module = "mlsim", name = "Prediction")]
+struct PyPrediction {
+    result: SimResult,
+    setup: Arc<Setup>,
+}
+
+#[pymethods]
+impl PyPrediction {
+    /// FLOPs.
+    #[getter]
+    fn flops(&self) -> f64 {
+        self.result.prediction.flops
+    }
+
+    /// Bytes (inputs and output, once).
+    #[getter]
+    fn bytes(&self) -> f64 {
+        self.result.prediction.bytes
+    }
+
+    /// FLOPs per byte.
+    #[getter]
+    fn arithmetic_intensity(&self) -> f64 {
+        self.result.prediction.arithmetic_intensity
+    }
+
+    /// Predicted runtime, ms.
+    #[getter]
+    fn runtime_ms(&self) -> f64 {
+        self.result.prediction.runtime_ms
+    }
+
+    /// Compute time, ms.
+    #[getter]
+    fn compute_ms(&self) -> f64 {
+        self.result.prediction.compute_ms
+    }
+
+    /// Memory time (the slowest level's), ms.
+    #[getter]
+    fn memory_ms(&self) -> f64 {
+        self.result.prediction.memory_ms
+    }
+
+    /// Host time added to the kernels, ms.
+    #[getter]
+    fn launch_ms(&self) -> f64 {
+        self.result.prediction.launch_ms
+    }
+
+    /// Kernel time, ms.
+    #[getter]
+    fn kernel_ms(&self) -> f64 {
+        self.result.prediction.kernel_ms
+    }
+
+    /// Kernel floor, ms.
+    #[getter]
+    fn kernel_floor_ms(&self) -> f64 {
+        self.result.prediction.kernel_floor_ms
+    }
+
+    /// Conversion time (dequantization), ms.
+    #[getter]
+    fn conversion_ms(&self) -> f64 {
+        self.result.prediction.conversion_ms
+    }
+
+    /// Main-memory traffic, bytes.
+    #[getter]
+    fn dram_bytes(&self) -> f64 {
+        self.result.prediction.dram_bytes
+    }
+
+    /// Share of peak used.
+    #[getter]
+    fn compute_utilization(&self) -> f64 {
+        self.result.prediction.compute_utilization
+    }
+
+    /// FLOPs over runtime, TFLOP/s.
+    #[getter]
+    fn achieved_tflops(&self) -> f64 {
+        self.result.prediction.achieved_tflops
+    }
+
+    /// The rate the kernel computes at, TFLOP/s.
+    #[getter]
+    fn effective_tflops(&self) -> f64 {
+        self.result.prediction.effective_tflops
+    }
+
+    /// Tile efficiency.
+    #[getter]
+    fn tiling_efficiency(&self) -> f64 {
+        self.result.prediction.tiling_efficiency
+    }
+
+    /// Cache hit rate.
+    #[getter]
+    fn hit_rate(&self) -> f64 {
+        self.result.prediction.hit_rate
+    }
+
+    /// Workload display name.
+    #[getter]
+    fn workload(&self) -> &str {
+        &self.result.workload
+    }
+
+    /// Op kind.
+    #[getter]
+    fn op(&self) -> &'static str {
+        self.result.op
+    }
+
+    /// Chip name.
+    #[getter]
+    fn hardware(&self) -> &str {
+        &self.result.hardware
+    }
+
+    /// Kernel-library stack (`none` on the original's model).
+    #[getter]
+    fn stack(&self) -> &str {
+        &self.result.stack
+    }
+
+    /// Framework (`none` on the original's model).
+    #[getter]
+    fn framework(&self) -> &str {
+        &self.result.framework
+    }
+
+    /// Timing method (`None` on the original's model).
+    #[getter]
+    fn timing(&self) -> Option<&'static str> {
+        self.result.timing.map(|t| t.as_str())
+    }
+
+    /// Dtype name.
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        self.result.dtype.name()
+    }
+
+    /// The model that predicted it.
+    #[getter]
+    fn model(&self) -> &'static str {
+        self.result.prediction.detail.model_name()
+    }
+
+    /// Whether the dtype ran on its own hardware path.
+    #[getter]
+    fn native(&self) -> bool {
+        self.result.prediction.native
+    }
+
+    /// `compute` or `memory`.
+    #[getter]
+    fn bottleneck(&self) -> &'static str {
+        self.result.prediction.bottleneck.as_str()
+    }
+
+    /// The memory level that serves the working set.
+    #[getter]
+    fn serving_level(&self) -> Option<&str> {
+        self.result.serving_level.as_deref()
+    }
+
+    /// Its index, fastest level 0.
+    #[getter]
+    fn serving_level_index(&self) -> Option<usize> {
+        self.result.prediction.serving_level_index
+    }
+
+    /// Memory time per level, ms, fastest first: `{level name: ms}`.
+    #[getter]
+    fn memory_ms_by_level<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (l, ms) in self
+            .setup
+            .chip
+            .memory
+            .iter()
+            .zip(self.result.prediction.level_memory_ms.as_slice())
+        {
+            d.set_item(&l.name, ms)?;
+        }
+        Ok(d)
+    }
+
+    /// The model's own terms (`waves`, `split_k` on `gpu-tiled`; `threads`,
+    /// `block_m`... on `cpu-blocked`; `passes`, `rounds` on `systolic`;
+    /// cycles on the original's), `{term: value}`.
+    #[getter]
+    fn model_terms<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (i, (name, v)) in core::DETAIL_TERMS
+            .iter()
+            .zip(core::detail_values(&self.result.prediction))
+            .enumerate()
+        {
+            if let Some(v) = v {
+                if core::detail_is_integer(i) {
+                    d.set_item(name, v as u64)?;
+                } else {
+                    d.set_item(name, v)?;
+                }
+            }
+        }
+        Ok(d)
+    }
+
+    /// A model term by name (`p.waves`); AttributeError on another model.
+    fn __getattr__<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        let terms = self.model_terms(py)?;
+        match terms.get_item(name)? {
+            Some(v) => Ok(v),
+            None => Err(pyo3::exceptions::PyAttributeError::new_err(format!(
+                "'Prediction' has no attribute '{name}' (model {})",
+                self.model()
+            ))),
+        }
+    }
+
+    /// The CLI's JSON object (`mlsim sim ... --format json`) as a dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize(py, &self.result)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "mlsim.Prediction({:?} on {:?} in {}: {} ms, {}-bound)",
+            self.result.workload,
+            self.result.hardware,
+            self.result.dtype,
+            self.result.prediction.runtime_ms,
+            self.result.prediction.bottleneck.as_str()
+        )
+    }
+}
+
+/// Load a chip by preset name (`mlsim.chips()`) or TOML path, with the
+/// software stack, framework, timing and host floor its predictions use
+/// (by default: the chip's `default_stack`, `pytorch-eager`, `per-call`).
+///
+/// Raises `mlsim.ChipFileError` for a bad file (message: file:line:column,
+/// field, what was expected; as `mlsim` prints it) and `ValueError` for a
+/// bad argument.
+///
+/// >>> h100 = mlsim.chip("h100-sxm5")
+/// >>> h100.predict(mlsim.matmul(4096, 4096, 4096, "fp8_e4m3")).runtime_ms
+/// >>> mine = mlsim.chip("my-chip.toml", stack="cublas-hopper", timing="kernel")
+#[pyfunction]
+#[pyo3(signature = (name_or_path, *, stack=None, framework=None, timing=None, host_floor_us=None))]
+fn chip(
+    name_or_path: &Bound<'_, PyAny>,
+    stack: Option<&Bound<'_, PyAny>>,
+    framework: Option<&Bound<'_, PyAny>>,
+    timing: Option<String>,
+    host_floor_us: Option<f64>,
+) -> PyResult<PyChip> {
+    let name = path_like(name_or_path)?;
+    let options = SetupOptions {
+        stack: stack_source(stack)?,
+        framework: stack_source(framework)?,
+        timing,
+        host_floor_us,
+    };
+    let base = run(|| Ok(mlsim_hw::load(&name)?))?;
+    PyChip::new(base, options)
+}
+
+/// The names of the embedded chip presets (`mlsim presets list`).
+///
+/// >>> "t4" in mlsim.chips()
+/// True
+#[pyfunction]
+fn chips() -> Vec<String> {
+    mlsim_hw::presets().map(|p| p.name.to_string()).collect()
+}
+
+/// Load a software stack (kernel library or framework) by name
+/// (`mlsim.stacks()`) or TOML path. Raises `mlsim.ChipFileError` for a
+/// bad file.
+///
+/// >>> mlsim.stack("cublas-hopper").kind
+/// 'library'
+#[pyfunction]
+fn stack(name_or_path: &Bound<'_, PyAny>) -> PyResult<PyStack> {
+    let source = path_like(name_or_path)?;
+    run(|| {
+        let (text, _) = mlsim_hw::stack_text(&source)?;
+        let kind = mlsim_hw::stack_kind(&text);
+        let name = if kind == "framework" {
+            mlsim_hw::load_framework(&source)?.name
+        } else {
+            mlsim_hw::load_stack(&source)?.name
+        };
+        Ok(PyStack {
+            source: source.clone(),
+            name,
+            kind,
+        })
+    })
+}
+
+/// The names of the embedded stacks (kernel libraries and frameworks).
+#[pyfunction]
+fn stacks() -> Vec<String> {
+    mlsim_hw::stack_presets()
+        .map(|p| p.name.to_string())
+        .collect()
+}
+
+/// C(M,N) = A(M,K) @ B(K,N) in `dtype`.
+///
+/// >>> mlsim.matmul(1024, 1024, 1024, "fp16").flops
+/// 2147483648.0
+#[pyfunction]
+#[pyo3(signature = (m, n, k, dtype="fp32"))]
+fn matmul(m: u64, n: u64, k: u64, dtype: &str) -> PyResult<PyWorkload> {
+    let d = dtype_arg(dtype)?;
+    run(|| core::matmul(m, n, k, d)).map(|workload| PyWorkload { workload })
+}
+
+/// A 2-D convolution (NCHW, square kernel), as `mlsim sim conv2d`.
+///
+/// >>> mlsim.conv2d(64, 56, 64, 3, padding=1)
+#[pyfunction]
+#[pyo3(signature = (c_in, h, c_out, kernel, *, batch=1, w=None, stride=1, padding=0, dtype="fp32"))]
+#[allow(clippy::too_many_arguments, reason = "the CLI's flags, as keywords")]
+fn conv2d(
+    c_in: u64,
+    h: u64,
+    c_out: u64,
+    kernel: u64,
+    batch: u64,
+    w: Option<u64>,
+    stride: u64,
+    padding: u64,
+    dtype: &str,
+) -> PyResult<PyWorkload> {
+    let d = dtype_arg(dtype)?;
+    let c = core::Conv {
+        batch,
+        c_in,
+        h,
+        w,
+        c_out,
+        kernel,
+        stride,
+        padding,
+    };
+    run(|| core::conv2d(c, d)).map(|workload| PyWorkload { workload })
+}
+
+/// Multi-head attention with its output projection, as `mlsim sim attention`.
+///
+/// >>> mlsim.attention(32, 2048, 128, causal=True, dtype="bf16")
+#[pyfunction]
+#[pyo3(signature = (heads, seq, head_dim, *, batch=1, causal=false, dtype="fp32"))]
+fn attention(
+    heads: u64,
+    seq: u64,
+    head_dim: u64,
+    batch: u64,
+    causal: bool,
+    dtype: &str,
+) -> PyResult<PyWorkload> {
+    let d = dtype_arg(dtype)?;
+    run(|| core::attention(batch, heads, seq, head_dim, causal, d))
+        .map(|workload| PyWorkload { workload })
+}
+
+/// An elementwise op over `n` elements: relu, gelu, swish, add, mul, or
+/// STREAM's copy, scale, stream-add, triad.
+///
+/// >>> mlsim.elementwise(1 << 20, "gelu", "fp16")
+#[pyfunction]
+#[pyo3(signature = (n, kind="gelu", dtype="fp32"))]
+fn elementwise(n: u64, kind: &str, dtype: &str) -> PyResult<PyWorkload> {
+    let d = dtype_arg(dtype)?;
+    run(|| core::elementwise(n, kind, d)).map(|workload| PyWorkload { workload })
+}
+
+/// A sweep's shape argument: an int (square) or (m, n, k) or "MxNxK".
+fn shape_arg(obj: &Bound<'_, PyAny>) -> PyResult<(u64, u64, u64)> {
+    if let Ok(n) = obj.extract::<u64>() {
+        return Ok((n, n, n));
+    }
+    if let Ok(s) = obj.extract::<String>() {
+        return run(|| core::parse_shape(&s));
+    }
+    obj.extract::<(u64, u64, u64)>().map_err(|_| {
+        PyValueError::new_err(format!(
+            "bad shape {obj}: expected a size N, a tuple (m, n, k) or a string \"MxNxK\""
+        ))
+    })
+}
+
+/// The sweep's columns (`mlsim.sweep` builds a DataFrame from them).
+#[pyfunction]
+#[pyo3(signature = (chips, shapes, dtypes, arrays))]
+fn _sweep_columns<'py>(
+    py: Python<'py>,
+    chips: Vec<Bound<'py, PyAny>>,
+    shapes: Vec<Bound<'py, PyAny>>,
+    dtypes: Vec<String>,
+    arrays: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let setups: Vec<Setup> = chips
+        .iter()
+        .map(|c| chip_arg(c).map(|s| (*s).clone()))
+        .collect::<PyResult<_>>()?;
+    let shapes: Vec<(u64, u64, u64)> = shapes.iter().map(shape_arg).collect::<PyResult<_>>()?;
+    let dtypes: Vec<Dtype> = dtypes
+        .iter()
+        .map(|d| dtype_arg(d))
+        .collect::<PyResult<_>>()?;
+    if setups.is_empty() {
+        return Err(PyValueError::new_err("no chips given"));
+    }
+    let grid = run(|| core::Grid::new(setups, shapes, dtypes))?;
+    let preds = run_detached(py, || Ok(grid.predict()))?;
+    columns(py, &grid, &preds, arrays)
+}
+
+/// A column of floats: `array('d')` or a list.
+fn floats<'py>(py: Python<'py>, v: &[f64], arrays: bool) -> PyResult<Bound<'py, PyAny>> {
+    if arrays {
+        let mut bytes = Vec::with_capacity(v.len() * 8);
+        for x in v {
+            bytes.extend_from_slice(&x.to_ne_bytes());
+        }
+        let a = py.import("array")?.getattr("array")?.call1(("d",))?;
+        a.call_method1("frombytes", (PyBytes::new(py, &bytes),))?;
+        Ok(a)
+    } else {
+        Ok(PyList::new(py, v)?.into_any())
+    }
+}
+
+/// A column of integers: `array('q')` or a list.
+fn ints<'py>(py: Python<'py>, v: &[i64], arrays: bool) -> PyResult<Bound<'py, PyAny>> {
+    if arrays {
+        let mut bytes = Vec::with_capacity(v.len() * 8);
+        for x in v {
+            bytes.extend_from_slice(&x.to_ne_bytes());
+        }
+        let a = py.import("array")?.getattr("array")?.call1(("q",))?;
+        a.call_method1("frombytes", (PyBytes::new(py, &bytes),))?;
+        Ok(a)
+    } else {
+        Ok(PyList::new(py, v)?.into_any())
+    }
+}
+
+/// A column of few distinct values: a list of shared objects.
+fn shared<'py>(
+    py: Python<'py>,
+    pool: &[Bound<'py, PyAny>],
+    idx: impl ExactSizeIterator<Item = usize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(PyList::new(py, idx.map(|i| pool[i].clone()))?.into_any())
+}
+
+fn columns<'py>(
+    py: Python<'py>,
+    grid: &core::Grid,
+    preds: &[mlsim_engine::Prediction],
+    arrays: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let n = preds.len();
+    let point = |i: usize| grid.point(i);
+    let out = PyDict::new(py);
+    let set = |d: &Bound<'py, PyDict>, k: &str, v: Bound<'py, PyAny>| d.set_item(k, v);
+    let shape_col = |f: fn((u64, u64, u64)) -> u64| -> Vec<i64> {
+        (0..n).map(|i| f(grid.shapes[point(i).1]) as i64).collect()
+    };
+    set(&out, "m", ints(py, &shape_col(|s| s.0), arrays)?)?;
+    set(&out, "n", ints(py, &shape_col(|s| s.1), arrays)?)?;
+    set(&out, "k", ints(py, &shape_col(|s| s.2), arrays)?)?;
+    let names: Vec<Bound<'py, PyAny>> = grid
+        .shapes
+        .iter()
+        .map(|(m, n, k)| PyString::new(py, &format!("MatMul {m}x{n}x{k}")).into_any())
+        .collect();
+    set(
+        &out,
+        "workload",
+        shared(py, &names, (0..n).map(|i| point(i).1))?,
+    )?;
+    let matmul = [PyString::new(py, "matmul").into_any()];
+    set(&out, "op", shared(py, &matmul, (0..n).map(|_| 0))?)?;
+    let per_setup = |f: &dyn Fn(&Setup) -> Bound<'py, PyAny>| -> Vec<Bound<'py, PyAny>> {
+        grid.setups.iter().map(f).collect()
+    };
+    let setup_of = || (0..n).map(|i| point(i).0);
+    let hw = per_setup(&|s| PyString::new(py, &s.chip.name).into_any());
+    set(&out, "hardware", shared(py, &hw, setup_of())?)?;
+    let st = per_setup(&|s| PyString::new(py, &core::setup_names(s).0).into_any());
+    set(&out, "stack", shared(py, &st, setup_of())?)?;
+    let fw = per_setup(&|s| PyString::new(py, &core::setup_names(s).1).into_any());
+    set(&out, "framework", shared(py, &fw, setup_of())?)?;
+    let tm = per_setup(&|s| match core::setup_names(s).2 {
+        Some(t) => PyString::new(py, t).into_any(),
+        None => py.None().into_bound(py),
+    });
+    set(&out, "timing", shared(py, &tm, setup_of())?)?;
+    let dt: Vec<Bound<'py, PyAny>> = grid
+        .dtypes
+        .iter()
+        .map(|d| PyString::new(py, d.name()).into_any())
+        .collect();
+    set(&out, "dtype", shared(py, &dt, (0..n).map(|i| point(i).2))?)?;
+    let bools = [
+        PyBool::new(py, false).to_owned().into_any(),
+        PyBool::new(py, true).to_owned().into_any(),
+    ];
+    set(
+        &out,
+        "native",
+        shared(py, &bools, preds.iter().map(|p| usize::from(p.native)))?,
+    )?;
+    let col =
+        |f: fn(&mlsim_engine::Prediction) -> f64| -> Vec<f64> { preds.iter().map(f).collect() };
+    set(&out, "flops", floats(py, &col(|p| p.flops), arrays)?)?;
+    set(&out, "bytes", floats(py, &col(|p| p.bytes), arrays)?)?;
+    set(
+        &out,
+        "arithmetic_intensity",
+        floats(py, &col(|p| p.arithmetic_intensity), arrays)?,
+    )?;
+    set(
+        &out,
+        "runtime_ms",
+        floats(py, &col(|p| p.runtime_ms), arrays)?,
+    )?;
+    let models = ["original", "gpu-tiled", "cpu-blocked", "systolic"]
+        .map(|m| PyString::new(py, m).into_any());
+    let model_index = |p: &mlsim_engine::Prediction| match p.detail {
+        mlsim_engine::ModelDetail::Original(_) => 0,
+        mlsim_engine::ModelDetail::GpuTiled(_) => 1,
+        mlsim_engine::ModelDetail::CpuBlocked(_) => 2,
+        mlsim_engine::ModelDetail::Systolic(_) => 3,
+    };
+    set(
+        &out,
+        "model",
+        shared(py, &models, preds.iter().map(model_index))?,
+    )?;
+    set(
+        &out,
+        "compute_ms",
+        floats(py, &col(|p| p.compute_ms), arrays)?,
+    )?;
+    set(
+        &out,
+        "memory_ms",
+        floats(py, &col(|p| p.memory_ms), arrays)?,
+    )?;
+    // Memory time per level: one column per level name (in the order the
+    // chips list them), None where a chip has no such level.
+    let mut levels: Vec<&str> = Vec::new();
+    for s in &grid.setups {
+        for l in &s.chip.memory {
+            if !levels.contains(&l.name.as_str()) {
+                levels.push(&l.name);
+            }
+        }
+    }
+    let level_index: Vec<Vec<Option<usize>>> = grid
+        .setups
+        .iter()
+        .map(|s| {
+            levels
+                .iter()
+                .map(|name| s.chip.memory.iter().position(|l| l.name == *name))
+                .collect()
+        })
+        .collect();
+    for (li, name) in levels.iter().enumerate() {
+        let values: Vec<Option<f64>> = (0..n)
+            .map(|i| level_index[point(i).0][li].map(|j| preds[i].level_memory_ms.as_slice()[j]))
+            .collect();
+        let key = format!("memory_ms_{name}");
+        if values.iter().all(Option::is_some) {
+            let v: Vec<f64> = values.into_iter().flatten().collect();
+            set(&out, &key, floats(py, &v, arrays)?)?;
+        } else {
+            set(&out, &key, PyList::new(py, values)?.into_any())?;
+        }
+    }
+    set(
+        &out,
+        "launch_ms",
+        floats(py, &col(|p| p.launch_ms), arrays)?,
+    )?;
+    set(
+        &out,
+        "kernel_ms",
+        floats(py, &col(|p| p.kernel_ms), arrays)?,
+    )?;
+    set(
+        &out,
+        "kernel_floor_ms",
+        floats(py, &col(|p| p.kernel_floor_ms), arrays)?,
+    )?;
+    set(
+        &out,
+        "conversion_ms",
+        floats(py, &col(|p| p.conversion_ms), arrays)?,
+    )?;
+    set(
+        &out,
+        "dram_bytes",
+        floats(py, &col(|p| p.dram_bytes), arrays)?,
+    )?;
+    set(
+        &out,
+        "compute_utilization",
+        floats(py, &col(|p| p.compute_utilization), arrays)?,
+    )?;
+    set(
+        &out,
+        "achieved_tflops",
+        floats(py, &col(|p| p.achieved_tflops), arrays)?,
+    )?;
+    set(
+        &out,
+        "effective_tflops",
+        floats(py, &col(|p| p.effective_tflops), arrays)?,
+    )?;
+    set(
+        &out,
+        "tiling_efficiency",
+        floats(py, &col(|p| p.tiling_efficiency), arrays)?,
+    )?;
+    set(&out, "hit_rate", floats(py, &col(|p| p.hit_rate), arrays)?)?;
+    // Serving level: a pool of every setup's level names, then None.
+    let mut pool: Vec<Bound<'py, PyAny>> = Vec::new();
+    let mut base = Vec::new();
+    for s in &grid.setups {
+        base.push(pool.len());
+        pool.extend(
+            s.chip
+                .memory
+                .iter()
+                .map(|l| PyString::new(py, &l.name).into_any()),
+        );
+    }
+    let none = pool.len();
+    pool.push(py.None().into_bound(py));
+    set(
+        &out,
+        "serving_level",
+        shared(
+            py,
+            &pool,
+            (0..n).map(|i| {
+                preds[i]
+                    .serving_level_index
+                    .map_or(none, |j| base[point(i).0] + j)
+            }),
+        )?,
+    )?;
+    let bounds = ["compute", "memory"].map(|b| PyString::new(py, b).into_any());
+    set(
+        &out,
+        "bottleneck",
+        shared(
+            py,
+            &bounds,
+            preds
+                .iter()
+                .map(|p| usize::from(p.bottleneck.as_str() == "memory")),
+        )?,
+    )?;
+    // The model's own terms, for the models in the grid.
+    let mut present = [false; 12];
+    let mut complete = [true; 12];
+    for p in preds {
+        for (t, v) in core::detail_values(p).iter().enumerate() {
+            present[t] |= v.is_some();
+            complete[t] &= v.is_some();
+        }
+    }
+    for (t, name) in core::DETAIL_TERMS.iter().enumerate() {
+        if !present[t] {
+            continue;
+        }
+        let value = |p: &mlsim_engine::Prediction| core::detail_values(p)[t];
+        let integer = core::detail_is_integer(t);
+        if complete[t] {
+            if integer {
+                let v: Vec<i64> = preds
+                    .iter()
+                    .map(|p| value(p).unwrap_or(0.0) as i64)
+                    .collect();
+                set(&out, name, ints(py, &v, arrays)?)?;
+            } else {
+                let v: Vec<f64> = preds.iter().map(|p| value(p).unwrap_or(0.0)).collect();
+                set(&out, name, floats(py, &v, arrays)?)?;
+            }
+        } else if integer {
+            let v: Vec<Option<i64>> = preds.iter().map(|p| value(p).map(|x| x as i64)).collect();
+            set(&out, name, PyList::new(py, v)?.into_any())?;
+        } else {
+            let v: Vec<Option<f64>> = preds.iter().map(value).collect();
+            set(&out, name, PyList::new(py, v)?.into_any())?;
+        }
+    }
+    Ok(out)
+}
+
+/// Measurements: a path, or CSV text with a name for messages.
+fn measurement_set(
+    measurements: &Bound<'_, PyAny>,
+    csv_text: Option<String>,
+) -> PyResult<mlsim_calibrate::measurements::MeasurementSet> {
+    match csv_text {
+        Some(text) => {
+            let name = path_like(measurements).unwrap_or_else(|_| "<DataFrame>".into());
+            run(|| {
+                Ok(mlsim_calibrate::measurements::parse_measurements(
+                    text.as_bytes(),
+                    &name,
+                )?)
+            })
+        }
+        None => {
+            let path = path_like(measurements)?;
+            run(|| {
+                Ok(mlsim_calibrate::measurements::read_measurements(
+                    std::path::Path::new(&path),
+                )?)
+            })
+        }
+    }
+}
+
+/// The validation report (`mlsim validate --format json`).
+#[pyfunction]
+#[pyo3(signature = (chip, measurements, csv_text, cv, host_floor_from_smallest))]
+fn _validate<'py>(
+    py: Python<'py>,
+    chip: &Bound<'py, PyAny>,
+    measurements: &Bound<'py, PyAny>,
+    csv_text: Option<String>,
+    cv: &str,
+    host_floor_from_smallest: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let fit = match cv {
+        "loso" => true,
+        "none" => false,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "cv must be \"loso\" or \"none\", got {other:?}"
+            )));
+        }
+    };
+    let (base, options) = chip_parts(chip)?;
+    let set = measurement_set(measurements, csv_text)?;
+    let report = run_detached(py, || {
+        let case = mlsim_calibrate::report::Case::new(
+            set,
+            base,
+            &options.spec()?,
+            host_floor_from_smallest,
+        )?;
+        Ok(case.validate(fit)?.0)
+    })?;
+    serialize(py, &report)
+}
+
+/// A chip argument as the chip file and the options of its setup.
+fn chip_parts(obj: &Bound<'_, PyAny>) -> PyResult<(mlsim_hw::Chip, SetupOptions)> {
+    if let Ok(c) = obj.cast::<PyChip>() {
+        let c = c.get();
+        return Ok((c.base.clone(), c.options.clone()));
+    }
+    let name = path_like(obj)?;
+    let base = run(|| Ok(mlsim_hw::load(&name)?))?;
+    Ok((base, SetupOptions::default()))
+}
+
+/// The crossover analysis (`mlsim crossover --format json`).
+#[pyfunction]
+#[pyo3(signature = (chip, workload, measurements, csv_text, family, fixed_n, fixed_k, from_size, to_size))]
+#[allow(clippy::too_many_arguments, reason = "the CLI's flags, as keywords")]
+fn _crossover<'py>(
+    py: Python<'py>,
+    chip: &Bound<'py, PyAny>,
+    workload: Option<PyRef<'py, PyWorkload>>,
+    measurements: Option<Bound<'py, PyAny>>,
+    csv_text: Option<String>,
+    family: &str,
+    fixed_n: u64,
+    fixed_k: u64,
+    from_size: u64,
+    to_size: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    use mlsim_engine::crossover::Family;
+    let (base, options) = chip_parts(chip)?;
+    let setup = run(|| options.setup(base))?;
+    if from_size == 0 || to_size < from_size {
+        return Err(PyValueError::new_err(format!(
+            "from_size {from_size}, to_size {to_size}: expected 1 <= from_size <= to_size"
+        )));
+    }
+    let family = match family {
+        "square" => Family::Square,
+        "m" => Family::M {
+            n: fixed_n.max(1),
+            k: fixed_k.max(1),
+        },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "family must be \"square\" or \"m\", got {other:?}"
+            )));
+        }
+    };
+    let (m, n, k) = family.shape(to_size);
+    if 2.0 * m as f64 * n as f64 * k as f64 >= 9_007_199_254_740_992.0 {
+        return Err(PyValueError::new_err(format!(
+            "to_size {to_size}: a {m}x{n}x{k} GEMM is more than 2^53 FLOPs, beyond exact arithmetic"
+        )));
+    }
+    let set = match &measurements {
+        Some(m) if !m.is_none() => Some(measurement_set(m, csv_text)?),
+        _ => None,
+    };
+    let w = workload.map(|w| w.workload.with_dtype(Dtype::Fp32));
+    let (crossovers, formula, rows) = run_detached(py, || {
+        let target = setup.target();
+        let chip = &setup.chip;
+        let measured = match set {
+            Some(set) => {
+                set.check_runs_on(chip)?;
+                let rows = mlsim_calibrate::targets::RowTargets::new(
+                    chip.clone(),
+                    &options.spec()?,
+                    &set.rows,
+                )?;
+                let pts = mlsim_calibrate::validate::points(&rows, &set.rows);
+                mlsim_calibrate::validate::crossovers(&pts)
+            }
+            None => Vec::new(),
+        };
+        let crossovers = mlsim_calibrate::report::dtype_crossovers(
+            &target, family, from_size, to_size, &measured,
+        );
+        let workloads = match w {
+            Some(w) => vec![w],
+            None => mlsim_engine::quant::standard_workloads(),
+        };
+        let rows: Vec<_> = workloads
+            .iter()
+            .flat_map(|w| mlsim_engine::quant::analyse(&target, w))
+            .collect();
+        let formula: Vec<serde_json::Value> = chip
+            .quantization
+            .iter()
+            .map(|(d, c)| serde_json::json!({"dtype": d, "original_crossover_ai": mlsim_quant::seed::crossover_ai(d, c)}))
+            .collect();
+        Ok((crossovers, formula, rows))
+    })?;
+    let value = serde_json::json!({
+        "hardware": setup.chip.name,
+        "family": family,
+        "crossovers": crossovers,
+        "original_formula": formula,
+        "analysis": rows,
+    });
+    json_to_py(py, &value)
+}
+
+fn phase(name: &str, batch: u64, seq: u64) -> PyResult<mlsim_workload::transformer::Phase> {
+    use mlsim_workload::transformer::Phase;
+    match name {
+        "prefill" => Ok(Phase::Prefill { batch, prompt: seq }),
+        "decode" => Ok(Phase::Decode {
+            batch,
+            context: seq,
+        }),
+        other => Err(PyValueError::new_err(format!(
+            "phase must be \"prefill\" or \"decode\", got {other:?}"
+        ))),
+    }
+}
+
+fn scheme(name: &str) -> PyResult<mlsim_workload::transformer::Scheme> {
+    name.parse().map_err(PyValueError::new_err)
+}
+
+fn load_model(name: &str) -> PyResult<mlsim_workload::transformer::ModelConfig> {
+    run(|| mlsim_workload::transformer::load_model(name).map_err(|e| Error::Value(core::chain(&e))))
+}
+
+/// One transformer inference step, op by op (`mlsim model --format json`).
+///
+/// >>> step = mlsim.model("h100-sxm5", "llama-3-8b", "decode", seq=2048, scheme="w4a16")
+/// >>> step["tokens_per_s"]
+#[pyfunction]
+#[pyo3(signature = (chip, model, phase, *, seq, batch=1, scheme="w16a16"))]
+fn model<'py>(
+    py: Python<'py>,
+    chip: &Bound<'py, PyAny>,
+    model: &str,
+    phase: &str,
+    seq: u64,
+    batch: u64,
+    scheme: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let setup = chip_arg(chip)?;
+    let cfg = load_model(model)?;
+    if batch == 0 || seq == 0 || batch > 1 << 20 || seq > 1 << 24 {
+        return Err(PyValueError::new_err(
+            "batch and seq must be at least 1 (batch up to 2^20, seq up to 2^24)",
+        ));
+    }
+    let ph = self::phase(phase, batch, seq)?;
+    let sc = self::scheme(scheme)?;
+    let step = run_detached(py, || {
+        Ok(mlsim_engine::model::predict_step(
+            &setup.target(),
+            &cfg,
+            ph,
+            &sc,
+        ))
+    })?;
+    serialize(py, &step)
+}
+
+/// The fastest precision scheme per op and for the whole model by batch
+/// size (`mlsim recommend --format json`); the first scheme is the
+/// baseline.
+///
+/// >>> rec = mlsim.recommend("t4", "mistral-7b", seq=1024)
+/// >>> rec["switches"]
+#[pyfunction]
+#[pyo3(signature = (chip, model, *, phase="decode", seq=1, batch=1, schemes=None, max_batch=1024))]
+#[allow(clippy::too_many_arguments, reason = "the CLI's flags, as keywords")]
+fn recommend<'py>(
+    py: Python<'py>,
+    chip: &Bound<'py, PyAny>,
+    model: &str,
+    phase: &str,
+    seq: u64,
+    batch: u64,
+    schemes: Option<Vec<String>>,
+    max_batch: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let setup = chip_arg(chip)?;
+    let cfg = load_model(model)?;
+    if batch == 0 || seq == 0 || max_batch == 0 || max_batch > 1 << 16 || seq > 1 << 24 {
+        return Err(PyValueError::new_err(
+            "batch, seq and max_batch must be at least 1 (max_batch up to 65536)",
+        ));
+    }
+    let names = schemes.unwrap_or_else(|| {
+        "w16a16,fp32,bf16,w8a8,w8a16,w4a16,fp8,fp8kv,mxfp6,mxfp4,nvfp4,w4a8"
+            .split(',')
+            .map(String::from)
+            .collect()
+    });
+    if names.is_empty() {
+        return Err(PyValueError::new_err(
+            "schemes must name at least one scheme",
+        ));
+    }
+    let schemes = names
+        .iter()
+        .map(|s| self::scheme(s))
+        .collect::<PyResult<Vec<_>>>()?;
+    let ph = self::phase(phase, batch, seq)?;
+    let rec = run_detached(py, || {
+        Ok(mlsim_engine::model::recommend(
+            &setup.target(),
+            &cfg,
+            ph,
+            &schemes,
+            max_batch,
+        ))
+    })?;
+    serialize(py, &rec)
+}
+
+#[pymodule]
+fn _mlsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("ChipFileError", py.get_type::<ChipFileError>())?;
+    m.add("MeasurementError", py.get_type::<MeasurementError>())?;
+    m.add("InternalError", py.get_type::<InternalError>())?;
+    m.add_class::<PyChip>()?;
+    m.add_class::<PyStack>()?;
+    m.add_class::<PyWorkload>()?;
+    m.add_class::<PyPrediction>()?;
+    m.add_function(wrap_pyfunction!(chip, m)?)?;
+    m.add_function(wrap_pyfunction!(chips, m)?)?;
+    m.add_function(wrap_pyfunction!(stack, m)?)?;
+    m.add_function(wrap_pyfunction!(stacks, m)?)?;
+    m.add_function(wrap_pyfunction!(matmul, m)?)?;
+    m.add_function(wrap_pyfunction!(conv2d, m)?)?;
+    m.add_function(wrap_pyfunction!(attention, m)?)?;
+    m.add_function(wrap_pyfunction!(elementwise, m)?)?;
+    m.add_function(wrap_pyfunction!(_sweep_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(_validate, m)?)?;
+    m.add_function(wrap_pyfunction!(_crossover, m)?)?;
+    m.add_function(wrap_pyfunction!(model, m)?)?;
+    m.add_function(wrap_pyfunction!(recommend, m)?)?;
+    Ok(())
+}
