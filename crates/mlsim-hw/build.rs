@@ -1,4 +1,4 @@
-//! Embeds every `presets/*.toml` and `stacks/*.toml` of the repository into
+//! Embeds every `presets/*.toml`, `stacks/*.toml` and `systems/*.toml` of the repository into
 //! the crate, sorted by file name, so the binary works from any directory.
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -8,6 +8,7 @@ fn main() {
     let mut out = String::new();
     embed(&manifest, "presets", "EMBEDDED", &mut out);
     embed(&manifest, "stacks", "EMBEDDED_STACKS", &mut out);
+    embed(&manifest, "systems", "EMBEDDED_SYSTEMS", &mut out);
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded_presets.rs");
     std::fs::write(dest, out).unwrap();
 }

@@ -74,6 +74,11 @@ enum Command {
     /// List, show and check software stacks (kernel libraries, frameworks).
     #[command(subcommand)]
     Stacks(commands::stacks::StacksCommand),
+    /// List, show and check systems (chips in nodes, their links and network).
+    #[command(subcommand)]
+    Systems(commands::systems::SystemsCommand),
+    /// What a collective (all-reduce, all-gather, ...) costs on a system, by message size.
+    Collective(commands::collective::CollectiveArgs),
     /// One transformer inference step (prefill or decode), op by op.
     Model(commands::model::ModelArgs),
     /// The fastest precision scheme per op and per model, and where it changes with the batch.
@@ -116,6 +121,8 @@ fn main() -> ExitCode {
         Command::Calibrate(args) => commands::calibrate::run(&args),
         Command::Presets(cmd) => commands::presets::run(&cmd),
         Command::Stacks(cmd) => commands::stacks::run(&cmd),
+        Command::Systems(cmd) => commands::systems::run(&cmd),
+        Command::Collective(args) => commands::collective::run(&args),
         Command::Measure(cmd) => commands::measure::run(&cmd),
         Command::Hw(cmd) => commands::hw::run(&cmd),
         Command::Model(args) => commands::model::run(&args),

@@ -33,6 +33,7 @@ use mlsim_roofline::Bound;
 use mlsim_workload::{Op, Workload};
 use rayon::prelude::*;
 
+pub mod collectives;
 pub mod compute;
 pub mod conformance;
 pub mod cpu;

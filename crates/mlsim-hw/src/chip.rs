@@ -364,6 +364,8 @@ pub struct Chip {
     pub quantization: DtypeMap<QuantCost>,
     /// The power cap, where the file gives a base clock and a power limit.
     pub power_cap: Option<PowerCap>,
+    /// Links to other chips and the host (empty where the file gives none).
+    pub interconnect: Vec<crate::interconnect::Link>,
 }
 
 impl Chip {

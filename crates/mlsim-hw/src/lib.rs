@@ -24,12 +24,14 @@
 mod chip;
 mod doc;
 mod error;
+mod interconnect;
 mod load;
 pub mod power;
 pub mod raw;
 mod registry;
 mod setup;
 mod stack;
+mod system;
 
 pub use chip::{
     Chip, ChipKind, ChipModel, ClockSource, ComputeArch, ComputePath, ComputeUnit, MemoryLevel,
@@ -37,16 +39,19 @@ pub use chip::{
 };
 pub use doc::MAX_FILE_BYTES;
 pub use error::{Diagnostic, HwError};
+pub use interconnect::{Link, LinkScope};
 pub use load::{MAX_MEMORY_LEVELS, parse_chip};
 pub use registry::{
-    Preset, StackPreset, chip_text, load, load_file, load_framework, load_stack, preset, presets,
-    stack_kind, stack_preset, stack_presets, stack_text,
+    Preset, StackPreset, SystemPreset, chip_text, load, load_file, load_framework, load_stack,
+    load_system, preset, presets, stack_kind, stack_preset, stack_presets, stack_text,
+    system_presets,
 };
 pub use setup::{DEFAULT_FRAMEWORK, DEFAULT_TIMING, Setup, SetupSpec, Target, load_stack_for};
 pub use stack::{
     Dequantize, Framework, KernelTerms, Stack, StackPath, Timing, UnknownTiming, parse_framework,
     parse_stack,
 };
+pub use system::{Network, System, Topology, parse_system};
 
 /// The JSON Schema of the chip-file format, generated from the wire types'
 /// doc comments (pretty-printed, keys sorted, trailing newline). Editors use

@@ -145,6 +145,7 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         }
         None => None,
     };
+    let interconnect = crate::interconnect::validate_links(&root, raw.interconnect)?;
     Ok(Chip {
         name: raw.name,
         display_name: raw.display_name,
@@ -161,6 +162,7 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         memory,
         quantization,
         power_cap,
+        interconnect,
     })
 }
 

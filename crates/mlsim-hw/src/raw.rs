@@ -62,6 +62,10 @@ pub struct RawChip {
     /// Quantization overhead terms per dtype (`[quantization.int8]`).
     #[serde(default)]
     pub quantization: BTreeMap<String, RawQuantCost>,
+    /// The links the chip talks to other chips and its host over
+    /// (`[[interconnect]]`); none for a chip described without them.
+    #[serde(default)]
+    pub interconnect: Vec<RawLink>,
 }
 
 /// `[calibration]`: the record of a fit. `mlsim calibrate` writes it.
@@ -426,4 +430,75 @@ pub struct RawFramework {
     /// host's speed).
     #[serde(default)]
     pub dtype_floor_factor: BTreeMap<String, f64>,
+}
+
+/// `[[interconnect]]`: one kind of link a chip talks to other chips or its
+/// host over (NVLink, Infinity Fabric, ICI, PCIe), all links of that kind
+/// together (docs/model/collectives.md).
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    /// Name that system files refer to (`NVLink 4`, `PCIe Gen5 x16`).
+    pub name: String,
+    /// `scale-up` (chip to chip inside a node or pod) or `host` (to the
+    /// CPU; chips without a scale-up link talk to each other through it).
+    pub scope: String,
+    /// Bandwidth of one direction, all links of this kind together, GB/s
+    /// (datasheets often print both directions added: halve them).
+    pub bandwidth_gb_s: f64,
+    /// Number of links, where the datasheet states it.
+    #[serde(default)]
+    pub links: Option<u32>,
+    /// Start-up time of one step of a collective over these links, in
+    /// microseconds: the library's synchronisation and the wire's latency.
+    pub latency_us: f64,
+}
+
+/// A system file (`systems/NAME.toml`): chips in nodes, how the chips of
+/// a node are connected and the network between nodes.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawSystem {
+    /// Short identifier, the file name without `.toml` (`hgx-h100-8`).
+    pub name: String,
+    /// Label for tables.
+    pub display_name: String,
+    /// Always `system`.
+    pub kind: String,
+    /// The chip: a preset name or a chip file path.
+    pub chip: String,
+    /// Chips in one node (one scale-up domain).
+    pub chips_per_node: u32,
+    /// Nodes (default 1).
+    #[serde(default)]
+    pub nodes: Option<u32>,
+    /// The chip's `[[interconnect]]` entry the chips of a node talk over.
+    pub scale_up: String,
+    /// How the node's chips are wired: `switch` (every pair at full
+    /// bandwidth through switches, NVSwitch), `fully-connected` (a direct
+    /// link to every peer, Infinity Fabric), `torus` (neighbours only,
+    /// ICI) or `host` (through the host's PCIe).
+    pub topology: String,
+    /// Where the numbers come from.
+    pub sources: Vec<String>,
+    /// The network between nodes (`[network]`); required when `nodes` > 1.
+    #[serde(default)]
+    pub network: Option<RawNetwork>,
+}
+
+/// `[network]`: the scale-out network of a node.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// Name, in words (`InfiniBand NDR`).
+    pub name: String,
+    /// Network adapters per node.
+    pub nics_per_node: u32,
+    /// Line rate of one adapter, Gb/s per direction (400 for NDR).
+    pub gbit_s_per_nic: f64,
+    /// Start-up time of one step of a collective across nodes, microseconds.
+    pub latency_us: f64,
 }

@@ -1,5 +1,5 @@
-//! The presets and stacks embedded in the binary, and loading a chip, a
-//! stack or a framework by name or path.
+//! The presets, stacks and systems embedded in the binary, and loading a
+//! chip, a stack, a framework or a system by name or path.
 
 use std::path::Path;
 
@@ -7,6 +7,7 @@ use crate::chip::Chip;
 use crate::error::HwError;
 use crate::load::parse_chip;
 use crate::stack::{Framework, Stack, parse_framework, parse_stack};
+use crate::system::{System, parse_system};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_presets.rs"));
 
@@ -186,6 +187,49 @@ pub fn load_stack(name_or_path: &str) -> Result<Stack, HwError> {
 pub fn load_framework(name_or_path: &str) -> Result<Framework, HwError> {
     let (text, shown) = stack_text(name_or_path)?;
     parse_framework(&text, &shown)
+}
+
+/// An embedded system file (`systems/NAME.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemPreset {
+    /// Name (the file name without `.toml`).
+    pub name: &'static str,
+    /// Path relative to the repository root, for messages.
+    pub file: &'static str,
+    /// The TOML text.
+    pub text: &'static str,
+}
+
+impl SystemPreset {
+    /// Parse and validate this system (its chip by preset name).
+    pub fn load(&self) -> Result<System, HwError> {
+        parse_system(self.text, self.file, None)
+    }
+}
+
+/// Every embedded system file, sorted by name.
+pub fn system_presets() -> impl ExactSizeIterator<Item = SystemPreset> {
+    EMBEDDED_SYSTEMS
+        .iter()
+        .map(|&(name, file, text)| SystemPreset { name, file, text })
+}
+
+/// Load a system by embedded name, or else from a file path (a relative
+/// chip path in it is taken from the file's folder).
+pub fn load_system(name_or_path: &str) -> Result<System, HwError> {
+    let is_path = looks_like_path(name_or_path);
+    if !is_path && let Some(p) = system_presets().find(|p| p.name == name_or_path) {
+        return p.load();
+    }
+    let path = Path::new(name_or_path);
+    if is_path || path.exists() {
+        let (text, shown) = read_text(path)?;
+        return parse_system(&text, &shown, path.parent());
+    }
+    Err(HwError::UnknownPreset {
+        name: name_or_path.to_string(),
+        hint: suggest(name_or_path, system_presets().map(|p| p.name), "systems"),
+    })
 }
 
 /// "did you mean" for a mistyped name among `names` (listed by `mlsim

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod calibrate;
+pub mod collective;
 pub mod crossover;
 pub mod hw;
 pub mod measure;
@@ -14,6 +15,7 @@ pub mod sim;
 pub mod stacks;
 pub mod stream_probe;
 pub mod sweep;
+pub mod systems;
 pub mod validate;
 
 /// The CSV/JSON representation of a simulation result, shared by `run` and

@@ -1,5 +1,6 @@
 //! Integration tests of mlsim-engine (one binary to keep link time down).
 
+mod collectives;
 mod conformance;
 mod cpu_terms;
 mod crossover;

@@ -2,6 +2,7 @@
 
 mod invalid;
 mod sources;
+mod systems;
 
 use mlsim_hw::{HwError, parse_chip};
 
