@@ -254,6 +254,7 @@ fn stack_path(stack: &mut Stack, dtype: Dtype) -> &mut StackPath {
                 split_k: None,
                 entry_point: None,
                 convert_cycles_per_element: None,
+                gemv_threads: None,
             },
         );
     }

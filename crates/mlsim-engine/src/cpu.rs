@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! threads  = the count in 1, 2, 4, ..., cores that makes the call fastest
+//!            (a GEMV, M or N = 1: at most the stack path's `gemv_threads`)
 //! compute  = padded FLOPs x ceil(U / threads) / U / (per-core rate)   U = micro-tiles
 //! per-core rate = peak(dtype) / cores x stack efficiency
 //! blocks   kc = L1 per core / (2 nr b)       (a kc x nr panel of B in half of L1)
@@ -16,7 +17,11 @@
 //!          main : b (M K ceil(N/nc) + K N) + b_out M N (2 ceil(K/kc) - 1)
 //! warm     the operands stay in the first level that holds them all
 //!          (repeated calls): no traffic beyond it, at least the working set there
-//! level time = traffic / (bandwidth for the threads x stack share)
+//! level time = traffic / (bandwidth for the threads x stack share);
+//!          main memory's reads of packed operands (not a GEMV's) at the
+//!          stack's `pack_main_memory_share` of it
+//! conversion = (emulated dtype) vectorised, or element by element at the
+//!          stack's `convert_cycles_per_element`: A per packing, C per pass
 //!          (a private level: per-core bandwidth x threads; a shared one:
 //!          its bandwidth x threads / cores)
 //! kernel   = floor + max(compute, slowest level) + conversion
@@ -47,9 +52,10 @@ fn thread_candidates(chip: &Chip) -> impl Iterator<Item = f64> {
         .map(f64::from)
 }
 
-/// The fastest of `cost` over the thread candidates.
-fn fastest(chip: &Chip, cost: impl Fn(f64) -> KernelCost) -> KernelCost {
+/// The fastest of `cost` over the thread candidates up to `max_threads`.
+fn fastest(chip: &Chip, max_threads: f64, cost: impl Fn(f64) -> KernelCost) -> KernelCost {
     thread_candidates(chip)
+        .filter(|&t| t <= max_threads.max(1.0))
         .map(cost)
         .reduce(|best, k| {
             if k.kernel_s() < best.kernel_s() {
@@ -121,12 +127,15 @@ fn settle(traffic: &mut [f64], home: usize, working_set: f64) {
     traffic[home] = traffic[home].max(working_set);
 }
 
-/// The kernel terms from traffic per level.
+/// The kernel terms from traffic per level; `packed_main_bytes` of main
+/// memory's traffic are operands packed in short runs, at the stack's
+/// `pack_main_memory_share` of its bandwidth.
 #[allow(clippy::too_many_arguments)]
 fn cost(
     t: &Target<'_>,
     p: &PathRates,
     traffic: &[f64],
+    packed_main_bytes: f64,
     threads: f64,
     compute_s: f64,
     conversion_s: f64,
@@ -138,7 +147,17 @@ fn cost(
     let main = chip.memory.len() - 1;
     let mut level_s = LevelTimes::zeros(chip.memory.len());
     for (i, bytes) in traffic.iter().enumerate() {
-        level_s.set(i, bytes / level_bandwidth(t, i, threads));
+        let bandwidth = level_bandwidth(t, i, threads);
+        let packed = if i == main {
+            packed_main_bytes.min(*bytes)
+        } else {
+            0.0
+        };
+        let share = t.stack.kernel.pack_main_memory_share;
+        level_s.set(
+            i,
+            (bytes - packed) / bandwidth + packed / (bandwidth * share),
+        );
     }
     KernelCost {
         compute_s,
@@ -159,9 +178,22 @@ fn cost(
 }
 
 /// Predict `batch` independent `m x n x k` GEMMs in `dtype` as one call,
-/// on the thread count that makes it fastest.
+/// on the thread count that makes it fastest (a GEMV on no more than the
+/// stack's `gemv_threads` for `dtype`).
 pub fn gemm(t: &Target<'_>, m: u64, n: u64, k: u64, batch: u64, dtype: Dtype) -> KernelCost {
-    fastest(t.chip, |threads| gemm_on(t, m, n, k, batch, dtype, threads))
+    let max_threads = match t.stack.gemv_threads(dtype) {
+        Some(cap) if is_gemv(m, n) => f64::from(cap),
+        _ => f64::INFINITY,
+    };
+    fastest(t.chip, max_threads, |threads| {
+        gemm_on(t, m, n, k, batch, dtype, threads)
+    })
+}
+
+/// A matrix-vector product (M = 1 or N = 1): BLAS libraries run it
+/// without packing (and some on one thread).
+fn is_gemv(m: u64, n: u64) -> bool {
+    m == 1 || n == 1
 }
 
 /// [`gemm`] on `threads` cores.
@@ -235,24 +267,33 @@ fn gemm_on(
     let working_set = bf * (b * (mf * kf + kf * nf) + b_out * mf * nf);
     let home = home_level(chip, working_set, threads);
     settle(&mut traffic, home, working_set);
+    // What main memory serves of the operands is read by packing (a GEMV
+    // reads them in order, unpacked).
+    let packed_main = if is_gemv(m, n) {
+        0.0
+    } else {
+        bf * b * (mf * kf * a_packs + kf * nf)
+    };
 
     // An emulated dtype is converted as it is packed: vectorised at the
     // chip path's cost, or (a library that converts element by element) A
     // at each packing and the output at each of its passes, one conversion
-    // each, at the stack's cycles per element.
+    // each, at the stack's cycles per element. A GEMV packs nothing: it
+    // converts vectorised as it streams.
     let vector_s = |elements: f64| {
         elements * p.convert_flops_per_element / (p.conversion_rate * threads / cores)
     };
     let conversion_s = match p.scalar_convert_s {
-        Some(s) => {
+        Some(s) if !is_gemv(m, n) => {
             bf * (mf * kf * a_packs + mf * nf * c_passes) * s / threads + vector_s(bf * kf * nf)
         }
-        None => vector_s(bf * (mf * kf * a_packs + kf * nf)),
+        _ => vector_s(bf * (mf * kf * a_packs + kf * nf)),
     };
     cost(
         t,
         &p,
         &traffic,
+        packed_main,
         threads,
         compute_s,
         conversion_s,
@@ -279,7 +320,9 @@ fn micro_tile(t: &Target<'_>, dtype: Dtype) -> (u64, u64) {
 /// its bytes at the first level that holds them all, on the fastest thread
 /// count.
 pub fn stream(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype) -> KernelCost {
-    fastest(t.chip, |threads| stream_on(t, flops, bytes, dtype, threads))
+    fastest(t.chip, f64::INFINITY, |threads| {
+        stream_on(t, flops, bytes, dtype, threads)
+    })
 }
 
 fn stream_on(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype, threads: f64) -> KernelCost {
@@ -292,6 +335,7 @@ fn stream_on(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype, threads: f64)
         t,
         &p,
         &traffic,
+        0.0,
         threads,
         flops / (p.rate_flops * threads / f64::from(chip.compute.units)),
         0.0,

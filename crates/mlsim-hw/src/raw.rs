@@ -342,6 +342,11 @@ pub struct RawKernel {
     /// Most K-splits of one GEMM; without it, as many as fill the SMs.
     #[serde(default)]
     pub max_split_k: Option<u32>,
+    /// Share of main-memory bandwidth the library reaches while packing
+    /// the operands of a GEMM (short runs a matrix row apart), in (0, 1];
+    /// default 1. Used by the `cpu-blocked` model.
+    #[serde(default)]
+    pub pack_main_memory_share: Option<f64>,
 }
 
 /// `[paths.<dtype>]`: the library's kernels for one dtype.
@@ -382,6 +387,11 @@ pub struct RawStackPath {
     /// `convert_flops_per_element` (docs/model/cpu-blocked.md).
     #[serde(default)]
     pub convert_cycles_per_element: Option<f64>,
+    /// Threads a GEMV (M = 1 or N = 1) in this dtype runs on where the
+    /// library caps them (the gemm crate runs its GEMVs on one); default:
+    /// as any call. Used by the `cpu-blocked` model.
+    #[serde(default)]
+    pub gemv_threads: Option<u32>,
 }
 
 /// `[host]` of a stack file: the host floor of the machine it was fitted on.

@@ -92,6 +92,8 @@ pub struct KernelTerms {
     /// Most K-splits of one GEMM (`u32::MAX` when the file sets no cap:
     /// as many as fill the SMs).
     pub max_split_k: u32,
+    /// Share of main-memory bandwidth while packing GEMM operands (1: all).
+    pub pack_main_memory_share: f64,
 }
 
 /// The library's kernels for one dtype.
@@ -112,6 +114,8 @@ pub struct StackPath {
     /// Cycles per element converted one at a time on one core, for an
     /// emulated dtype (`None`: conversion is vectorised, the chip's cost).
     pub convert_cycles_per_element: Option<f64>,
+    /// Threads a GEMV in this dtype runs on, where the library caps them.
+    pub gemv_threads: Option<u32>,
 }
 
 impl Stack {
@@ -154,6 +158,11 @@ impl Stack {
         self.paths
             .get(dtype)
             .and_then(|p| p.convert_cycles_per_element)
+    }
+
+    /// Threads a GEMV in `dtype` runs on, where the library caps them.
+    pub fn gemv_threads(&self, dtype: Dtype) -> Option<u32> {
+        self.paths.get(dtype).and_then(|p| p.gemv_threads)
     }
 
     /// Whether `dtype`'s kernels accumulate in fp16.
@@ -201,6 +210,7 @@ impl Stack {
                 k_slice_bytes: 128.0,
                 split_k: false,
                 max_split_k: 1,
+                pack_main_memory_share: 1.0,
             },
             memory_share: BTreeMap::new(),
             paths: DtypeMap::new(),
@@ -415,6 +425,10 @@ fn validate_stack(raw: RawStack) -> Result<Stack, Problem> {
                 .convert_cycles_per_element
                 .map(|c| positive(&path, "convert_cycles_per_element", c))
                 .transpose()?,
+            gemv_threads: p
+                .gemv_threads
+                .map(|t| at_least_one(&path, "gemv_threads", t))
+                .transpose()?,
         };
         if paths.insert(dtype, stack_path).is_some() {
             return Err(problem(path, format!("dtype {dtype} is given twice")));
@@ -512,6 +526,11 @@ fn validate_kernel(path: &FieldPath, raw: &RawKernel) -> Result<KernelTerms, Pro
         k_slice_bytes,
         split_k: raw.split_k,
         max_split_k,
+        pack_main_memory_share: raw
+            .pack_main_memory_share
+            .map(|v| share(path, "pack_main_memory_share", v))
+            .transpose()?
+            .unwrap_or(1.0),
     })
 }
 

@@ -152,3 +152,85 @@ fn each_later_k_block_reads_and_stores_the_output_again() {
 fn a_vectorised_library_converts_only_what_it_packs() {
     assert_us("vectorised", conversion_us(false, 64, 64, 2048), 16.384);
 }
+
+/// The chip above with two cores (128 GFLOP/s) and 10 GB/s of main memory,
+/// so that a 64 MiB operand is memory-bound; a stack capping GEMVs at
+/// fp32 GEMVs at `gemv_threads` and packing at `share` of main memory's
+/// bandwidth.
+fn memory_bound_us(m: u64, gemv_threads: Option<u32>, share: f64) -> f64 {
+    let chip = CHIP
+        .replace("units = 1", "units = 2")
+        .replace("peak_fp32_tflops = 0.064", "peak_fp32_tflops = 0.128")
+        .replace("peak_tflops = 0.064", "peak_tflops = 0.128")
+        .replace(
+            "latency_cycles = 100\nbandwidth_gb_s = 100000",
+            "latency_cycles = 100\nbandwidth_gb_s = 10",
+        );
+    let kernel = format!(
+        "[kernel]\nfixed_us = 0.0\npipeline_stages = 1\nk_slice_bytes = 64\npack_main_memory_share = {share}\n"
+    );
+    let mut stack = stack(false).replace(
+        "[kernel]\nfixed_us = 0.0\npipeline_stages = 1\nk_slice_bytes = 64\n",
+        &kernel,
+    );
+    if let Some(t) = gemv_threads {
+        stack.push_str(&format!("[paths.fp32]\ngemv_threads = {t}\n"));
+    }
+    let s = Setup {
+        chip: mlsim_hw::parse_chip(&chip, "hand-cpu-2.toml").unwrap(),
+        stack: mlsim_hw::parse_stack(&stack, "hand-blas.toml").unwrap(),
+        framework: mlsim_hw::load_framework("pytorch-eager").unwrap(),
+        timing: Timing::PerCall,
+        host_floor_s: None,
+    };
+    mlsim_engine::predict_matmul(&s.target(), m, 4096, 4096, Dtype::Fp32).runtime_ms * 1e3
+}
+
+fn assert_near_us(what: &str, got: f64, expected: f64) {
+    // 1e-3 relative: the caches' traffic at 100 TB/s adds well under that.
+    assert!(
+        (got - expected).abs() <= 1e-3 * expected,
+        "{what}: got {got} us, by hand {expected} us"
+    );
+}
+
+/// 1 x 4096 x 4096 fp32, a GEMV: kc = 32 KiB / (2 x 4 x 4 B) = 1024 (nr =
+/// 4), nc = 4 MiB / (2 x 1024 x 4 B) = 512, so A is read 8 times and C
+/// passes 2 x 4 - 1 = 7 times: main memory moves 4 x (4096 x 8 + 4096 x
+/// 4096) + 4 x 4096 x 7 = 67,354,624 B. On one thread (the cap) that is
+/// half of the 10 GB/s: 13,470.9 us; uncapped, both cores: 6,735.5 us.
+/// A GEMV packs nothing, so the packing share does not apply.
+#[test]
+fn a_gemv_capped_at_one_thread_gets_one_core_s_share_of_memory() {
+    let bytes = 4.0 * (4096.0 * 8.0 + 4096.0 * 4096.0) + 4.0 * 4096.0 * 7.0;
+    assert_near_us(
+        "capped",
+        memory_bound_us(1, Some(1), 0.5),
+        bytes / 5e9 * 1e6,
+    );
+    assert_near_us(
+        "uncapped",
+        memory_bound_us(1, None, 0.5),
+        bytes / 10e9 * 1e6,
+    );
+}
+
+/// 2 x 4096 x 4096 is not a GEMV: both threads, and the packed operands'
+/// bytes (A 4 x 2 x 4096 x 8 + B 4 x 4096 x 4096 = 67,371,008) at half of
+/// 10 GB/s, C's (4 x 2 x 4096 x 7 = 229,376) at all of it: 13,474.2 +
+/// 22.9 = 13,497.1 us; at a share of 1, 6,760.0 us.
+#[test]
+fn packed_operands_stream_at_the_stack_s_share_of_main_memory() {
+    let packed = 4.0 * (2.0 * 4096.0 * 8.0 + 4096.0 * 4096.0);
+    let c = 4.0 * 2.0 * 4096.0 * 7.0;
+    assert_near_us(
+        "half",
+        memory_bound_us(2, Some(1), 0.5),
+        (packed / 5e9 + c / 10e9) * 1e6,
+    );
+    assert_near_us(
+        "all",
+        memory_bound_us(2, Some(1), 1.0),
+        (packed + c) / 10e9 * 1e6,
+    );
+}
