@@ -329,9 +329,18 @@ fn stream_on(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype, threads: f64)
     let chip = t.chip;
     let p = rates(t, dtype);
     let home = home_level(chip, bytes, threads);
+    // The cache before the serving level still holds part of a repeated
+    // sweep too large for it.
+    let partial = home.checked_sub(1);
+    let hit = partial.map_or(0.0, |f| {
+        resident_share(bytes, chip.memory[f].capacity_for(threads))
+    });
     let mut traffic = vec![0.0; chip.memory.len()];
-    traffic[home] = bytes;
-    cost(
+    if let Some(f) = partial {
+        traffic[f] = hit * bytes;
+    }
+    traffic[home] = (1.0 - hit) * bytes;
+    let k = cost(
         t,
         &p,
         &traffic,
@@ -347,5 +356,44 @@ fn stream_on(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype, threads: f64)
             block_n: 0,
             block_k: 0,
         },
-    )
+    );
+    // Hits and misses of one sweep take turns in the same stream: the
+    // serving level's time carries both (their sum keeps a larger sweep
+    // never faster; overlapping them would not).
+    match partial {
+        Some(f) if hit > 0.0 => {
+            let mut levels = k.level_s;
+            let [fast, slow] = [f, home].map(|i| levels.as_slice()[i]);
+            levels.set(home, slow + fast);
+            k.with_levels(levels)
+        }
+        _ => k,
+    }
+}
+
+/// Share of a repeated sweep over `bytes` that a cache of `capacity` bytes
+/// still serves when they do not fit (1 when they do). Under random
+/// replacement, a cache without LRU's cliff, the hit fraction h of a
+/// cyclic sweep solves h = exp(-x (1 - h)) with x = bytes / capacity: the
+/// root below 1/x, found by bisection. It falls from 1 at x = 1 to 0.42
+/// at x = 1.5, 0.20 at 2 and 0.06 at 3, and the bytes it serves,
+/// h x capacity, shrink as the sweep grows (docs/model/cpu-blocked.md).
+pub fn resident_share(bytes: f64, capacity: f64) -> f64 {
+    if bytes <= capacity {
+        return 1.0;
+    }
+    if capacity <= 0.0 {
+        return 0.0;
+    }
+    let x = bytes / capacity;
+    let (mut lo, mut hi) = (0.0_f64, 1.0 / x);
+    for _ in 0..64 {
+        let mid = 0.5 * (lo + hi);
+        if mid < (-x * (1.0 - mid)).exp() {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }

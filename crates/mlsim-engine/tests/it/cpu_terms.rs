@@ -234,3 +234,26 @@ fn packed_operands_stream_at_the_stack_s_share_of_main_memory() {
         (packed + c) / 10e9 * 1e6,
     );
 }
+
+/// The hit fraction of a sweep too large for a randomly replaced cache,
+/// h = -W(-x e^-x) / x with Lambert's W (principal branch), solved by
+/// hand: x = 2: W(-0.270671) = -0.406376, so h = 0.203188. For other x,
+/// w = -h x must satisfy Lambert's w e^w = -x e^-x (the non-trivial root,
+/// w > -1). A sweep that fits is all hits; the bytes the cache serves
+/// (h x) shrink as the sweep grows.
+#[test]
+fn a_cache_keeps_part_of_a_sweep_too_large_for_it() {
+    use mlsim_engine::cpu::resident_share;
+    assert!((resident_share(2.0, 1.0) - 0.203188).abs() < 1e-5);
+    for x in [1.2, 1.5, 3.0, 10.0] {
+        let w = -resident_share(x, 1.0) * x;
+        assert!(w > -1.0, "x = {x}: the principal branch");
+        assert!((w * w.exp() + x * (-x).exp()).abs() < 1e-9, "x = {x}");
+    }
+    assert_eq!(resident_share(0.5, 1.0), 1.0);
+    let served = |x: f64| resident_share(x, 1.0) * x;
+    for x in [1.01, 1.1, 1.5, 2.0, 3.0, 8.0] {
+        assert!(served(x * 1.05) < served(x), "x = {x}");
+        assert!(resident_share(x, 1.0) < 1.0 / x);
+    }
+}
