@@ -314,6 +314,214 @@ impl Grid {
             })
             .collect()
     }
+
+    /// Every point's prediction as columns, in grid order, in parallel
+    /// (the same values as [`Grid::predict`]).
+    pub fn columns(&self) -> SweepColumns {
+        let targets: Vec<_> = self.setups.iter().map(Setup::target).collect();
+        let mut levels: Vec<String> = Vec::new();
+        for s in &self.setups {
+            for l in &s.chip.memory {
+                if !levels.contains(&l.name) {
+                    levels.push(l.name.clone());
+                }
+            }
+        }
+        let level_index: Vec<Vec<Option<usize>>> = self
+            .setups
+            .iter()
+            .map(|s| {
+                levels
+                    .iter()
+                    .map(|name| s.chip.memory.iter().position(|l| l.name == *name))
+                    .collect()
+            })
+            .collect();
+        let n = self.len();
+        let pieces = (0..n.div_ceil(PIECE))
+            .into_par_iter()
+            .map(|piece| {
+                let range = piece * PIECE..n.min((piece + 1) * PIECE);
+                let len = range.len();
+                let mut out = Piece {
+                    floats: std::array::from_fn(|_| Vec::with_capacity(len)),
+                    levels: vec![Vec::with_capacity(len); levels.len()],
+                    native: Vec::with_capacity(len),
+                    memory_bound: Vec::with_capacity(len),
+                    serving_level: Vec::with_capacity(len),
+                    detail: Vec::with_capacity(len),
+                };
+                for i in range {
+                    let (s, sh, d) = self.point(i);
+                    let (m, n, k) = self.shapes[sh];
+                    let p = mlsim_engine::predict_matmul(&targets[s], m, n, k, self.dtypes[d]);
+                    for (col, v) in out.floats.iter_mut().zip(float_values(&p)) {
+                        col.push(v);
+                    }
+                    let level_ms = p.level_memory_ms.as_slice();
+                    for (col, j) in out.levels.iter_mut().zip(&level_index[s]) {
+                        col.push(j.map_or(0.0, |j| level_ms[j]));
+                    }
+                    out.native.push(p.native);
+                    out.memory_bound.push(p.bottleneck.as_str() == "memory");
+                    out.serving_level.push(p.serving_level_index);
+                    out.detail.push(p.detail);
+                }
+                out
+            })
+            .collect();
+        SweepColumns {
+            len: n,
+            levels,
+            level_index,
+            pieces,
+        }
+    }
+}
+
+/// The float columns of a sweep every point has, in the order of
+/// `mlsim sweep --format csv` (its `memory_ms_by_level` comes as
+/// [`SweepColumns::levels`]).
+pub const FLOAT_COLUMNS: [&str; 16] = [
+    "flops",
+    "bytes",
+    "arithmetic_intensity",
+    "runtime_ms",
+    "compute_ms",
+    "memory_ms",
+    "launch_ms",
+    "kernel_ms",
+    "kernel_floor_ms",
+    "conversion_ms",
+    "dram_bytes",
+    "compute_utilization",
+    "achieved_tflops",
+    "effective_tflops",
+    "tiling_efficiency",
+    "hit_rate",
+];
+
+/// A prediction's [`FLOAT_COLUMNS`] values.
+fn float_values(p: &Prediction) -> [f64; 16] {
+    [
+        p.flops,
+        p.bytes,
+        p.arithmetic_intensity,
+        p.runtime_ms,
+        p.compute_ms,
+        p.memory_ms,
+        p.launch_ms,
+        p.kernel_ms,
+        p.kernel_floor_ms,
+        p.conversion_ms,
+        p.dram_bytes,
+        p.compute_utilization,
+        p.achieved_tflops,
+        p.effective_tflops,
+        p.tiling_efficiency,
+        p.hit_rate,
+    ]
+}
+
+/// One contiguous slice of a sweep's points, as columns.
+#[derive(Debug, Default)]
+pub struct Piece {
+    floats: [Vec<f64>; 16],
+    /// Memory time per level name of [`SweepColumns::levels`] (0 where
+    /// the point's chip has no such level).
+    levels: Vec<Vec<f64>>,
+    native: Vec<bool>,
+    memory_bound: Vec<bool>,
+    /// The serving level's index in the point's chip.
+    serving_level: Vec<Option<usize>>,
+    detail: Vec<ModelDetail>,
+}
+
+/// A sweep's predictions as columns, in grid order: predicted in parallel,
+/// each piece of the grid writing its slice of every column (one pass
+/// over the predictions, none kept whole). `mlsim.sweep` builds its
+/// Python columns from these, each from its own contiguous values.
+#[derive(Debug)]
+pub struct SweepColumns {
+    /// Points.
+    pub len: usize,
+    /// The memory level names of the grid's chips, in the order the chips
+    /// list them, each once (`memory_ms_<name>` columns).
+    pub levels: Vec<String>,
+    /// Per setup, per name of [`Self::levels`]: its index in that chip's
+    /// levels (`None`: the chip has no such level).
+    pub level_index: Vec<Vec<Option<usize>>>,
+    pieces: Vec<Piece>,
+}
+
+/// A column read across pieces: an exact-size iterator of its values in
+/// grid order.
+#[derive(Debug, Clone)]
+pub struct ColumnIter<'a, T, F> {
+    pieces: std::slice::Iter<'a, Piece>,
+    get: F,
+    cur: std::slice::Iter<'a, T>,
+    left: usize,
+}
+
+impl<'a, T: Copy, F: Fn(&'a Piece) -> &'a [T]> Iterator for ColumnIter<'a, T, F> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        loop {
+            if let Some(x) = self.cur.next() {
+                self.left -= 1;
+                return Some(*x);
+            }
+            self.cur = (self.get)(self.pieces.next()?).iter();
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<'a, T: Copy, F: Fn(&'a Piece) -> &'a [T]> ExactSizeIterator for ColumnIter<'a, T, F> {}
+
+impl SweepColumns {
+    fn column<'a, T: Copy, F: Fn(&'a Piece) -> &'a [T]>(&'a self, get: F) -> ColumnIter<'a, T, F> {
+        ColumnIter {
+            pieces: self.pieces.iter(),
+            get,
+            cur: [].iter(),
+            left: self.len,
+        }
+    }
+
+    /// Float column `c` of [`FLOAT_COLUMNS`].
+    pub fn floats(&self, c: usize) -> impl ExactSizeIterator<Item = f64> + Clone + '_ {
+        self.column(move |p| p.floats[c].as_slice())
+    }
+
+    /// Memory time at level `l` of [`Self::levels`], ms (0 where the
+    /// point's chip has no such level: see [`Self::level_index`]).
+    pub fn level_ms(&self, l: usize) -> impl ExactSizeIterator<Item = f64> + Clone + '_ {
+        self.column(move |p| p.levels[l].as_slice())
+    }
+
+    /// Whether each point's dtype ran natively.
+    pub fn native(&self) -> impl ExactSizeIterator<Item = bool> + Clone + '_ {
+        self.column(|p| p.native.as_slice())
+    }
+
+    /// Whether each point is memory-bound.
+    pub fn memory_bound(&self) -> impl ExactSizeIterator<Item = bool> + Clone + '_ {
+        self.column(|p| p.memory_bound.as_slice())
+    }
+
+    /// Each point's serving level, as an index in its chip's levels.
+    pub fn serving_level(&self) -> impl ExactSizeIterator<Item = Option<usize>> + Clone + '_ {
+        self.column(|p| p.serving_level.as_slice())
+    }
+
+    /// Each point's model detail.
+    pub fn detail(&self) -> impl ExactSizeIterator<Item = ModelDetail> + Clone + '_ {
+        self.column(|p| p.detail.as_slice())
+    }
 }
 
 /// Predictions of `workloads` on `setup` in parallel, in order.
@@ -346,8 +554,14 @@ pub const DETAIL_TERMS: [&str; 12] = [
 /// A model term's value (see [`DETAIL_TERMS`]), as a float; integer terms
 /// are exact.
 pub fn detail_values(p: &Prediction) -> [Option<f64>; 12] {
+    detail_terms(&p.detail)
+}
+
+/// A model detail's terms (see [`DETAIL_TERMS`]), as floats; integer
+/// terms are exact.
+pub fn detail_terms(detail: &ModelDetail) -> [Option<f64>; 12] {
     let mut v = [None; 12];
-    match p.detail {
+    match *detail {
         ModelDetail::Original(o) => {
             v[0] = Some(o.compute_cycles);
             v[1] = Some(o.memory_stall_cycles);
@@ -461,6 +675,43 @@ mod tests {
         let t = setup.target();
         let one = predict(&t, &matmul(128, 128, 128, Dtype::Fp16).unwrap());
         assert_eq!(preds[3], one);
+    }
+
+    #[test]
+    fn sweep_columns_hold_every_prediction_in_grid_order() {
+        // Two chips with different memory levels and models, and more
+        // points than one piece, so columns cross piece boundaries.
+        let setups = ["t4", "xeon-sapphire-rapids"]
+            .map(|c| load_setup(c, &SetupOptions::default()).unwrap())
+            .to_vec();
+        let shapes: Vec<_> = (1..=1100).map(|m| (m, 96, 64)).collect();
+        let grid = Grid::new(setups, shapes, vec![Dtype::Fp32, Dtype::Bf16]).unwrap();
+        assert!(grid.len() > 2 * PIECE);
+        let preds = grid.predict();
+        let cols = grid.columns();
+        assert_eq!(cols.len, preds.len());
+        for (c, name) in FLOAT_COLUMNS.iter().enumerate() {
+            let got: Vec<f64> = cols.floats(c).collect();
+            let want: Vec<f64> = preds.iter().map(|p| float_values(p)[c]).collect();
+            assert_eq!(got, want, "{name}");
+        }
+        let native: Vec<bool> = cols.native().collect();
+        assert_eq!(native, preds.iter().map(|p| p.native).collect::<Vec<_>>());
+        let serving: Vec<_> = cols.serving_level().collect();
+        let want: Vec<_> = preds.iter().map(|p| p.serving_level_index).collect();
+        assert_eq!(serving, want);
+        let detail: Vec<_> = cols.detail().collect();
+        assert_eq!(detail, preds.iter().map(|p| p.detail).collect::<Vec<_>>());
+        for (l, name) in cols.levels.iter().enumerate() {
+            for (i, v) in cols.level_ms(l).enumerate() {
+                let s = grid.point(i).0;
+                let chip = &grid.setups[s].chip;
+                match chip.memory.iter().position(|x| x.name == *name) {
+                    Some(j) => assert_eq!(v, preds[i].level_memory_ms.as_slice()[j]),
+                    None => assert_eq!(cols.level_index[s][l], None),
+                }
+            }
+        }
     }
 
     #[test]

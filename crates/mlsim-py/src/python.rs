@@ -11,7 +11,7 @@ use mlsim_quant::Dtype;
 use mlsim_workload::Workload;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
 
 use crate::core::{self, Error, SetupOptions};
 
@@ -825,19 +825,29 @@ fn elementwise(n: u64, kind: &str, dtype: &str) -> PyResult<PyWorkload> {
     run(|| core::elementwise(n, kind, d)).map(|workload| PyWorkload { workload })
 }
 
-/// A sweep's shape argument: an int (square) or (m, n, k) or "MxNxK".
+/// A sweep's shape argument: an int (square) or (m, n, k) or "MxNxK"
+/// (told apart by type first, so a long list of shapes raises no
+/// exception per item).
 fn shape_arg(obj: &Bound<'_, PyAny>) -> PyResult<(u64, u64, u64)> {
-    if let Ok(n) = obj.extract::<u64>() {
-        return Ok((n, n, n));
-    }
-    if let Ok(s) = obj.extract::<String>() {
-        return run(|| core::parse_shape(&s));
-    }
-    obj.extract::<(u64, u64, u64)>().map_err(|_| {
+    let bad = || {
         PyValueError::new_err(format!(
             "bad shape {obj}: expected a size N, a tuple (m, n, k) or a string \"MxNxK\""
         ))
-    })
+    };
+    if obj.is_instance_of::<PyInt>() {
+        let n = obj.extract::<u64>().map_err(|_| bad())?;
+        return Ok((n, n, n));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        let s = s.to_cow()?;
+        return run(|| core::parse_shape(&s));
+    }
+    if let Ok(t) = obj.extract::<(u64, u64, u64)>() {
+        return Ok(t);
+    }
+    // Other integers (numpy's) by `__index__`.
+    let n = obj.extract::<u64>().map_err(|_| bad())?;
+    Ok((n, n, n))
 }
 
 /// The sweep's columns (`mlsim.sweep` builds a DataFrame from them).
@@ -863,38 +873,124 @@ fn _sweep_columns<'py>(
         return Err(PyValueError::new_err("no chips given"));
     }
     let grid = run(|| core::Grid::new(setups, shapes, dtypes))?;
-    let preds = run_detached(py, || Ok(grid.predict()))?;
-    columns(py, &grid, &preds, arrays)
+    let cols = run_detached(py, || Ok(grid.columns()))?;
+    columns(py, &grid, &cols, arrays)
 }
 
-/// A column of floats: `array('d')` or a list.
-fn floats<'py>(py: Python<'py>, v: &[f64], arrays: bool) -> PyResult<Bound<'py, PyAny>> {
-    if arrays {
-        let mut bytes = Vec::with_capacity(v.len() * 8);
-        for x in v {
-            bytes.extend_from_slice(&x.to_ne_bytes());
+/// Native-endian bytes of `values` as an `array.array` of `typecode`.
+fn array_of<'py>(
+    py: Python<'py>,
+    typecode: &str,
+    values: impl ExactSizeIterator<Item = [u8; 8]>,
+) -> PyResult<Bound<'py, PyAny>> {
+    const CHUNK: usize = 1 << 13;
+    let a = py.import("array")?.getattr("array")?.call1((typecode,))?;
+    let mut bytes = Vec::with_capacity(CHUNK * 8);
+    let mut values = values.peekable();
+    while values.peek().is_some() {
+        bytes.clear();
+        for b in values.by_ref().take(CHUNK) {
+            bytes.extend_from_slice(&b);
         }
-        let a = py.import("array")?.getattr("array")?.call1(("d",))?;
         a.call_method1("frombytes", (PyBytes::new(py, &bytes),))?;
-        Ok(a)
+    }
+    Ok(a)
+}
+
+/// A list of Python floats; a value equal (bit for bit) to the one before
+/// it shares its object, so a column that repeats (a dtype-independent
+/// term, a constant) costs one object per run, not one per point.
+fn float_list<'py>(
+    py: Python<'py>,
+    values: impl ExactSizeIterator<Item = Option<f64>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut last: Option<(u64, Bound<'py, PyAny>)> = None;
+    let none = py.None().into_bound(py);
+    let items = values.map(|v| match v {
+        None => none.clone(),
+        Some(v) => match &last {
+            Some((bits, obj)) if *bits == v.to_bits() => obj.clone(),
+            _ => {
+                let obj = PyFloat::new(py, v).into_any();
+                last = Some((v.to_bits(), obj.clone()));
+                obj
+            }
+        },
+    });
+    Ok(PyList::new(py, items)?.into_any())
+}
+
+/// A list of Python ints, runs sharing an object as in [`float_list`].
+fn int_list<'py>(
+    py: Python<'py>,
+    values: impl ExactSizeIterator<Item = Option<i64>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut last: Option<(i64, Bound<'py, PyAny>)> = None;
+    let none = py.None().into_bound(py);
+    let items = values.map(|v| -> PyResult<Bound<'py, PyAny>> {
+        Ok(match v {
+            None => none.clone(),
+            Some(v) => match &last {
+                Some((x, obj)) if *x == v => obj.clone(),
+                _ => {
+                    let obj = v.into_pyobject(py)?.into_any();
+                    last = Some((v, obj.clone()));
+                    obj
+                }
+            },
+        })
+    });
+    let items = items.collect::<PyResult<Vec<_>>>()?;
+    Ok(PyList::new(py, items)?.into_any())
+}
+
+/// A complete float column: `array('d')` or a list. A list of mostly
+/// distinct values is made by `array.tolist()` (CPython's own loop, the
+/// fastest way to a list of floats), one of runs by [`float_list`].
+fn floats<'py>(
+    py: Python<'py>,
+    values: impl ExactSizeIterator<Item = f64> + Clone,
+    arrays: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let n = values.len();
+    if arrays {
+        return array_of(py, "d", values.map(f64::to_ne_bytes));
+    }
+    let mut runs = 0;
+    let mut last = None;
+    for v in values.clone() {
+        if last != Some(v.to_bits()) {
+            runs += 1;
+            last = Some(v.to_bits());
+        }
+    }
+    if runs * 2 > n {
+        array_of(py, "d", values.map(f64::to_ne_bytes))?.call_method0("tolist")
     } else {
-        Ok(PyList::new(py, v)?.into_any())
+        float_list(py, values.map(Some))
     }
 }
 
-/// A column of integers: `array('q')` or a list.
-fn ints<'py>(py: Python<'py>, v: &[i64], arrays: bool) -> PyResult<Bound<'py, PyAny>> {
+/// A complete integer column: `array('q')` or a list.
+fn ints<'py>(
+    py: Python<'py>,
+    values: impl ExactSizeIterator<Item = i64>,
+    arrays: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     if arrays {
-        let mut bytes = Vec::with_capacity(v.len() * 8);
-        for x in v {
-            bytes.extend_from_slice(&x.to_ne_bytes());
-        }
-        let a = py.import("array")?.getattr("array")?.call1(("q",))?;
-        a.call_method1("frombytes", (PyBytes::new(py, &bytes),))?;
-        Ok(a)
+        array_of(py, "q", values.map(i64::to_ne_bytes))
     } else {
-        Ok(PyList::new(py, v)?.into_any())
+        int_list(py, values.map(Some))
     }
+}
+
+/// `pattern` repeated `times` times, as Python's `list * int`.
+fn repeated<'py>(
+    py: Python<'py>,
+    pattern: &[Bound<'py, PyAny>],
+    times: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    PyList::new(py, pattern)?.call_method1("__mul__", (times,))
 }
 
 /// A column of few distinct values: a list of shared objects.
@@ -906,179 +1002,119 @@ fn shared<'py>(
     Ok(PyList::new(py, idx.map(|i| pool[i].clone()))?.into_any())
 }
 
+/// The columns of `mlsim sweep --format csv`, in its order, as a dict.
 fn columns<'py>(
     py: Python<'py>,
     grid: &core::Grid,
-    preds: &[mlsim_engine::Prediction],
+    cols: &core::SweepColumns,
     arrays: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let n = preds.len();
+    let n = cols.len;
     let point = |i: usize| grid.point(i);
     let out = PyDict::new(py);
-    let set = |d: &Bound<'py, PyDict>, k: &str, v: Bound<'py, PyAny>| d.set_item(k, v);
-    let shape_col = |f: fn((u64, u64, u64)) -> u64| -> Vec<i64> {
-        (0..n).map(|i| f(grid.shapes[point(i).1]) as i64).collect()
-    };
-    set(&out, "m", ints(py, &shape_col(|s| s.0), arrays)?)?;
-    set(&out, "n", ints(py, &shape_col(|s| s.1), arrays)?)?;
-    set(&out, "k", ints(py, &shape_col(|s| s.2), arrays)?)?;
+    let set = |k: &str, v: Bound<'py, PyAny>| out.set_item(k, v);
+    let shape_col =
+        |f: fn((u64, u64, u64)) -> u64| (0..n).map(move |i| f(grid.shapes[point(i).1]) as i64);
+    set("m", ints(py, shape_col(|s| s.0), arrays)?)?;
+    set("n", ints(py, shape_col(|s| s.1), arrays)?)?;
+    set("k", ints(py, shape_col(|s| s.2), arrays)?)?;
     let names: Vec<Bound<'py, PyAny>> = grid
         .shapes
         .iter()
         .map(|(m, n, k)| PyString::new(py, &format!("MatMul {m}x{n}x{k}")).into_any())
         .collect();
+    set("workload", shared(py, &names, (0..n).map(|i| point(i).1))?)?;
     set(
-        &out,
-        "workload",
-        shared(py, &names, (0..n).map(|i| point(i).1))?,
+        "op",
+        repeated(py, &[PyString::new(py, "matmul").into_any()], n)?,
     )?;
-    let matmul = [PyString::new(py, "matmul").into_any()];
-    set(&out, "op", shared(py, &matmul, (0..n).map(|_| 0))?)?;
-    let per_setup = |f: &dyn Fn(&Setup) -> Bound<'py, PyAny>| -> Vec<Bound<'py, PyAny>> {
-        grid.setups.iter().map(f).collect()
+    // A value per setup, each repeated over the setup's points (setup
+    // outermost): lists repeated as Python repeats them.
+    let per_setup = |f: &dyn Fn(&Setup) -> Bound<'py, PyAny>| -> PyResult<Bound<'py, PyAny>> {
+        let per = n / grid.setups.len();
+        let list = PyList::empty(py);
+        for s in &grid.setups {
+            list.call_method1("extend", (repeated(py, &[f(s)], per)?,))?;
+        }
+        Ok(list.into_any())
     };
-    let setup_of = || (0..n).map(|i| point(i).0);
-    let hw = per_setup(&|s| PyString::new(py, &s.chip.name).into_any());
-    set(&out, "hardware", shared(py, &hw, setup_of())?)?;
-    let st = per_setup(&|s| PyString::new(py, &core::setup_names(s).0).into_any());
-    set(&out, "stack", shared(py, &st, setup_of())?)?;
-    let fw = per_setup(&|s| PyString::new(py, &core::setup_names(s).1).into_any());
-    set(&out, "framework", shared(py, &fw, setup_of())?)?;
-    let tm = per_setup(&|s| match core::setup_names(s).2 {
-        Some(t) => PyString::new(py, t).into_any(),
-        None => py.None().into_bound(py),
-    });
-    set(&out, "timing", shared(py, &tm, setup_of())?)?;
+    set(
+        "hardware",
+        per_setup(&|s| PyString::new(py, &s.chip.name).into_any())?,
+    )?;
+    set(
+        "stack",
+        per_setup(&|s| PyString::new(py, &core::setup_names(s).0).into_any())?,
+    )?;
+    set(
+        "framework",
+        per_setup(&|s| PyString::new(py, &core::setup_names(s).1).into_any())?,
+    )?;
+    set(
+        "timing",
+        per_setup(&|s| match core::setup_names(s).2 {
+            Some(t) => PyString::new(py, t).into_any(),
+            None => py.None().into_bound(py),
+        })?,
+    )?;
+    // Dtype innermost: the dtypes, repeated once per setup and shape.
     let dt: Vec<Bound<'py, PyAny>> = grid
         .dtypes
         .iter()
         .map(|d| PyString::new(py, d.name()).into_any())
         .collect();
-    set(&out, "dtype", shared(py, &dt, (0..n).map(|i| point(i).2))?)?;
+    set("dtype", repeated(py, &dt, n / dt.len())?)?;
     let bools = [
         PyBool::new(py, false).to_owned().into_any(),
         PyBool::new(py, true).to_owned().into_any(),
     ];
     set(
-        &out,
         "native",
-        shared(py, &bools, preds.iter().map(|p| usize::from(p.native)))?,
+        shared(py, &bools, cols.native().map(usize::from))?,
     )?;
-    let col =
-        |f: fn(&mlsim_engine::Prediction) -> f64| -> Vec<f64> { preds.iter().map(f).collect() };
-    set(&out, "flops", floats(py, &col(|p| p.flops), arrays)?)?;
-    set(&out, "bytes", floats(py, &col(|p| p.bytes), arrays)?)?;
-    set(
-        &out,
-        "arithmetic_intensity",
-        floats(py, &col(|p| p.arithmetic_intensity), arrays)?,
-    )?;
-    set(
-        &out,
-        "runtime_ms",
-        floats(py, &col(|p| p.runtime_ms), arrays)?,
-    )?;
+    let float_col = |name: &str| {
+        let c = core::FLOAT_COLUMNS
+            .iter()
+            .position(|x| *x == name)
+            .expect("a float column");
+        floats(py, cols.floats(c), arrays)
+    };
+    for name in ["flops", "bytes", "arithmetic_intensity", "runtime_ms"] {
+        set(name, float_col(name)?)?;
+    }
     let models = ["original", "gpu-tiled", "cpu-blocked", "systolic"]
         .map(|m| PyString::new(py, m).into_any());
-    let model_index = |p: &mlsim_engine::Prediction| match p.detail {
+    let model_index = |d: mlsim_engine::ModelDetail| match d {
         mlsim_engine::ModelDetail::Original(_) => 0,
         mlsim_engine::ModelDetail::GpuTiled(_) => 1,
         mlsim_engine::ModelDetail::CpuBlocked(_) => 2,
         mlsim_engine::ModelDetail::Systolic(_) => 3,
     };
     set(
-        &out,
         "model",
-        shared(py, &models, preds.iter().map(model_index))?,
+        shared(py, &models, cols.detail().map(model_index))?,
     )?;
-    set(
-        &out,
-        "compute_ms",
-        floats(py, &col(|p| p.compute_ms), arrays)?,
-    )?;
-    set(
-        &out,
-        "memory_ms",
-        floats(py, &col(|p| p.memory_ms), arrays)?,
-    )?;
+    for name in ["compute_ms", "memory_ms"] {
+        set(name, float_col(name)?)?;
+    }
     // Memory time per level: one column per level name (in the order the
     // chips list them), None where a chip has no such level.
-    let mut levels: Vec<&str> = Vec::new();
-    for s in &grid.setups {
-        for l in &s.chip.memory {
-            if !levels.contains(&l.name.as_str()) {
-                levels.push(&l.name);
-            }
-        }
-    }
-    let level_index: Vec<Vec<Option<usize>>> = grid
-        .setups
-        .iter()
-        .map(|s| {
-            levels
-                .iter()
-                .map(|name| s.chip.memory.iter().position(|l| l.name == *name))
-                .collect()
-        })
-        .collect();
-    for (li, name) in levels.iter().enumerate() {
-        let values: Vec<Option<f64>> = (0..n)
-            .map(|i| level_index[point(i).0][li].map(|j| preds[i].level_memory_ms.as_slice()[j]))
-            .collect();
+    for (li, name) in cols.levels.iter().enumerate() {
         let key = format!("memory_ms_{name}");
-        if values.iter().all(Option::is_some) {
-            let v: Vec<f64> = values.into_iter().flatten().collect();
-            set(&out, &key, floats(py, &v, arrays)?)?;
+        let present = |s: usize| cols.level_index[s][li].is_some();
+        if (0..grid.setups.len()).all(present) {
+            set(&key, floats(py, cols.level_ms(li), arrays)?)?;
         } else {
-            set(&out, &key, PyList::new(py, values)?.into_any())?;
+            let values = cols
+                .level_ms(li)
+                .enumerate()
+                .map(|(i, v)| present(point(i).0).then_some(v));
+            set(&key, float_list(py, values)?)?;
         }
     }
-    set(
-        &out,
-        "launch_ms",
-        floats(py, &col(|p| p.launch_ms), arrays)?,
-    )?;
-    set(
-        &out,
-        "kernel_ms",
-        floats(py, &col(|p| p.kernel_ms), arrays)?,
-    )?;
-    set(
-        &out,
-        "kernel_floor_ms",
-        floats(py, &col(|p| p.kernel_floor_ms), arrays)?,
-    )?;
-    set(
-        &out,
-        "conversion_ms",
-        floats(py, &col(|p| p.conversion_ms), arrays)?,
-    )?;
-    set(
-        &out,
-        "dram_bytes",
-        floats(py, &col(|p| p.dram_bytes), arrays)?,
-    )?;
-    set(
-        &out,
-        "compute_utilization",
-        floats(py, &col(|p| p.compute_utilization), arrays)?,
-    )?;
-    set(
-        &out,
-        "achieved_tflops",
-        floats(py, &col(|p| p.achieved_tflops), arrays)?,
-    )?;
-    set(
-        &out,
-        "effective_tflops",
-        floats(py, &col(|p| p.effective_tflops), arrays)?,
-    )?;
-    set(
-        &out,
-        "tiling_efficiency",
-        floats(py, &col(|p| p.tiling_efficiency), arrays)?,
-    )?;
-    set(&out, "hit_rate", floats(py, &col(|p| p.hit_rate), arrays)?)?;
+    for name in &core::FLOAT_COLUMNS[6..] {
+        set(name, float_col(name)?)?;
+    }
     // Serving level: a pool of every setup's level names, then None.
     let mut pool: Vec<Bound<'py, PyAny>> = Vec::new();
     let mut base = Vec::new();
@@ -1093,36 +1129,21 @@ fn columns<'py>(
     }
     let none = pool.len();
     pool.push(py.None().into_bound(py));
-    set(
-        &out,
-        "serving_level",
-        shared(
-            py,
-            &pool,
-            (0..n).map(|i| {
-                preds[i]
-                    .serving_level_index
-                    .map_or(none, |j| base[point(i).0] + j)
-            }),
-        )?,
-    )?;
+    let serving = cols
+        .serving_level()
+        .enumerate()
+        .map(|(i, l)| l.map_or(none, |j| base[point(i).0] + j));
+    set("serving_level", shared(py, &pool, serving)?)?;
     let bounds = ["compute", "memory"].map(|b| PyString::new(py, b).into_any());
     set(
-        &out,
         "bottleneck",
-        shared(
-            py,
-            &bounds,
-            preds
-                .iter()
-                .map(|p| usize::from(p.bottleneck.as_str() == "memory")),
-        )?,
+        shared(py, &bounds, cols.memory_bound().map(usize::from))?,
     )?;
     // The model's own terms, for the models in the grid.
     let mut present = [false; 12];
     let mut complete = [true; 12];
-    for p in preds {
-        for (t, v) in core::detail_values(p).iter().enumerate() {
+    for d in cols.detail() {
+        for (t, v) in core::detail_terms(&d).iter().enumerate() {
             present[t] |= v.is_some();
             complete[t] &= v.is_some();
         }
@@ -1131,26 +1152,14 @@ fn columns<'py>(
         if !present[t] {
             continue;
         }
-        let value = |p: &mlsim_engine::Prediction| core::detail_values(p)[t];
-        let integer = core::detail_is_integer(t);
-        if complete[t] {
-            if integer {
-                let v: Vec<i64> = preds
-                    .iter()
-                    .map(|p| value(p).unwrap_or(0.0) as i64)
-                    .collect();
-                set(&out, name, ints(py, &v, arrays)?)?;
-            } else {
-                let v: Vec<f64> = preds.iter().map(|p| value(p).unwrap_or(0.0)).collect();
-                set(&out, name, floats(py, &v, arrays)?)?;
-            }
-        } else if integer {
-            let v: Vec<Option<i64>> = preds.iter().map(|p| value(p).map(|x| x as i64)).collect();
-            set(&out, name, PyList::new(py, v)?.into_any())?;
-        } else {
-            let v: Vec<Option<f64>> = preds.iter().map(value).collect();
-            set(&out, name, PyList::new(py, v)?.into_any())?;
-        }
+        let values = cols.detail().map(move |d| core::detail_terms(&d)[t]);
+        let column = match (complete[t], core::detail_is_integer(t)) {
+            (true, true) => ints(py, values.map(|v| v.unwrap_or(0.0) as i64), arrays)?,
+            (true, false) => floats(py, values.map(|v| v.unwrap_or(0.0)), arrays)?,
+            (false, true) => int_list(py, values.map(|v| v.map(|x| x as i64)))?,
+            (false, false) => float_list(py, values)?,
+        };
+        set(name, column)?;
     }
     Ok(out)
 }
