@@ -81,6 +81,8 @@ enum Command {
     Collective(commands::collective::CollectiveArgs),
     /// One transformer inference step (prefill or decode), op by op.
     Model(commands::model::ModelArgs),
+    /// The best precision scheme, tensor/pipeline split and batch to serve a model on a system.
+    Serve(commands::serve::ServeArgs),
     /// The fastest precision scheme per op and per model, and where it changes with the batch.
     Recommend(commands::recommend::RecommendArgs),
     /// Describe this machine's CPU as a chip file.
@@ -123,6 +125,7 @@ fn main() -> ExitCode {
         Command::Stacks(cmd) => commands::stacks::run(&cmd),
         Command::Systems(cmd) => commands::systems::run(&cmd),
         Command::Collective(args) => commands::collective::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
         Command::Measure(cmd) => commands::measure::run(&cmd),
         Command::Hw(cmd) => commands::hw::run(&cmd),
         Command::Model(args) => commands::model::run(&args),

@@ -43,6 +43,7 @@ pub mod memory;
 pub mod model;
 pub mod quant;
 pub mod rates;
+pub mod serving;
 pub mod summary;
 pub mod systolic;
 pub mod terms;

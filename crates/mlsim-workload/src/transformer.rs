@@ -201,11 +201,15 @@ impl ModelConfig {
 }
 
 /// The model files shipped in `models/`: (name, TOML text).
-pub const MODELS: [(&str, &str); 3] = [
+pub const MODELS: [(&str, &str); 4] = [
     ("gpt2", include_str!("../../../models/gpt2.toml")),
     (
         "llama-3-8b",
         include_str!("../../../models/llama-3-8b.toml"),
+    ),
+    (
+        "llama-3-70b",
+        include_str!("../../../models/llama-3-70b.toml"),
     ),
     (
         "mistral-7b",

@@ -10,6 +10,7 @@ pub mod model;
 pub mod presets;
 pub mod recommend;
 pub mod run;
+pub mod serve;
 pub mod shard;
 pub mod sim;
 pub mod stacks;

@@ -11,6 +11,7 @@ mod host;
 mod measure;
 mod model;
 mod outputs;
+mod serving;
 mod shards;
 
 /// Run `mlsim` with `args` from the workspace root.

@@ -10,6 +10,7 @@ mod model;
 mod mutation;
 mod parity;
 mod properties;
+mod serving;
 
 /// Tolerance for comparing with a number printed in a fixture: 1e-6
 /// relative, or half a unit in the last printed digit when the fixture

@@ -1,0 +1,343 @@
+//! Serving a transformer on several chips of a system: tensor parallelism
+//! (each layer's GEMMs split over `tp` chips, two all-reduces a layer),
+//! pipeline parallelism (the layers in `pp` stages, micro-batches through
+//! them), and the serving metrics of a batch: time to first token (the
+//! prompt's prefill), time per output token (a decode step), end-to-end
+//! latency, throughput per chip and KV-cache capacity. Decision note:
+//! `docs/model/serving.md`.
+//!
+//! ```text
+//! shard      heads, FFN width, vocabulary / tp; KV heads / tp (one each,
+//!            replicated, when fewer than tp); layers / pp (the largest stage)
+//! stage      = step of the shard on one chip (model::predict_step)
+//!              + layers x 2 all-reduces of tokens x d x activation bytes (tp > 1)
+//!              + an all-gather of the logits, tokens x vocabulary x bytes
+//! step       = pp x stage(batch / pp) + (pp - 1) x send(tokens x d x bytes)
+//! TTFT       = prefill step (batch prompts);  TPOT = decode step at prompt + output / 2
+//! e2e        = TTFT + (output - 1) x TPOT;   throughput = batch / TPOT / (tp x pp)
+//! fits       weights / (tp pp) + KV of the batch at prompt + output <= chip memory
+//! ```
+
+use mlsim_hw::{System, Target};
+use mlsim_workload::transformer::{ModelConfig, Phase, Scheme};
+
+use crate::collectives::{Collective, Fabric, cost};
+use crate::model::{predict_step, scheme_on};
+
+/// How the model is split over chips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Parallelism {
+    /// Tensor-parallel ways (chips sharing each layer).
+    pub tp: u64,
+    /// Pipeline stages.
+    pub pp: u64,
+}
+
+impl Parallelism {
+    /// Chips used.
+    pub fn chips(self) -> u64 {
+        self.tp * self.pp
+    }
+}
+
+/// One chip's share of `cfg` under `par`, or why it cannot be split so.
+pub fn shard(cfg: &ModelConfig, par: Parallelism) -> Result<ModelConfig, String> {
+    let Parallelism { tp, pp } = par;
+    if tp == 0 || pp == 0 {
+        return Err("tp and pp are at least 1".into());
+    }
+    if !cfg.heads.is_multiple_of(tp) {
+        return Err(format!("{} heads do not split over tp = {tp}", cfg.heads));
+    }
+    let kv_heads = if cfg.kv_heads >= tp {
+        if !cfg.kv_heads.is_multiple_of(tp) {
+            return Err(format!(
+                "{} KV heads do not split over tp = {tp}",
+                cfg.kv_heads
+            ));
+        }
+        cfg.kv_heads / tp
+    } else if tp.is_multiple_of(cfg.kv_heads) {
+        1
+    } else {
+        return Err(format!(
+            "{} KV heads are not replicated evenly over tp = {tp}",
+            cfg.kv_heads
+        ));
+    };
+    if !cfg.ffn_size.is_multiple_of(tp) {
+        return Err(format!(
+            "FFN width {} does not split over tp = {tp}",
+            cfg.ffn_size
+        ));
+    }
+    if pp > cfg.layers {
+        return Err(format!(
+            "{} layers cannot fill pp = {pp} stages",
+            cfg.layers
+        ));
+    }
+    Ok(ModelConfig {
+        name: format!("{} (tp {tp}, pp {pp} shard)", cfg.name),
+        heads: cfg.heads / tp,
+        kv_heads,
+        ffn_size: cfg.ffn_size / tp,
+        vocab_size: cfg.vocab_size.div_ceil(tp),
+        layers: cfg.layers.div_ceil(pp),
+        ..cfg.clone()
+    })
+}
+
+/// One step (prefill of the prompts or one decode step) on `par` chips.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct StepTime {
+    /// The whole step, ms.
+    pub step_ms: f64,
+    /// Of which the kernels of one stage, per stage pass, ms.
+    pub stage_compute_ms: f64,
+    /// Of which tensor-parallel collectives, per stage pass, ms.
+    pub stage_collective_ms: f64,
+    /// Of which sends between stages, ms.
+    pub pipeline_send_ms: f64,
+}
+
+/// Time one step of `phase` (the whole batch) for `cfg` on `par` chips
+/// of `system`, its chips predicted by `t`.
+pub fn step(
+    t: &Target<'_>,
+    system: &System,
+    cfg: &ModelConfig,
+    par: Parallelism,
+    phase: Phase,
+    scheme: &Scheme,
+) -> Result<StepTime, String> {
+    let shard_cfg = shard(cfg, par)?;
+    let fabric = |ranks: u64| {
+        Fabric::of(system, u32::try_from(ranks).unwrap_or(u32::MAX))
+            .ok_or_else(|| format!("{ranks} chips span nodes of a system without a network"))
+    };
+    if par.chips() > u64::from(system.chips()) {
+        return Err(format!(
+            "tp {} x pp {} = {} chips, more than the system's {}",
+            par.tp,
+            par.pp,
+            par.chips(),
+            system.chips()
+        ));
+    }
+    // Micro-batches: the batch split over the stages.
+    let (batch, tokens_each) = match phase {
+        Phase::Prefill { batch, prompt } => (batch, prompt),
+        Phase::Decode { batch, .. } => (batch, 1),
+    };
+    let micro = batch.div_ceil(par.pp).max(1);
+    let micro_phase = match phase {
+        Phase::Prefill { prompt, .. } => Phase::Prefill {
+            batch: micro,
+            prompt,
+        },
+        Phase::Decode { context, .. } => Phase::Decode {
+            batch: micro,
+            context,
+        },
+    };
+    let compute_ms = predict_step(t, &shard_cfg, micro_phase, scheme).step_ms;
+    let act_bytes = scheme_on(t.chip, scheme)
+        .activation_storage()
+        .bytes_per_element();
+    let tokens = (micro * tokens_each) as f64;
+    let collective_ms = if par.tp > 1 {
+        let f = fabric(par.tp)?;
+        let per_layer = 2.0
+            * cost(
+                Collective::AllReduce,
+                tokens * cfg.hidden_size as f64 * act_bytes,
+                par.tp as u32,
+                f,
+            )
+            .time_s;
+        let logits = cost(
+            Collective::AllGather,
+            tokens * cfg.vocab_size as f64 * act_bytes,
+            par.tp as u32,
+            f,
+        )
+        .time_s;
+        (shard_cfg.layers as f64 * per_layer + logits) * 1e3
+    } else {
+        0.0
+    };
+    let send_ms = if par.pp > 1 {
+        let f = fabric(par.chips())?;
+        let one =
+            f.latency_s + tokens * cfg.hidden_size as f64 * act_bytes / f.bandwidth_bytes_per_s;
+        (par.pp - 1) as f64 * one * 1e3
+    } else {
+        0.0
+    };
+    Ok(StepTime {
+        step_ms: par.pp as f64 * (compute_ms + collective_ms) + send_ms,
+        stage_compute_ms: compute_ms,
+        stage_collective_ms: collective_ms,
+        pipeline_send_ms: send_ms,
+    })
+}
+
+/// A serving configuration and its metrics.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServingPoint {
+    /// Precision scheme.
+    pub scheme: String,
+    /// Split.
+    pub parallelism: Parallelism,
+    /// Concurrent sequences.
+    pub batch: u64,
+    /// Prompt tokens per sequence.
+    pub prompt: u64,
+    /// Output tokens per sequence.
+    pub output: u64,
+    /// Time to first token (the batch's prefill), ms.
+    pub ttft_ms: f64,
+    /// Time per output token (a decode step at prompt + output / 2), ms.
+    pub tpot_ms: f64,
+    /// TTFT + (output - 1) x TPOT, ms.
+    pub e2e_latency_ms: f64,
+    /// Output tokens per second, all sequences.
+    pub output_tokens_per_s: f64,
+    /// The same per chip.
+    pub output_tokens_per_s_per_chip: f64,
+    /// Weight bytes on one chip.
+    pub weight_bytes_per_chip: f64,
+    /// KV-cache bytes on one chip for the batch at prompt + output.
+    pub kv_bytes_per_chip: f64,
+    /// Sequences of prompt + output tokens whose KV cache fits next to
+    /// the weights on each chip.
+    pub max_sequences: u64,
+    /// Whether the batch fits.
+    pub fits: bool,
+}
+
+/// Serve `batch` sequences of `prompt` + `output` tokens of `cfg` on `par`
+/// chips of `system`.
+#[allow(clippy::too_many_arguments)]
+pub fn serve(
+    t: &Target<'_>,
+    system: &System,
+    cfg: &ModelConfig,
+    par: Parallelism,
+    scheme: &Scheme,
+    batch: u64,
+    prompt: u64,
+    output: u64,
+) -> Result<ServingPoint, String> {
+    if batch == 0 || prompt == 0 || output == 0 {
+        return Err("batch, prompt and output are at least 1".into());
+    }
+    let on_chip = scheme_on(t.chip, scheme);
+    let shard_cfg = shard(cfg, par)?;
+    let prefill = step(
+        t,
+        system,
+        cfg,
+        par,
+        Phase::Prefill { batch, prompt },
+        scheme,
+    )?;
+    let decode = step(
+        t,
+        system,
+        cfg,
+        par,
+        Phase::Decode {
+            batch,
+            context: prompt + output / 2,
+        },
+        scheme,
+    )?;
+    let weights = shard_cfg.parameters() * on_chip.weights.bytes_per_element();
+    let kv_per_sequence = shard_cfg.kv_bytes_per_token(on_chip.kv) * (prompt + output) as f64;
+    let capacity = t.chip.main_memory().size_bytes;
+    let max_sequences = if capacity > weights {
+        ((capacity - weights) / kv_per_sequence).floor() as u64
+    } else {
+        0
+    };
+    let throughput = batch as f64 / (decode.step_ms / 1e3);
+    Ok(ServingPoint {
+        scheme: scheme.name.clone(),
+        parallelism: par,
+        batch,
+        prompt,
+        output,
+        ttft_ms: prefill.step_ms,
+        tpot_ms: decode.step_ms,
+        e2e_latency_ms: prefill.step_ms + (output - 1) as f64 * decode.step_ms,
+        output_tokens_per_s: throughput,
+        output_tokens_per_s_per_chip: throughput / par.chips() as f64,
+        weight_bytes_per_chip: weights,
+        kv_bytes_per_chip: kv_per_sequence * batch as f64,
+        max_sequences,
+        fits: batch <= max_sequences,
+    })
+}
+
+/// Latency limits a configuration must meet.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Limits {
+    /// Largest time to first token, ms.
+    pub ttft_ms: f64,
+    /// Largest time per output token, ms.
+    pub tpot_ms: f64,
+}
+
+/// The configuration with the most output tokens per second per chip that
+/// fits and meets `limits`, over `schemes`, tp in 1, 2, 4, ... up to a
+/// node, pp in 1, 2, 4, ... up to the system, batches 1, 2, 4, ... up to
+/// `max_batch` (ties: fewer chips, then the earlier scheme). Every point
+/// tried is returned with it, in search order.
+#[allow(clippy::too_many_arguments)]
+pub fn best(
+    t: &Target<'_>,
+    system: &System,
+    cfg: &ModelConfig,
+    schemes: &[Scheme],
+    prompt: u64,
+    output: u64,
+    limits: Limits,
+    max_batch: u64,
+) -> (Option<ServingPoint>, Vec<ServingPoint>) {
+    let powers =
+        |limit: u64| std::iter::successors(Some(1u64), move |&x| (x * 2 <= limit).then_some(x * 2));
+    let mut tried = Vec::new();
+    let mut best: Option<ServingPoint> = None;
+    for scheme in schemes {
+        for tp in powers(u64::from(system.chips_per_node)) {
+            for pp in powers(u64::from(system.chips()) / tp) {
+                let par = Parallelism { tp, pp };
+                for batch in powers(max_batch) {
+                    let Ok(p) = serve(t, system, cfg, par, scheme, batch, prompt, output) else {
+                        continue;
+                    };
+                    let ok = p.fits && p.ttft_ms <= limits.ttft_ms && p.tpot_ms <= limits.tpot_ms;
+                    let fits = p.fits;
+                    if ok {
+                        let better = best.as_ref().is_none_or(|b| {
+                            p.output_tokens_per_s_per_chip > b.output_tokens_per_s_per_chip
+                                || (p.output_tokens_per_s_per_chip
+                                    == b.output_tokens_per_s_per_chip
+                                    && p.parallelism.chips() < b.parallelism.chips())
+                        });
+                        if better {
+                            best = Some(p.clone());
+                        }
+                    }
+                    tried.push(p);
+                    if !fits {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    (best, tried)
+}

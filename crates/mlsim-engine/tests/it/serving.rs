@@ -1,0 +1,149 @@
+//! Tensor- and pipeline-parallel serving against hand calculations
+//! (docs/model/serving.md): Llama-3-70B (models/llama-3-70b.toml: hidden
+//! 8192, 64 heads, 8 KV heads, head_dim 128, FFN 28672, 80 layers,
+//! vocabulary 128256) on the HGX H100 system.
+
+use mlsim_engine::serving::{Limits, Parallelism, best, serve, shard, step};
+use mlsim_hw::{Setup, SetupSpec, Timing};
+use mlsim_workload::transformer::{Phase, Scheme, load_model};
+
+fn setup() -> (Setup, mlsim_hw::System) {
+    let system = mlsim_hw::load_system("hgx-h100-8").unwrap();
+    let spec = SetupSpec {
+        framework: Some("cuda-graph"),
+        timing: Some(Timing::BackToBack),
+        ..SetupSpec::default()
+    };
+    (
+        Setup::with_chip(system.chip.clone(), &spec).unwrap(),
+        system,
+    )
+}
+
+#[test]
+fn a_tp8_shard_splits_heads_ffn_and_vocabulary() {
+    let cfg = load_model("llama-3-70b").unwrap();
+    let s = shard(&cfg, Parallelism { tp: 8, pp: 1 }).unwrap();
+    assert_eq!(
+        (s.heads, s.kv_heads, s.ffn_size, s.vocab_size, s.layers),
+        (8, 1, 3584, 16032, 80)
+    );
+    // 16 ways: 4 heads each, the 8 KV heads replicated (one each).
+    let s = shard(&cfg, Parallelism { tp: 16, pp: 3 }).unwrap();
+    assert_eq!((s.heads, s.kv_heads, s.layers), (4, 1, 27));
+    assert!(shard(&cfg, Parallelism { tp: 3, pp: 1 }).is_err());
+}
+
+/// Decode, batch 1, bf16, TP 8: per layer two all-reduces of one token's
+/// 8192 bf16 values (16 KiB; tree: 6 x 1 us + 2 x 16384 / 450e9 = 6.07282
+/// us), and once an all-gather of the logits, 128256 x 2 = 256,512 B (ring:
+/// 7 x 1 us + 7/8 x 256512 / 450e9 = 7.49877 us): 80 x 2 x 6.07282 +
+/// 7.49877 = 979.15 us.
+#[test]
+fn the_communication_of_a_tp8_decode_step() {
+    let (s, system) = setup();
+    let cfg = load_model("llama-3-70b").unwrap();
+    let scheme: Scheme = "bf16".parse().unwrap();
+    let st = step(
+        &s.target(),
+        &system,
+        &cfg,
+        Parallelism { tp: 8, pp: 1 },
+        Phase::Decode {
+            batch: 1,
+            context: 1024,
+        },
+        &scheme,
+    )
+    .unwrap();
+    let by_hand = 80.0 * 2.0 * (6e-6 + 32768.0 / 450e9) + (7e-6 + 0.875 * 256_512.0 / 450e9);
+    assert!(
+        (st.stage_collective_ms - by_hand * 1e3).abs() < 1e-9,
+        "{st:?}"
+    );
+    assert_eq!(st.pipeline_send_ms, 0.0);
+    assert!((st.step_ms - st.stage_compute_ms - st.stage_collective_ms).abs() < 1e-12);
+}
+
+/// Weights and KV cache per chip, TP 8 in bf16: KV per token per chip is
+/// 2 (K and V) x 80 layers x 1 KV head x 128 x 2 B = 40,960 B, so 2048
+/// tokens a sequence take 83,886,080 B; the sequences that fit are
+/// (memory - weights per chip) / that.
+#[test]
+fn kv_capacity_per_chip() {
+    let (s, system) = setup();
+    let cfg = load_model("llama-3-70b").unwrap();
+    let scheme: Scheme = "bf16".parse().unwrap();
+    let p = serve(
+        &s.target(),
+        &system,
+        &cfg,
+        Parallelism { tp: 8, pp: 1 },
+        &scheme,
+        4,
+        1024,
+        1024,
+    )
+    .unwrap();
+    let per_seq = 2.0 * 80.0 * 128.0 * 2.0 * 2048.0;
+    assert_eq!(per_seq, 83_886_080.0);
+    let memory = system.chip.main_memory().size_bytes;
+    let weights = shard(&cfg, Parallelism { tp: 8, pp: 1 })
+        .unwrap()
+        .parameters()
+        * 2.0;
+    assert_eq!(p.weight_bytes_per_chip, weights);
+    assert_eq!(
+        p.max_sequences,
+        ((memory - weights) / per_seq).floor() as u64
+    );
+    assert_eq!(p.kv_bytes_per_chip, 4.0 * per_seq);
+    assert!(p.fits);
+    // e2e = TTFT + 1023 TPOT; throughput per chip = 4 / TPOT / 8.
+    assert!((p.e2e_latency_ms - (p.ttft_ms + 1023.0 * p.tpot_ms)).abs() < 1e-9);
+    assert!((p.output_tokens_per_s_per_chip - 4.0 / (p.tpot_ms / 1e3) / 8.0).abs() < 1e-9);
+}
+
+/// The model does not fit on one H100 in bf16 (141 GB of weights), does
+/// at TP 2; fp8 halves the weights. The search honours the limits.
+#[test]
+fn the_search_finds_a_configuration_within_the_limits() {
+    let (s, system) = setup();
+    let cfg = load_model("llama-3-70b").unwrap();
+    let bf16: Scheme = "bf16".parse().unwrap();
+    let fp8: Scheme = "fp8".parse().unwrap();
+    let one = serve(
+        &s.target(),
+        &system,
+        &cfg,
+        Parallelism { tp: 1, pp: 1 },
+        &bf16,
+        1,
+        128,
+        128,
+    )
+    .unwrap();
+    assert!(!one.fits && one.max_sequences == 0);
+    let limits = Limits {
+        ttft_ms: 2000.0,
+        tpot_ms: 50.0,
+    };
+    let (found, tried) = best(
+        &s.target(),
+        &system,
+        &cfg,
+        &[bf16, fp8],
+        1024,
+        256,
+        limits,
+        256,
+    );
+    let found = found.expect("an 8-GPU node serves Llama-3-70B within 50 ms a token");
+    assert!(found.fits && found.ttft_ms <= 2000.0 && found.tpot_ms <= 50.0);
+    for p in tried
+        .iter()
+        .filter(|p| p.fits && p.ttft_ms <= 2000.0 && p.tpot_ms <= 50.0)
+    {
+        assert!(p.output_tokens_per_s_per_chip <= found.output_tokens_per_s_per_chip);
+    }
+}
