@@ -534,6 +534,63 @@ pub fn predict_many(setup: &Setup, workloads: &[Workload]) -> Vec<Prediction> {
         .collect()
 }
 
+/// The suites `mlsim recommend --suite NAME` names: `llm`, `vision`,
+/// `scaling` or `all`.
+pub fn suites(name: &str) -> Result<Vec<mlsim_workload::suites::Suite>, Error> {
+    use mlsim_workload::suites::Suite;
+    Ok(match name {
+        "llm" => vec![Suite::Llm],
+        "vision" => vec![Suite::Vision],
+        "scaling" => vec![Suite::Scaling],
+        "all" => Suite::ALL.to_vec(),
+        other => {
+            return Err(Error::Value(format!(
+                "suite must be \"llm\", \"vision\", \"scaling\" or \"all\", got {other:?}"
+            )));
+        }
+    })
+}
+
+/// `mlsim recommend --suite`: for each workload of `suites`, the scheme
+/// (each in the chip's own fp8 variant) whose compute dtype runs it
+/// fastest, the first scheme the baseline of the speedups (the first of
+/// equal times wins).
+pub fn suite_recommendation(
+    target: &mlsim_hw::Target<'_>,
+    suites: &[mlsim_workload::suites::Suite],
+    schemes: &[mlsim_workload::transformer::Scheme],
+) -> Result<Vec<mlsim_engine::model::Choice>, Error> {
+    if schemes.is_empty() {
+        return Err(Error::Value("schemes must name at least one scheme".into()));
+    }
+    let chip = target.chip;
+    let on_chip: Vec<_> = schemes
+        .iter()
+        .map(|s| mlsim_engine::model::scheme_on(chip, s))
+        .collect();
+    Ok(suites
+        .iter()
+        .flat_map(|s| s.workloads())
+        .map(|w| {
+            let times: Vec<_> = on_chip
+                .iter()
+                .map(|s| (s, predict(target, &w.with_dtype(s.activations)).runtime_ms))
+                .collect();
+            let baseline = times[0].1;
+            let (best, t) = times
+                .iter()
+                .fold(times[0], |b, c| if c.1 < b.1 { *c } else { b });
+            mlsim_engine::model::Choice {
+                op: w.name.clone(),
+                scheme: best.name.clone(),
+                time_ms: t,
+                speedup: baseline / t,
+                native: chip.is_native(best.activations),
+            }
+        })
+        .collect())
+}
+
 /// The model's own terms (the CLI's detail columns) as (name, value);
 /// `None` where another model predicts.
 pub const DETAIL_TERMS: [&str; 12] = [
@@ -609,6 +666,66 @@ pub fn peak_tflops(chip: &Chip) -> Vec<(&'static str, f64)> {
     chip.described_dtypes()
         .into_iter()
         .map(|d| (d.name(), chip.peak_flops(d) / 1e12))
+        .collect()
+}
+
+/// A chip as `mlsim presets list --format json` describes it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PresetEntry {
+    /// Preset name.
+    pub name: String,
+    /// Display name.
+    pub display_name: String,
+    /// `cpu`, `gpu` or `npu`.
+    pub kind: &'static str,
+    /// The chip's model (`original`, `gpu-tiled`, `cpu-blocked`, `systolic`).
+    pub model: &'static str,
+    /// Nominal peak per described dtype, TFLOP/s (TOP/s for integers).
+    pub peak_tflops: std::collections::BTreeMap<&'static str, f64>,
+    /// Main-memory bandwidth, GB/s.
+    pub memory_bandwidth_gb_s: f64,
+    /// The stack predictions use by default (empty on the original's model).
+    pub default_stack: String,
+    /// Whether anything it is predicted with was fitted to measurements:
+    /// the chip file (a `[calibration]` record or chip-level calibrations)
+    /// or its default stack.
+    pub calibrated: bool,
+    /// What was fitted: `chip`, `stack`, or empty.
+    pub calibrated_in: &'static str,
+}
+
+impl PresetEntry {
+    /// `chip` described as `mlsim presets list` describes it.
+    pub fn new(chip: &Chip) -> Self {
+        let stack_fitted = chip
+            .default_stack
+            .as_deref()
+            .and_then(|s| mlsim_hw::load_stack(s).ok())
+            .is_some_and(|s| s.calibration.is_some());
+        let chip_fitted = chip.calibration.is_some() || !chip.chip_level_calibrations().is_empty();
+        let calibrated_in = match (chip_fitted, stack_fitted) {
+            (true, _) => "chip",
+            (false, true) => "stack",
+            (false, false) => "",
+        };
+        Self {
+            name: chip.name.clone(),
+            display_name: chip.display_name.clone(),
+            kind: chip.kind.as_str(),
+            model: chip.model.as_str(),
+            peak_tflops: peak_tflops(chip).into_iter().collect(),
+            memory_bandwidth_gb_s: chip.main_memory().bandwidth_bytes_per_s / 1e9,
+            default_stack: chip.default_stack.clone().unwrap_or_default(),
+            calibrated: !calibrated_in.is_empty(),
+            calibrated_in,
+        }
+    }
+}
+
+/// Every embedded preset, described (`mlsim presets list`).
+pub fn preset_entries() -> Result<Vec<PresetEntry>, Error> {
+    mlsim_hw::presets()
+        .map(|p| Ok(PresetEntry::new(&p.load()?)))
         .collect()
 }
 

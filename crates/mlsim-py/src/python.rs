@@ -681,7 +681,7 @@ impl PyPrediction {
     }
 }
 
-/// Load a chip by preset name (`mlsim.chips()`) or TOML path, with the
+/// Load a chip by preset name (`mlsim.chip_names()`) or TOML path, with the
 /// software stack, framework, timing and host floor its predictions use
 /// (by default: the chip's `default_stack`, `pytorch-eager`, `per-call`).
 ///
@@ -712,12 +712,27 @@ fn chip(
     PyChip::new(base, options)
 }
 
-/// The names of the embedded chip presets (`mlsim presets list`).
+/// The embedded chip presets as `mlsim presets list --format json`
+/// describes them: a list of dicts with `name`, `display_name`, `kind`,
+/// `model`, `peak_tflops` (per described dtype), `memory_bandwidth_gb_s`,
+/// `default_stack`, `calibrated` and `calibrated_in`. Only the names:
+/// `mlsim.chip_names()`.
 ///
-/// >>> "t4" in mlsim.chips()
+/// >>> [c["name"] for c in mlsim.chips() if c["kind"] == "npu"]
+/// >>> next(c for c in mlsim.chips() if c["name"] == "t4")["peak_tflops"]["fp16"]
+/// 65.0
+#[pyfunction]
+fn chips(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let entries = run(core::preset_entries)?;
+    serialize(py, &entries)
+}
+
+/// The names of the embedded chip presets, in the order of `mlsim.chips()`.
+///
+/// >>> "t4" in mlsim.chip_names()
 /// True
 #[pyfunction]
-fn chips() -> Vec<String> {
+fn chip_names() -> Vec<String> {
     mlsim_hw::presets().map(|p| p.name.to_string()).collect()
 }
 
@@ -746,7 +761,11 @@ fn stack(name_or_path: &Bound<'_, PyAny>) -> PyResult<PyStack> {
     })
 }
 
-/// The names of the embedded stacks (kernel libraries and frameworks).
+/// The names of the embedded stacks (kernel libraries and frameworks);
+/// `mlsim.stack(name)` loads one.
+///
+/// >>> "cublas-hopper" in mlsim.stacks()
+/// True
 #[pyfunction]
 fn stacks() -> Vec<String> {
     mlsim_hw::stack_presets()
@@ -1190,38 +1209,68 @@ fn measurement_set(
     }
 }
 
-/// The validation report (`mlsim validate --format json`).
+/// The validation report (`mlsim validate --format json`): one file's
+/// report, or `{"files": [...]}` for several, as the CLI prints them.
 #[pyfunction]
-#[pyo3(signature = (chip, measurements, csv_text, cv, host_floor_from_smallest))]
+#[pyo3(signature = (chips, measurements, csv_texts, cv, host_floor_from_smallest))]
 fn _validate<'py>(
     py: Python<'py>,
-    chip: &Bound<'py, PyAny>,
-    measurements: &Bound<'py, PyAny>,
-    csv_text: Option<String>,
+    chips: Vec<Bound<'py, PyAny>>,
+    measurements: Vec<Bound<'py, PyAny>>,
+    csv_texts: Vec<Option<String>>,
     cv: &str,
     host_floor_from_smallest: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let fit = match cv {
-        "loso" => true,
-        "none" => false,
+    let (fit, chip_cv) = match cv {
+        "loso" => (true, false),
+        "chip" => (true, true),
+        "none" => (false, false),
         other => {
             return Err(PyValueError::new_err(format!(
-                "cv must be \"loso\" or \"none\", got {other:?}"
+                "cv must be \"loso\", \"chip\" or \"none\", got {other:?}"
             )));
         }
     };
-    let (base, options) = chip_parts(chip)?;
-    let set = measurement_set(measurements, csv_text)?;
-    let report = run_detached(py, || {
-        let case = mlsim_calibrate::report::Case::new(
-            set,
-            base,
-            &options.spec()?,
-            host_floor_from_smallest,
-        )?;
-        Ok(case.validate(fit)?.0)
+    if measurements.is_empty() {
+        return Err(PyValueError::new_err("no measurements given"));
+    }
+    if chips.len() != 1 && chips.len() != measurements.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} chips for {} measurement files: give one chip for all files, or one per file in the same order",
+            chips.len(),
+            measurements.len()
+        )));
+    }
+    let mut inputs = Vec::with_capacity(measurements.len());
+    for (i, (m, text)) in measurements.iter().zip(csv_texts).enumerate() {
+        let (base, options) = chip_parts(&chips[if chips.len() == 1 { 0 } else { i }])?;
+        inputs.push((base, options, measurement_set(m, text)?));
+    }
+    let reports = run_detached(py, || {
+        let cases = inputs
+            .into_iter()
+            .map(|(base, options, set)| {
+                Ok(mlsim_calibrate::report::Case::new(
+                    set,
+                    base,
+                    &options.spec()?,
+                    host_floor_from_smallest,
+                )?)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut reports = cases
+            .iter()
+            .map(|c| Ok(c.validate(fit)?.0))
+            .collect::<Result<Vec<_>, Error>>()?;
+        if chip_cv {
+            mlsim_calibrate::report::add_leave_one_chip_out(&cases, &mut reports)?;
+        }
+        Ok(reports)
     })?;
-    serialize(py, &report)
+    match reports.as_slice() {
+        [one] => serialize(py, one),
+        _ => serialize(py, &serde_json::json!({ "files": reports })),
+    }
 }
 
 /// A chip argument as the chip file and the options of its setup.
@@ -1385,17 +1434,22 @@ fn model<'py>(
 
 /// The fastest precision scheme per op and for the whole model by batch
 /// size (`mlsim recommend --format json`); the first scheme is the
-/// baseline.
+/// baseline. With `suite` ("llm", "vision", "scaling" or "all") instead
+/// of a model: the fastest scheme per workload of the original's suites
+/// (`mlsim recommend --suite`), a list (phase, seq, batch and max_batch
+/// do not apply).
 ///
 /// >>> rec = mlsim.recommend("t4", "mistral-7b", seq=1024)
 /// >>> rec["switches"]
+/// >>> [(c["op"], c["scheme"]) for c in mlsim.recommend("h100-sxm5", suite="llm")]
 #[pyfunction]
-#[pyo3(signature = (chip, model, *, phase="decode", seq=1, batch=1, schemes=None, max_batch=1024))]
+#[pyo3(signature = (chip, model=None, *, suite=None, phase="decode", seq=1, batch=1, schemes=None, max_batch=1024))]
 #[allow(clippy::too_many_arguments, reason = "the CLI's flags, as keywords")]
 fn recommend<'py>(
     py: Python<'py>,
     chip: &Bound<'py, PyAny>,
-    model: &str,
+    model: Option<&str>,
+    suite: Option<&str>,
     phase: &str,
     seq: u64,
     batch: u64,
@@ -1403,12 +1457,6 @@ fn recommend<'py>(
     max_batch: u64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let setup = chip_arg(chip)?;
-    let cfg = load_model(model)?;
-    if batch == 0 || seq == 0 || max_batch == 0 || max_batch > 1 << 16 || seq > 1 << 24 {
-        return Err(PyValueError::new_err(
-            "batch, seq and max_batch must be at least 1 (max_batch up to 65536)",
-        ));
-    }
     let names = schemes.unwrap_or_else(|| {
         "w16a16,fp32,bf16,w8a8,w8a16,w4a16,fp8,fp8kv,mxfp6,mxfp4,nvfp4,w4a8"
             .split(',')
@@ -1424,6 +1472,26 @@ fn recommend<'py>(
         .iter()
         .map(|s| self::scheme(s))
         .collect::<PyResult<Vec<_>>>()?;
+    let model = match (model, suite) {
+        (Some(_), Some(_)) => {
+            return Err(PyValueError::new_err("give a model or a suite, not both"));
+        }
+        (None, None) => return Err(PyValueError::new_err("give a model or a suite")),
+        (None, Some(suite)) => {
+            let suites = run(|| core::suites(suite))?;
+            let choices = run_detached(py, || {
+                core::suite_recommendation(&setup.target(), &suites, &schemes)
+            })?;
+            return serialize(py, &choices);
+        }
+        (Some(model), None) => model,
+    };
+    let cfg = load_model(model)?;
+    if batch == 0 || seq == 0 || max_batch == 0 || max_batch > 1 << 16 || seq > 1 << 24 {
+        return Err(PyValueError::new_err(
+            "batch, seq and max_batch must be at least 1 (max_batch up to 65536)",
+        ));
+    }
     let ph = self::phase(phase, batch, seq)?;
     let rec = run_detached(py, || {
         Ok(mlsim_engine::model::recommend(
@@ -1449,6 +1517,7 @@ fn _mlsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPrediction>()?;
     m.add_function(wrap_pyfunction!(chip, m)?)?;
     m.add_function(wrap_pyfunction!(chips, m)?)?;
+    m.add_function(wrap_pyfunction!(chip_names, m)?)?;
     m.add_function(wrap_pyfunction!(stack, m)?)?;
     m.add_function(wrap_pyfunction!(stacks, m)?)?;
     m.add_function(wrap_pyfunction!(matmul, m)?)?;

@@ -41,7 +41,7 @@ def test_t4_seed_compute_bound_matmul_by_hand():
 
 def test_chip_describes_itself():
     t4 = mlsim.chip("t4")
-    assert "t4" in mlsim.chips() and "cublas-hopper" in mlsim.stacks()
+    assert "t4" in mlsim.chip_names() and "cublas-hopper" in mlsim.stacks()
     assert t4.peak_tflops["fp16"] == 65.0
     assert t4.memory_bandwidth_gb_s == 320.0
     assert [l["name"] for l in t4.memory_levels][-1] == "DRAM"
@@ -185,6 +185,44 @@ def test_validate_equals_cli(cli):
         "validate", "--hw", "h100-sxm5", "--measurements", h100, "--cv", "none", "--host-floor-from-smallest")
 
 
+H100_CSV = ROOT / "results" / "h100-torch-square.csv"
+H200_CSV = ROOT / "results" / "h200-torch-square.csv"
+
+
+def test_validate_several_files_leaving_one_chip_out_equals_cli(cli):
+    # The CLI's own example: the Hopper stack fitted on one chip, scored on
+    # the other (the files carry no host floor: read off the smallest size).
+    expected = cli.json("validate", "--cv", "chip", "--stack", "cublas-hopper", "--host-floor-from-smallest",
+                        "--hw", "h100-sxm5", "--measurements", H100_CSV, "--hw", "h200", "--measurements", H200_CSV)
+    hopper = [mlsim.chip(c, stack="cublas-hopper") for c in ("h100-sxm5", "h200")]
+    got = mlsim.validate(hopper, [H100_CSV, H200_CSV], cv="chip", host_floor_from_smallest=True)
+    assert got == expected
+    assert [f["hardware"] for f in got["files"]] == ["h100-sxm5", "h200"]
+    assert all(f["loco_mape_pct"] is not None for f in got["files"])
+
+
+def test_validate_several_files_on_one_chip_equals_cli(cli):
+    # One chip for all files (one --hw), scored as given.
+    expected = cli.json("validate", "--cv", "none", "--hw", "t4-seed", "--measurements", T4_CSV,
+                        "--measurements", T4_CSV)
+    assert mlsim.validate("t4-seed", (T4_CSV, str(T4_CSV)), cv="none") == expected
+
+
+def test_validate_refuses_what_the_cli_refuses(cli):
+    # Leave-one-chip-out on one chip, and on two chips of different stacks.
+    with pytest.raises(mlsim.MeasurementError) as e:
+        mlsim.validate("t4-seed", T4_CSV, cv="chip")
+    assert str(e.value) == cli.error("validate", "--cv", "chip", "--hw", "t4-seed", "--measurements", T4_CSV)
+    with pytest.raises(mlsim.MeasurementError) as e:
+        mlsim.validate(["t4-seed", "t4"], [T4_CSV, T4_CSV], cv="chip")
+    assert str(e.value) == cli.error("validate", "--cv", "chip", "--hw", "t4-seed", "--measurements", T4_CSV,
+                                     "--hw", "t4", "--measurements", T4_CSV)
+    with pytest.raises(ValueError, match="3 chips for 2 measurement files"):
+        mlsim.validate(["t4", "t4-seed", "h200"], [T4_CSV, T4_CSV], cv="none")
+    with pytest.raises(ValueError, match="no measurements"):
+        mlsim.validate("t4", [], cv="none")
+
+
 class _Frame:
     """Stands in for a pandas DataFrame: what mlsim.validate calls on one."""
 
@@ -213,6 +251,101 @@ def test_model_and_recommend_equal_cli(cli):
                            "--max-batch", 64)
 
 
+SUITE_CASES = [("h100-sxm5", "llm", None), ("t4", "vision", ["w16a16", "bf16", "w8a8"]), ("mi300x", "all", None),
+               ("xeon-sapphire-rapids", "scaling", ["fp32", "bf16", "w8a8"])]
+
+
+@pytest.mark.parametrize("hw,suite,schemes", SUITE_CASES, ids=[c[0] for c in SUITE_CASES])
+def test_recommend_suite_equals_cli(cli, hw, suite, schemes):
+    args = ["recommend", "--hw", hw, "--suite", suite]
+    if schemes:
+        args += ["--schemes", ",".join(schemes)]
+    expected = cli.json(*args)
+    assert mlsim.recommend(hw, suite=suite, schemes=schemes) == expected
+    assert isinstance(expected, list) and expected
+
+
+def test_recommend_needs_a_model_or_a_suite():
+    for kwargs in ({}, {"model": "gpt2", "suite": "llm"}, {"suite": "speech"}):
+        with pytest.raises(ValueError):
+            mlsim.recommend("t4", **kwargs)
+
+
+def test_chips_equal_cli_presets_list(cli):
+    expected = cli.json("presets", "list")
+    assert mlsim.chips() == expected
+    assert mlsim.chip_names() == [c["name"] for c in expected]
+    t4 = next(c for c in mlsim.chips() if c["name"] == "t4")
+    # The T4 datasheet: 65 TFLOP/s fp16, 320 GB/s.
+    assert (t4["peak_tflops"]["fp16"], t4["memory_bandwidth_gb_s"]) == (65.0, 320.0)
+
+
+def _stub_functions():
+    import ast
+
+    tree = ast.parse((pathlib.Path(mlsim.__file__).parent / "__init__.pyi").read_text())
+    return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}, {
+        n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+
+
+def test_stubs_name_exactly_the_public_api():
+    import inspect
+
+    functions, classes = _stub_functions()
+    public = {n for n in mlsim.__all__}
+    assert set(functions) | set(classes) == public
+    for name in functions:
+        assert callable(getattr(mlsim, name)), name
+    for name, cls in classes.items():
+        runtime = getattr(mlsim, name)
+        assert inspect.isclass(runtime), name
+        for item in cls.body:
+            member = getattr(item, "name", None) or getattr(getattr(item, "target", None), "id", None)
+            if member and not member.startswith("__"):
+                assert hasattr(runtime, member), f"{name}.{member}"
+    # And every public member a class defines (not inherits) is in its stub.
+    for name, cls in classes.items():
+        stubbed = {getattr(i, "name", None) or getattr(getattr(i, "target", None), "id", None) for i in cls.body}
+        runtime = {m for m in vars(getattr(mlsim, name)) if not m.startswith("_")}
+        assert runtime <= stubbed, (name, runtime - stubbed)
+
+
+def test_stub_signatures_match_the_runtime():
+    import ast
+    import inspect
+
+    functions, _ = _stub_functions()
+    for name, node in functions.items():
+        sig = inspect.signature(getattr(mlsim, name))
+        a = node.args
+        stub_positional = [x.arg for x in a.posonlyargs + a.args]
+        stub_keyword = [x.arg for x in a.kwonlyargs]
+        params = list(sig.parameters.values())
+        positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        keyword = [p.name for p in params if p.kind == p.KEYWORD_ONLY]
+        assert (stub_positional, stub_keyword) == (positional, keyword), name
+        # Defaults: the stub's literal defaults equal the runtime's.
+        defaults = dict(zip(stub_positional[len(stub_positional) - len(a.defaults):], a.defaults))
+        defaults.update({k.arg: d for k, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+        for arg, d in defaults.items():
+            if isinstance(d, ast.Constant) and d.value is not Ellipsis:
+                assert sig.parameters[arg].default == d.value, (name, arg)
+
+
+def test_help_reads_well():
+    # Every public function and class has a docstring with an example, and
+    # pyo3's functions show their signature.
+    import inspect
+
+    for name in mlsim.__all__:
+        obj = getattr(mlsim, name)
+        doc = inspect.getdoc(obj)
+        assert doc and len(doc) > 20, name
+        if callable(obj) and not inspect.isclass(obj):
+            assert ">>>" in doc, name
+            inspect.signature(obj)
+
+
 # --- errors -------------------------------------------------------------------------------------
 
 
@@ -227,6 +360,7 @@ def test_bad_arguments_are_value_errors():
         lambda: mlsim.sweep("t4", ["1x2"], ["fp16"]),
         lambda: mlsim.sweep("t4", [200000], ["fp32"]),  # beyond 2^53 FLOPs
         lambda: mlsim.validate("t4-seed", T4_CSV, cv="sometimes"),
+        lambda: mlsim.recommend("t4", suite="llm", schemes=[]),
         lambda: mlsim.crossover("t4", from_size=0),
         lambda: mlsim.model("t4", "gpt2", "training", seq=8),
         lambda: mlsim.model("t4", "gpt2", "decode", seq=0),

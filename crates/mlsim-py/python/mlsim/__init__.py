@@ -8,7 +8,8 @@ The Rust engine of the ``mlsim`` command-line tool, with the same numbers::
     print(p.runtime_ms, p.bottleneck, p.to_dict()["achieved_tflops"])
     df = mlsim.sweep(t4, [256, 1024, 4096], ["fp32", "fp16", "int8"])
 
-Chips are preset names (``mlsim.chips()``) or TOML files; errors in them
+Chips are preset names (``mlsim.chip_names()``; ``mlsim.chips()``
+describes each) or TOML files; errors in them
 raise ``mlsim.ChipFileError`` naming file, line:column and field, as the
 CLI does.
 """
@@ -32,6 +33,7 @@ from ._mlsim import (  # noqa: F401
     _validate,
     attention,
     chip,
+    chip_names,
     chips,
     conv2d,
     elementwise,
@@ -52,6 +54,7 @@ __all__ = [
     "Workload",
     "attention",
     "chip",
+    "chip_names",
     "chips",
     "conv2d",
     "crossover",
@@ -153,7 +156,7 @@ def _csv_of(measurements: Any) -> Optional[str]:
 
 
 def validate(
-    chip: Union[Chip, str],
+    chip: Union[Chip, str, Sequence[Union[Chip, str]]],
     measurements: Any,
     *,
     cv: str = "loso",
@@ -162,17 +165,35 @@ def validate(
     """Compare a chip's predictions with measurements (``mlsim validate --format json``).
 
     ``measurements`` is a path to a CSV file in the results format
-    (results/README.md) or a pandas or polars DataFrame with its columns.
-    ``cv="loso"`` also fits the stack leaving one size out (as the CLI's
-    default); ``"none"`` scores the chip as given only.
+    (results/README.md), a pandas or polars DataFrame with its columns, or
+    a list of them; ``chip`` is one chip for all files, or a list with one
+    per file in the same order (the CLI's repeated ``--hw`` and
+    ``--measurements``). Each file is predicted with its chip's stack,
+    framework, timing and host floor (``mlsim.chip(..., stack=...)``).
+
+    ``cv="loso"`` (the CLI's default) also fits the stack leaving one size
+    out; ``"chip"`` also fits it on every chip but one and predicts that one
+    (files of two or more chips on one stack); ``"none"`` scores the chips
+    as given only. With ``host_floor_from_smallest`` a file without a
+    measured host floor gets one read off its smallest size.
+
+    Returns the report of one file, or ``{"files": [report, ...]}`` for
+    several, as the CLI prints them.
 
     Raises ``mlsim.MeasurementError`` (file:line: row, column, as the CLI)
-    for a bad table and ``mlsim.ChipFileError`` for a bad chip.
+    for a bad table or an analysis the files cannot support, and
+    ``mlsim.ChipFileError`` for a bad chip.
 
     >>> r = mlsim.validate("t4-seed", "results/t4-colab-matmul.csv", cv="none")
     >>> r["mape_pct"], r["verdicts_correct"], r["verdicts_total"]
+    >>> hopper = [mlsim.chip(c, stack="cublas-hopper") for c in ("h100-sxm5", "h200")]
+    >>> r = mlsim.validate(hopper, ["results/h100-torch-square.csv", "results/h200-torch-square.csv"],
+    ...                    cv="chip", host_floor_from_smallest=True)
+    >>> [(f["hardware"], f["loco_mape_pct"]) for f in r["files"]]
     """
-    return _validate(chip, measurements, _csv_of(measurements), cv, host_floor_from_smallest)
+    files = list(measurements) if isinstance(measurements, (list, tuple)) else [measurements]
+    chips_ = [chip] if isinstance(chip, (Chip, str, os.PathLike)) else list(chip)
+    return _validate(chips_, files, [_csv_of(m) for m in files], cv, host_floor_from_smallest)
 
 
 def crossover(
