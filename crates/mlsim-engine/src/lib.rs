@@ -38,6 +38,7 @@ pub mod compute;
 pub mod conformance;
 pub mod cpu;
 pub mod crossover;
+pub mod energy;
 pub mod gpu;
 pub mod memory;
 pub mod model;

@@ -15,6 +15,10 @@
 //! step       = pp x stage(batch / pp) + (pp - 1) x send(tokens x d x bytes)
 //! TTFT       = prefill step (batch prompts);  TPOT = decode step at prompt + output / 2
 //! e2e        = TTFT + (output - 1) x TPOT;   throughput = batch / TPOT / (tp x pp)
+//! energy     = chips x (prefill + (output - 1) x decode joules a chip) / (batch x output)
+//!              (a chip: its stage's kernels at their power for each micro-batch,
+//!              idle power the rest: energy.rs)
+//! cost       = price a chip-hour x chips x e2e / (batch x output)
 //! fits       weights / (tp pp) + KV of the batch at prompt + output <= chip memory
 //! ```
 
@@ -99,6 +103,10 @@ pub struct StepTime {
     pub stage_collective_ms: f64,
     /// Of which sends between stages, ms.
     pub pipeline_send_ms: f64,
+    /// Joules one chip spends on the step: its stage's kernels at their
+    /// activity for each micro-batch, idle power the rest of the step
+    /// (where the chip file has `[power]`).
+    pub chip_joules: Option<f64>,
 }
 
 /// Time one step of `phase` (the whole batch) for `cfg` on `par` chips
@@ -141,7 +149,8 @@ pub fn step(
             context,
         },
     };
-    let compute_ms = predict_step(t, &shard_cfg, micro_phase, scheme).step_ms;
+    let stage = predict_step(t, &shard_cfg, micro_phase, scheme);
+    let compute_ms = stage.step_ms;
     let act_bytes = scheme_on(t.chip, scheme)
         .activation_storage()
         .bytes_per_element();
@@ -175,11 +184,19 @@ pub fn step(
     } else {
         0.0
     };
+    let step_ms = par.pp as f64 * (compute_ms + collective_ms) + send_ms;
+    let chip_joules = crate::energy::step_joules(t.chip, &stage)
+        .zip(t.chip.power)
+        .map(|(j, p)| {
+            let busy_ms = par.pp as f64 * compute_ms;
+            par.pp as f64 * j + p.idle_w * (step_ms - busy_ms) / 1e3
+        });
     Ok(StepTime {
-        step_ms: par.pp as f64 * (compute_ms + collective_ms) + send_ms,
+        step_ms,
         stage_compute_ms: compute_ms,
         stage_collective_ms: collective_ms,
         pipeline_send_ms: send_ms,
+        chip_joules,
     })
 }
 
@@ -215,6 +232,12 @@ pub struct ServingPoint {
     pub max_sequences: u64,
     /// Whether the batch fits.
     pub fits: bool,
+    /// Joules per output token, all chips, prefill included (where the
+    /// chip file has `[power]`).
+    pub joules_per_output_token: Option<f64>,
+    /// Dollars per million output tokens at the given price per chip-hour,
+    /// for the whole request time.
+    pub usd_per_million_output_tokens: Option<f64>,
 }
 
 /// Serve `batch` sequences of `prompt` + `output` tokens of `cfg` on `par`
@@ -229,6 +252,7 @@ pub fn serve(
     batch: u64,
     prompt: u64,
     output: u64,
+    usd_per_chip_hour: Option<f64>,
 ) -> Result<ServingPoint, String> {
     if batch == 0 || prompt == 0 || output == 0 {
         return Err("batch, prompt and output are at least 1".into());
@@ -263,6 +287,14 @@ pub fn serve(
         0
     };
     let throughput = batch as f64 / (decode.step_ms / 1e3);
+    let e2e_ms = prefill.step_ms + (output - 1) as f64 * decode.step_ms;
+    let tokens = (batch * output) as f64;
+    let chips = par.chips() as f64;
+    let joules = prefill
+        .chip_joules
+        .zip(decode.chip_joules)
+        .map(|(p, d)| chips * (p + (output - 1) as f64 * d) / tokens);
+    let usd = usd_per_chip_hour.map(|price| price * chips * e2e_ms / 3.6e6 / tokens * 1e6);
     Ok(ServingPoint {
         scheme: scheme.name.clone(),
         parallelism: par,
@@ -271,13 +303,15 @@ pub fn serve(
         output,
         ttft_ms: prefill.step_ms,
         tpot_ms: decode.step_ms,
-        e2e_latency_ms: prefill.step_ms + (output - 1) as f64 * decode.step_ms,
+        e2e_latency_ms: e2e_ms,
         output_tokens_per_s: throughput,
         output_tokens_per_s_per_chip: throughput / par.chips() as f64,
         weight_bytes_per_chip: weights,
         kv_bytes_per_chip: kv_per_sequence * batch as f64,
         max_sequences,
         fits: batch <= max_sequences,
+        joules_per_output_token: joules,
+        usd_per_million_output_tokens: usd,
     })
 }
 
@@ -305,6 +339,7 @@ pub fn best(
     output: u64,
     limits: Limits,
     max_batch: u64,
+    usd_per_chip_hour: Option<f64>,
 ) -> (Option<ServingPoint>, Vec<ServingPoint>) {
     let powers =
         |limit: u64| std::iter::successors(Some(1u64), move |&x| (x * 2 <= limit).then_some(x * 2));
@@ -315,7 +350,17 @@ pub fn best(
             for pp in powers(u64::from(system.chips()) / tp) {
                 let par = Parallelism { tp, pp };
                 for batch in powers(max_batch) {
-                    let Ok(p) = serve(t, system, cfg, par, scheme, batch, prompt, output) else {
+                    let Ok(p) = serve(
+                        t,
+                        system,
+                        cfg,
+                        par,
+                        scheme,
+                        batch,
+                        prompt,
+                        output,
+                        usd_per_chip_hour,
+                    ) else {
                         continue;
                     };
                     let ok = p.fits && p.ttft_ms <= limits.ttft_ms && p.tpot_ms <= limits.tpot_ms;

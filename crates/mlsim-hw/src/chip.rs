@@ -366,6 +366,30 @@ pub struct Chip {
     pub power_cap: Option<PowerCap>,
     /// Links to other chips and the host (empty where the file gives none).
     pub interconnect: Vec<crate::interconnect::Link>,
+    /// How the board's power follows its activity, where the file says.
+    pub power: Option<BoardPower>,
+}
+
+/// A board's power between idle and its limit: P = idle + (limit - idle) x
+/// min(1, compute activity + memory_share x memory activity)
+/// (docs/model/energy.md).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct BoardPower {
+    /// Watts doing nothing.
+    pub idle_w: f64,
+    /// The power limit, watts.
+    pub limit_w: f64,
+    /// Share of the power above idle that memory at full bandwidth adds.
+    pub memory_share: f64,
+}
+
+impl BoardPower {
+    /// Watts at `compute` (achieved / peak FLOP/s) and `memory` (achieved /
+    /// peak main-memory bandwidth) activity, each clamped to [0, 1].
+    pub fn watts(&self, compute: f64, memory: f64) -> f64 {
+        let activity = compute.clamp(0.0, 1.0) + self.memory_share * memory.clamp(0.0, 1.0);
+        self.idle_w + (self.limit_w - self.idle_w) * activity.min(1.0)
+    }
 }
 
 impl Chip {

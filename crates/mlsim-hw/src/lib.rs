@@ -34,8 +34,8 @@ mod stack;
 mod system;
 
 pub use chip::{
-    Chip, ChipKind, ChipModel, ClockSource, ComputeArch, ComputePath, ComputeUnit, MemoryLevel,
-    PathKind, PathRate, PathUnit, PowerCap,
+    BoardPower, Chip, ChipKind, ChipModel, ClockSource, ComputeArch, ComputePath, ComputeUnit,
+    MemoryLevel, PathKind, PathRate, PathUnit, PowerCap,
 };
 pub use doc::MAX_FILE_BYTES;
 pub use error::{Diagnostic, HwError};

@@ -146,6 +146,32 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         None => None,
     };
     let interconnect = crate::interconnect::validate_links(&root, raw.interconnect)?;
+    let power = match raw.power {
+        Some(p) => {
+            let path = root.key("power");
+            let Some(limit_w) = power_limit_w else {
+                return Err(problem_with_hint(
+                    path,
+                    "a [power] table needs the chip's power_limit_w",
+                    "add power_limit_w (the board's limit, W) or remove [power]",
+                ));
+            };
+            let idle_w = in_range(&path, "idle_w", p.idle_w, (0.0, false), (limit_w, true))?;
+            let memory_share = in_range(
+                &path,
+                "memory_share",
+                p.memory_share,
+                (0.0, false),
+                (1.0, false),
+            )?;
+            Some(crate::chip::BoardPower {
+                idle_w,
+                limit_w,
+                memory_share,
+            })
+        }
+        None => None,
+    };
     Ok(Chip {
         name: raw.name,
         display_name: raw.display_name,
@@ -163,6 +189,7 @@ fn validate(raw: RawChip) -> Result<Chip, Problem> {
         quantization,
         power_cap,
         interconnect,
+        power,
     })
 }
 

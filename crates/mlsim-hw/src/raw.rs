@@ -66,6 +66,10 @@ pub struct RawChip {
     /// (`[[interconnect]]`); none for a chip described without them.
     #[serde(default)]
     pub interconnect: Vec<RawLink>,
+    /// How the board's power follows its activity (`[power]`), for
+    /// energy per token; needs `power_limit_w`.
+    #[serde(default)]
+    pub power: Option<RawPower>,
 }
 
 /// `[calibration]`: the record of a fit. `mlsim calibrate` writes it.
@@ -511,4 +515,17 @@ pub struct RawNetwork {
     pub gbit_s_per_nic: f64,
     /// Start-up time of one step of a collective across nodes, microseconds.
     pub latency_us: f64,
+}
+
+/// `[power]`: the board's draw between idle and its power limit
+/// (docs/model/energy.md).
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawPower {
+    /// Watts the board draws doing nothing (clocks up, memory refreshing).
+    pub idle_w: f64,
+    /// Share of the power above idle that streaming memory at its full
+    /// bandwidth adds, in [0, 1] (the rest follows the math units).
+    pub memory_share: f64,
 }

@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// Largest time per output token, ms.
     #[arg(long = "tpot-ms", default_value_t = f64::INFINITY)]
     tpot_ms: f64,
+    /// Price of one chip for an hour, dollars: adds the cost per million
+    /// output tokens.
+    #[arg(long = "usd-per-hour", value_name = "USD")]
+    usd_per_chip_hour: Option<f64>,
     /// Largest batch (concurrent sequences) tried: 1, 2, 4, ... up to it.
     #[arg(long = "max-batch", default_value_t = 1024)]
     max_batch: u64,
@@ -61,6 +65,13 @@ pub fn run(args: &ServeArgs) -> CmdResult {
         code: 2,
         error: anyhow::anyhow!(msg),
     };
+    if let Some(v) = args.usd_per_chip_hour
+        && !(v.is_finite() && v >= 0.0)
+    {
+        return Err(bad(format!(
+            "--usd-per-hour must be a price of at least 0, got {v}"
+        )));
+    }
     for (flag, v) in [("--ttft-ms", args.ttft_ms), ("--tpot-ms", args.tpot_ms)] {
         if v.is_nan() || v <= 0.0 {
             return Err(bad(format!("{flag} must be above 0, got {v}")));
@@ -102,6 +113,7 @@ pub fn run(args: &ServeArgs) -> CmdResult {
                 args.output,
                 limits,
                 args.max_batch,
+                args.usd_per_chip_hour,
             );
             (s.name.clone(), found)
         })
@@ -138,6 +150,12 @@ pub fn run(args: &ServeArgs) -> CmdResult {
                         crate::output::csv_num(p.output_tokens_per_s),
                         crate::output::csv_num(p.output_tokens_per_s_per_chip),
                         p.max_sequences.to_string(),
+                        p.joules_per_output_token
+                            .map(crate::output::csv_num)
+                            .unwrap_or_default(),
+                        p.usd_per_million_output_tokens
+                            .map(crate::output::csv_num)
+                            .unwrap_or_default(),
                     ]
                 })
                 .collect();
@@ -153,6 +171,8 @@ pub fn run(args: &ServeArgs) -> CmdResult {
                     "output_tokens_per_s",
                     "output_tokens_per_s_per_chip",
                     "max_sequences",
+                    "joules_per_output_token",
+                    "usd_per_million_output_tokens",
                 ],
                 &rows,
             )?;
@@ -181,6 +201,8 @@ pub fn run(args: &ServeArgs) -> CmdResult {
                 "tok/s",
                 "tok/s/chip",
                 "max seqs",
+                "J/token",
+                "$/M tokens",
             ]);
             for (s, p) in &per_scheme {
                 match p {
@@ -195,6 +217,9 @@ pub fn run(args: &ServeArgs) -> CmdResult {
                         sig(p.output_tokens_per_s, 4),
                         sig(p.output_tokens_per_s_per_chip, 4),
                         p.max_sequences.to_string(),
+                        p.joules_per_output_token.map_or("-".into(), |j| sig(j, 3)),
+                        p.usd_per_million_output_tokens
+                            .map_or("-".into(), |u| sig(u, 3)),
                     ]),
                     None => t.row([
                         s.clone(),
@@ -202,6 +227,8 @@ pub fn run(args: &ServeArgs) -> CmdResult {
                         "-".into(),
                         "-".into(),
                         "no configuration fits and meets the limits".into(),
+                        String::new(),
+                        String::new(),
                         String::new(),
                         String::new(),
                         String::new(),

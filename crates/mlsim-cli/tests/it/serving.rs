@@ -98,6 +98,17 @@ fn bad_serving_input_exits_2_with_a_message() {
         ),
         (
             vec![
+                "serve",
+                "--model",
+                "llama-3-8b",
+                "--system",
+                "hgx-h100-8",
+                "--usd-per-hour=-1",
+            ],
+            "--usd-per-hour",
+        ),
+        (
+            vec![
                 "collective",
                 "--system",
                 "hgx-h100-8",

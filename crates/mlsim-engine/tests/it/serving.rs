@@ -83,6 +83,7 @@ fn kv_capacity_per_chip() {
         4,
         1024,
         1024,
+        None,
     )
     .unwrap();
     let per_seq = 2.0 * 80.0 * 128.0 * 2.0 * 2048.0;
@@ -121,6 +122,7 @@ fn the_search_finds_a_configuration_within_the_limits() {
         1,
         128,
         128,
+        None,
     )
     .unwrap();
     assert!(!one.fits && one.max_sequences == 0);
@@ -137,6 +139,7 @@ fn the_search_finds_a_configuration_within_the_limits() {
         256,
         limits,
         256,
+        None,
     );
     let found = found.expect("an 8-GPU node serves Llama-3-70B within 50 ms a token");
     assert!(found.fits && found.ttft_ms <= 2000.0 && found.tpot_ms <= 50.0);
@@ -146,4 +149,44 @@ fn the_search_finds_a_configuration_within_the_limits() {
     {
         assert!(p.output_tokens_per_s_per_chip <= found.output_tokens_per_s_per_chip);
     }
+}
+
+/// Energy lies between every chip idle and every chip at its limit for the
+/// whole request; the cost is the price of the chips over the request
+/// time: $2.50 a chip-hour x chips x e2e / tokens.
+#[test]
+fn energy_and_cost_per_output_token() {
+    let (s, system) = setup();
+    let cfg = load_model("llama-3-70b").unwrap();
+    let scheme: Scheme = "fp8".parse().unwrap();
+    let par = Parallelism { tp: 8, pp: 1 };
+    let p = serve(
+        &s.target(),
+        &system,
+        &cfg,
+        par,
+        &scheme,
+        16,
+        1024,
+        256,
+        Some(2.5),
+    )
+    .unwrap();
+    let tokens = 16.0 * 256.0;
+    let seconds = p.e2e_latency_ms / 1e3;
+    let j = p.joules_per_output_token.unwrap();
+    assert!(
+        j > 8.0 * 70.0 * seconds / tokens && j < 8.0 * 700.0 * seconds / tokens,
+        "{j}"
+    );
+    let usd = p.usd_per_million_output_tokens.unwrap();
+    assert!((usd - 2.5 * 8.0 * seconds / 3600.0 / tokens * 1e6).abs() < 1e-9 * usd);
+    // A chip file without [power] gives no energy.
+    let tpu = mlsim_hw::load_system("tpu-v6e-8").unwrap();
+    let ts = Setup::with_chip(tpu.chip.clone(), &SetupSpec::default()).unwrap();
+    let q = serve(&ts.target(), &tpu, &cfg, par, &scheme, 1, 128, 16, None).unwrap();
+    assert_eq!(
+        (q.joules_per_output_token, q.usd_per_million_output_tokens),
+        (None, None)
+    );
 }

@@ -139,3 +139,45 @@ fn broken_links_in_a_chip_file_are_refused() {
         assert!(err.contains(expected), "{to}: got `{err}`");
     }
 }
+
+/// The board's power by hand (h100-sxm5: idle 70 W, limit 700 W, memory
+/// 0.3 of the rest): 70 + 630 x (0.5 + 0.3 x 1) = 574 W; full math and
+/// memory are capped at the limit; nothing running is idle.
+#[test]
+fn board_power_between_idle_and_the_limit() {
+    let p = mlsim_hw::load("h100-sxm5").unwrap().power.unwrap();
+    assert_eq!((p.idle_w, p.limit_w, p.memory_share), (70.0, 700.0, 0.3));
+    assert!((p.watts(0.5, 1.0) - 574.0).abs() < 1e-9);
+    assert_eq!(p.watts(1.0, 1.0), 700.0);
+    assert_eq!(p.watts(0.0, 0.0), 70.0);
+    assert_eq!(p.watts(-1.0, 2.0), 70.0 + 630.0 * 0.3);
+}
+
+#[test]
+fn a_power_table_needs_a_limit_and_an_idle_below_it() {
+    let chip = mlsim_hw::chip_text("h100-sxm5").unwrap();
+    let cases = [
+        (
+            "idle_w = 70 ",
+            "idle_w = 700 ",
+            "field `power.idle_w`: expected a number in [0, 700)",
+        ),
+        (
+            "memory_share = 0.3 ",
+            "memory_share = 1.5 ",
+            "field `power.memory_share`",
+        ),
+        (
+            "power_limit_w = 700 ",
+            "# no limit ",
+            "a [power] table needs the chip's power_limit_w",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        assert!(chip.contains(from), "{from}");
+        let err = mlsim_hw::parse_chip(&chip.replacen(from, to, 1), "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{to}: got `{err}`");
+    }
+}
