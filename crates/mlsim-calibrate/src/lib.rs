@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod preset;
 pub mod report;
 pub mod scorecard;
+pub mod serving;
 pub mod targets;
 pub mod validate;
 

@@ -66,6 +66,8 @@ enum Command {
     Crossover(commands::crossover::CrossoverArgs),
     /// Compare a chip's predictions with measurements, in and out of sample.
     Validate(commands::validate::ValidateArgs),
+    /// Compare measured LLM serving runs (TTFT, TPOT, throughput) with mlsim serve's predictions.
+    ValidateServing(commands::validate_serving::ValidateServingArgs),
     /// Fit a software stack's free parameters to measurements; write a stack file.
     Calibrate(commands::calibrate::CalibrateArgs),
     /// List, show and check chip descriptions.
@@ -126,6 +128,7 @@ fn main() -> ExitCode {
         Command::Systems(cmd) => commands::systems::run(&cmd),
         Command::Collective(args) => commands::collective::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
+        Command::ValidateServing(args) => commands::validate_serving::run(&args),
         Command::Measure(cmd) => commands::measure::run(&cmd),
         Command::Hw(cmd) => commands::hw::run(&cmd),
         Command::Model(args) => commands::model::run(&args),

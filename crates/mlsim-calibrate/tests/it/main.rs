@@ -10,6 +10,7 @@ use mlsim_quant::Dtype;
 
 mod malformed;
 mod mutation;
+mod serving;
 mod spread;
 mod stacks;
 

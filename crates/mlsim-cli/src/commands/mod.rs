@@ -18,6 +18,7 @@ pub mod stream_probe;
 pub mod sweep;
 pub mod systems;
 pub mod validate;
+pub mod validate_serving;
 
 /// The CSV/JSON representation of a simulation result, shared by `run` and
 /// `sim`: column names and values in a fixed order.
