@@ -35,7 +35,7 @@ struct Job {
     run: fn(&Path) -> anyhow::Result<Outputs>,
 }
 
-const JOBS: [Job; 10] = [
+const JOBS: [Job; 12] = [
     Job {
         name: "fig1-speedup-t4",
         run: fig1_speedup,
@@ -76,9 +76,17 @@ const JOBS: [Job; 10] = [
         name: "paper-tables",
         run: crate::paper::paper_tables,
     },
+    Job {
+        name: "serving-throughput",
+        run: crate::serving_figures::serving_throughput,
+    },
+    Job {
+        name: "serving-cost",
+        run: crate::serving_figures::serving_cost,
+    },
 ];
 
-fn chart_files(name: &str, chart: &impl Plot, csv: String) -> anyhow::Result<Outputs> {
+pub fn chart_files(name: &str, chart: &impl Plot, csv: String) -> anyhow::Result<Outputs> {
     let mut out = Outputs::new();
     // plotters' PNG encoder writes to a path: a unique scratch file per call.
     static SCRATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

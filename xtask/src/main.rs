@@ -9,6 +9,7 @@ mod figures;
 mod layering;
 mod low_precision;
 mod paper;
+mod serving_figures;
 
 use std::path::PathBuf;
 use std::process::Command;
