@@ -67,3 +67,57 @@ fn one_matmul_prediction_gpu_model(bencher: divan::Bencher) {
         )
     });
 }
+
+/// 10,000 serving configurations of Llama-3-70B on an HGX H100 node
+/// (schemes x tensor/pipeline splits x batches x prompt lengths), each a
+/// prefill and a decode step of the sharded model plus its collectives
+/// and energy. Target (issue 19): under a second for 10,000 on the dev
+/// machine.
+#[divan::bench(sample_count = 5)]
+fn ten_thousand_serving_configurations(bencher: divan::Bencher) {
+    use mlsim_engine::serving::{Parallelism, serve};
+    use rayon::prelude::*;
+    let system = mlsim_hw::load_system("hgx-h100-8").unwrap();
+    let spec = mlsim_hw::SetupSpec {
+        framework: Some("cuda-graph"),
+        timing: Some(mlsim_hw::Timing::BackToBack),
+        ..Default::default()
+    };
+    let setup = mlsim_hw::Setup::with_chip(system.chip.clone(), &spec).unwrap();
+    let target = setup.target();
+    let cfg = mlsim_workload::transformer::load_model("llama-3-70b").unwrap();
+    let schemes: Vec<mlsim_workload::transformer::Scheme> =
+        ["bf16", "fp8", "w8a16", "w4a16", "fp8kv"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+    // 5 schemes x 4 splits x 10 batches x 50 prompt lengths = 10,000.
+    let splits = [(1, 1), (2, 1), (4, 1), (8, 1)];
+    let configs: Vec<(usize, (u64, u64), u64, u64)> = (0..5)
+        .flat_map(|s| {
+            splits.iter().flat_map(move |&sp| {
+                (0..10).flat_map(move |b| (1..=50).map(move |p| (s, sp, 1u64 << b, 64 * p)))
+            })
+        })
+        .collect();
+    assert_eq!(configs.len(), 10_000);
+    bencher.counter(ItemsCount::new(configs.len())).bench(|| {
+        configs
+            .par_iter()
+            .map(|&(s, (tp, pp), batch, prompt)| {
+                serve(
+                    &target,
+                    &system,
+                    &cfg,
+                    Parallelism { tp, pp },
+                    &schemes[s],
+                    batch,
+                    prompt,
+                    256,
+                    None,
+                )
+                .map_or(0.0, |p| p.tpot_ms)
+            })
+            .sum::<f64>()
+    });
+}
