@@ -13,6 +13,9 @@ use rayon::prelude::*;
 pub enum Error {
     /// A chip, stack or framework file (or name): `mlsim.ChipFileError`.
     ChipFile(String),
+    /// A system file (or name), or the chip it names:
+    /// `mlsim.SystemFileError` (a `ChipFileError`).
+    SystemFile(String),
     /// A measurement file or table: `mlsim.MeasurementError`.
     Measurement(String),
     /// A bad argument: `ValueError`.
@@ -23,7 +26,9 @@ impl Error {
     /// The message, as the CLI prints it after `error: `.
     pub fn message(&self) -> &str {
         match self {
-            Error::ChipFile(m) | Error::Measurement(m) | Error::Value(m) => m,
+            Error::ChipFile(m) | Error::SystemFile(m) | Error::Measurement(m) | Error::Value(m) => {
+                m
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The `mlsim` Python package: the Rust engine behind a Python API
 //! (`python/mlsim/__init__.pyi` documents it; README, "Python").
 //!
-//! [`core`] is the logic in plain Rust, tested by `cargo test`; the
+//! [`core`] is the logic in plain Rust, tested by `cargo test` ([`systems`]:
+//! systems, collectives and serving); the
 //! bindings (`python.rs`) exist only with the `python` feature, which
 //! maturin turns on (`pyproject.toml`), so the workspace builds and tests
 //! without a Python interpreter.
@@ -9,3 +10,4 @@
 pub mod core;
 #[cfg(feature = "python")]
 mod python;
+pub mod systems;

@@ -23,6 +23,12 @@ pyo3::create_exception!(
 );
 pyo3::create_exception!(
     mlsim,
+    SystemFileError,
+    ChipFileError,
+    "A system file (or name) that cannot be used, or the chip it names; the message names file, line:column and field, as the CLI's. A ChipFileError (and a ValueError)."
+);
+pyo3::create_exception!(
+    mlsim,
     MeasurementError,
     PyValueError,
     "A measurement file or table that cannot be used; the message names file, line, row and column, as the CLI's."
@@ -37,6 +43,7 @@ pyo3::create_exception!(
 fn to_py(e: Error) -> PyErr {
     match e {
         Error::ChipFile(m) => ChipFileError::new_err(m),
+        Error::SystemFile(m) => SystemFileError::new_err(m),
         Error::Measurement(m) => MeasurementError::new_err(m),
         Error::Value(m) => PyValueError::new_err(m),
     }
@@ -1505,16 +1512,312 @@ fn recommend<'py>(
     serialize(py, &rec)
 }
 
+/// Chips in nodes, their links and network: a system file (`systems/`).
+/// Made by `mlsim.system(...)`; pass it (or its name) to
+/// `mlsim.collective` and `mlsim.serve`.
+#[pyclass(frozen, module = "mlsim", name = "System")]
+struct PySystem {
+    system: Arc<mlsim_hw::System>,
+}
+
+/// A system argument: a `System`, or an embedded name or path.
+fn system_arg(obj: &Bound<'_, PyAny>) -> PyResult<Arc<mlsim_hw::System>> {
+    if let Ok(s) = obj.cast::<PySystem>() {
+        return Ok(s.get().system.clone());
+    }
+    let name = path_like(obj)?;
+    run(|| crate::systems::load_system(&name)).map(Arc::new)
+}
+
+#[pymethods]
+impl PySystem {
+    /// The system's name (`hgx-h100-8`).
+    #[getter]
+    fn name(&self) -> &str {
+        &self.system.name
+    }
+
+    /// Its display name.
+    #[getter]
+    fn display_name(&self) -> &str {
+        &self.system.display_name
+    }
+
+    /// The chip of every slot, as `mlsim.chip(name)` gives it (default
+    /// stack, framework and timing); `chip.name` is its name.
+    #[getter]
+    fn chip(&self) -> PyResult<PyChip> {
+        PyChip::new(self.system.chip.clone(), SetupOptions::default())
+    }
+
+    /// Chips in one node.
+    #[getter]
+    fn chips_per_node(&self) -> u32 {
+        self.system.chips_per_node
+    }
+
+    /// Nodes.
+    #[getter]
+    fn nodes(&self) -> u32 {
+        self.system.nodes
+    }
+
+    /// Chips in the whole system (nodes x chips_per_node).
+    #[getter]
+    fn chips(&self) -> u32 {
+        self.system.chips()
+    }
+
+    /// The name of the link the chips of a node share (`NVLink 4`).
+    #[getter]
+    fn scale_up(&self) -> &str {
+        &self.system.scale_up.name
+    }
+
+    /// Its bandwidth in one direction, GB/s.
+    #[getter]
+    fn scale_up_gb_s(&self) -> f64 {
+        self.system.scale_up.bandwidth_bytes_per_s / 1e9
+    }
+
+    /// Its start-up time per collective step, microseconds.
+    #[getter]
+    fn scale_up_latency_us(&self) -> f64 {
+        self.system.scale_up.latency_s * 1e6
+    }
+
+    /// Its number of links, where the chip file states it.
+    #[getter]
+    fn scale_up_links(&self) -> Option<u32> {
+        self.system.scale_up.links
+    }
+
+    /// How the chips of a node are wired: `switch`, `fully-connected`,
+    /// `torus` or `host`.
+    #[getter]
+    fn topology(&self) -> &'static str {
+        self.system.topology.as_str()
+    }
+
+    /// The network between nodes (None without one): a dict with `name`,
+    /// `nics_per_node`, `gbit_s_per_nic`, `latency_us` and `gb_s_per_chip`
+    /// (a chip's share, one direction).
+    #[getter]
+    fn network<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(n) = &self.system.network else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        d.set_item("name", &n.name)?;
+        d.set_item("nics_per_node", n.nics_per_node)?;
+        d.set_item(
+            "gbit_s_per_nic",
+            n.bandwidth_per_nic_bytes_per_s * 8.0 / 1e9,
+        )?;
+        d.set_item("latency_us", n.latency_s * 1e6)?;
+        d.set_item(
+            "gb_s_per_chip",
+            self.system.network_bandwidth_per_chip().map(|b| b / 1e9),
+        )?;
+        Ok(Some(d))
+    }
+
+    /// Where the numbers come from.
+    #[getter]
+    fn sources(&self) -> Vec<String> {
+        self.system.sources.clone()
+    }
+
+    /// The system as `mlsim systems list --format json` describes it (the
+    /// network in words), a dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize(py, &crate::systems::SystemEntry::new(&self.system))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "mlsim.System({:?}, chip={:?}, chips={} x {}, scale_up={:?})",
+            self.system.name,
+            self.system.chip.name,
+            self.system.nodes,
+            self.system.chips_per_node,
+            self.system.scale_up.name
+        )
+    }
+}
+
+/// The embedded systems as `mlsim systems list --format json` describes
+/// them: a list of dicts with `name`, `display_name`, `chip`,
+/// `chips_per_node`, `nodes`, `scale_up` (the link's name),
+/// `scale_up_gb_s` (one direction), `topology` and `network` (in words,
+/// or None).
+///
+/// >>> [(s["name"], s["scale_up_gb_s"]) for s in mlsim.systems()][:2]
+/// [('hgx-b200-8', 900.0), ('hgx-h100-8', 450.0)]
+#[pyfunction]
+fn systems(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let entries = run(crate::systems::system_entries)?;
+    serialize(py, &entries)
+}
+
+/// Load a system (chips in nodes, their link and network) by embedded
+/// name (`mlsim.systems()`) or TOML path; a relative chip path in the
+/// file is taken from the file's folder.
+///
+/// Raises `mlsim.SystemFileError` (a `ChipFileError`) for a bad file or a
+/// chip it names that does not load, with the CLI's file:line:column,
+/// field message.
+///
+/// >>> s = mlsim.system("hgx-h100-8")
+/// >>> s.chip.name, s.chips, s.scale_up, s.scale_up_gb_s, s.topology
+/// ('h100-sxm5', 8, 'NVLink 4', 450.0, 'switch')
+#[pyfunction]
+fn system(name_or_path: &Bound<'_, PyAny>) -> PyResult<PySystem> {
+    let name = path_like(name_or_path)?;
+    let system = run(|| crate::systems::load_system(&name))?;
+    Ok(PySystem {
+        system: Arc::new(system),
+    })
+}
+
+/// One byte count: a number, or a string with a suffix (`"16KiB"`).
+fn byte_count(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if obj.cast::<PyString>().is_ok() {
+        let s: String = obj.extract()?;
+        return run(|| crate::systems::parse_bytes(&s));
+    }
+    if obj.cast::<PyFloat>().is_ok() || obj.cast::<PyInt>().is_ok() {
+        let v: f64 = obj.extract()?;
+        return run(|| crate::systems::check_bytes(v, &v.to_string()));
+    }
+    Err(PyValueError::new_err(format!(
+        "expected a byte count (a number, or a string such as \"16KiB\"), got {obj}"
+    )))
+}
+
+/// What a collective costs between the chips of a system (alpha-beta:
+/// steps x latency + bytes / link bandwidth; ring or tree, the faster),
+/// as `mlsim collective --format json`: `{"system", "fabric", "costs"}`
+/// with one dict per size in `costs` (`algorithm`, `steps`, `latency_s`,
+/// `transfer_s`, `time_s`, `algbw_bytes_per_s`, `busbw_bytes_per_s`...).
+///
+/// `op`: `all-reduce`, `all-gather`, `reduce-scatter` or `all-to-all`;
+/// `bytes`: one size or a list, each a number or a string with a suffix
+/// (KB, MB, GB in powers of 1000; KiB, MiB, GiB in powers of 1024);
+/// `ranks`: the chips taking part (default: all of the system's).
+///
+/// >>> r = mlsim.collective("hgx-h100-8", "all-reduce", ["16KiB", "1GB"])
+/// >>> [(c["algorithm"], round(c["time_s"] * 1e6, 1)) for c in r["costs"]]
+/// [('tree', 6.1), ('ring', 3902.9)]
+#[pyfunction]
+#[pyo3(signature = (system, op, bytes, ranks=None))]
+fn collective<'py>(
+    py: Python<'py>,
+    system: &Bound<'py, PyAny>,
+    op: &str,
+    bytes: &Bound<'py, PyAny>,
+    ranks: Option<i64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let system = system_arg(system)?;
+    let sizes = if bytes.cast::<PyString>().is_ok()
+        || bytes.cast::<PyFloat>().is_ok()
+        || bytes.cast::<PyInt>().is_ok()
+    {
+        vec![byte_count(bytes)?]
+    } else {
+        let items = bytes.try_iter().map_err(|_| {
+            PyValueError::new_err(format!(
+                "bytes must be a byte count or a list of them, got {bytes}"
+            ))
+        })?;
+        items
+            .map(|b| byte_count(&b?))
+            .collect::<PyResult<Vec<_>>>()?
+    };
+    let value = run(|| crate::systems::collective(&system, op, &sizes, ranks))?;
+    json_to_py(py, &value)
+}
+
+/// The best way to serve a model on a system under latency limits
+/// (`mlsim serve --format json`): precision scheme, tensor and pipeline
+/// parallelism and batch, with TTFT, TPOT, end-to-end latency, tokens/s
+/// (and per chip), KV capacity, joules per output token (chips with
+/// `[power]`) and, given `usd_per_hour` (a chip-hour's price), dollars per
+/// million output tokens. Returns `{"model", "system", "framework",
+/// "limits", "best", "per_scheme"}` (`best`: None when nothing fits and
+/// meets the limits).
+///
+/// Defaults are the CLI's: schemes bf16, fp8, w8a16, w4a16; 1024 prompt
+/// and 256 output tokens; no latency limits; batches up to 1024; the
+/// chips run a CUDA-graph engine (`cuda-graph`, `back-to-back`) unless
+/// `framework` or `timing` is given. `model`: a name (models/) or a file;
+/// `system`: a `System`, a name or a path.
+///
+/// >>> r = mlsim.serve("llama-3-70b", "hgx-h100-8", ttft_ms=500, tpot_ms=50, usd_per_hour=2.5)
+/// >>> b = r["best"]; b["scheme"], b["parallelism"], b["batch"]
+/// ('fp8', {'pp': 1, 'tp': 8}, 16)
+#[pyfunction]
+#[pyo3(signature = (model, system, *, schemes=None, prompt=1024, output=256, ttft_ms=None, tpot_ms=None, max_batch=1024, usd_per_hour=None, stack=None, framework=None, timing=None, host_floor_us=None))]
+#[allow(clippy::too_many_arguments, reason = "the CLI's flags, as keywords")]
+fn serve<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyAny>,
+    system: &Bound<'py, PyAny>,
+    schemes: Option<Vec<String>>,
+    prompt: i64,
+    output: i64,
+    ttft_ms: Option<f64>,
+    tpot_ms: Option<f64>,
+    max_batch: i64,
+    usd_per_hour: Option<f64>,
+    stack: Option<&Bound<'py, PyAny>>,
+    framework: Option<&Bound<'py, PyAny>>,
+    timing: Option<String>,
+    host_floor_us: Option<f64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let names = schemes.unwrap_or_else(|| {
+        crate::systems::SERVE_SCHEMES
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    });
+    let options = crate::systems::ServeOptions {
+        schemes: names
+            .iter()
+            .map(|s| self::scheme(s))
+            .collect::<PyResult<Vec<_>>>()?,
+        prompt,
+        output,
+        ttft_ms,
+        tpot_ms,
+        max_batch,
+        usd_per_hour,
+        setup: SetupOptions {
+            stack: stack_source(stack)?,
+            framework: stack_source(framework)?,
+            timing,
+            host_floor_us,
+        },
+    };
+    run(|| crate::systems::check_serve_options(&options))?;
+    let cfg = load_model(&path_like(model)?)?;
+    let system = system_arg(system)?;
+    let value = run_detached(py, || crate::systems::serve(&cfg, &system, &options))?;
+    json_to_py(py, &value)
+}
+
 #[pymodule]
 fn _mlsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("ChipFileError", py.get_type::<ChipFileError>())?;
+    m.add("SystemFileError", py.get_type::<SystemFileError>())?;
     m.add("MeasurementError", py.get_type::<MeasurementError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
     m.add_class::<PyChip>()?;
     m.add_class::<PyStack>()?;
     m.add_class::<PyWorkload>()?;
     m.add_class::<PyPrediction>()?;
+    m.add_class::<PySystem>()?;
     m.add_function(wrap_pyfunction!(chip, m)?)?;
     m.add_function(wrap_pyfunction!(chips, m)?)?;
     m.add_function(wrap_pyfunction!(chip_names, m)?)?;
@@ -1529,5 +1832,9 @@ fn _mlsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_crossover, m)?)?;
     m.add_function(wrap_pyfunction!(model, m)?)?;
     m.add_function(wrap_pyfunction!(recommend, m)?)?;
+    m.add_function(wrap_pyfunction!(systems, m)?)?;
+    m.add_function(wrap_pyfunction!(system, m)?)?;
+    m.add_function(wrap_pyfunction!(collective, m)?)?;
+    m.add_function(wrap_pyfunction!(serve, m)?)?;
     Ok(())
 }

@@ -11,7 +11,10 @@ The Rust engine of the ``mlsim`` command-line tool, with the same numbers::
 Chips are preset names (``mlsim.chip_names()``; ``mlsim.chips()``
 describes each) or TOML files; errors in them
 raise ``mlsim.ChipFileError`` naming file, line:column and field, as the
-CLI does.
+CLI does. Systems (chips in nodes, their links: ``mlsim.systems()``,
+``mlsim.system(name)``) price collectives (``mlsim.collective``) and
+serving (``mlsim.serve``); a bad system file raises
+``mlsim.SystemFileError``, a ``ChipFileError``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from ._mlsim import (  # noqa: F401
     MeasurementError,
     Prediction,
     Stack,
+    System,
+    SystemFileError,
     Workload,
     _crossover,
     _sweep_columns,
@@ -35,13 +40,17 @@ from ._mlsim import (  # noqa: F401
     chip,
     chip_names,
     chips,
+    collective,
     conv2d,
     elementwise,
     matmul,
     model,
     recommend,
+    serve,
     stack,
     stacks,
+    system,
+    systems,
 )
 
 __all__ = [
@@ -51,20 +60,26 @@ __all__ = [
     "MeasurementError",
     "Prediction",
     "Stack",
+    "System",
+    "SystemFileError",
     "Workload",
     "attention",
     "chip",
     "chip_names",
     "chips",
+    "collective",
     "conv2d",
     "crossover",
     "elementwise",
     "matmul",
     "model",
     "recommend",
+    "serve",
     "stack",
     "stacks",
     "sweep",
+    "system",
+    "systems",
     "validate",
 ]
 

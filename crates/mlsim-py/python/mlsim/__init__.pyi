@@ -9,6 +9,9 @@ _Shape = Union[int, str, Tuple[int, int, int]]
 class ChipFileError(ValueError):
     """A bad chip, stack or framework file or name (file:line:column, field)."""
 
+class SystemFileError(ChipFileError):
+    """A bad system file or name, or the chip it names (file:line:column, field)."""
+
 class MeasurementError(ValueError):
     """A bad measurement file or table (file:line, row, column)."""
 
@@ -95,6 +98,22 @@ class Chip:
     def predict(self, workload: Workload) -> Prediction: ...
     def predict_many(self, workloads: Sequence[Workload]) -> List[Prediction]: ...
 
+class System:
+    name: str
+    display_name: str
+    chip: Chip
+    chips_per_node: int
+    nodes: int
+    chips: int
+    scale_up: str
+    scale_up_gb_s: float
+    scale_up_latency_us: float
+    scale_up_links: Optional[int]
+    topology: str
+    network: Optional[Dict[str, Any]]
+    sources: List[str]
+    def to_dict(self) -> Dict[str, Any]: ...
+
 def chip(
     name_or_path: _Path,
     *,
@@ -163,3 +182,27 @@ def recommend(
     schemes: Optional[Sequence[str]] = None,
     max_batch: int = 1024,
 ) -> Union[Dict[str, Any], List[Dict[str, Any]]]: ...
+def systems() -> List[Dict[str, Any]]: ...
+def system(name_or_path: _Path) -> System: ...
+def collective(
+    system: Union[System, _Path],
+    op: str,
+    bytes: Union[int, float, str, Sequence[Union[int, float, str]]],
+    ranks: Optional[int] = None,
+) -> Dict[str, Any]: ...
+def serve(
+    model: _Path,
+    system: Union[System, _Path],
+    *,
+    schemes: Optional[Sequence[str]] = None,
+    prompt: int = 1024,
+    output: int = 256,
+    ttft_ms: Optional[float] = None,
+    tpot_ms: Optional[float] = None,
+    max_batch: int = 1024,
+    usd_per_hour: Optional[float] = None,
+    stack: Union[None, _Path, Stack] = None,
+    framework: Union[None, _Path, Stack] = None,
+    timing: Optional[str] = None,
+    host_floor_us: Optional[float] = None,
+) -> Dict[str, Any]: ...
