@@ -8,9 +8,13 @@
 //!
 //! ```text
 //! shard      heads, FFN width, vocabulary / tp; KV heads / tp (one each,
-//!            replicated, when fewer than tp); layers / pp (the largest stage)
+//!            replicated, when fewer than tp); layers / pp (the largest stage);
+//!            a mixture of experts: experts / tp on each chip (expert
+//!            parallelism) when tp divides them, else each expert split tp ways
 //! stage      = step of the shard on one chip (model::predict_step)
-//!              + layers x 2 all-reduces of tokens x d x activation bytes (tp > 1)
+//!              + layers x 2 all-reduces of tokens x d x activation bytes (tp > 1;
+//!                expert parallelism: the FFN's all-reduce becomes two
+//!                all-to-alls of tokens x k x d x bytes / tp a rank)
 //!              + an all-gather of the logits, tokens x vocabulary x bytes
 //! step       = pp x stage(batch / pp) + (pp - 1) x send(tokens x d x bytes)
 //! TTFT       = prefill step (batch prompts);  TPOT = decode step at prompt + output / 2
@@ -69,7 +73,11 @@ pub fn shard(cfg: &ModelConfig, par: Parallelism) -> Result<ModelConfig, String>
             cfg.kv_heads
         ));
     };
-    if !cfg.ffn_size.is_multiple_of(tp) {
+    // A mixture of experts spreads its experts over the tp chips (expert
+    // parallelism) when they divide evenly; otherwise, as a dense FFN,
+    // each expert is split tp ways.
+    let expert_parallel = expert_parallel(cfg, tp);
+    if !expert_parallel && !cfg.ffn_size.is_multiple_of(tp) {
         return Err(format!(
             "FFN width {} does not split over tp = {tp}",
             cfg.ffn_size
@@ -85,11 +93,26 @@ pub fn shard(cfg: &ModelConfig, par: Parallelism) -> Result<ModelConfig, String>
         name: format!("{} (tp {tp}, pp {pp} shard)", cfg.name),
         heads: cfg.heads / tp,
         kv_heads,
-        ffn_size: cfg.ffn_size / tp,
+        ffn_size: if expert_parallel {
+            cfg.ffn_size
+        } else {
+            cfg.ffn_size / tp
+        },
         vocab_size: cfg.vocab_size.div_ceil(tp),
         layers: cfg.layers.div_ceil(pp),
+        moe: cfg.moe.map(|m| mlsim_workload::transformer::Moe {
+            expert_shards: if expert_parallel { tp } else { 1 },
+            ..m
+        }),
         ..cfg.clone()
     })
+}
+
+/// Whether `cfg`'s experts spread over `tp` chips, whole (a mixture of
+/// experts whose expert count `tp` divides, tp > 1).
+pub fn expert_parallel(cfg: &ModelConfig, tp: u64) -> bool {
+    cfg.moe
+        .is_some_and(|m| tp > 1 && m.experts.is_multiple_of(tp))
 }
 
 /// One step (prefill of the prompts or one decode step) on `par` chips.
@@ -157,14 +180,20 @@ pub fn step(
     let tokens = (micro * tokens_each) as f64;
     let collective_ms = if par.tp > 1 {
         let f = fabric(par.tp)?;
-        let per_layer = 2.0
-            * cost(
-                Collective::AllReduce,
-                tokens * cfg.hidden_size as f64 * act_bytes,
-                par.tp as u32,
-                f,
-            )
-            .time_s;
+        let hidden = tokens * cfg.hidden_size as f64 * act_bytes;
+        let all_reduce = cost(Collective::AllReduce, hidden, par.tp as u32, f).time_s;
+        // After attention, an all-reduce; after the FFN, another, or with
+        // the experts spread over the chips, an all-to-all sending each
+        // token's k copies to their experts and one bringing them back
+        // (each rank dispatching its 1/tp of the tokens).
+        let ffn = match cfg.moe {
+            Some(m) if expert_parallel(cfg, par.tp) => {
+                let each = hidden * m.experts_per_token as f64 / par.tp as f64;
+                2.0 * cost(Collective::AllToAll, each, par.tp as u32, f).time_s
+            }
+            _ => all_reduce,
+        };
+        let per_layer = all_reduce + ffn;
         let logits = cost(
             Collective::AllGather,
             tokens * cfg.vocab_size as f64 * act_bytes,

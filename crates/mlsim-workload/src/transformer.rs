@@ -72,6 +72,52 @@ pub struct ModelConfig {
     pub layers: u64,
     /// Vocabulary `V`.
     pub vocab_size: u64,
+    /// A mixture of experts in place of the FFN (`[moe]`); none for a
+    /// dense model.
+    #[serde(default)]
+    pub moe: Option<Moe>,
+}
+
+/// A mixture-of-experts FFN: `experts` FFNs of `ffn_size` each, every
+/// token routed to `experts_per_token` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Moe {
+    /// Experts per layer.
+    pub experts: u64,
+    /// Experts each token is routed to (top-k).
+    pub experts_per_token: u64,
+    /// Chips the experts are spread over (expert parallelism): each holds
+    /// experts / this and gets this share of the routed tokens. 1 in a
+    /// model file; the serving model's shards set it.
+    #[serde(default = "one")]
+    pub expert_shards: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+impl Moe {
+    /// Experts on one chip.
+    pub fn local_experts(&self) -> u64 {
+        self.experts / self.expert_shards
+    }
+
+    /// Expected distinct experts of one chip that `tokens` tokens reach,
+    /// routing uniformly at random: E (1 - (1 - k/E)^routed tokens per
+    /// expert choice), at least one.
+    pub fn active_experts(&self, tokens: u64) -> f64 {
+        let e = self.experts as f64;
+        let k = self.experts_per_token as f64;
+        let local = self.local_experts() as f64;
+        (local * (1.0 - (1.0 - k / e).powf(tokens as f64))).max(1.0)
+    }
+
+    /// Routed token-expert pairs one chip computes: tokens x k / shards.
+    pub fn routed_tokens(&self, tokens: u64) -> f64 {
+        (tokens * self.experts_per_token) as f64 / self.expert_shards as f64
+    }
 }
 
 fn invalid(file: &str, message: impl Into<String>) -> ModelError {
@@ -99,6 +145,22 @@ impl ModelConfig {
                     format!("field `{field}`: expected 1 to 2^24, got {v}"),
                 ));
             }
+        }
+        if let Some(m) = self.moe
+            && (m.experts == 0
+                || m.experts > 1 << 16
+                || m.experts_per_token == 0
+                || m.experts_per_token > m.experts
+                || m.expert_shards == 0
+                || !m.experts.is_multiple_of(m.expert_shards))
+        {
+            return Err(invalid(
+                file,
+                format!(
+                    "field `moe`: expected 1 <= experts_per_token <= experts <= 65536 and experts a multiple of expert_shards, got {} of {} over {}",
+                    m.experts_per_token, m.experts, m.expert_shards
+                ),
+            ));
         }
         if !self.heads.is_multiple_of(self.kv_heads) {
             return Err(invalid(
@@ -167,6 +229,11 @@ impl ModelConfig {
             ffn_kind: if gated { FfnKind::Gated } else { FfnKind::Mlp },
             layers,
             vocab_size,
+            moe: get(&["num_local_experts", "n_routed_experts"]).map(|experts| Moe {
+                experts,
+                experts_per_token: get(&["num_experts_per_tok"]).unwrap_or(2),
+                expert_shards: 1,
+            }),
         }
         .validated(file)
     }
@@ -185,6 +252,12 @@ impl ModelConfig {
             FfnKind::Mlp => 2.0 * d * f,
             FfnKind::Gated => 3.0 * d * f,
         };
+        // Every expert is held (the ones on this chip, when sharded), and
+        // the router.
+        let ffn = match self.moe {
+            Some(m) => ffn * m.local_experts() as f64 + d * m.experts as f64,
+            None => ffn,
+        };
         attention + ffn + 2.0 * d
     }
 
@@ -201,7 +274,7 @@ impl ModelConfig {
 }
 
 /// The model files shipped in `models/`: (name, TOML text).
-pub const MODELS: [(&str, &str); 4] = [
+pub const MODELS: [(&str, &str); 5] = [
     ("gpt2", include_str!("../../../models/gpt2.toml")),
     (
         "llama-3-8b",
@@ -214,6 +287,10 @@ pub const MODELS: [(&str, &str); 4] = [
     (
         "mistral-7b",
         include_str!("../../../models/mistral-7b.toml"),
+    ),
+    (
+        "mixtral-8x7b",
+        include_str!("../../../models/mixtral-8x7b.toml"),
     ),
 ];
 
@@ -496,17 +573,58 @@ pub fn ops(cfg: &ModelConfig, phase: Phase, scheme: &Scheme) -> Vec<ModelOp> {
         FfnKind::Mlp => f,
         FfnKind::Gated => 2 * f,
     };
-    out.push(linear("ffn_up", t, up_width, d, layers));
-    out.push(ModelOp {
-        name: "ffn_act",
-        shape: OpShape::Elementwise { n: t * f },
-        count: layers,
-        flops: 8.0 * fl(t) * fl(f),
-        weight_bytes: 0.0,
-        activation_bytes: bs * fl(t) * (fl(up_width) + fl(f)),
-        kv_bytes: 0.0,
-    });
-    out.push(linear("ffn_down", t, d, f, layers));
+    match cfg.moe {
+        None => {
+            out.push(linear("ffn_up", t, up_width, d, layers));
+            out.push(ModelOp {
+                name: "ffn_act",
+                shape: OpShape::Elementwise { n: t * f },
+                count: layers,
+                flops: 8.0 * fl(t) * fl(f),
+                weight_bytes: 0.0,
+                activation_bytes: bs * fl(t) * (fl(up_width) + fl(f)),
+                kv_bytes: 0.0,
+            });
+            out.push(linear("ffn_down", t, d, f, layers));
+        }
+        Some(moe) => {
+            // The router scores every expert for every token; the routed
+            // token-expert pairs run as one GEMM per active expert, each
+            // active expert's weights read once.
+            out.push(linear("router", t, moe.experts, d, layers));
+            let routed = moe.routed_tokens(t);
+            let active = moe.active_experts(t);
+            let experts = active.round().max(1.0) as u64;
+            let rows = (routed / experts as f64).ceil().max(1.0) as u64;
+            let expert_gemm = |name: &'static str, n: u64, k: u64| ModelOp {
+                name,
+                shape: OpShape::Gemm {
+                    batch: experts,
+                    m: rows,
+                    n,
+                    k,
+                },
+                count: layers,
+                flops: 2.0 * routed * fl(n) * fl(k),
+                weight_bytes: bw * active * fl(k) * fl(n),
+                activation_bytes: ba * routed * fl(k) + bs * routed * fl(n),
+                kv_bytes: 0.0,
+            };
+            out.push(expert_gemm("ffn_up", up_width, d));
+            out.push(ModelOp {
+                name: "ffn_act",
+                shape: OpShape::Elementwise {
+                    n: (routed * fl(f)).ceil() as u64,
+                },
+                count: layers,
+                flops: 8.0 * routed * fl(f),
+                weight_bytes: 0.0,
+                activation_bytes: bs * routed * (fl(up_width) + fl(f)),
+                kv_bytes: 0.0,
+            });
+            out.push(expert_gemm("ffn_down", d, f));
+        }
+    }
     out.push(linear("lm_head", batch, cfg.vocab_size, d, 1));
     out
 }
@@ -527,7 +645,48 @@ mod tests {
             ffn_kind: FfnKind::Gated,
             layers: 2,
             vocab_size: 100,
+            moe: None,
         }
+    }
+
+    /// The tiny model with 4 experts, 2 a token: decode with batch 1 routes
+    /// one token to 2 experts (1 - (1 - 2/4)^1 = 1/2 of 4), so FFN up
+    /// reads 2 experts' 64 x 256 weights and does 2 x 2 x 256 x 64 =
+    /// 65536 FLOPs; 16 tokens reach 4 x (1 - 0.5^16) = 3.99994 experts;
+    /// each layer holds all 4 experts' FFNs and the 64 x 4 router.
+    #[test]
+    fn mixture_of_experts_by_hand() {
+        let moe = ModelConfig {
+            moe: Some(Moe {
+                experts: 4,
+                experts_per_token: 2,
+                expert_shards: 1,
+            }),
+            ..tiny()
+        };
+        let decode = ops(
+            &moe,
+            Phase::Decode {
+                batch: 1,
+                context: 8,
+            },
+            &"w16a16".parse().unwrap(),
+        );
+        let up = decode.iter().find(|o| o.name == "ffn_up").unwrap();
+        assert_eq!(up.flops, 65_536.0);
+        assert_eq!(up.weight_bytes, 2.0 * 2.0 * 64.0 * 256.0);
+        assert!(decode.iter().any(|o| o.name == "router"));
+        let m = moe.moe.unwrap();
+        assert!((m.active_experts(16) - 4.0 * (1.0 - 0.5f64.powi(16))).abs() < 1e-12);
+        let dense = tiny().layer_parameters();
+        let ffn = 3.0 * 64.0 * 128.0;
+        assert_eq!(moe.layer_parameters(), dense + 3.0 * ffn + 64.0 * 4.0);
+        // Spread over 2 chips: 2 experts each, half the routed tokens.
+        let half = Moe {
+            expert_shards: 2,
+            ..m
+        };
+        assert_eq!((half.local_experts(), half.routed_tokens(16)), (2, 16.0));
     }
 
     /// One layer of the tiny model in prefill (batch 1, prompt 8, w16a16),

@@ -30,7 +30,7 @@ impl PhaseArg {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim model --hw h100-sxm5 --model llama-3-8b --phase decode --batch 1 --seq 2048 --scheme w4a16\n  mlsim model --hw t4 --model mistral-7b --phase prefill --batch 1 --seq 512\n  mlsim model --hw l4 --model path/to/config.json --phase decode --batch 8 --seq 4096 --framework cuda-graph --timing back-to-back\n\nModels: gpt2, llama-3-8b, llama-3-70b, mistral-7b (models/), a model TOML file or a Hugging Face config.json.\nSchemes: fp32, w16a16, bf16, w8a8, w8a16, w4a16, fp8, fp8kv (weights / activations / KV cache).\n--framework cuda-graph --timing back-to-back models a CUDA-graph engine (near-zero host cost per kernel)."
+    after_help = "Examples:\n  mlsim model --hw h100-sxm5 --model llama-3-8b --phase decode --batch 1 --seq 2048 --scheme w4a16\n  mlsim model --hw t4 --model mistral-7b --phase prefill --batch 1 --seq 512\n  mlsim model --hw l4 --model path/to/config.json --phase decode --batch 8 --seq 4096 --framework cuda-graph --timing back-to-back\n\nModels: gpt2, llama-3-8b, llama-3-70b, mistral-7b, mixtral-8x7b (models/), a model TOML file or a Hugging Face config.json.\nSchemes: fp32, w16a16, bf16, w8a8, w8a16, w4a16, fp8, fp8kv (weights / activations / KV cache).\n--framework cuda-graph --timing back-to-back models a CUDA-graph engine (near-zero host cost per kernel)."
 )]
 pub struct ModelArgs {
     /// Chip preset name or TOML file.

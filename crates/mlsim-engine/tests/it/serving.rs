@@ -190,3 +190,45 @@ fn energy_and_cost_per_output_token() {
         (None, None)
     );
 }
+
+/// Mixtral-8x7B (models/mixtral-8x7b.toml: 8 experts, top 2, hidden 4096,
+/// 32 layers, vocabulary 32000) at TP 8: one expert on each chip (expert
+/// parallelism), the expert FFN whole. Decode, batch 1, bf16: per layer
+/// an all-reduce of 4096 x 2 = 8192 B after attention (tree: 6 x 1 us +
+/// 2 x 8192 / 450e9 = 6.03641 us) and two all-to-alls of 8192 x 2 / 8 =
+/// 2048 B a rank (pairwise: 7 x 1 us + 7/8 x 2048 / 450e9 = 7.00398 us
+/// each); the logits' all-gather, 32000 x 2 = 64000 B (ring: 7 us + 7/8 x
+/// 64000 / 450e9 = 7.12444 us). 32 x (6.03641 + 2 x 7.00398) + 7.12444 =
+/// 648.54 us.
+#[test]
+fn expert_parallel_decode_communication() {
+    let (s, system) = setup();
+    let cfg = load_model("mixtral-8x7b").unwrap();
+    let par = Parallelism { tp: 8, pp: 1 };
+    let sh = shard(&cfg, par).unwrap();
+    let moe = sh.moe.unwrap();
+    assert_eq!(
+        (moe.expert_shards, moe.local_experts(), sh.ffn_size),
+        (8, 1, 14336)
+    );
+    let st = step(
+        &s.target(),
+        &system,
+        &cfg,
+        par,
+        Phase::Decode {
+            batch: 1,
+            context: 1024,
+        },
+        &"bf16".parse().unwrap(),
+    )
+    .unwrap();
+    let by_hand = 32.0 * ((6e-6 + 2.0 * 8192.0 / 450e9) + 2.0 * (7e-6 + 0.875 * 2048.0 / 450e9))
+        + (7e-6 + 0.875 * 64000.0 / 450e9);
+    assert!(
+        (st.stage_collective_ms - by_hand * 1e3).abs() < 1e-9,
+        "{st:?}"
+    );
+    // Three ways do not divide 8 experts (nor 32 heads).
+    assert!(shard(&cfg, Parallelism { tp: 3, pp: 1 }).is_err());
+}
