@@ -15,7 +15,7 @@
 //!              + layers x 2 all-reduces of tokens x d x activation bytes (tp > 1;
 //!                expert parallelism: the FFN's all-reduce becomes two
 //!                all-to-alls of tokens x k x d x bytes / tp a rank)
-//!              + an all-gather of the logits, tokens x vocabulary x bytes
+//!              + an all-gather of the logits, sequences x vocabulary x bytes
 //! step       = pp x stage(batch / pp) + (pp - 1) x send(tokens x d x bytes)
 //! TTFT       = prefill step (batch prompts);  TPOT = decode step at prompt + output / 2
 //! e2e        = TTFT + (output - 1) x TPOT;   throughput = batch / TPOT / (tp x pp)
@@ -194,9 +194,10 @@ pub fn step(
             _ => all_reduce,
         };
         let per_layer = all_reduce + ffn;
+        // The LM head scores each sequence's last token only.
         let logits = cost(
             Collective::AllGather,
-            tokens * cfg.vocab_size as f64 * act_bytes,
+            micro as f64 * cfg.vocab_size as f64 * act_bytes,
             par.tp as u32,
             f,
         )

@@ -232,3 +232,31 @@ fn expert_parallel_decode_communication() {
     // Three ways do not divide 8 experts (nor 32 heads).
     assert!(shard(&cfg, Parallelism { tp: 3, pp: 1 }).is_err());
 }
+
+/// Prefill of 2 prompts of 128 tokens at TP 8, bf16: per layer two
+/// all-reduces of 256 tokens x 8192 x 2 = 4,194,304 B (tree: 6 x 1 us + 2
+/// x 4194304 / 450e9 = 24.6414 us; ring would be 30.3112); the logits of
+/// the 2 last tokens only, 2 x 128256 x 2 = 513,024 B (ring: 7 us + 7/8 x
+/// 513024 / 450e9 = 7.99755 us): 80 x 2 x 24.6414 + 7.99755 = 3950.62 us.
+#[test]
+fn the_communication_of_a_tp8_prefill() {
+    let (s, system) = setup();
+    let st = step(
+        &s.target(),
+        &system,
+        &load_model("llama-3-70b").unwrap(),
+        Parallelism { tp: 8, pp: 1 },
+        Phase::Prefill {
+            batch: 2,
+            prompt: 128,
+        },
+        &"bf16".parse().unwrap(),
+    )
+    .unwrap();
+    let by_hand =
+        80.0 * 2.0 * (6e-6 + 2.0 * 4_194_304.0 / 450e9) + (7e-6 + 0.875 * 513_024.0 / 450e9);
+    assert!(
+        (st.stage_collective_ms - by_hand * 1e3).abs() < 1e-9,
+        "{st:?}"
+    );
+}
