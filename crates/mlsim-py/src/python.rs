@@ -1806,6 +1806,163 @@ fn serve<'py>(
     json_to_py(py, &value)
 }
 
+/// The serving report (`mlsim validate-serving --format json`) of a path,
+/// or of CSV text with the name it is shown by.
+#[pyfunction]
+#[pyo3(signature = (measurements, csv_text))]
+fn _validate_serving<'py>(
+    py: Python<'py>,
+    measurements: &Bound<'py, PyAny>,
+    csv_text: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (shown, rows) = match csv_text {
+        Some(text) => {
+            let name = path_like(measurements).unwrap_or_else(|_| "<DataFrame>".into());
+            let rows = run(|| {
+                Ok(mlsim_calibrate::serving::parse_serving(
+                    text.as_bytes(),
+                    &name,
+                )?)
+            })?;
+            (name, rows)
+        }
+        None => {
+            let path = path_like(measurements)?;
+            let rows = run(|| {
+                Ok(mlsim_calibrate::serving::read_serving(
+                    std::path::Path::new(&path),
+                )?)
+            })?;
+            (path, rows)
+        }
+    };
+    let value = run_detached(py, || crate::commands::serving_report(&rows, &shown))?;
+    json_to_py(py, &value)
+}
+
+/// Suites on chips (`mlsim run SUITE --format json`): `{"suites": [{"suite",
+/// "baseline", "results", "summaries"}, ...]}`, one entry per suite, each
+/// with a result per chip and workload (chip outermost) and a summary per
+/// chip; the first chip is the baseline.
+///
+/// `suite`: `llm`, `vision`, `scaling` or `all`. `chips`: Chips, preset
+/// names or paths (default, as the CLI: xeon-sapphire-rapids, tpu-v5e,
+/// apple-m2); `original=True` runs the original program's three chips
+/// (cpu-avx512-desktop, npu-systolic, mobile-neon) on its model, as
+/// `mlsim run --original` (not with `chips`).
+///
+/// >>> r = mlsim.run("llm", ["t4", "h100-sxm5"])
+/// >>> [(s["hardware"], s["workloads"]) for s in r["suites"][0]["summaries"]]
+/// [('t4', 6), ('h100-sxm5', 6)]
+#[pyfunction(name = "run")]
+#[pyo3(signature = (suite, chips=None, *, original=false))]
+fn run_suite<'py>(
+    py: Python<'py>,
+    suite: &str,
+    chips: Option<&Bound<'py, PyAny>>,
+    original: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let chips = chips.filter(|c| !c.is_none());
+    if original && chips.is_some() {
+        return Err(PyValueError::new_err(
+            "original=True runs the original's three chips: give no chips with it",
+        ));
+    }
+    let setups: Vec<Setup> = match chips {
+        None => {
+            let names = if original {
+                crate::commands::ORIGINAL_CHIPS
+            } else {
+                crate::commands::RUN_CHIPS
+            };
+            names
+                .iter()
+                .map(|n| run(|| core::load_setup(n, &SetupOptions::default())))
+                .collect::<PyResult<_>>()?
+        }
+        Some(c) if c.cast::<PyChip>().is_ok() || c.cast::<PyString>().is_ok() => {
+            vec![(*chip_arg(c)?).clone()]
+        }
+        Some(c) => {
+            let items = c.try_iter().map_err(|_| {
+                PyValueError::new_err(format!("chips must be a chip or a list of them, got {c}"))
+            })?;
+            items
+                .map(|x| chip_arg(&x?).map(|s| (*s).clone()))
+                .collect::<PyResult<_>>()?
+        }
+    };
+    let value = run_detached(py, || crate::commands::run_suites(&setups, suite))?;
+    json_to_py(py, &value)
+}
+
+/// Check a chip file (or preset) as `mlsim presets check FILE` does: load
+/// it with its default setup and run the conformance suite (finite
+/// positive runtimes, more work never faster, more bandwidth never slower,
+/// no prediction above its roofline).
+///
+/// Returns `{"file", "name", "display_name", "predictions", "ok",
+/// "violations": [{"law", "detail"}], "exempt": [{"law", "reason"}]}`
+/// (`ok` False where a law is broken: the CLI's exit code 1). Raises
+/// `mlsim.ChipFileError` with the CLI's file:line:column, field message for
+/// an invalid file (its exit code 2).
+///
+/// >>> r = mlsim.check_chip("t4")
+/// >>> r["ok"], r["name"]
+/// (True, 't4')
+#[pyfunction]
+fn check_chip<'py>(py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let file = path_like(path)?;
+    let value = run_detached(py, || crate::commands::check_chip(&file))?;
+    json_to_py(py, &value)
+}
+
+/// Check a stack or framework file (or name) as `mlsim stacks check FILE`
+/// does: `{"file", "kind": "stack" | "framework", "name"}`; raises
+/// `mlsim.ChipFileError` with the CLI's message for an invalid file.
+///
+/// >>> mlsim.check_stack("cuda-graph")
+/// {'file': 'cuda-graph', 'kind': 'framework', 'name': 'cuda-graph'}
+#[pyfunction]
+fn check_stack<'py>(py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let file = path_like(path)?;
+    let value = run(|| crate::commands::check_stack(&file))?;
+    json_to_py(py, &value)
+}
+
+/// Check a system file (or name) as `mlsim systems check FILE` does:
+/// `{"file", "name", "chips"}`; raises `mlsim.SystemFileError` with the
+/// CLI's message for an invalid file.
+///
+/// >>> mlsim.check_system("hgx-h100-8")
+/// {'file': 'hgx-h100-8', 'name': 'hgx-h100-8', 'chips': 8}
+#[pyfunction]
+fn check_system<'py>(py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let file = path_like(path)?;
+    let value = run(|| crate::commands::check_system(&file))?;
+    json_to_py(py, &value)
+}
+
+/// The JSON Schema of the chip-file format, as text (`mlsim presets
+/// schema`, presets/chip.schema.json).
+///
+/// >>> json.loads(mlsim.chip_schema())["title"]
+/// 'RawChip'
+#[pyfunction]
+fn chip_schema() -> PyResult<String> {
+    run(|| Ok(crate::commands::chip_schema()))
+}
+
+/// The JSON Schema of the stack-file formats (kernel library or
+/// framework), as text (`mlsim stacks schema`, stacks/stack.schema.json).
+///
+/// >>> json.loads(mlsim.stack_schema())["title"]
+/// 'StackFile'
+#[pyfunction]
+fn stack_schema() -> PyResult<String> {
+    run(|| Ok(crate::commands::stack_schema()))
+}
+
 #[pymodule]
 fn _mlsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -1836,5 +1993,12 @@ fn _mlsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(system, m)?)?;
     m.add_function(wrap_pyfunction!(collective, m)?)?;
     m.add_function(wrap_pyfunction!(serve, m)?)?;
+    m.add_function(wrap_pyfunction!(_validate_serving, m)?)?;
+    m.add_function(wrap_pyfunction!(run_suite, m)?)?;
+    m.add_function(wrap_pyfunction!(check_chip, m)?)?;
+    m.add_function(wrap_pyfunction!(check_stack, m)?)?;
+    m.add_function(wrap_pyfunction!(check_system, m)?)?;
+    m.add_function(wrap_pyfunction!(chip_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(stack_schema, m)?)?;
     Ok(())
 }

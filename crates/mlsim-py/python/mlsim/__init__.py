@@ -14,14 +14,17 @@ raise ``mlsim.ChipFileError`` naming file, line:column and field, as the
 CLI does. Systems (chips in nodes, their links: ``mlsim.systems()``,
 ``mlsim.system(name)``) price collectives (``mlsim.collective``) and
 serving (``mlsim.serve``); a bad system file raises
-``mlsim.SystemFileError``, a ``ChipFileError``.
+``mlsim.SystemFileError``, a ``ChipFileError``. Measured serving runs
+are scored with ``mlsim.validate_serving``, suites run with
+``mlsim.run``, and files checked with ``mlsim.check_chip``,
+``check_stack`` and ``check_system``.
 """
 
 from __future__ import annotations
 
 import io
 import os
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 from ._mlsim import (  # noqa: F401
     Chip,
@@ -36,9 +39,14 @@ from ._mlsim import (  # noqa: F401
     _crossover,
     _sweep_columns,
     _validate,
+    _validate_serving,
     attention,
+    check_chip,
+    check_stack,
+    check_system,
     chip,
     chip_names,
+    chip_schema,
     chips,
     collective,
     conv2d,
@@ -46,8 +54,10 @@ from ._mlsim import (  # noqa: F401
     matmul,
     model,
     recommend,
+    run,
     serve,
     stack,
+    stack_schema,
     stacks,
     system,
     systems,
@@ -64,8 +74,12 @@ __all__ = [
     "SystemFileError",
     "Workload",
     "attention",
+    "check_chip",
+    "check_stack",
+    "check_system",
     "chip",
     "chip_names",
+    "chip_schema",
     "chips",
     "collective",
     "conv2d",
@@ -74,13 +88,16 @@ __all__ = [
     "matmul",
     "model",
     "recommend",
+    "run",
     "serve",
     "stack",
+    "stack_schema",
     "stacks",
     "sweep",
     "system",
     "systems",
     "validate",
+    "validate_serving",
 ]
 
 _OUTPUTS = ("auto", "dict", "arrays", "pandas", "polars")
@@ -99,6 +116,7 @@ def sweep(
     dtypes: Iterable[str] = ("fp32", "fp16", "bf16", "int8"),
     *,
     output: str = "auto",
+    shard: Optional[Tuple[int, int]] = None,
 ) -> Any:
     """Predict a grid of GEMMs: chips x shapes x dtypes, chip outermost (``mlsim sweep``).
 
@@ -117,11 +135,28 @@ def sweep(
       columns are ``array.array`` (fastest, no per-value objects);
     - ``"pandas"`` / ``"polars"``: that DataFrame (ImportError without it).
 
+    ``shard=(k, n)`` keeps the k-th (from 0) of n contiguous slices of the
+    grid, the rows ``mlsim sweep --shard K/N --format csv`` writes (points
+    ``k * total // n`` up to ``(k + 1) * total // n``). The whole grid is
+    predicted and then cut: from Python a shard saves no prediction time,
+    it gives an array job the same rows as the CLI's part file.
+
     >>> cols = mlsim.sweep("t4", [256, 4096], ["fp32", "fp16"], output="dict")
     >>> cols["runtime_ms"][:2]
+    >>> part = mlsim.sweep("t4", [256, 4096], ["fp32", "fp16"], output="dict", shard=(1, 3))
+    >>> part["m"], part["dtype"]
+    ([256], ['fp16'])
     """
     if output not in _OUTPUTS:
         raise ValueError(f"output must be one of {', '.join(_OUTPUTS)}, got {output!r}")
+    if shard is not None:
+        try:
+            k, n = shard
+            ok = isinstance(k, int) and isinstance(n, int) and 0 <= k < n
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"shard must be (k, n) with 0 <= k < n, such as (0, 4), got {shard!r}")
     chips_ = [chip] if isinstance(chip, (Chip, str, os.PathLike)) else list(chip)
     if isinstance(dtypes, str):
         dtypes = [dtypes]
@@ -136,6 +171,10 @@ def sweep(
             output = "dict"
     arrays = output in ("arrays", "pandas", "polars")
     cols = _sweep_columns(chips_, list(shapes), list(dtypes), arrays)
+    if shard is not None:
+        total = len(cols["m"])
+        start, end = shard[0] * total // shard[1], (shard[0] + 1) * total // shard[1]
+        cols = {key: v[start:end] for key, v in cols.items()}
     if output in ("dict", "arrays"):
         return cols
     np = _import("numpy")
@@ -237,3 +276,54 @@ def crossover(
     """
     csv = None if measurements is None else _csv_of(measurements)
     return _crossover(chip, workload, measurements, csv, family, fixed_n, fixed_k, from_size, to_size)
+
+
+_SERVING_COLUMNS = (
+    "model", "hardware", "num_gpus", "precision", "tp", "pp", "engine", "engine_version",
+    "batch_or_concurrency", "input_len", "output_len", "metric", "value", "unit",
+)
+
+
+def _serving_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """CSV text of serving rows given as dicts (missing keys are empty)."""
+    import csv
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(_SERVING_COLUMNS)
+    for r in rows:
+        if not isinstance(r, Mapping):
+            raise ValueError(f"serving rows must be dicts with the columns {', '.join(_SERVING_COLUMNS)}, "
+                             f"got {type(r).__name__}")
+        w.writerow(["" if r.get(c) is None else r.get(c) for c in _SERVING_COLUMNS])
+    return buf.getvalue()
+
+
+def validate_serving(measurements: Any) -> dict:
+    """Score measured LLM serving runs against ``mlsim.serve``'s predictions
+    (``mlsim validate-serving --format json``).
+
+    ``measurements`` is a path to a serving CSV (results/README.md,
+    "Serving measurements": ``model, hardware, num_gpus, precision, tp, pp,
+    engine, engine_version, batch_or_concurrency, input_len, output_len,
+    metric, value, unit``), a pandas or polars DataFrame with those columns,
+    or a list of dicts, one per row (a row's line is then its place in
+    that table, counted from 2 as if the header were line 1).
+
+    Returns ``{"measurements", "cases", "by_metric"}``: per row its
+    ``row``, ``predicted``, ``error_pct`` and, for a row the model cannot
+    represent, ``unrepresented`` (the reason; the row is listed, never
+    dropped); per metric the points, MAPE and bias over the predicted rows.
+
+    Raises ``mlsim.MeasurementError`` with the CLI's file:line: row, column
+    message for a bad file.
+
+    >>> rows = [dict(model="llama-3-70b", hardware="h100-sxm5", num_gpus=8, precision="fp8", tp=8, pp=1,
+    ...              engine="vLLM", batch_or_concurrency=16, input_len=1024, output_len=256,
+    ...              metric="tpot_ms", value=8.0, unit="ms")]  # synthetic, not a measurement
+    >>> r = mlsim.validate_serving(rows)
+    >>> r["cases"][0]["predicted"], r["by_metric"][0]["metric"]
+    """
+    if isinstance(measurements, (list, tuple)):
+        return _validate_serving("<rows>", _serving_csv(measurements))
+    return _validate_serving(measurements, _csv_of(measurements))
