@@ -410,3 +410,37 @@ pub fn validate_serving(rows: &[ServingRow]) -> Vec<ServingCase> {
         })
         .collect()
 }
+
+/// The error of one metric over the rows predicted.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MetricError {
+    /// The metric's name in files.
+    pub metric: &'static str,
+    /// Rows predicted.
+    pub points: usize,
+    /// Mean absolute percentage error.
+    pub mape_pct: f64,
+    /// Mean signed percentage error.
+    pub bias_pct: f64,
+}
+
+/// MAPE and bias per metric, over the cases predicted, in the metrics'
+/// fixed order (metrics without a predicted row left out).
+pub fn by_metric(cases: &[ServingCase]) -> Vec<MetricError> {
+    ServingMetric::ALL
+        .iter()
+        .filter_map(|&(metric, name, _)| {
+            let errors: Vec<f64> = cases
+                .iter()
+                .filter(|c| c.row.metric == metric)
+                .filter_map(|c| c.error_pct)
+                .collect();
+            (!errors.is_empty()).then(|| MetricError {
+                metric: name,
+                points: errors.len(),
+                mape_pct: errors.iter().map(|e| e.abs()).sum::<f64>() / errors.len() as f64,
+                bias_pct: errors.iter().sum::<f64>() / errors.len() as f64,
+            })
+        })
+        .collect()
+}

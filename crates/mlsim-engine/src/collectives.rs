@@ -236,3 +236,36 @@ pub fn cost(collective: Collective, bytes: f64, ranks: u32, fabric: Fabric) -> C
         .reduce(|best, c| if c.time_s < best.time_s { c } else { best })
         .expect("every collective has an algorithm")
 }
+
+/// A message size as users write it: bytes, or with a suffix (KB, MB, GB
+/// in powers of 1000; KiB, MiB, GiB in powers of 1024; any case).
+pub fn parse_bytes(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+        .unwrap_or(t.len());
+    let (number, suffix) = t.split_at(split);
+    let scale = match suffix.to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" | "k" => 1e3,
+        "mb" | "m" => 1e6,
+        "gb" | "g" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown size suffix `{other}` in `{s}`, expected KB, MB, GB, KiB, MiB or GiB"
+            ));
+        }
+    };
+    let v: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a byte count (e.g. 1048576, 1MiB, 1e9)"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!(
+            "`{s}`: a byte count is a finite number of at least 0"
+        ));
+    }
+    Ok(v * scale)
+}

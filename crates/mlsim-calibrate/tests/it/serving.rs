@@ -116,3 +116,21 @@ fn broken_serving_files_name_line_and_column() {
         );
     }
 }
+
+/// MAPE and bias per metric by hand: TPOT errors +10% and -30% give MAPE
+/// 20% and bias -10%; a row set aside counts in neither.
+#[test]
+fn errors_per_metric_by_hand() {
+    let text = file(
+        "llama-3-8b,h100-sxm5,1,bf16,1,1,vLLM,,1,128,128,tpot_ms,10,ms\n\
+         llama-3-8b,h100-sxm5,1,bf16,1,1,vLLM,,1,128,128,tpot_ms,10,ms\n\
+         deepseek-v3,h100-sxm5,1,bf16,1,1,vLLM,,1,128,128,tpot_ms,10,ms\n",
+    );
+    let mut cases = validate_serving(&parse_serving(text.as_bytes(), "s.csv").unwrap());
+    cases[0].error_pct = Some(10.0);
+    cases[1].error_pct = Some(-30.0);
+    let m = mlsim_calibrate::serving::by_metric(&cases);
+    assert_eq!(m.len(), 1);
+    assert_eq!((m[0].metric, m[0].points), ("tpot_ms", 2));
+    assert!((m[0].mape_pct - 20.0).abs() < 1e-12 && (m[0].bias_pct + 10.0).abs() < 1e-12);
+}

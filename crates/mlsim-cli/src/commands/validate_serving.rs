@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use mlsim_calibrate::serving::{ServingCase, ServingMetric, read_serving, validate_serving};
+use mlsim_calibrate::serving::{ServingCase, by_metric, read_serving, validate_serving};
 
 use crate::output::{Format, Table, csv_num, sig, write_csv, write_json};
 use crate::{CmdResult, FormatArg};
@@ -21,38 +21,10 @@ pub struct ValidateServingArgs {
     format: FormatArg,
 }
 
-/// MAPE and points per metric, over the predicted rows.
-#[derive(Debug, serde::Serialize)]
-struct MetricError {
-    metric: &'static str,
-    points: usize,
-    mape_pct: f64,
-    bias_pct: f64,
-}
-
-fn summary(cases: &[ServingCase]) -> Vec<MetricError> {
-    ServingMetric::ALL
-        .iter()
-        .filter_map(|&(metric, name, _)| {
-            let errors: Vec<f64> = cases
-                .iter()
-                .filter(|c| c.row.metric == metric)
-                .filter_map(|c| c.error_pct)
-                .collect();
-            (!errors.is_empty()).then(|| MetricError {
-                metric: name,
-                points: errors.len(),
-                mape_pct: errors.iter().map(|e| e.abs()).sum::<f64>() / errors.len() as f64,
-                bias_pct: errors.iter().sum::<f64>() / errors.len() as f64,
-            })
-        })
-        .collect()
-}
-
 pub fn run(args: &ValidateServingArgs) -> CmdResult {
     let rows = read_serving(&args.measurements)?;
     let cases = validate_serving(&rows);
-    let by_metric = summary(&cases);
+    let by_metric = by_metric(&cases);
     match args.format.format {
         Format::Json => write_json(&serde_json::json!({
             "measurements": args.measurements.display().to_string(),

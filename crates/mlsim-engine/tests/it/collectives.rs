@@ -140,3 +140,17 @@ fn collectives_respect_the_laws() {
         }
     }
 }
+
+/// Sizes as users write them.
+#[test]
+fn message_sizes_parse_with_their_suffixes() {
+    use mlsim_engine::collectives::parse_bytes;
+    assert_eq!(parse_bytes("16KiB"), Ok(16_384.0));
+    assert_eq!(parse_bytes("2MiB"), Ok(2_097_152.0));
+    assert_eq!(parse_bytes("1GB"), Ok(1e9));
+    assert_eq!(parse_bytes(" 1e9 "), Ok(1e9));
+    assert_eq!(parse_bytes("3kb"), Ok(3000.0));
+    for bad in ["1x", "-1", "NaN", "", "GB"] {
+        assert!(parse_bytes(bad).is_err(), "{bad}");
+    }
+}
