@@ -8,6 +8,7 @@
 //! maturin turns on (`pyproject.toml`), so the workspace builds and tests
 //! without a Python interpreter.
 
+pub mod calibrate;
 pub mod commands;
 pub mod core;
 #[cfg(feature = "python")]

@@ -148,15 +148,19 @@ struct PyChip {
     /// The chip as loaded (before a host floor replaced the launch
     /// overhead of a chip on the original's model).
     base: mlsim_hw::Chip,
+    /// The name or path it was loaded from (a calibrated chip file's
+    /// source).
+    source: String,
     options: SetupOptions,
     setup: Arc<Setup>,
 }
 
 impl PyChip {
-    fn new(base: mlsim_hw::Chip, options: SetupOptions) -> PyResult<Self> {
+    fn new(base: mlsim_hw::Chip, source: String, options: SetupOptions) -> PyResult<Self> {
         let setup = run(|| options.setup(base.clone()))?;
         Ok(Self {
             base,
+            source,
             options,
             setup: Arc::new(setup),
         })
@@ -288,7 +292,7 @@ impl PyChip {
         if host_floor_us.is_some() {
             o.host_floor_us = host_floor_us;
         }
-        Self::new(self.base.clone(), o)
+        Self::new(self.base.clone(), self.source.clone(), o)
     }
 
     /// Predict one workload: every term `mlsim sim` prints.
@@ -716,7 +720,7 @@ fn chip(
         host_floor_us,
     };
     let base = run(|| Ok(mlsim_hw::load(&name)?))?;
-    PyChip::new(base, options)
+    PyChip::new(base, name, options)
 }
 
 /// The embedded chip presets as `mlsim presets list --format json`
@@ -1280,6 +1284,127 @@ fn _validate<'py>(
     }
 }
 
+/// The stem of a path to be written (its name inside), checked.
+fn stem_of(path: &str, what: &str) -> PyResult<String> {
+    let stem = std::path::Path::new(path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_string();
+    run(|| crate::calibrate::check_name(&stem, what))?;
+    Ok(stem)
+}
+
+/// The fit of `mlsim calibrate` (`mlsim.calibrate` documents it).
+#[pyfunction]
+#[pyo3(signature = (chips, measurements, csv_texts, name, out, out_chip, force, params, host_floor_from_smallest))]
+#[allow(clippy::too_many_arguments, reason = "the CLI's flags, as keywords")]
+fn _calibrate<'py>(
+    py: Python<'py>,
+    chips: Vec<Bound<'py, PyAny>>,
+    measurements: Vec<Bound<'py, PyAny>>,
+    csv_texts: Vec<Option<String>>,
+    name: Option<String>,
+    out: Option<&Bound<'py, PyAny>>,
+    out_chip: Option<&Bound<'py, PyAny>>,
+    force: bool,
+    params: Option<String>,
+    host_floor_from_smallest: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    if measurements.is_empty() {
+        return Err(PyValueError::new_err("no measurements given"));
+    }
+    if chips.len() != 1 && chips.len() != measurements.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} chips for {} measurement files: give one chip for all files, or one per file in the same order",
+            chips.len(),
+            measurements.len()
+        )));
+    }
+    let out = out.filter(|o| !o.is_none()).map(path_like).transpose()?;
+    let out_chip = out_chip
+        .filter(|o| !o.is_none())
+        .map(path_like)
+        .transpose()?;
+    let name = match (&out, name) {
+        (Some(o), None) => stem_of(o, "out")?,
+        (Some(_), Some(_)) => {
+            return Err(PyValueError::new_err(
+                "give name or out, not both: the written file's name is its file name",
+            ));
+        }
+        (None, Some(n)) => {
+            run(|| crate::calibrate::check_name(&n, "name"))?;
+            n
+        }
+        (None, None) => "calibrated".to_string(),
+    };
+    let chip_name = out_chip
+        .as_deref()
+        .map(|p| stem_of(p, "out_chip"))
+        .transpose()?;
+    // Refuse before fitting, not after.
+    if let Some(o) = &out {
+        run(|| crate::calibrate::check_new(o, force, "calibrated file"))?;
+    }
+    if let Some(o) = &out_chip {
+        run(|| crate::calibrate::check_new(o, force, "chip file"))?;
+    }
+    let chip_source = match chips[0].cast::<PyChip>() {
+        Ok(c) => c.get().source.clone(),
+        Err(_) => path_like(&chips[0])?,
+    };
+    let mut inputs = Vec::with_capacity(measurements.len());
+    let mut files = Vec::with_capacity(measurements.len());
+    for (i, (m, text)) in measurements.iter().zip(csv_texts).enumerate() {
+        let (base, options) = chip_parts(&chips[if chips.len() == 1 { 0 } else { i }])?;
+        let set = measurement_set(m, text)?;
+        files.push(set.file.clone());
+        inputs.push((base, options, set));
+    }
+    let calibration = run_detached(py, || {
+        let cases = inputs
+            .into_iter()
+            .map(|(base, options, set)| {
+                Ok(mlsim_calibrate::report::Case::new(
+                    set,
+                    base,
+                    &options.spec()?,
+                    host_floor_from_smallest,
+                )?)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        crate::calibrate::calibrate(&crate::calibrate::Request {
+            cases,
+            chip_source,
+            files,
+            params,
+            name,
+            chip_name,
+            date: crate::calibrate::today(),
+        })
+    })?;
+    let mut written: Vec<String> = Vec::new();
+    let chip_path = if calibration.gpu {
+        out_chip.as_ref()
+    } else {
+        out.as_ref()
+    };
+    if let (Some(text), Some(path)) = (&calibration.chip_toml, chip_path) {
+        run(|| crate::calibrate::write_new(path, text, force, "chip file"))?;
+        written.push(path.clone());
+    }
+    if let (Some(text), Some(path)) = (&calibration.stack_toml, &out) {
+        run(|| crate::calibrate::write_new(path, text, force, "stack file"))?;
+        written.push(path.clone());
+    }
+    let mut report = calibration.report;
+    report["stack_toml"] = serde_json::json!(calibration.stack_toml);
+    report["chip_toml"] = serde_json::json!(calibration.chip_toml);
+    report["written"] = serde_json::json!(written);
+    json_to_py(py, &report)
+}
+
 /// A chip argument as the chip file and the options of its setup.
 fn chip_parts(obj: &Bound<'_, PyAny>) -> PyResult<(mlsim_hw::Chip, SetupOptions)> {
     if let Ok(c) = obj.cast::<PyChip>() {
@@ -1547,7 +1672,11 @@ impl PySystem {
     /// stack, framework and timing); `chip.name` is its name.
     #[getter]
     fn chip(&self) -> PyResult<PyChip> {
-        PyChip::new(self.system.chip.clone(), SetupOptions::default())
+        PyChip::new(
+            self.system.chip.clone(),
+            self.system.chip.name.clone(),
+            SetupOptions::default(),
+        )
     }
 
     /// Chips in one node.
@@ -1994,6 +2123,7 @@ fn _mlsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(collective, m)?)?;
     m.add_function(wrap_pyfunction!(serve, m)?)?;
     m.add_function(wrap_pyfunction!(_validate_serving, m)?)?;
+    m.add_function(wrap_pyfunction!(_calibrate, m)?)?;
     m.add_function(wrap_pyfunction!(run_suite, m)?)?;
     m.add_function(wrap_pyfunction!(check_chip, m)?)?;
     m.add_function(wrap_pyfunction!(check_stack, m)?)?;

@@ -232,3 +232,92 @@ def test_sweep_shard_equals_cli_shard(cli, n):
 def test_bad_shards_raise_value_error(shard):
     with pytest.raises(ValueError, match="shard must be"):
         mlsim.sweep("t4", [256], ["fp16"], output="dict", shard=shard)
+
+
+# --- calibrate ----------------------------------------------------------------------------------
+
+T4_CSV = ROOT / "results" / "t4-colab-matmul.csv"
+H200_CSV = ROOT / "results" / "h200-torch-square.csv"
+
+
+def _cli_table(stdout):
+    """The CLI's parameter table (name -> fitted, as printed) and its error rows."""
+    params, errors, block = {}, {}, 0
+    for line in stdout.splitlines():
+        if not line.strip() or set(line.strip()) <= {"-", " "}:
+            if not line.strip():
+                block += 1
+            continue
+        cells = line.split()
+        if cells[0] in ("parameter", "errors"):
+            continue
+        if block == 0:
+            params[cells[0]] = cells[-1]
+        elif cells[0] in ("in", "leave-one-size-out", "leave-one-chip-out"):
+            errors[cells[0]] = (float(cells[-2]), float(cells[-1]))
+    return params, errors
+
+
+@pytest.mark.parametrize("case", ["t4-seed", "h200"])
+def test_calibrate_equals_cli_calibrate(cli, tmp_path, monkeypatch, case):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "86400")  # 1970-01-02, for both
+    if case == "t4-seed":
+        chip, csv_path, extra, noun = "t4-seed", T4_CSV, [], "chip"
+    else:
+        chip, csv_path, extra, noun = "h200", H200_CSV, ["--host-floor-from-smallest"], "stack"
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "py").mkdir()
+    cli_out, py_out = tmp_path / "cli" / "my-fit.toml", tmp_path / "py" / "my-fit.toml"
+    r = cli.run("calibrate", "--hw", chip, "--measurements", csv_path, "--out", cli_out, *extra)
+    got = mlsim.calibrate(chip, csv_path, out=py_out, host_floor_from_smallest=bool(extra))
+    # The file the CLI writes, byte for byte, and the text returned.
+    assert py_out.read_text() == cli_out.read_text()
+    assert got[f"{noun}_toml"] == cli_out.read_text()
+    assert got["written"] == [str(py_out)]
+    assert "1970-01-02" in got[f"{noun}_toml"]
+    # The table the CLI prints: each parameter's fitted value and the errors.
+    params, errors = _cli_table(r.stdout)
+    assert [p["parameter"] for p in got["parameters"]] == [k for k in params if not k.endswith(".tiles")
+                                                            and not k.endswith(".split_k")]
+    for p in got["parameters"]:
+        assert float(params[p["parameter"]]) == pytest.approx(p["fitted"], rel=1e-5)
+    assert errors["in"] == (round(got["in_sample"]["mape_pct"], 1), round(got["in_sample"]["median_ape_pct"], 1))
+    cv = errors["leave-one-size-out"]
+    assert got["cv"]["scheme"] == "leave-one-size-out"
+    assert cv == (round(got["cv"]["mape_pct"], 1), round(got["cv"]["median_ape_pct"], 1))
+
+
+def test_calibrate_without_out_writes_nothing_and_names_the_text(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    monkeypatch.chdir(tmp_path)
+    got = mlsim.calibrate("t4-seed", T4_CSV, name="my-fit")
+    assert got["written"] == [] and list(tmp_path.iterdir()) == []
+    cli.run("calibrate", "--hw", "t4-seed", "--measurements", T4_CSV, "--out", tmp_path / "my-fit.toml")
+    assert got["chip_toml"] == (tmp_path / "my-fit.toml").read_text()
+    # The text loads as a chip, and predicts with the fitted efficiency.
+    path = tmp_path / "my-fit.toml"
+    assert mlsim.chip(path).name == "my-fit"
+
+
+def test_calibrate_refuses_to_replace_a_file_unless_forced(cli, tmp_path):
+    out = tmp_path / "my-fit.toml"
+    out.write_text("keep me\n")
+    with pytest.raises(ValueError) as e:
+        mlsim.calibrate("t4-seed", T4_CSV, out=out)
+    assert out.read_text() == "keep me\n"
+    message = cli.error("calibrate", "--hw", "t4-seed", "--measurements", T4_CSV, "--out", out)
+    # The same message, but the hint names Python's force=True for the CLI's --force.
+    assert str(e.value) == message.replace("--force", "force=True")
+    r = mlsim.calibrate("t4-seed", T4_CSV, out=out, force=True)
+    assert out.read_text() == r["chip_toml"] and r["written"] == [str(out)]
+
+
+def test_calibrate_errors():
+    with pytest.raises(ValueError, match="lower-case"):
+        mlsim.calibrate("t4-seed", T4_CSV, name="My Fit")
+    with pytest.raises(ValueError, match="not both"):
+        mlsim.calibrate("t4-seed", T4_CSV, name="a", out="b.toml")
+    with pytest.raises(mlsim.MeasurementError):
+        mlsim.calibrate("t4-seed", ROOT / "no-such.csv")
+    with pytest.raises(ValueError):
+        mlsim.calibrate("t4-seed", T4_CSV, params="warp-speed")

@@ -36,6 +36,7 @@ from ._mlsim import (  # noqa: F401
     System,
     SystemFileError,
     Workload,
+    _calibrate,
     _crossover,
     _sweep_columns,
     _validate,
@@ -74,6 +75,7 @@ __all__ = [
     "SystemFileError",
     "Workload",
     "attention",
+    "calibrate",
     "check_chip",
     "check_stack",
     "check_system",
@@ -327,3 +329,55 @@ def validate_serving(measurements: Any) -> dict:
     if isinstance(measurements, (list, tuple)):
         return _validate_serving("<rows>", _serving_csv(measurements))
     return _validate_serving(measurements, _csv_of(measurements))
+
+
+def calibrate(
+    chip: Union[Chip, str, Sequence[Union[Chip, str]]],
+    measurements: Any,
+    *,
+    name: Optional[str] = None,
+    out: Optional[Union[str, "os.PathLike[str]"]] = None,
+    out_chip: Optional[Union[str, "os.PathLike[str]"]] = None,
+    force: bool = False,
+    params: Optional[Union[str, Sequence[str]]] = None,
+    host_floor_from_smallest: bool = False,
+) -> dict:
+    """Fit a software stack's free parameters (a chip's, on the original's model) to measurements,
+    as ``mlsim calibrate`` does.
+
+    ``chip`` and ``measurements`` are as in ``mlsim.validate`` (one chip for all files or one per
+    file; paths or DataFrames in the results format). ``params`` is the CLI's ``--params`` (a
+    comma-separated string or a list: ``efficiency``, ``efficiency.<dtype>``, ``launch``,
+    ``overhead``, ``fixed``, ``memory``, ``clock.<dtype>``, ``launch.<dtype>``); by default each
+    measured dtype's efficiency, its kernel tiles and split K and the host terms the CLI fits.
+
+    Returns ``{"parameters": [{"parameter", "before", "fitted"}], "tiles", "split_k",
+    "in_sample": {"points", "mape_pct", "median_ape_pct"}, "cv" (leave-one-size-out, or
+    leave-one-chip-out over several chips; None when not computed), "notes", "stack_toml",
+    "chip_toml", "written"}``: ``stack_toml`` is the calibrated stack file the CLI writes to
+    ``--out`` (a GPU chip; None when the fit changes nothing in it), ``chip_toml`` the chip file
+    (``--out`` on the original's model, ``--out-chip`` for chip-level values on a GPU chip).
+
+    Nothing is written unless ``out`` (and ``out_chip``) is given; an existing file is not
+    replaced unless ``force=True`` (checked before fitting). The file's name inside is its file
+    name (``out="my-fit.toml"``: ``my-fit``), or ``name`` when nothing is written (default
+    ``calibrated``). The recorded date is today's, or ``SOURCE_DATE_EPOCH``'s.
+
+    Raises ``mlsim.MeasurementError`` for a bad table or a fit the files cannot support,
+    ``mlsim.ChipFileError`` for a bad chip and ``ValueError`` for bad arguments or an existing
+    file.
+
+    >>> r = mlsim.calibrate("t4-seed", "results/t4-colab-matmul.csv")
+    >>> [(p["parameter"], p["fitted"]) for p in r["parameters"]][:2]
+    >>> r["in_sample"]["mape_pct"] < r["cv"]["mape_pct"]
+    >>> r = mlsim.calibrate("h200", "results/h200-torch-square.csv", host_floor_from_smallest=True,
+    ...                     out="my-hopper.toml")
+    >>> r["written"]
+    ['my-hopper.toml']
+    """
+    files = list(measurements) if isinstance(measurements, (list, tuple)) else [measurements]
+    chips_ = [chip] if isinstance(chip, (Chip, str, os.PathLike)) else list(chip)
+    if params is not None and not isinstance(params, str):
+        params = ",".join(params)
+    return _calibrate(chips_, files, [_csv_of(m) for m in files], name, out, out_chip, force, params,
+                      host_floor_from_smallest)
