@@ -1,49 +1,21 @@
-//! The CLI's remaining commands in plain Rust, each returning what the
+//! The CLI's remaining commands in plain Rust (the serving summary is
+//! `mlsim_calibrate::serving::by_metric`, as the CLI's), each returning what the
 //! command prints with `--format json` (or, for the checks, what its
 //! `ok:` line says): `validate-serving`, `run`, `presets check`, `stacks
 //! check`, `systems check` and the two `schema` subcommands.
 
-use mlsim_calibrate::serving::{ServingCase, ServingMetric, ServingRow, validate_serving};
+use mlsim_calibrate::serving::{ServingRow, by_metric, validate_serving};
 use mlsim_engine::summary::summarise;
 use mlsim_hw::{Setup, SetupSpec};
 use serde_json::{Value, json};
 
 use crate::core::Error;
 
-/// MAPE and bias per metric over the predicted rows (`by_metric` of
-/// `mlsim validate-serving --format json`).
-#[derive(Debug, serde::Serialize)]
-struct MetricError {
-    metric: &'static str,
-    points: usize,
-    mape_pct: f64,
-    bias_pct: f64,
-}
-
-fn serving_summary(cases: &[ServingCase]) -> Vec<MetricError> {
-    ServingMetric::ALL
-        .iter()
-        .filter_map(|&(metric, name, _)| {
-            let errors: Vec<f64> = cases
-                .iter()
-                .filter(|c| c.row.metric == metric)
-                .filter_map(|c| c.error_pct)
-                .collect();
-            (!errors.is_empty()).then(|| MetricError {
-                metric: name,
-                points: errors.len(),
-                mape_pct: errors.iter().map(|e| e.abs()).sum::<f64>() / errors.len() as f64,
-                bias_pct: errors.iter().sum::<f64>() / errors.len() as f64,
-            })
-        })
-        .collect()
-}
-
 /// `mlsim validate-serving --format json` for `rows` read from `shown`:
 /// `{"measurements", "cases", "by_metric"}`.
 pub fn serving_report(rows: &[ServingRow], shown: &str) -> Result<Value, Error> {
     let cases = validate_serving(rows);
-    let by_metric = serving_summary(&cases);
+    let by_metric = by_metric(&cases);
     to_value(&json!({
         "measurements": shown,
         "cases": cases,
