@@ -36,6 +36,7 @@ pub mod preset;
 pub mod report;
 pub mod scorecard;
 pub mod serving;
+pub mod shards;
 pub mod targets;
 pub mod validate;
 

@@ -2092,6 +2092,39 @@ fn stack_schema() -> PyResult<String> {
     run(|| Ok(crate::commands::stack_schema()))
 }
 
+/// Put the parts of a sharded sweep back together, as `mlsim merge OUT
+/// PARTS...` does: the parts (written by `mlsim sweep --shard K/N --format
+/// csv`) must be the N slices of one grid, each once, in any order. Writes
+/// `out`, byte for byte the unsharded sweep's CSV, never over an existing
+/// file unless `force=True`, and returns the number of rows. A missing,
+/// repeated, foreign or truncated part raises `MeasurementError` with the
+/// CLI's message, and nothing is written.
+///
+/// >>> mlsim.merge("sweep.csv", ["part-1.csv", "part-0.csv"])
+/// 24
+#[pyfunction]
+#[pyo3(signature = (out, parts, force = false))]
+fn merge(
+    py: Python<'_>,
+    out: std::path::PathBuf,
+    parts: Vec<std::path::PathBuf>,
+    force: bool,
+) -> PyResult<u64> {
+    run_detached(py, || {
+        let shown = out.display().to_string();
+        crate::calibrate::check_new(&shown, force, "results file")?;
+        let checked = mlsim_calibrate::shards::check_parts(&parts).map_err(Error::Measurement)?;
+        let mut bytes = Vec::new();
+        mlsim_calibrate::shards::write_merged(&checked, &mut bytes)
+            .map_err(|e| Error::Measurement(e.to_string()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::Measurement("the parts are not UTF-8 text".into()))?;
+        let rows = text.lines().count().saturating_sub(1) as u64;
+        crate::calibrate::write_new(&shown, &text, force, "results file")?;
+        Ok(rows)
+    })
+}
+
 #[pymodule]
 fn _mlsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -2130,5 +2163,6 @@ fn _mlsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_system, m)?)?;
     m.add_function(wrap_pyfunction!(chip_schema, m)?)?;
     m.add_function(wrap_pyfunction!(stack_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(merge, m)?)?;
     Ok(())
 }

@@ -228,6 +228,28 @@ def test_sweep_shard_equals_cli_shard(cli, n):
     assert seen == list(zip(full["hardware"], full["m"], full["dtype"]))
 
 
+def test_merge_equals_cli_merge_and_the_unsharded_sweep(cli, tmp_path):
+    args = ["sweep", "--hw", "t4", "--sizes", "256,1024", "--dtypes", "fp32,fp16", "--format", "csv"]
+    parts = []
+    for k in range(3):
+        part = tmp_path / f"part-{k}.csv"
+        cli.run(*args, "--shard", f"{k}/3", "--out", str(part))
+        parts.append(part)
+    ours, theirs = tmp_path / "py.csv", tmp_path / "cli.csv"
+    rows = mlsim.merge(ours, list(reversed(parts)))
+    cli.run("merge", str(theirs), *map(str, parts))
+    assert ours.read_bytes() == theirs.read_bytes() == cli.run(*args).stdout.encode()
+    assert rows == 4
+    # Never over an existing file without force; a missing slice is the CLI's error.
+    with pytest.raises(ValueError, match="force=True"):
+        mlsim.merge(ours, parts)
+    assert mlsim.merge(ours, parts, force=True) == 4
+    with pytest.raises(mlsim.MeasurementError) as e:
+        mlsim.merge(tmp_path / "missing.csv", parts[:2])
+    assert str(e.value) == cli.error("merge", str(tmp_path / "m.csv"), *map(str, parts[:2]))
+    assert not (tmp_path / "missing.csv").exists()
+
+
 @pytest.mark.parametrize("shard", [(3, 3), (-1, 2), (0, 0), "0/4", (1,), (0.0, 2)])
 def test_bad_shards_raise_value_error(shard):
     with pytest.raises(ValueError, match="shard must be"):

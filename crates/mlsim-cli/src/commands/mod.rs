@@ -11,7 +11,6 @@ pub mod presets;
 pub mod recommend;
 pub mod run;
 pub mod serve;
-pub mod shard;
 pub mod sim;
 pub mod stacks;
 pub mod stream_probe;

@@ -12,9 +12,9 @@ use mlsim_quant::Dtype;
 use mlsim_workload::{Op, Workload};
 use rayon::prelude::*;
 
-use super::shard::{PartHeader, Shard, grid_digest};
 use crate::output::{Format, Table, sig, write_json};
 use crate::{CmdResult, Failure, FormatArg};
+use mlsim_calibrate::shards::{PartHeader, Shard, grid_digest};
 
 #[derive(Debug, Args)]
 #[command(

@@ -1,10 +1,15 @@
 //! Sweeps past one machine: a grid of predictions cut into N contiguous
 //! slices (`mlsim sweep --shard K/N`), each written as CSV behind one
 //! comment line that says which slice of which grid it is, and put back
-//! together by `mlsim merge`, which checks that the parts are complete and
-//! disjoint and writes exactly what the unsharded sweep writes.
+//! together (`mlsim merge`, `mlsim.merge` in Python): the parts must be
+//! the N slices of one grid, each once, each with the rows its slice
+//! holds, under one CSV header; the output is exactly what the unsharded
+//! sweep writes. Rows are copied as text, streamed, never parsed or held
+//! all at once.
 
 use std::fmt;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// The K-th (from 0) of N slices of a grid.
@@ -103,6 +108,134 @@ pub fn grid_digest(definition: &str) -> String {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("{h:016x}")
+}
+
+/// A part's first line, read and checked; errors start with the path.
+pub fn header_of(path: &Path) -> Result<PartHeader, String> {
+    let bad = |m: String| format!("{}: {m}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut line = String::new();
+    BufReader::new(file)
+        .read_line(&mut line)
+        .map_err(|e| bad(e.to_string()))?;
+    let h: PartHeader = line.trim_end().parse().map_err(bad)?;
+    let (start, end) = h.shard.range(h.total);
+    if (h.start, h.end) != (start, end) {
+        return Err(bad(format!(
+            "line 1: slice {}/{} of {} points is {start}..{end}, the line says {}..{}",
+            h.shard.index, h.shard.of, h.total, h.start, h.end
+        )));
+    }
+    Ok(h)
+}
+
+/// The parts of one sweep in slice order, checked: one grid, each slice
+/// once, none missing. Errors name the file (or the missing slice).
+pub fn check_parts(paths: &[PathBuf]) -> Result<Vec<(PartHeader, PathBuf)>, String> {
+    let mut parts: Vec<(PartHeader, PathBuf)> = paths
+        .iter()
+        .map(|p| Ok((header_of(p)?, p.clone())))
+        .collect::<Result<_, String>>()?;
+    let Some((first, first_path)) = parts.first().cloned() else {
+        return Err("no parts given".into());
+    };
+    for (h, p) in &parts {
+        if (h.shard.of, h.total, &h.grid) != (first.shard.of, first.total, &first.grid) {
+            return Err(format!(
+                "{}: a part of another sweep (grid {}, {} slices of {} points), not of {}'s (grid {}, {} slices of {} points)",
+                p.display(),
+                h.grid,
+                h.shard.of,
+                h.total,
+                first_path.display(),
+                first.grid,
+                first.shard.of,
+                first.total
+            ));
+        }
+    }
+    parts.sort_by_key(|(h, _)| h.shard.index);
+    for pair in parts.windows(2) {
+        if pair[0].0.shard.index == pair[1].0.shard.index {
+            return Err(format!(
+                "{}: slice {} is also in {}: each part once",
+                pair[1].1.display(),
+                pair[1].0.shard.index,
+                pair[0].1.display()
+            ));
+        }
+    }
+    let have: Vec<u64> = parts.iter().map(|(h, _)| h.shard.index).collect();
+    if let Some(missing) = (0..first.shard.of).find(|k| !have.contains(k)) {
+        return Err(format!(
+            "slice {missing}/{} is missing: {} of {} parts given\n  hint: run `mlsim sweep ... --shard {missing}/{}` for it",
+            first.shard.of,
+            parts.len(),
+            first.shard.of,
+            first.shard.of
+        ));
+    }
+    Ok(parts)
+}
+
+/// Write the checked `parts` (from [`check_parts`]) as one CSV: the
+/// header once, every part's rows in slice order.
+pub fn write_merged(parts: &[(PartHeader, PathBuf)], out: &mut impl Write) -> std::io::Result<()> {
+    let mut csv_header: Option<String> = None;
+    for (h, path) in parts {
+        copy_rows(path, h, &mut csv_header, out)?;
+    }
+    out.flush()
+}
+
+/// Copy one part's rows after checking its CSV header against the first
+/// part's and counting its rows against its slice. Errors name the part.
+fn copy_rows(
+    path: &Path,
+    h: &PartHeader,
+    csv_header: &mut Option<String>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let invalid = |m: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {m}", path.display()),
+        )
+    };
+    let mut lines = BufReader::new(std::fs::File::open(path)?).lines();
+    lines.next().transpose()?; // the part header, read before
+    let header = lines
+        .next()
+        .transpose()?
+        .ok_or_else(|| invalid("line 2: no CSV header".into()))?;
+    match csv_header {
+        None => {
+            writeln!(out, "{header}")?;
+            *csv_header = Some(header);
+        }
+        Some(first) if *first != header => {
+            return Err(invalid(format!(
+                "line 2: the CSV header differs from the first part's (`{header}`)"
+            )));
+        }
+        Some(_) => {}
+    }
+    let mut rows = 0u64;
+    for line in lines {
+        writeln!(out, "{}", line?)?;
+        rows += 1;
+    }
+    if rows != h.end - h.start {
+        return Err(invalid(format!(
+            "{rows} rows, but slice {}/{} holds {} (points {}..{}): a truncated or edited part",
+            h.shard.index,
+            h.shard.of,
+            h.end - h.start,
+            h.start,
+            h.end
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
