@@ -95,33 +95,10 @@ pub fn system_entries() -> Result<Vec<SystemEntry>, Error> {
 }
 
 /// A byte count with an optional decimal or binary suffix, as `mlsim
-/// collective --bytes` reads it (`16KiB`, `1MB`, `1e9`).
+/// collective --bytes` reads it (`16KiB`, `1MB`, `1e9`): the engine's
+/// parser, its message a `ValueError`.
 pub fn parse_bytes(s: &str) -> Result<f64, Error> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
-        .unwrap_or(t.len());
-    let (number, suffix) = t.split_at(split);
-    let scale = match suffix.to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "kb" | "k" => 1e3,
-        "mb" | "m" => 1e6,
-        "gb" | "g" => 1e9,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => {
-            return Err(Error::Value(format!(
-                "unknown size suffix `{other}` in `{s}`, expected KB, MB, GB, KiB, MiB or GiB"
-            )));
-        }
-    };
-    let v: f64 = number.parse().map_err(|_| {
-        Error::Value(format!(
-            "`{s}` is not a byte count (e.g. 1048576, 1MiB, 1e9)"
-        ))
-    })?;
-    check_bytes(v * scale, s)
+    mlsim_engine::collectives::parse_bytes(s).map_err(Error::Value)
 }
 
 /// A byte count given as a number: finite and at least 0.
