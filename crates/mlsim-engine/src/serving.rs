@@ -416,3 +416,47 @@ pub fn best(
     }
     (best, tried)
 }
+
+/// The best configuration of each scheme (as [`best`] for that scheme
+/// alone, in `schemes` order) and, of those, the one with the most output
+/// tokens a second per chip (the first of equals): what `mlsim serve`
+/// reports.
+#[allow(clippy::too_many_arguments)]
+pub fn best_per_scheme(
+    t: &Target<'_>,
+    system: &System,
+    cfg: &ModelConfig,
+    schemes: &[Scheme],
+    prompt: u64,
+    output: u64,
+    limits: Limits,
+    max_batch: u64,
+    usd_per_chip_hour: Option<f64>,
+) -> (Vec<(String, Option<ServingPoint>)>, Option<ServingPoint>) {
+    let per_scheme: Vec<(String, Option<ServingPoint>)> = schemes
+        .iter()
+        .map(|s| {
+            let (found, _) = best(
+                t,
+                system,
+                cfg,
+                std::slice::from_ref(s),
+                prompt,
+                output,
+                limits,
+                max_batch,
+                usd_per_chip_hour,
+            );
+            (s.name.clone(), found)
+        })
+        .collect();
+    let overall = per_scheme
+        .iter()
+        .filter_map(|(_, p)| p.as_ref())
+        .fold(None::<&ServingPoint>, |b, p| match b {
+            Some(b) if b.output_tokens_per_s_per_chip >= p.output_tokens_per_s_per_chip => Some(b),
+            _ => Some(p),
+        })
+        .cloned();
+    (per_scheme, overall)
+}

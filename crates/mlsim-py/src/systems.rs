@@ -6,7 +6,7 @@
 //! copied here; the pytest suite compares every piece with the binary.
 
 use mlsim_engine::collectives::{Collective, Fabric, cost};
-use mlsim_engine::serving::{Limits, ServingPoint, best};
+use mlsim_engine::serving::Limits;
 use mlsim_hw::System;
 use mlsim_workload::transformer::{ModelConfig, Scheme};
 
@@ -234,31 +234,17 @@ pub fn serve(
     }
     let setup = setup_options.setup(system.chip.clone())?;
     let target = setup.target();
-    let per_scheme: Vec<(String, Option<ServingPoint>)> = o
-        .schemes
-        .iter()
-        .map(|s| {
-            let (found, _) = best(
-                &target,
-                system,
-                cfg,
-                std::slice::from_ref(s),
-                prompt,
-                output,
-                limits,
-                max_batch,
-                o.usd_per_hour,
-            );
-            (s.name.clone(), found)
-        })
-        .collect();
-    // The best of the per-scheme bests (the first of equals), as the CLI.
-    let overall = per_scheme.iter().filter_map(|(_, p)| p.as_ref()).fold(
-        None::<&ServingPoint>,
-        |b, p| match b {
-            Some(b) if b.output_tokens_per_s_per_chip >= p.output_tokens_per_s_per_chip => Some(b),
-            _ => Some(p),
-        },
+    // The best per scheme and the best of all, as the CLI.
+    let (per_scheme, overall) = mlsim_engine::serving::best_per_scheme(
+        &target,
+        system,
+        cfg,
+        &o.schemes,
+        prompt,
+        output,
+        limits,
+        max_batch,
+        o.usd_per_hour,
     );
     Ok(serde_json::json!({
         "model": cfg.name,

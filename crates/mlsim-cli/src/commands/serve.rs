@@ -4,7 +4,7 @@
 //! chip (docs/model/serving.md).
 
 use clap::Args;
-use mlsim_engine::serving::{Limits, ServingPoint, best};
+use mlsim_engine::serving::{Limits, best_per_scheme};
 use mlsim_workload::transformer::{Scheme, load_model};
 
 use crate::output::{Format, Table, sig, write_csv, write_json};
@@ -100,31 +100,18 @@ pub fn run(args: &ServeArgs) -> CmdResult {
         tpot_ms: args.tpot_ms,
     };
     // The best per scheme, then the best of all.
-    let per_scheme: Vec<(String, Option<ServingPoint>)> = args
-        .schemes
-        .iter()
-        .map(|s| {
-            let (found, _) = best(
-                &target,
-                &system,
-                &cfg,
-                std::slice::from_ref(s),
-                args.prompt,
-                args.output,
-                limits,
-                args.max_batch,
-                args.usd_per_chip_hour,
-            );
-            (s.name.clone(), found)
-        })
-        .collect();
-    let overall = per_scheme.iter().filter_map(|(_, p)| p.as_ref()).fold(
-        None::<&ServingPoint>,
-        |b, p| match b {
-            Some(b) if b.output_tokens_per_s_per_chip >= p.output_tokens_per_s_per_chip => Some(b),
-            _ => Some(p),
-        },
+    let (per_scheme, overall) = best_per_scheme(
+        &target,
+        &system,
+        &cfg,
+        &args.schemes,
+        args.prompt,
+        args.output,
+        limits,
+        args.max_batch,
+        args.usd_per_chip_hour,
     );
+    let overall = overall.as_ref();
     match args.format.format {
         Format::Json => write_json(&serde_json::json!({
             "model": cfg.name,
