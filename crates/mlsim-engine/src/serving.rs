@@ -3,22 +3,27 @@
 //! pipeline parallelism (the layers in `pp` stages, micro-batches through
 //! them), and the serving metrics of a batch: time to first token (the
 //! prompt's prefill), time per output token (a decode step), end-to-end
-//! latency, throughput per chip and KV-cache capacity. Decision note:
-//! `docs/model/serving.md`.
+//! latency, throughput per chip and KV-cache capacity, with data-parallel
+//! replicas filling the system. Decision note: `docs/model/serving.md`.
 //!
 //! ```text
 //! shard      heads, FFN width, vocabulary / tp; KV heads / tp (one each,
-//!            replicated, when fewer than tp); layers / pp (the largest stage);
+//!            replicated, when fewer than tp); latent attention: heads / tp, the
+//!            latent projections and the latent KV cache whole on every chip;
+//!            layers / pp (the largest stage, its layers of experts first);
 //!            a mixture of experts: experts / tp on each chip (expert
-//!            parallelism) when tp divides them, else each expert split tp ways
+//!            parallelism, the shared experts whole) when tp divides them, else
+//!            each expert split tp ways
 //! stage      = step of the shard on one chip (model::predict_step)
 //!              + layers x 2 all-reduces of tokens x d x activation bytes (tp > 1;
-//!                expert parallelism: the FFN's all-reduce becomes two
-//!                all-to-alls of tokens x k x d x bytes / tp a rank)
+//!                expert parallelism: a layer of experts' FFN all-reduce becomes
+//!                two all-to-alls of tokens x k x d x bytes / tp x imbalance a rank)
 //!              + an all-gather of the logits, sequences x vocabulary x bytes
 //! step       = pp x stage(batch / pp) + (pp - 1) x send(tokens x d x bytes)
 //! TTFT       = prefill step (batch prompts);  TPOT = decode step at prompt + output / 2
-//! e2e        = TTFT + (output - 1) x TPOT;   throughput = batch / TPOT / (tp x pp)
+//! replicas   = chips of the system / (tp x pp), rounded down, each with its batch
+//! e2e        = TTFT + (output - 1) x TPOT;   throughput = replicas x batch / TPOT,
+//!              per chip / the system's chips
 //! energy     = chips x (prefill + (output - 1) x decode joules a chip) / (batch x output)
 //!              (a chip: its stage's kernels at their power for each micro-batch,
 //!              idle power the rest: energy.rs)
@@ -75,12 +80,20 @@ pub fn shard(cfg: &ModelConfig, par: Parallelism) -> Result<ModelConfig, String>
     };
     // A mixture of experts spreads its experts over the tp chips (expert
     // parallelism) when they divide evenly; otherwise, as a dense FFN,
-    // each expert is split tp ways.
+    // each expert is split tp ways. Dense FFN layers (a dense model's, or
+    // a mixture of experts' first layers) are split tp ways.
     let expert_parallel = expert_parallel(cfg, tp);
-    if !expert_parallel && !cfg.ffn_size.is_multiple_of(tp) {
+    let dense_ffn = cfg.dense_ffn_layers() > 0;
+    if dense_ffn && !cfg.ffn_size.is_multiple_of(tp) {
         return Err(format!(
             "FFN width {} does not split over tp = {tp}",
             cfg.ffn_size
+        ));
+    }
+    let expert_ffn = cfg.expert_ffn_size();
+    if cfg.moe.is_some() && !expert_parallel && !expert_ffn.is_multiple_of(tp) {
+        return Err(format!(
+            "expert FFN width {expert_ffn} does not split over tp = {tp}"
         ));
     }
     if pp > cfg.layers {
@@ -89,19 +102,29 @@ pub fn shard(cfg: &ModelConfig, par: Parallelism) -> Result<ModelConfig, String>
             cfg.layers
         ));
     }
+    // The stage timed and sized is the largest, with as many layers of
+    // experts as the model has (a later stage's, past the dense first
+    // layers: the heaviest).
+    let layers = cfg.layers.div_ceil(pp);
     Ok(ModelConfig {
         name: format!("{} (tp {tp}, pp {pp} shard)", cfg.name),
         heads: cfg.heads / tp,
         kv_heads,
-        ffn_size: if expert_parallel {
-            cfg.ffn_size
-        } else {
+        ffn_size: if dense_ffn {
             cfg.ffn_size / tp
+        } else {
+            cfg.ffn_size
         },
         vocab_size: cfg.vocab_size.div_ceil(tp),
-        layers: cfg.layers.div_ceil(pp),
+        layers,
         moe: cfg.moe.map(|m| mlsim_workload::transformer::Moe {
             expert_shards: if expert_parallel { tp } else { 1 },
+            expert_ffn_size: Some(if expert_parallel {
+                expert_ffn
+            } else {
+                expert_ffn / tp
+            }),
+            dense_layers: layers - layers.min(cfg.moe_layers()),
             ..m
         }),
         ..cfg.clone()
@@ -124,6 +147,9 @@ pub struct StepTime {
     pub stage_compute_ms: f64,
     /// Of which tensor-parallel collectives, per stage pass, ms.
     pub stage_collective_ms: f64,
+    /// Of those, the experts' all-to-alls (dispatch and combine, at the
+    /// busiest chip's share), per stage pass, ms.
+    pub stage_all_to_all_ms: f64,
     /// Of which sends between stages, ms.
     pub pipeline_send_ms: f64,
     /// Joules one chip spends on the step: its stage's kernels at their
@@ -178,22 +204,26 @@ pub fn step(
         .activation_storage()
         .bytes_per_element();
     let tokens = (micro * tokens_each) as f64;
-    let collective_ms = if par.tp > 1 {
+    let (collective_ms, all_to_all_ms) = if par.tp > 1 {
         let f = fabric(par.tp)?;
         let hidden = tokens * cfg.hidden_size as f64 * act_bytes;
         let all_reduce = cost(Collective::AllReduce, hidden, par.tp as u32, f).time_s;
         // After attention, an all-reduce; after the FFN, another, or with
         // the experts spread over the chips, an all-to-all sending each
         // token's k copies to their experts and one bringing them back
-        // (each rank dispatching its 1/tp of the tokens).
-        let ffn = match cfg.moe {
-            Some(m) if expert_parallel(cfg, par.tp) => {
-                let each = hidden * m.experts_per_token as f64 / par.tp as f64;
+        // (each rank dispatching its 1/tp of the tokens; the busiest rank,
+        // receiving `imbalance` times the mean, sets the time). Shared
+        // experts then run on each rank's own tokens: nothing to send.
+        let moe_ffn = match shard_cfg.moe {
+            Some(m) if m.expert_shards > 1 => {
+                let each = hidden * m.experts_per_token as f64 / par.tp as f64 * m.busiest();
                 2.0 * cost(Collective::AllToAll, each, par.tp as u32, f).time_s
             }
             _ => all_reduce,
         };
-        let per_layer = all_reduce + ffn;
+        let dense = shard_cfg.dense_ffn_layers() as f64;
+        let moe = shard_cfg.moe_layers() as f64;
+        let layers = dense * (all_reduce + all_reduce) + moe * (all_reduce + moe_ffn);
         // The LM head scores each sequence's last token only.
         let logits = cost(
             Collective::AllGather,
@@ -202,9 +232,14 @@ pub fn step(
             f,
         )
         .time_s;
-        (shard_cfg.layers as f64 * per_layer + logits) * 1e3
+        let all_to_all = if shard_cfg.moe.is_some_and(|m| m.expert_shards > 1) {
+            moe * moe_ffn
+        } else {
+            0.0
+        };
+        ((layers + logits) * 1e3, all_to_all * 1e3)
     } else {
-        0.0
+        (0.0, 0.0)
     };
     let send_ms = if par.pp > 1 {
         let f = fabric(par.chips())?;
@@ -225,6 +260,7 @@ pub fn step(
         step_ms,
         stage_compute_ms: compute_ms,
         stage_collective_ms: collective_ms,
+        stage_all_to_all_ms: all_to_all_ms,
         pipeline_send_ms: send_ms,
         chip_joules,
     })
@@ -249,14 +285,32 @@ pub struct ServingPoint {
     pub tpot_ms: f64,
     /// TTFT + (output - 1) x TPOT, ms.
     pub e2e_latency_ms: f64,
-    /// Output tokens per second, all sequences.
+    /// Output tokens per second of one replica (tp x pp chips), all its
+    /// sequences.
     pub output_tokens_per_s: f64,
-    /// The same per chip.
+    /// Data-parallel replicas of the split the system holds: its chips /
+    /// (tp pp), rounded down; each serves its own batch.
+    pub replicas: u64,
+    /// Output tokens per second of every replica.
+    pub system_output_tokens_per_s: f64,
+    /// The system's output tokens per second over all its chips (chips
+    /// no whole replica uses count, idle).
     pub output_tokens_per_s_per_chip: f64,
     /// Weight bytes on one chip.
     pub weight_bytes_per_chip: f64,
+    /// KV-cache bytes one token adds on one chip: its KV heads', or with
+    /// latent attention the whole latent (replicated on every tp chip).
+    pub kv_bytes_per_token_per_chip: f64,
     /// KV-cache bytes on one chip for the batch at prompt + output.
     pub kv_bytes_per_chip: f64,
+    /// The busiest chip's routed expert pairs over the mean, as this split
+    /// applies it (`--moe-imbalance` up to the expert-parallel chips; 1
+    /// when the experts are not spread); none for a dense model.
+    pub moe_imbalance: Option<f64>,
+    /// The prefill step's terms (TTFT).
+    pub prefill_step: StepTime,
+    /// The decode step's terms (TPOT).
+    pub decode_step: StepTime,
     /// Sequences of prompt + output tokens whose KV cache fits next to
     /// the weights on each chip.
     pub max_sequences: u64,
@@ -309,7 +363,8 @@ pub fn serve(
         scheme,
     )?;
     let weights = shard_cfg.parameters() * on_chip.weights.bytes_per_element();
-    let kv_per_sequence = shard_cfg.kv_bytes_per_token(on_chip.kv) * (prompt + output) as f64;
+    let kv_per_token = shard_cfg.kv_bytes_per_token(on_chip.kv);
+    let kv_per_sequence = kv_per_token * (prompt + output) as f64;
     let capacity = t.chip.main_memory().size_bytes;
     let max_sequences = if capacity > weights {
         ((capacity - weights) / kv_per_sequence).floor() as u64
@@ -317,6 +372,8 @@ pub fn serve(
         0
     };
     let throughput = batch as f64 / (decode.step_ms / 1e3);
+    let replicas = u64::from(system.chips()) / par.chips();
+    let system_throughput = replicas as f64 * throughput;
     let e2e_ms = prefill.step_ms + (output - 1) as f64 * decode.step_ms;
     let tokens = (batch * output) as f64;
     let chips = par.chips() as f64;
@@ -335,9 +392,15 @@ pub fn serve(
         tpot_ms: decode.step_ms,
         e2e_latency_ms: e2e_ms,
         output_tokens_per_s: throughput,
-        output_tokens_per_s_per_chip: throughput / par.chips() as f64,
+        replicas,
+        system_output_tokens_per_s: system_throughput,
+        output_tokens_per_s_per_chip: system_throughput / f64::from(system.chips()),
         weight_bytes_per_chip: weights,
+        kv_bytes_per_token_per_chip: kv_per_token,
         kv_bytes_per_chip: kv_per_sequence * batch as f64,
+        moe_imbalance: shard_cfg.moe.map(|m| m.busiest()),
+        prefill_step: prefill,
+        decode_step: decode,
         max_sequences,
         fits: batch <= max_sequences,
         joules_per_output_token: joules,
@@ -357,8 +420,9 @@ pub struct Limits {
 /// The configuration with the most output tokens per second per chip that
 /// fits and meets `limits`, over `schemes`, tp in 1, 2, 4, ... up to a
 /// node, pp in 1, 2, 4, ... up to the system, batches 1, 2, 4, ... up to
-/// `max_batch` (ties: fewer chips, then the earlier scheme). Every point
-/// tried is returned with it, in search order.
+/// `max_batch`, the system's chips / (tp pp) replicas of each (ties: fewer
+/// chips a replica, then the earlier scheme). Every point tried is
+/// returned with it, in search order.
 #[allow(clippy::too_many_arguments)]
 pub fn best(
     t: &Target<'_>,

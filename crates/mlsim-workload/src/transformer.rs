@@ -518,6 +518,25 @@ impl ModelConfig {
         .validated(file, None)
     }
 
+    /// The model served with routing imbalance `imbalance` (the busiest
+    /// expert-parallel chip's routed pairs over the mean, [`Moe::imbalance`]):
+    /// refused for a dense model and outside 1 to 65536.
+    pub fn with_moe_imbalance(mut self, imbalance: f64) -> Result<Self, String> {
+        let Some(moe) = self.moe.as_mut() else {
+            return Err(format!(
+                "{} has no mixture of experts to be imbalanced",
+                self.name
+            ));
+        };
+        if !(imbalance.is_finite() && (1.0..=65536.0).contains(&imbalance)) {
+            return Err(format!(
+                "expected the busiest chip's load over the mean, 1 to 65536, got {imbalance}"
+            ));
+        }
+        moe.imbalance = imbalance;
+        Ok(self)
+    }
+
     /// Width of one expert's FFN: `moe.expert_ffn_size`, else `ffn_size`.
     pub fn expert_ffn_size(&self) -> u64 {
         self.moe
@@ -1620,6 +1639,29 @@ mod tests {
             ..skewed
         };
         assert_eq!(one.routed_tokens(16), 32.0);
+        let mixtral = load_model("mixtral-8x7b").unwrap();
+        assert_eq!(
+            mixtral
+                .clone()
+                .with_moe_imbalance(1.25)
+                .unwrap()
+                .moe
+                .unwrap()
+                .imbalance,
+            1.25
+        );
+        assert!(
+            mixtral
+                .with_moe_imbalance(0.5)
+                .unwrap_err()
+                .contains("got 0.5")
+        );
+        assert!(
+            tiny()
+                .with_moe_imbalance(2.0)
+                .unwrap_err()
+                .contains("no mixture")
+        );
     }
 
     /// Bad [mla] and [moe] values name the file, line, column and field.
