@@ -1,7 +1,7 @@
 //! `mlsim serve`: the best way to serve a model on a system under latency
 //! limits: precision scheme, tensor and pipeline parallelism and batch,
 //! with time to first token, time per output token and throughput per
-//! chip (docs/model/serving.md).
+//! chip, data-parallel replicas filling the system (docs/model/serving.md).
 
 use clap::Args;
 use mlsim_engine::serving::{Limits, best_per_scheme};
@@ -13,7 +13,8 @@ use crate::{CmdResult, Failure, FormatArg};
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     mlsim serve --model llama-3-70b --system hgx-h100-8 --ttft-ms 500 --tpot-ms 50\n  \
-    mlsim serve --model llama-3-8b --system mi300x-8 --schemes bf16,fp8 --prompt 2048 --output 512\n\n\
+    mlsim serve --model llama-3-8b --system mi300x-8 --schemes bf16,fp8 --prompt 2048 --output 512\n  \
+    mlsim serve --model deepseek-v3 --system hgx-h200-8 --schemes fp8 --moe-imbalance 1.5\n\n\
     The chips run a CUDA-graph engine (--framework cuda-graph --timing back-to-back) unless\n\
     --framework or --timing says otherwise.")]
 pub struct ServeArgs {
@@ -45,6 +46,11 @@ pub struct ServeArgs {
     /// Largest batch (concurrent sequences) tried: 1, 2, 4, ... up to it.
     #[arg(long = "max-batch", default_value_t = 1024)]
     max_batch: u64,
+    /// Routing imbalance of a mixture of experts: the busiest
+    /// expert-parallel chip's routed tokens over the mean (1: balanced;
+    /// at most the chips the experts are spread over).
+    #[arg(long = "moe-imbalance", value_name = "RATIO")]
+    moe_imbalance: Option<f64>,
     #[command(flatten)]
     setup: crate::SetupArgs,
     #[command(flatten)]
@@ -86,7 +92,12 @@ pub fn run(args: &ServeArgs) -> CmdResult {
             return Err(bad(format!("{flag} must be from 1 to 2^24, got {v}")));
         }
     }
-    let cfg = load_model(&args.model).map_err(|e| bad(e.to_string()))?;
+    let mut cfg = load_model(&args.model).map_err(|e| bad(e.to_string()))?;
+    if let Some(v) = args.moe_imbalance {
+        cfg = cfg
+            .with_moe_imbalance(v)
+            .map_err(|e| bad(format!("--moe-imbalance: {e}")))?;
+    }
     let system = mlsim_hw::load_system(&args.system)?;
     let mut setup_args = args.setup.clone();
     if setup_args.framework.is_none() && setup_args.timing.is_none() {
@@ -130,11 +141,13 @@ pub fn run(args: &ServeArgs) -> CmdResult {
                         p.scheme.clone(),
                         p.parallelism.tp.to_string(),
                         p.parallelism.pp.to_string(),
+                        p.replicas.to_string(),
                         p.batch.to_string(),
                         crate::output::csv_num(p.ttft_ms),
                         crate::output::csv_num(p.tpot_ms),
                         crate::output::csv_num(p.e2e_latency_ms),
                         crate::output::csv_num(p.output_tokens_per_s),
+                        crate::output::csv_num(p.system_output_tokens_per_s),
                         crate::output::csv_num(p.output_tokens_per_s_per_chip),
                         p.max_sequences.to_string(),
                         p.joules_per_output_token
@@ -151,11 +164,13 @@ pub fn run(args: &ServeArgs) -> CmdResult {
                     "scheme",
                     "tp",
                     "pp",
+                    "replicas",
                     "batch",
                     "ttft_ms",
                     "tpot_ms",
                     "e2e_latency_ms",
                     "output_tokens_per_s",
+                    "system_output_tokens_per_s",
                     "output_tokens_per_s_per_chip",
                     "max_sequences",
                     "joules_per_output_token",
@@ -166,7 +181,7 @@ pub fn run(args: &ServeArgs) -> CmdResult {
         }
         Format::Table => {
             outln!(
-                "{} on {} ({} x {} chips, framework {}), {} prompt + {} output tokens; limits: TTFT {}, TPOT {}",
+                "{} on {} ({} x {} chips, framework {}), {} prompt + {} output tokens; limits: TTFT {}, TPOT {}{}",
                 cfg.name,
                 system.name,
                 system.nodes,
@@ -175,17 +190,21 @@ pub fn run(args: &ServeArgs) -> CmdResult {
                 args.prompt,
                 args.output,
                 limit(args.ttft_ms),
-                limit(args.tpot_ms)
+                limit(args.tpot_ms),
+                args.moe_imbalance
+                    .map_or(String::new(), |v| format!("; MoE imbalance {}", sig(v, 4)))
             );
             let mut t = Table::new([
                 "scheme",
                 "tp",
                 "pp",
+                "replicas",
                 "batch",
                 "TTFT ms",
                 "TPOT ms",
                 "e2e ms",
                 "tok/s",
+                "system tok/s",
                 "tok/s/chip",
                 "max seqs",
                 "J/token",
@@ -197,11 +216,13 @@ pub fn run(args: &ServeArgs) -> CmdResult {
                         s.clone(),
                         p.parallelism.tp.to_string(),
                         p.parallelism.pp.to_string(),
+                        p.replicas.to_string(),
                         p.batch.to_string(),
                         sig(p.ttft_ms, 4),
                         sig(p.tpot_ms, 4),
                         sig(p.e2e_latency_ms, 4),
                         sig(p.output_tokens_per_s, 4),
+                        sig(p.system_output_tokens_per_s, 4),
                         sig(p.output_tokens_per_s_per_chip, 4),
                         p.max_sequences.to_string(),
                         p.joules_per_output_token.map_or("-".into(), |j| sig(j, 3)),
@@ -213,7 +234,9 @@ pub fn run(args: &ServeArgs) -> CmdResult {
                         "-".into(),
                         "-".into(),
                         "-".into(),
+                        "-".into(),
                         "no configuration fits and meets the limits".into(),
+                        String::new(),
                         String::new(),
                         String::new(),
                         String::new(),
@@ -227,11 +250,13 @@ pub fn run(args: &ServeArgs) -> CmdResult {
             out!("{}", t.render());
             match overall {
                 Some(p) => outln!(
-                    "best: {} on tp {} x pp {} ({} chips), batch {}: {} output tokens/s per chip",
+                    "best: {} on tp {} x pp {} ({} chips) x {} replica{}, batch {} each: {} output tokens/s per chip",
                     p.scheme,
                     p.parallelism.tp,
                     p.parallelism.pp,
                     p.parallelism.chips(),
+                    p.replicas,
+                    if p.replicas == 1 { "" } else { "s" },
                     p.batch,
                     sig(p.output_tokens_per_s_per_chip, 4)
                 ),

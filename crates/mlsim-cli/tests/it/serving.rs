@@ -61,6 +61,77 @@ fn serve_meets_its_limits() {
     assert_eq!(best["output_tokens_per_s_per_chip"].as_f64().unwrap(), top);
 }
 
+/// DeepSeek-V3 in fp8 (671 GB of weights; 87.0 GB a chip at TP 8) does
+/// not fit eight 80 GiB H100s and does fit eight 141 GB H200s; the JSON
+/// carries the latent cache a token (61 x 576 x 1 B, whole on every chip),
+/// the imbalance as applied, the replicas and each step's terms.
+#[test]
+fn serve_deepseek_v3_fits_h200s_not_h100s_in_fp8() {
+    let args = |system: &'static str| {
+        vec![
+            "serve",
+            "--model",
+            "deepseek-v3",
+            "--system",
+            system,
+            "--schemes",
+            "fp8",
+            "--max-batch",
+            "16",
+            "--moe-imbalance",
+            "1.5",
+            "--format",
+            "json",
+        ]
+    };
+    let h100 = json(&args("hgx-h100-8"));
+    assert!(h100["best"].is_null(), "{h100}");
+    let h200 = json(&args("hgx-h200-8"));
+    let best = &h200["best"];
+    assert!(best["fits"].as_bool().unwrap());
+    assert_eq!(best["parallelism"]["tp"], 8);
+    assert_eq!(best["replicas"], 1);
+    assert_eq!(best["kv_bytes_per_token_per_chip"], 35_136.0);
+    assert_eq!(best["weight_bytes_per_chip"], 87_015_374_848.0);
+    assert_eq!(best["moe_imbalance"], 1.5);
+    let d = &best["decode_step"];
+    let parts =
+        d["stage_compute_ms"].as_f64().unwrap() + d["stage_collective_ms"].as_f64().unwrap();
+    assert!((d["step_ms"].as_f64().unwrap() - parts).abs() < 1e-9, "{d}");
+    assert!(d["stage_all_to_all_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(best["tpot_ms"], d["step_ms"]);
+}
+
+/// Replicas: at TP 4 an 8-GPU node runs two; the table says so.
+#[test]
+fn serve_counts_replicas() {
+    let v = json(&[
+        "serve",
+        "--model",
+        "llama-3-8b",
+        "--system",
+        "hgx-h100-8",
+        "--schemes",
+        "bf16",
+        "--max-batch",
+        "4",
+        "--format",
+        "json",
+    ]);
+    let b = &v["best"];
+    let chips = b["parallelism"]["tp"].as_u64().unwrap() * b["parallelism"]["pp"].as_u64().unwrap();
+    assert_eq!(b["replicas"].as_u64().unwrap(), 8 / chips);
+    let system = b["system_output_tokens_per_s"].as_f64().unwrap();
+    assert_eq!(
+        system,
+        b["replicas"].as_f64().unwrap() * b["output_tokens_per_s"].as_f64().unwrap()
+    );
+    assert_eq!(
+        b["output_tokens_per_s_per_chip"].as_f64().unwrap(),
+        system / 8.0
+    );
+}
+
 #[test]
 fn bad_serving_input_exits_2_with_a_message() {
     for (args, expected) in [
@@ -106,6 +177,30 @@ fn bad_serving_input_exits_2_with_a_message() {
                 "--usd-per-hour=-1",
             ],
             "--usd-per-hour",
+        ),
+        (
+            vec![
+                "serve",
+                "--model",
+                "llama-3-8b",
+                "--system",
+                "hgx-h100-8",
+                "--moe-imbalance",
+                "2",
+            ],
+            "--moe-imbalance: llama-3-8b has no mixture of experts",
+        ),
+        (
+            vec![
+                "serve",
+                "--model",
+                "mixtral-8x7b",
+                "--system",
+                "hgx-h100-8",
+                "--moe-imbalance",
+                "0.5",
+            ],
+            "--moe-imbalance: expected the busiest chip's load over the mean, 1 to 65536, got 0.5",
         ),
         (
             vec![
