@@ -1440,8 +1440,8 @@ mod tests {
     }
 
     /// The latent cache: 61 layers x (512 + 64) elements a token, 70,272
-    /// bytes in bf16 and 35,136 in fp8, not 2 x 128 heads x 192 x 61 x 2 =
-    /// 5,996,544 bytes as per-head K and V would be.
+    /// bytes in bf16 and 35,136 in fp8, not 128 heads x (192 + 128) x 61
+    /// x 2 = 4,997,120 bytes as every head's K and V would be.
     #[test]
     fn deepseek_v3_latent_kv_cache_per_token() {
         let cfg = deepseek();
