@@ -26,7 +26,7 @@ SYNTHETIC_ROWS = (
     "llama-3-70b,h100-sxm5,8,fp8,8,1,vLLM,0.6.0,16,1024,256,tokens_per_s_per_user,100,tokens/s\n"
     "llama-3-70b,h100-sxm5,16,fp8,8,1,vLLM,0.6.0,16,1024,256,output_tokens_per_s,5000,tokens/s\n"
     "llama-3-8b,h100-sxm5,1,bf16,1,1,vLLM,,4,512,128,ttft_ms,20,ms\n"
-    "deepseek-v3,h100-sxm5,2,bf16,2,1,vLLM,,4,128,128,tpot_ms,10,ms\n"
+    "no-such-model,h100-sxm5,2,bf16,2,1,vLLM,,4,128,128,tpot_ms,10,ms\n"
     "llama-3-8b,h100-sxm5,3,bf16,2,1,vLLM,,4,128,128,tpot_ms,10,ms\n"
     "llama-3-70b,h100-sxm5,1,bf16,1,1,vLLM,,1,128,128,tpot_ms,30,ms\n"
     "llama-3-8b,h100-sxm5,1,int3,1,1,vLLM,,1,128,128,tpot_ms,30,ms\n"
@@ -49,7 +49,7 @@ def test_validate_serving_equals_cli(cli, tmp_path):
     assert c["error_pct"] == pytest.approx(100 * (c["predicted"] - 8.0) / 8.0, rel=1e-12)
     # tokens/s per user is 1000 / TPOT of the same configuration.
     assert cases[1]["predicted"] == pytest.approx(1e3 / c["predicted"], rel=1e-12)
-    assert "deepseek-v3" in cases[4]["unrepresented"]
+    assert "no-such-model" in cases[4]["unrepresented"]
 
 
 def test_validate_serving_of_rows_equals_cli_of_the_same_table(cli, tmp_path):
