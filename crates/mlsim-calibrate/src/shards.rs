@@ -119,23 +119,39 @@ pub fn header_of(path: &Path) -> Result<PartHeader, String> {
         .read_line(&mut line)
         .map_err(|e| bad(e.to_string()))?;
     let h: PartHeader = line.trim_end().parse().map_err(bad)?;
-    let (start, end) = h.shard.range(h.total);
-    if (h.start, h.end) != (start, end) {
-        return Err(bad(format!(
-            "line 1: slice {}/{} of {} points is {start}..{end}, the line says {}..{}",
-            h.shard.index, h.shard.of, h.total, h.start, h.end
-        )));
-    }
+    check_range(&h).map_err(|m| bad(format!("line 1: {m}")))?;
     Ok(h)
 }
 
-/// The parts of one sweep in slice order, checked: one grid, each slice
-/// once, none missing. Errors name the file (or the missing slice).
+/// Whether a header's points are its slice's.
+pub fn check_range(h: &PartHeader) -> Result<(), String> {
+    let (start, end) = h.shard.range(h.total);
+    if (h.start, h.end) != (start, end) {
+        return Err(format!(
+            "slice {}/{} of {} points is {start}..{end}, the part says {}..{}",
+            h.shard.index, h.shard.of, h.total, h.start, h.end
+        ));
+    }
+    Ok(())
+}
+
+/// The CSV parts of one sweep in slice order, checked: one grid, each
+/// slice once, none missing. Errors name the file (or the missing slice).
 pub fn check_parts(paths: &[PathBuf]) -> Result<Vec<(PartHeader, PathBuf)>, String> {
-    let mut parts: Vec<(PartHeader, PathBuf)> = paths
-        .iter()
-        .map(|p| Ok((header_of(p)?, p.clone())))
-        .collect::<Result<_, String>>()?;
+    check_slices(
+        paths
+            .iter()
+            .map(|p| Ok((header_of(p)?, p.clone())))
+            .collect::<Result<_, String>>()?,
+    )
+}
+
+/// Parts whose headers were read (from a CSV part's first line or a
+/// Parquet part's metadata), in slice order, checked: one grid, each
+/// slice once, none missing.
+pub fn check_slices(
+    mut parts: Vec<(PartHeader, PathBuf)>,
+) -> Result<Vec<(PartHeader, PathBuf)>, String> {
     let Some((first, first_path)) = parts.first().cloned() else {
         return Err("no parts given".into());
     };

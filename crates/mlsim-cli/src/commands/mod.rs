@@ -15,6 +15,8 @@ pub mod sim;
 pub mod stacks;
 pub mod stream_probe;
 pub mod sweep;
+#[cfg(feature = "parquet")]
+pub mod sweep_parquet;
 pub mod systems;
 pub mod validate;
 pub mod validate_serving;

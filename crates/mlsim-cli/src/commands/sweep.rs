@@ -12,13 +12,13 @@ use mlsim_quant::Dtype;
 use mlsim_workload::{Op, Workload};
 use rayon::prelude::*;
 
-use crate::output::{Format, Table, sig, write_json};
-use crate::{CmdResult, Failure, FormatArg};
+use crate::output::{Table, sig, write_json};
+use crate::{CmdResult, Failure};
 use mlsim_calibrate::shards::{PartHeader, Shard, grid_digest};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim sweep --hw h200 --sizes 32,64,128,256,512,1024,2048,4096,8192 --dtypes fp32,tf32,fp16,bf16,int8,fp8_e4m3 --format csv\n  mlsim sweep --hw t4 --shapes 4096x1x4096,512x4096x11008 --dtypes fp16\n  mlsim sweep --hw h100-sxm5 --sizes 256,4096 --dtypes bf16,fp8_e4m3 --timing kernel\n  mlsim sweep --hw h100-sxm5 --hw b200 --stacks cublas-hopper,cublas-hopper-h200 --sizes 256,4096 --format csv\n  mlsim sweep --hw b200 --sizes 64,256,1024,4096 --shard 0/4 --out part-0.csv\n  mlsim merge sweep.csv part-0.csv part-1.csv part-2.csv part-3.csv\n\nThe grid is chips x stacks x shapes x dtypes, in that order (chip outermost). --shard K/N\npredicts the K-th (from 0) of N contiguous slices of it as CSV, behind a first line naming the\nslice and the grid; `mlsim merge` checks the parts and writes what the unsharded sweep writes."
+    after_help = "Examples:\n  mlsim sweep --hw h200 --sizes 32,64,128,256,512,1024,2048,4096,8192 --dtypes fp32,tf32,fp16,bf16,int8,fp8_e4m3 --format csv\n  mlsim sweep --hw t4 --shapes 4096x1x4096,512x4096x11008 --dtypes fp16\n  mlsim sweep --hw h100-sxm5 --sizes 256,4096 --dtypes bf16,fp8_e4m3 --timing kernel\n  mlsim sweep --hw h100-sxm5 --hw b200 --stacks cublas-hopper,cublas-hopper-h200 --sizes 256,4096 --format csv\n  mlsim sweep --hw b200 --sizes 64,256,1024,4096 --shard 0/4 --out part-0.csv\n  mlsim merge sweep.csv part-0.csv part-1.csv part-2.csv part-3.csv\n  mlsim sweep --hw h100-sxm5 --hw b200 --sizes 64,256,1024 --format parquet --out sweep.parquet\n\nThe grid is chips x stacks x shapes x dtypes, in that order (chip outermost). --shard K/N\npredicts the K-th (from 0) of N contiguous slices of it as CSV (behind a first line naming\nthe slice and the grid) or Parquet (the same in its metadata); `mlsim merge` checks the parts\nand writes what the unsharded sweep writes. Parquet needs an mlsim built with\n`--features parquet`: the CSV's columns typed, memory_ms_by_level split into one column a level."
 )]
 pub struct SweepArgs {
     /// Chip preset names or TOML files (repeat --hw for several chips).
@@ -54,8 +54,23 @@ pub struct SweepArgs {
     force: bool,
     #[command(flatten)]
     setup: crate::SetupArgs,
-    #[command(flatten)]
-    format: FormatArg,
+    /// Output format: parquet needs --out, and an mlsim built with the
+    /// cargo feature `parquet`.
+    #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
+    format: SweepFormat,
+}
+
+/// How a sweep is written: the common formats, and Parquet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SweepFormat {
+    /// Aligned tables for people.
+    Table,
+    /// JSON for scripts (documented in README.md).
+    Json,
+    /// CSV for spreadsheets and dataframes.
+    Csv,
+    /// Parquet: typed columns, one per memory level (feature `parquet`).
+    Parquet,
 }
 
 pub(crate) fn parse_shape(s: &str) -> Result<(u64, u64, u64), Failure> {
@@ -79,13 +94,31 @@ pub fn run(args: &SweepArgs) -> CmdResult {
     if let Some(out) = &args.out {
         crate::files::check_new(out, args.force, "results file")?;
     }
-    if args.shard.is_some() && args.format.format != Format::Csv {
+    if args.shard.is_some() && !matches!(args.format, SweepFormat::Csv | SweepFormat::Parquet) {
         return Err(Failure {
             code: 2,
             error: anyhow::anyhow!(
-                "--shard writes CSV (so that `mlsim merge` can join the parts)\n  hint: add --format csv"
+                "--shard writes CSV or Parquet (so that `mlsim merge` can join the parts)\n  hint: add --format csv or --format parquet"
             ),
         });
+    }
+    if args.format == SweepFormat::Parquet {
+        if !cfg!(feature = "parquet") {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!(
+                    "--format parquet: this mlsim was built without Parquet\n  hint: build it with `cargo build --release -p mlsim-cli --features parquet`"
+                ),
+            });
+        }
+        if args.out.is_none() {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!(
+                    "--format parquet writes a file, not the terminal\n  hint: add --out sweep.parquet"
+                ),
+            });
+        }
     }
     // One setup per chip and stack, chip outermost.
     let mut setups = Vec::new();
@@ -139,14 +172,21 @@ pub fn run(args: &SweepArgs) -> CmdResult {
         targets: &targets,
         workloads: &workloads,
     };
-    if args.format.format == Format::Csv {
-        let part = args.shard.map(|shard| PartHeader {
-            shard,
-            start,
-            end,
-            total,
-            grid: grid_digest(&definition(args, &setups, &workloads)),
+    #[cfg(feature = "parquet")]
+    if let (SweepFormat::Parquet, Some(path)) = (args.format, &args.out) {
+        let part = part_header(args, &setups, &workloads, start, end, total);
+        return crate::files::write_atomic_with(path, args.force, "results file", |f| {
+            super::sweep_parquet::write(
+                &grid,
+                std::io::BufWriter::new(f),
+                part.as_ref(),
+                start,
+                end,
+            )
         });
+    }
+    if args.format == SweepFormat::Csv {
+        let part = part_header(args, &setups, &workloads, start, end, total);
         let stream = |w: &mut dyn std::io::Write| grid.write_csv(w, part.as_ref(), start, end);
         return match &args.out {
             Some(path) => crate::files::write_atomic_with(path, args.force, "results file", |f| {
@@ -159,13 +199,13 @@ pub fn run(args: &SweepArgs) -> CmdResult {
     }
     let results = grid.simulate(start, end);
     let mut text: Vec<u8> = Vec::new();
-    match args.format.format {
-        Format::Json => {
+    match args.format {
+        SweepFormat::Json => {
             let only: Vec<&SimResult> = results.iter().map(|(_, _, r)| r).collect();
             return emit_json(&only, args);
         }
-        Format::Csv => unreachable!("streamed above"),
-        Format::Table => {
+        SweepFormat::Csv | SweepFormat::Parquet => unreachable!("streamed above"),
+        SweepFormat::Table => {
             let several = setups.len() > 1;
             let mut headers = vec!["shape", "dtype", "runtime ms", "TFLOPS", "bound", "native"];
             if several {
@@ -209,10 +249,10 @@ const CSV_BATCH: u64 = 1 << 16;
 const CSV_PIECE: u64 = 1 << 10;
 
 /// The sweep's grid: (setup, workload) pairs by flat index, chip outermost.
-struct Grid<'a> {
-    setups: &'a [mlsim_hw::Setup],
-    targets: &'a [mlsim_hw::Target<'a>],
-    workloads: &'a [Workload],
+pub(super) struct Grid<'a> {
+    pub(super) setups: &'a [mlsim_hw::Setup],
+    pub(super) targets: &'a [mlsim_hw::Target<'a>],
+    pub(super) workloads: &'a [Workload],
 }
 
 impl Grid<'_> {
@@ -225,11 +265,27 @@ impl Grid<'_> {
             .collect()
     }
 
+    /// Grid point `i`'s setup and workload.
+    fn indices(&self, i: u64) -> (usize, usize) {
+        let per_setup = self.workloads.len() as u64;
+        ((i / per_setup) as usize, (i % per_setup) as usize)
+    }
+
     /// Grid point `i`: its setup, its workload and the prediction.
     fn point(&self, i: u64) -> (usize, usize, SimResult) {
-        let per_setup = self.workloads.len() as u64;
-        let (si, wi) = ((i / per_setup) as usize, (i % per_setup) as usize);
+        let (si, wi) = self.indices(i);
         (si, wi, simulate(&self.targets[si], &self.workloads[wi]))
+    }
+
+    /// Grid point `i`'s prediction alone (no names copied).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    pub(super) fn predict(&self, i: u64) -> (usize, usize, mlsim_engine::Prediction) {
+        let (si, wi) = self.indices(i);
+        (
+            si,
+            wi,
+            mlsim_engine::predict(&self.targets[si], &self.workloads[wi]),
+        )
     }
 
     /// Points `[start, end)` as CSV (after a part's first line, when
@@ -281,6 +337,24 @@ impl Grid<'_> {
         }
         out.flush()
     }
+}
+
+/// A part's header when sharded.
+fn part_header(
+    args: &SweepArgs,
+    setups: &[mlsim_hw::Setup],
+    workloads: &[Workload],
+    start: u64,
+    end: u64,
+    total: u64,
+) -> Option<PartHeader> {
+    args.shard.map(|shard| PartHeader {
+        shard,
+        start,
+        end,
+        total,
+        grid: grid_digest(&definition(args, setups, workloads)),
+    })
 }
 
 /// What defines the grid, in words: the digest of it tells the parts of

@@ -11,6 +11,8 @@ mod host;
 mod measure;
 mod model;
 mod outputs;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod serving;
 mod shards;
 

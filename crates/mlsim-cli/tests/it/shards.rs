@@ -140,3 +140,26 @@ fn a_shard_is_csv_and_its_flag_is_checked() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("0 <= K < N"), "{}", stderr(&o));
 }
+
+/// A default build (without the cargo feature `parquet`) says how to get
+/// Parquet, exit code 2, and writes nothing.
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn parquet_is_refused_by_a_build_without_it() {
+    let dir = TempDir::new("no-parquet");
+    let out = dir.join("s.parquet");
+    let o = mlsim(&[
+        "sweep",
+        "--hw",
+        "h100-sxm5",
+        "--sizes",
+        "64",
+        "--format",
+        "parquet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--features parquet"), "{}", stderr(&o));
+    assert!(!out.exists());
+}

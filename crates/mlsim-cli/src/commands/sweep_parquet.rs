@@ -1,0 +1,893 @@
+//! `mlsim sweep --format parquet` and the merge of Parquet parts (cargo
+//! feature `parquet`, with the `parquet` crate's own encoder: no Arrow, no
+//! polars, no compression codec, so the feature adds little to a build).
+//!
+//! The columns are the CSV's, typed: sizes as unsigned 64-bit integers,
+//! names as dictionary-encoded UTF-8, numbers as doubles. Null where the
+//! CSV cell is empty: the timing of a chip on the original's model, a
+//! term another chip model computes, a non-finite value of those. One
+//! change: the CSV's `memory_ms_by_level` text becomes one nullable
+//! column per memory level, `memory_ms_<level>` (null for a chip without
+//! that level), in the order the sweep's chips name them.
+//!
+//! Row groups cover fixed ranges of the grid, [j B, (j + 1) B) with
+//! B = [`ROW_GROUP`], cut at a slice's ends: a file is the same bytes
+//! whatever the thread count, and `mlsim merge` re-encodes the parts' rows
+//! into the same row groups, so that the merged file is byte for byte the
+//! unsharded sweep's. A part carries its slice in the file's key-value
+//! metadata (`mlsim.sweep.shard`, the CSV part's first line).
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mlsim_calibrate::shards::PartHeader;
+use mlsim_engine::{ModelDetail, Prediction};
+use parquet::basic::{LogicalType, Repetition, Type as Physical};
+use parquet::column::reader::{ColumnReader, get_typed_column_reader};
+use parquet::column::writer::ColumnWriter;
+use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DataType, DoubleType, Int64Type};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::{ColumnPath, Type};
+use rayon::prelude::*;
+
+/// Grid points per row group (and per parallel batch of predictions).
+pub const ROW_GROUP: u64 = 1 << 16;
+
+/// Grid points predicted and filled by one task.
+const PIECE: u64 = 1 << 11; // whole runs of the encoder's 1024 rows
+
+/// The key of a part's slice in the file's key-value metadata.
+pub const SHARD_KEY: &str = "mlsim.sweep.shard";
+
+/// A column's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    U64,
+    F64,
+    Bool,
+    Str,
+}
+
+/// One column's name, type and whether it may be null.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Spec {
+    name: String,
+    kind: Kind,
+    nullable: bool,
+}
+
+/// The columns of a sweep whose chips name `levels` (every chip's memory
+/// levels, in order of first appearance).
+fn specs(levels: &[String]) -> Vec<Spec> {
+    use Kind::{Bool, F64, Str, U64};
+    let col = |name: &str, kind, nullable| Spec {
+        name: name.to_string(),
+        kind,
+        nullable,
+    };
+    let mut s = vec![
+        col("m", U64, false),
+        col("n", U64, false),
+        col("k", U64, false),
+    ];
+    for name in ["workload", "op", "hardware", "stack", "framework"] {
+        s.push(col(name, Str, false));
+    }
+    s.push(col("timing", Str, true));
+    s.push(col("dtype", Str, false));
+    s.push(col("native", Bool, false));
+    for name in ["flops", "bytes", "arithmetic_intensity", "runtime_ms"] {
+        s.push(col(name, F64, false));
+    }
+    s.push(col("model", Str, false));
+    s.push(col("compute_ms", F64, false));
+    s.push(col("memory_ms", F64, false));
+    for level in levels {
+        s.push(col(&format!("memory_ms_{level}"), F64, true));
+    }
+    for name in [
+        "launch_ms",
+        "kernel_ms",
+        "kernel_floor_ms",
+        "conversion_ms",
+        "dram_bytes",
+        "compute_utilization",
+        "achieved_tflops",
+        "effective_tflops",
+        "tiling_efficiency",
+        "hit_rate",
+    ] {
+        s.push(col(name, F64, false));
+    }
+    s.push(col("serving_level", Str, true));
+    s.push(col("bottleneck", Str, false));
+    for name in [
+        "compute_cycles",
+        "memory_stall_cycles",
+        "exposed_stall_cycles",
+        "avg_latency_cycles",
+        "waves",
+    ] {
+        s.push(col(name, F64, true));
+    }
+    for name in ["split_k", "threads", "block_m", "block_n", "block_k"] {
+        s.push(col(name, U64, true));
+    }
+    for name in ["passes", "rounds"] {
+        s.push(col(name, F64, true));
+    }
+    s
+}
+
+/// The Parquet schema of `specs`.
+fn schema(specs: &[Spec]) -> parquet::errors::Result<Arc<Type>> {
+    let fields = specs
+        .iter()
+        .map(|c| {
+            let (physical, logical) = match c.kind {
+                Kind::U64 => (
+                    Physical::INT64,
+                    Some(LogicalType::Integer {
+                        bit_width: 64,
+                        is_signed: false,
+                    }),
+                ),
+                Kind::F64 => (Physical::DOUBLE, None),
+                Kind::Bool => (Physical::BOOLEAN, None),
+                Kind::Str => (Physical::BYTE_ARRAY, Some(LogicalType::String)),
+            };
+            let repetition = if c.nullable {
+                Repetition::OPTIONAL
+            } else {
+                Repetition::REQUIRED
+            };
+            Type::primitive_type_builder(&c.name, physical)
+                .with_logical_type(logical)
+                .with_repetition(repetition)
+                .build()
+                .map(Arc::new)
+        })
+        .collect::<parquet::errors::Result<Vec<_>>>()?;
+    Type::group_type_builder("mlsim_sweep")
+        .with_fields(fields)
+        .build()
+        .map(Arc::new)
+}
+
+/// One column's values, a value for every row (a placeholder where the
+/// row's definition level is 0, null).
+#[derive(Debug, Clone)]
+enum Values {
+    U64(Vec<i64>),
+    F64(Vec<f64>),
+    Bool(Vec<bool>),
+    Str(Vec<ByteArray>),
+}
+
+#[derive(Debug, Clone)]
+struct Column {
+    values: Values,
+    /// Definition levels of a nullable column (1 present, 0 null); empty
+    /// for a required one.
+    defined: Vec<i16>,
+}
+
+/// Rows of the sweep's columns, by column.
+#[derive(Debug, Clone)]
+struct Columns {
+    columns: Vec<Column>,
+    rows: usize,
+}
+
+impl Columns {
+    fn new(specs: &[Spec]) -> Self {
+        let columns = specs
+            .iter()
+            .map(|s| Column {
+                values: match s.kind {
+                    Kind::U64 => Values::U64(Vec::new()),
+                    Kind::F64 => Values::F64(Vec::new()),
+                    Kind::Bool => Values::Bool(Vec::new()),
+                    Kind::Str => Values::Str(Vec::new()),
+                },
+                defined: Vec::new(),
+            })
+            .collect();
+        Self { columns, rows: 0 }
+    }
+
+    /// The rows of `other` after these (same columns).
+    fn append(&mut self, other: Self) {
+        for (a, b) in self.columns.iter_mut().zip(other.columns) {
+            a.defined.extend(b.defined);
+            match (&mut a.values, b.values) {
+                (Values::U64(a), Values::U64(b)) => a.extend(b),
+                (Values::F64(a), Values::F64(b)) => a.extend(b),
+                (Values::Bool(a), Values::Bool(b)) => a.extend(b),
+                (Values::Str(a), Values::Str(b)) => a.extend(b),
+                _ => unreachable!("columns of one schema"),
+            }
+        }
+        self.rows += other.rows;
+    }
+
+    /// The first `rows` rows, leaving the rest here.
+    fn split_off_front(&mut self, rows: usize) -> Self {
+        let mut front = Self {
+            columns: Vec::with_capacity(self.columns.len()),
+            rows,
+        };
+        for c in &mut self.columns {
+            let defined = if c.defined.is_empty() {
+                Vec::new()
+            } else {
+                let rest = c.defined.split_off(rows);
+                std::mem::replace(&mut c.defined, rest)
+            };
+            fn front_of<T>(v: &mut Vec<T>, rows: usize) -> Vec<T> {
+                let rest = v.split_off(rows);
+                std::mem::replace(v, rest)
+            }
+            let values = match &mut c.values {
+                Values::U64(v) => Values::U64(front_of(v, rows)),
+                Values::F64(v) => Values::F64(front_of(v, rows)),
+                Values::Bool(v) => Values::Bool(front_of(v, rows)),
+                Values::Str(v) => Values::Str(front_of(v, rows)),
+            };
+            front.columns.push(Column { values, defined });
+        }
+        self.rows -= rows;
+        front
+    }
+
+    /// A row, filled column by column in [`specs`] order.
+    fn row(&mut self) -> Row<'_> {
+        self.rows += 1;
+        Row {
+            columns: &mut self.columns,
+            next: 0,
+        }
+    }
+
+    /// Empty every column, keeping its memory.
+    fn clear(&mut self) {
+        for c in &mut self.columns {
+            c.defined.clear();
+            match &mut c.values {
+                Values::U64(v) => v.clear(),
+                Values::F64(v) => v.clear(),
+                Values::Bool(v) => v.clear(),
+                Values::Str(v) => v.clear(),
+            }
+        }
+        self.rows = 0;
+    }
+}
+
+/// Write `chunks` (rows of the same columns, in order) as one row group
+/// (on one thread: encoding the columns in parallel, each into memory,
+/// then appending them, was slower on two cores). The encoder cuts pages in runs of its batch size (1024 rows)
+/// from the start of each chunk; chunks of whole runs cut them as one
+/// chunk would, so that the sweep's pieces and the merge's row groups
+/// write the same bytes.
+fn write_row_group<W: Write + Send>(
+    chunks: &[Columns],
+    file: &mut SerializedFileWriter<W>,
+) -> parquet::errors::Result<()> {
+    let chunks: Vec<&Columns> = chunks.iter().filter(|c| c.rows > 0).collect();
+    let Some(first) = chunks.first() else {
+        return Ok(());
+    };
+    let mut group = file.next_row_group()?;
+    for j in 0..first.columns.len() {
+        let mut writer = group.next_column()?.expect("every column");
+        for chunk in &chunks {
+            let c = &chunk.columns[j];
+            let defined = (!c.defined.is_empty()).then_some(c.defined.as_slice());
+            match (&c.values, writer.untyped()) {
+                (Values::U64(v), ColumnWriter::Int64ColumnWriter(w)) => {
+                    w.write_batch(&present(v, defined), defined, None)?;
+                }
+                (Values::F64(v), ColumnWriter::DoubleColumnWriter(w)) => {
+                    w.write_batch(&present(v, defined), defined, None)?;
+                }
+                (Values::Bool(v), ColumnWriter::BoolColumnWriter(w)) => {
+                    w.write_batch(&present(v, defined), defined, None)?;
+                }
+                (Values::Str(v), ColumnWriter::ByteArrayColumnWriter(w)) => {
+                    w.write_batch(&present(v, defined), defined, None)?;
+                }
+                _ => unreachable!("values typed by the schema"),
+            }
+        }
+        writer.close()?;
+    }
+    group.close()?;
+    Ok(())
+}
+
+/// The values of rows whose definition level is 1 (all of them, borrowed,
+/// when none is null): only those go to the page.
+fn present<'a, T: Clone>(values: &'a [T], defined: Option<&[i16]>) -> Cow<'a, [T]> {
+    match defined {
+        Some(d) if d.contains(&0) => values
+            .iter()
+            .zip(d)
+            .filter(|&(_, &d)| d == 1)
+            .map(|(v, _)| v.clone())
+            .collect(),
+        _ => Cow::Borrowed(values),
+    }
+}
+
+/// One row being filled: each call fills the next column.
+struct Row<'a> {
+    columns: &'a mut [Column],
+    next: usize,
+}
+
+impl Row<'_> {
+    /// The next column, a required one (no definition level).
+    fn column(&mut self) -> &mut Values {
+        let c = &mut self.columns[self.next];
+        self.next += 1;
+        &mut c.values
+    }
+
+    fn u64(&mut self, v: u64) {
+        match self.column() {
+            Values::U64(c) => c.push(v as i64),
+            _ => unreachable!("column {} is not u64", self.next - 1),
+        }
+    }
+
+    fn f64(&mut self, v: f64) {
+        match self.column() {
+            Values::F64(c) => c.push(v),
+            _ => unreachable!("column {} is not f64", self.next - 1),
+        }
+    }
+
+    fn str(&mut self, v: &ByteArray) {
+        match self.column() {
+            Values::Str(c) => c.push(v.clone()),
+            _ => unreachable!("column {} is not a string", self.next - 1),
+        }
+    }
+
+    fn bool(&mut self, v: bool) {
+        match self.column() {
+            Values::Bool(c) => c.push(v),
+            _ => unreachable!("column {} is not a bool", self.next - 1),
+        }
+    }
+
+    /// A nullable column: `None` is null.
+    fn opt<T>(&mut self, v: Option<T>, push: impl FnOnce(&mut Values, Option<T>)) {
+        let c = &mut self.columns[self.next];
+        self.next += 1;
+        c.defined.push(i16::from(v.is_some()));
+        push(&mut c.values, v);
+    }
+
+    fn opt_f64(&mut self, v: f64) {
+        let v = v.is_finite().then_some(v);
+        self.opt(v, |c, v| match c {
+            Values::F64(c) => c.push(v.unwrap_or(0.0)),
+            _ => unreachable!("not an f64 column"),
+        });
+    }
+
+    fn opt_u64(&mut self, v: Option<u64>) {
+        self.opt(v, |c, v| match c {
+            Values::U64(c) => c.push(v.map_or(0, |v| v as i64)),
+            _ => unreachable!("not a u64 column"),
+        });
+    }
+
+    fn opt_str(&mut self, v: Option<&ByteArray>) {
+        self.opt(v, |c, v| match c {
+            Values::Str(c) => c.push(v.cloned().unwrap_or_default()),
+            _ => unreachable!("not a string column"),
+        });
+    }
+
+    /// Every column filled once.
+    fn done(self) {
+        debug_assert_eq!(self.next, self.columns.len(), "a row fills every column");
+    }
+}
+
+/// The names a grid's rows repeat, encoded once.
+struct Names {
+    /// Every chip's memory levels, in order of first appearance.
+    levels: Vec<String>,
+    setups: Vec<SetupNames>,
+    workloads: Vec<WorkloadNames>,
+    models: [ByteArray; 4],
+    bounds: [ByteArray; 2],
+}
+
+struct SetupNames {
+    hardware: ByteArray,
+    stack: ByteArray,
+    framework: ByteArray,
+    timing: Option<ByteArray>,
+    /// The chip's level names, by its level index.
+    level_names: Vec<ByteArray>,
+    /// For each of [`Names::levels`], the chip's index of that level.
+    level_of: Vec<Option<usize>>,
+}
+
+struct WorkloadNames {
+    name: ByteArray,
+    op: ByteArray,
+    dtype: ByteArray,
+    shape: (u64, u64, u64),
+}
+
+/// A name the sweep's rows repeat, as a value whose copies cost nothing:
+/// the text is leaked, so its `Bytes` are static and a copy takes no
+/// reference count (a shared count cost a third of the writing time on
+/// two threads). The names are the sweep's setups and workloads, which
+/// live for the whole run anyway.
+fn text(s: &str) -> ByteArray {
+    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    ByteArray::from(bytes::Bytes::from_static(leaked.as_bytes()))
+}
+
+impl Names {
+    fn new(grid: &super::sweep::Grid<'_>) -> Self {
+        let mut levels: Vec<String> = Vec::new();
+        for s in grid.setups {
+            for l in &s.chip.memory {
+                if !levels.contains(&l.name) {
+                    levels.push(l.name.clone());
+                }
+            }
+        }
+        let setups = grid
+            .targets
+            .iter()
+            .map(|t| {
+                // As `mlsim_engine::simulate` names them: a chip on the
+                // original's model has no stack, framework or timing.
+                let stacked = t.uses_stack();
+                let or_none = |name: &str| text(if stacked { name } else { "none" });
+                SetupNames {
+                    hardware: text(&t.chip.name),
+                    stack: or_none(&t.stack.name),
+                    framework: or_none(&t.framework.name),
+                    timing: stacked.then(|| text(&t.timing.to_string())),
+                    level_names: t.chip.memory.iter().map(|l| text(&l.name)).collect(),
+                    level_of: levels
+                        .iter()
+                        .map(|name| t.chip.memory.iter().position(|l| &l.name == name))
+                        .collect(),
+                }
+            })
+            .collect();
+        let workloads = grid
+            .workloads
+            .iter()
+            .map(|w| WorkloadNames {
+                name: text(&w.name),
+                op: text(w.op.kind_name()),
+                dtype: text(&w.dtype.to_string()),
+                shape: match w.op {
+                    mlsim_workload::Op::MatMul { m, n, k } => (m, n, k),
+                    _ => unreachable!("only matmuls are swept"),
+                },
+            })
+            .collect();
+        Self {
+            levels,
+            setups,
+            workloads,
+            models: ["original", "gpu-tiled", "cpu-blocked", "systolic"].map(text),
+            bounds: ["memory", "compute"].map(text),
+        }
+    }
+
+    /// Fill one row: grid point (setup `si`, workload `wi`) predicted `p`.
+    fn fill(&self, row: &mut Row<'_>, si: usize, wi: usize, p: &Prediction) {
+        let (s, w) = (&self.setups[si], &self.workloads[wi]);
+        let (m, n, k) = w.shape;
+        row.u64(m);
+        row.u64(n);
+        row.u64(k);
+        row.str(&w.name);
+        row.str(&w.op);
+        row.str(&s.hardware);
+        row.str(&s.stack);
+        row.str(&s.framework);
+        row.opt_str(s.timing.as_ref());
+        row.str(&w.dtype);
+        row.bool(p.native);
+        row.f64(p.flops);
+        row.f64(p.bytes);
+        row.f64(p.arithmetic_intensity);
+        row.f64(p.runtime_ms);
+        row.str(
+            &self.models[match p.detail {
+                ModelDetail::Original(_) => 0,
+                ModelDetail::GpuTiled(_) => 1,
+                ModelDetail::CpuBlocked(_) => 2,
+                ModelDetail::Systolic(_) => 3,
+            }],
+        );
+        row.f64(p.compute_ms);
+        row.f64(p.memory_ms);
+        let by_level = p.level_memory_ms.as_slice();
+        for i in &s.level_of {
+            row.opt_f64(i.map_or(f64::NAN, |i| by_level[i]));
+        }
+        for v in [
+            p.launch_ms,
+            p.kernel_ms,
+            p.kernel_floor_ms,
+            p.conversion_ms,
+            p.dram_bytes,
+            p.compute_utilization,
+            p.achieved_tflops,
+            p.effective_tflops,
+            p.tiling_efficiency,
+            p.hit_rate,
+        ] {
+            row.f64(v);
+        }
+        row.opt_str(p.serving_level_index.map(|i| &s.level_names[i]));
+        row.str(&self.bounds[usize::from(p.bottleneck == mlsim_roofline::Bound::Compute)]);
+        let (mut floats, mut counts) = ([f64::NAN; 7], [None; 5]);
+        match p.detail {
+            ModelDetail::Original(o) => {
+                floats[..4].copy_from_slice(&[
+                    o.compute_cycles,
+                    o.memory_stall_cycles,
+                    o.exposed_stall_cycles,
+                    o.avg_latency_cycles,
+                ]);
+            }
+            ModelDetail::GpuTiled(g) => {
+                floats[4] = g.waves;
+                counts[0] = Some(u64::from(g.split_k));
+            }
+            ModelDetail::CpuBlocked(c) => {
+                counts[1..].copy_from_slice(&[
+                    Some(u64::from(c.threads)),
+                    Some(c.block_m),
+                    Some(c.block_n),
+                    Some(c.block_k),
+                ]);
+            }
+            ModelDetail::Systolic(s) => {
+                floats[5] = s.passes;
+                floats[6] = s.rounds;
+            }
+        }
+        for v in &floats[..5] {
+            row.opt_f64(*v);
+        }
+        for v in counts {
+            row.opt_u64(v);
+        }
+        for v in &floats[5..] {
+            row.opt_f64(*v);
+        }
+    }
+}
+
+fn properties(part: Option<&PartHeader>, specs: &[Spec]) -> Arc<WriterProperties> {
+    // Dictionaries for the names (a handful of values repeated); the
+    // numbers plain, with chunk statistics for readers that filter.
+    let mut p = WriterProperties::builder()
+        .set_created_by(format!("mlsim {}", env!("CARGO_PKG_VERSION")))
+        .set_max_row_group_size(ROW_GROUP as usize)
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_key_value_metadata(part.map(|h| vec![KeyValue::new(SHARD_KEY.into(), h.to_string())]));
+    // Names get dictionaries and no statistics (their min and max, byte
+    // comparisons on every value, help no reader).
+    for s in specs.iter().filter(|s| s.kind == Kind::Str) {
+        let path = ColumnPath::from(s.name.as_str());
+        p = p
+            .set_column_dictionary_enabled(path.clone(), true)
+            .set_column_statistics_enabled(path, EnabledStatistics::None);
+    }
+    Arc::new(p.build())
+}
+
+fn io(e: parquet::errors::ParquetError) -> std::io::Error {
+    match e {
+        parquet::errors::ParquetError::External(inner) => {
+            match inner.downcast::<std::io::Error>() {
+                Ok(io) => *io,
+                Err(other) => std::io::Error::other(other),
+            }
+        }
+        other => std::io::Error::other(other),
+    }
+}
+
+/// Grid points `[start, end)` as Parquet (a part's slice in the metadata
+/// when sharded), predicted in parallel a row group at a time.
+pub(super) fn write(
+    grid: &super::sweep::Grid<'_>,
+    out: impl Write + Send,
+    part: Option<&PartHeader>,
+    start: u64,
+    end: u64,
+) -> std::io::Result<()> {
+    let names = Names::new(grid);
+    let specs = specs(&names.levels);
+    let mut file =
+        SerializedFileWriter::new(out, schema(&specs).map_err(io)?, properties(part, &specs))
+            .map_err(io)?;
+    // Two sets of pieces: one row group is encoded (on this thread) while
+    // the next is predicted (on the others); the memory is reused.
+    let pieces_per_group = ROW_GROUP.div_ceil(PIECE) as usize;
+    let new_set = || vec![Columns::new(&specs); pieces_per_group];
+    let (mut ready, mut next) = (new_set(), new_set());
+    let fill = |set: &mut Vec<Columns>, from: u64| {
+        let to = end.min((from / ROW_GROUP + 1) * ROW_GROUP);
+        set.par_iter_mut().enumerate().for_each(|(j, c)| {
+            c.clear();
+            let a = from + j as u64 * PIECE;
+            for i in a..(a + PIECE).min(to) {
+                let (si, wi, p) = grid.predict(i);
+                let mut row = c.row();
+                names.fill(&mut row, si, wi, &p);
+                row.done();
+            }
+        });
+        to
+    };
+    let mut from = start;
+    if from < end {
+        from = fill(&mut ready, from);
+    }
+    loop {
+        let more = from < end;
+        let (written, filled) = rayon::join(
+            || write_row_group(&ready, &mut file),
+            || more.then(|| fill(&mut next, from)),
+        );
+        written.map_err(io)?;
+        match filled {
+            Some(to) => {
+                from = to;
+                std::mem::swap(&mut ready, &mut next);
+            }
+            None => break,
+        }
+    }
+    file.close().map_err(io)?;
+    Ok(())
+}
+
+/// A Parquet part's slice (from its metadata) and its column specs;
+/// errors start with the path.
+pub fn header_of(path: &Path) -> Result<PartHeader, String> {
+    let bad = |m: String| format!("{}: {m}", path.display());
+    let reader = open(path).map_err(bad)?;
+    let value = reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|kv| kv.key == SHARD_KEY))
+        .and_then(|kv| kv.value.clone())
+        .ok_or_else(|| {
+            bad(format!(
+                "no `{SHARD_KEY}` in the file's metadata: not a part written by mlsim sweep --shard"
+            ))
+        })?;
+    let h: PartHeader = value.parse().map_err(bad)?;
+    mlsim_calibrate::shards::check_range(&h).map_err(|m| bad(format!("metadata: {m}")))?;
+    Ok(h)
+}
+
+fn open(path: &Path) -> Result<SerializedFileReader<File>, String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    SerializedFileReader::new(file).map_err(|e| format!("not a readable Parquet file: {e}"))
+}
+
+/// The column specs of a file written by [`write`].
+fn specs_of(reader: &SerializedFileReader<File>) -> Result<Vec<Spec>, String> {
+    let descr = reader.metadata().file_metadata().schema_descr();
+    descr
+        .columns()
+        .iter()
+        .map(|c| {
+            let kind = match (c.physical_type(), c.logical_type_ref()) {
+                (Physical::INT64, _) => Kind::U64,
+                (Physical::DOUBLE, _) => Kind::F64,
+                (Physical::BOOLEAN, _) => Kind::Bool,
+                (Physical::BYTE_ARRAY, _) => Kind::Str,
+                (other, _) => {
+                    return Err(format!(
+                        "column `{}` is {other}: not a column mlsim sweep writes",
+                        c.name()
+                    ));
+                }
+            };
+            Ok(Spec {
+                name: c.name().to_string(),
+                kind,
+                nullable: c.max_def_level() > 0,
+            })
+        })
+        .collect()
+}
+
+/// Row group `g` of `reader`, every value expanded (nulls as placeholders).
+fn read_row_group(
+    reader: &SerializedFileReader<File>,
+    g: usize,
+    specs: &[Spec],
+) -> parquet::errors::Result<Columns> {
+    let group = reader.get_row_group(g)?;
+    let rows = usize::try_from(reader.metadata().row_group(g).num_rows()).unwrap_or(0);
+    let mut columns = Vec::with_capacity(specs.len());
+    for (j, s) in specs.iter().enumerate() {
+        let r = group.get_column_reader(j)?;
+        let column = match r {
+            ColumnReader::Int64ColumnReader(_) => {
+                let (v, d) = read_column::<Int64Type>(r, rows, s.nullable)?;
+                Column {
+                    values: Values::U64(v),
+                    defined: d,
+                }
+            }
+            ColumnReader::DoubleColumnReader(_) => {
+                let (v, d) = read_column::<DoubleType>(r, rows, s.nullable)?;
+                Column {
+                    values: Values::F64(v),
+                    defined: d,
+                }
+            }
+            ColumnReader::BoolColumnReader(_) => {
+                let (v, d) = read_column::<BoolType>(r, rows, s.nullable)?;
+                Column {
+                    values: Values::Bool(v),
+                    defined: d,
+                }
+            }
+            ColumnReader::ByteArrayColumnReader(_) => {
+                let (v, d) = read_column::<ByteArrayType>(r, rows, s.nullable)?;
+                Column {
+                    values: Values::Str(v),
+                    defined: d,
+                }
+            }
+            _ => {
+                return Err(parquet::errors::ParquetError::General(format!(
+                    "column `{}` has a type mlsim sweep does not write",
+                    s.name
+                )));
+            }
+        };
+        columns.push(column);
+    }
+    Ok(Columns { columns, rows })
+}
+
+/// `rows` values of one column chunk, nulls expanded to the default value.
+fn read_column<T: DataType>(
+    reader: ColumnReader,
+    rows: usize,
+    nullable: bool,
+) -> parquet::errors::Result<(Vec<T::T>, Vec<i16>)>
+where
+    T::T: Default,
+{
+    let mut r = get_typed_column_reader::<T>(reader);
+    let (mut values, mut defined) = (Vec::with_capacity(rows), Vec::new());
+    let (read, _, _) = r.read_records(rows, nullable.then_some(&mut defined), None, &mut values)?;
+    if read != rows {
+        return Err(parquet::errors::ParquetError::General(format!(
+            "{read} of {rows} rows in a column chunk"
+        )));
+    }
+    if nullable {
+        let mut present = values.into_iter();
+        values = defined
+            .iter()
+            .map(|&d| {
+                if d == 1 {
+                    present.next().unwrap_or_default()
+                } else {
+                    T::T::default()
+                }
+            })
+            .collect();
+    }
+    Ok((values, defined))
+}
+
+/// Write the checked Parquet `parts` (slice order) as one file: their rows
+/// re-encoded into the unsharded sweep's row groups, so that the file is
+/// the unsharded sweep's byte for byte. Each part's schema must be the
+/// first's and its rows its slice's.
+pub fn write_merged(
+    parts: &[(PartHeader, PathBuf)],
+    out: impl Write + Send,
+) -> std::io::Result<()> {
+    let invalid = |path: &Path, m: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {m}", path.display()),
+        )
+    };
+    let mut file: Option<(Vec<Spec>, SerializedFileWriter<_>)> = None;
+    let mut out = Some(out);
+    let mut pending: Option<Columns> = None;
+    let mut position = 0u64; // grid index of pending's first row
+    for (h, path) in parts {
+        let reader = open(path).map_err(|m| invalid(path, m))?;
+        let specs = specs_of(&reader).map_err(|m| invalid(path, m))?;
+        let rows = reader.metadata().file_metadata().num_rows();
+        if u64::try_from(rows).ok() != Some(h.end - h.start) {
+            return Err(invalid(
+                path,
+                format!(
+                    "{rows} rows, but slice {}/{} holds {} (points {}..{}): a truncated or edited part",
+                    h.shard.index,
+                    h.shard.of,
+                    h.end - h.start,
+                    h.start,
+                    h.end
+                ),
+            ));
+        }
+        let (first_specs, writer) = match &mut file {
+            Some(f) => (&f.0, &mut f.1),
+            None => {
+                let writer = SerializedFileWriter::new(
+                    out.take().expect("the output, once"),
+                    schema(&specs).map_err(io)?,
+                    properties(None, &specs),
+                )
+                .map_err(io)?;
+                position = h.start;
+                let f = file.insert((specs.clone(), writer));
+                (&f.0, &mut f.1)
+            }
+        };
+        if *first_specs != specs {
+            return Err(invalid(
+                path,
+                "its columns differ from the first part's".into(),
+            ));
+        }
+        for g in 0..reader.num_row_groups() {
+            let columns =
+                read_row_group(&reader, g, &specs).map_err(|e| invalid(path, e.to_string()))?;
+            let rows = pending.get_or_insert_with(|| Columns::new(&specs));
+            rows.append(columns);
+            // Write every whole row group of the unsharded sweep's.
+            loop {
+                let boundary = (position / ROW_GROUP + 1) * ROW_GROUP;
+                let whole = usize::try_from(boundary - position).unwrap_or(usize::MAX);
+                if rows.rows < whole {
+                    break;
+                }
+                write_row_group(&[rows.split_off_front(whole)], writer).map_err(io)?;
+                position = boundary;
+            }
+        }
+    }
+    let Some((_, mut writer)) = file else {
+        return Err(std::io::Error::other("no parts given"));
+    };
+    if let Some(rows) = pending.filter(|r| r.rows > 0) {
+        write_row_group(&[rows], &mut writer).map_err(io)?;
+    }
+    writer.close().map_err(io)?;
+    Ok(())
+}
