@@ -285,7 +285,7 @@ fn on(name: &str) -> (Setup, mlsim_hw::System) {
 ///   16 x 256 + 16 x 128 x 7168 + 512 = 36,636,672 (the two latent
 ///   projections whole, the rest by heads);
 /// - a layer of experts (32 + 1) x 3 x 7168 x 2048 + 7168 x 256 + 2 x 7168
-///   + attention = 1,491,812,352; a dense layer 36,636,672 + 3 x 7168 x
+///   plus attention = 1,491,812,352; a dense layer 36,636,672 + 3 x 7168 x
 ///   2304 + 14,336 = 86,196,224; embedding and head 2 x 16160 x 7168;
 /// - 58 x 1,491,812,352 + 3 x 86,196,224 + 231,669,760 = 87,015,374,848,
 ///   87.0 GB in fp8: more than an H100's 80 GiB (85.9e9 B), so no split
