@@ -102,7 +102,62 @@ fn serve_deepseek_v3_fits_h200s_not_h100s_in_fp8() {
     assert_eq!(best["tpot_ms"], d["step_ms"]);
 }
 
-/// Replicas: at TP 4 an 8-GPU node runs two; the table says so.
+/// `mlsim model` on DeepSeek-V3: decode runs the weight-absorbed latent
+/// attention (`q_absorb`, `v_absorb`, no per-head K/V up-projection),
+/// prefill the expanded one (`kv_b_proj`); the KV cache of 2 sequences of
+/// 1000 tokens in fp8 is 2 x 1000 x 61 x (512 + 64) x 1 B = 70,272,000 B.
+#[test]
+fn model_step_of_deepseek_v3_shows_the_latent_attention() {
+    let step = |phase: &str| {
+        json(&[
+            "model",
+            "--hw",
+            "h200",
+            "--model",
+            "deepseek-v3",
+            "--phase",
+            phase,
+            "--batch",
+            "2",
+            "--seq",
+            "1000",
+            "--scheme",
+            "fp8",
+            "--format",
+            "json",
+        ])
+    };
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let decode = step("decode");
+    let ops = names(&decode);
+    for op in [
+        "q_a_proj",
+        "kv_a_proj",
+        "q_absorb",
+        "v_absorb",
+        "shared_up",
+        "expert_up",
+        "ffn_up",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op}: {ops:?}");
+    }
+    assert!(!ops.iter().any(|o| o == "kv_b_proj" || o == "qkv_proj"));
+    assert_eq!(decode["kv_cache_bytes"], 70_272_000.0);
+    assert!(!decode["fits"].as_bool().unwrap(), "671 GB on one H200");
+    let prefill = names(&step("prefill"));
+    assert!(prefill.iter().any(|o| o == "kv_b_proj"));
+    assert!(!prefill.iter().any(|o| o == "q_absorb"));
+}
+
+/// Replicas: a split of tp x pp chips runs 8 / (tp pp) times on an 8-GPU
+/// node; the system's tokens/s are the replicas', per chip over the 8.
 #[test]
 fn serve_counts_replicas() {
     let v = json(&[
