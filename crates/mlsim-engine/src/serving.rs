@@ -10,7 +10,8 @@
 //! shard      heads, FFN width, vocabulary / tp; KV heads / tp (one each,
 //!            replicated, when fewer than tp); latent attention: heads / tp, the
 //!            latent projections and the latent KV cache whole on every chip;
-//!            layers / pp (the largest stage, its layers of experts first);
+//!            layers / pp (the largest stage, with as many layers of experts
+//!            as the model has);
 //!            a mixture of experts: experts / tp on each chip (expert
 //!            parallelism, the shared experts whole) when tp divides them, else
 //!            each expert split tp ways
