@@ -389,93 +389,101 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
         .cloned()
         .collect();
 
-    // Cells borrowed from the table: no copy of a cell per row.
-    let text_column = |name: &str| -> Vec<Option<&str>> {
-        df.column(name)
-            .expect("checked above")
-            .str()
-            .expect("read as text")
-            .iter()
-            .collect()
+    // Cells borrowed from the table, each column found once: no copy of a
+    // cell and no lookup by name per row.
+    let text_column = |name: &str| -> Option<Vec<Option<&str>>> {
+        has(name).then(|| {
+            df.column(name)
+                .expect("checked above")
+                .str()
+                .expect("read as text")
+                .iter()
+                .collect()
+        })
     };
-    let cells: Vec<(&str, Vec<Option<&str>>)> =
-        required.iter().map(|c| (*c, text_column(c))).collect();
-    let cell = |col: &str, i: usize| -> Option<&str> {
-        cells
+    let columns_named = |names: &[&'static str]| -> Vec<(&'static str, Option<Vec<Option<&str>>>)> {
+        names.iter().map(|&c| (c, text_column(c))).collect()
+    };
+    let cells = columns_named(&[
+        "hardware",
+        "op",
+        "m",
+        "n",
+        "k",
+        "matrix_size",
+        "dtype",
+        "runtime_ms",
+    ]);
+    let how = columns_named(&HOW_MEASURED);
+    // A trimmed, non-empty cell of column `col` (a name in `cells` or
+    // `how`, a constant: an index would do, a name reads better) in row i.
+    fn lookup<'a>(
+        table: &[(&'static str, Option<Vec<Option<&'a str>>>)],
+        col: &str,
+        i: usize,
+    ) -> Option<&'a str> {
+        table
             .iter()
             .find(|(c, _)| *c == col)
-            .and_then(|(_, v)| v[i])
+            .and_then(|(_, v)| v.as_ref())
+            .and_then(|v| v[i])
             .map(str::trim)
             .filter(|s| !s.is_empty())
-    };
-
-    let workload_cells: Option<Vec<Option<&str>>> =
-        (original && has("workload")).then(|| text_column("workload"));
-    // The how-measured columns, where present (either layout).
-    let how: Vec<(&str, Vec<Option<&str>>)> = HOW_MEASURED
-        .iter()
-        .filter(|c| has(c))
-        .map(|c| (*c, text_column(c)))
-        .collect();
-    let how_cell = |col: &str, i: usize| -> Option<&str> {
-        how.iter()
-            .find(|(c, _)| *c == col)
-            .and_then(|(_, v)| v[i])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+    }
+    let cell = |col: &str, i: usize| lookup(&cells, col, i);
+    let how_cell = |col: &str, i: usize| lookup(&how, col, i);
+    let workload_cells: Option<Vec<Option<&str>>> = if original {
+        text_column("workload")
+    } else {
+        None
     };
     let mut known_stacks = std::collections::BTreeSet::new();
-    type RowKey = (
-        MeasuredOp,
-        (u64, u64, u64),
-        Dtype,
-        Option<Timing>,
-        Option<String>,
-        Option<String>,
-    );
-    let mut seen: std::collections::HashMap<RowKey, usize> =
-        std::collections::HashMap::with_capacity(df.height());
-    let mut rows = Vec::with_capacity(df.height());
-    for (i, &line) in lines_of_rows.iter().enumerate() {
-        let row = i + 1;
-        let get = |col: &'static str| {
-            cell(col, i).ok_or_else(|| invalid(line, row, Some(col), "empty value".into(), None))
-        };
-        let positive_int = |col: &'static str| -> Result<u64, CalibrateError> {
-            let v = get(col)?;
-            match v.parse::<u64>() {
-                Ok(x) if x > 0 => Ok(x),
-                _ => Err(invalid(
-                    line,
-                    row,
-                    Some(col),
-                    format!("expected a positive integer, got `{v}`"),
-                    None,
-                )),
-            }
-        };
-        let hardware = get("hardware")?.to_string();
-        let mut op = MeasuredOp::Gemm;
-        let (m, n, k) = if original {
-            if let Some(w) = workload_cells.as_ref().and_then(|c| c[i])
-                && !w.trim().to_ascii_lowercase().starts_with("matmul")
-            {
-                return Err(invalid(
-                    line,
-                    row,
-                    Some("workload"),
-                    format!(
-                        "`{w}` is not a matmul; the original's format describes square matmuls"
-                    ),
-                    None,
-                ));
-            }
-            let s = positive_int("matrix_size")?;
-            (s, s, s)
-        } else {
-            let op_text = get("op")?;
-            let is = |name: &str| op_text.eq_ignore_ascii_case(name);
-            op = match () {
+    // Stack and framework names as small numbers, for the duplicate check.
+    let mut names: Vec<String> = Vec::new();
+    let mut keys: Vec<(RowKey, usize)> = Vec::with_capacity(df.height());
+    let mut rows: Vec<Measurement> = Vec::with_capacity(df.height());
+    let mut read_rows = || -> Result<(), CalibrateError> {
+        for (i, &line) in lines_of_rows.iter().enumerate() {
+            let row = i + 1;
+            let get = |col: &'static str| {
+                cell(col, i)
+                    .ok_or_else(|| invalid(line, row, Some(col), "empty value".into(), None))
+            };
+            let positive_int = |col: &'static str| -> Result<u64, CalibrateError> {
+                let v = get(col)?;
+                match v.parse::<u64>() {
+                    Ok(x) if x > 0 => Ok(x),
+                    _ => Err(invalid(
+                        line,
+                        row,
+                        Some(col),
+                        format!("expected a positive integer, got `{v}`"),
+                        None,
+                    )),
+                }
+            };
+            let hardware = get("hardware")?;
+            let mut op = MeasuredOp::Gemm;
+            let (m, n, k) = if original {
+                if let Some(w) = workload_cells.as_ref().and_then(|c| c[i])
+                    && !w.trim().to_ascii_lowercase().starts_with("matmul")
+                {
+                    return Err(invalid(
+                        line,
+                        row,
+                        Some("workload"),
+                        format!(
+                            "`{w}` is not a matmul; the original's format describes square matmuls"
+                        ),
+                        None,
+                    ));
+                }
+                let s = positive_int("matrix_size")?;
+                (s, s, s)
+            } else {
+                let op_text = get("op")?;
+                let is = |name: &str| op_text.eq_ignore_ascii_case(name);
+                op = match () {
                 _ if is("gemm") || is("matmul") => MeasuredOp::Gemm,
                 _ => MeasuredOp::STREAM
                     .into_iter()
@@ -492,73 +500,73 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                         )
                     })?,
             };
-            if op == MeasuredOp::Gemm {
-                (positive_int("m")?, positive_int("n")?, positive_int("k")?)
-            } else {
-                for col in ["m", "k"] {
-                    if let Some(v) = cell(col, i) {
-                        return Err(invalid(
-                            line,
-                            row,
-                            Some(col),
-                            format!(
-                                "a {} row runs over n elements per array: `{col}` must be empty, got `{v}`",
-                                op.name()
-                            ),
-                            None,
-                        ));
+                if op == MeasuredOp::Gemm {
+                    (positive_int("m")?, positive_int("n")?, positive_int("k")?)
+                } else {
+                    for col in ["m", "k"] {
+                        if let Some(v) = cell(col, i) {
+                            return Err(invalid(
+                                line,
+                                row,
+                                Some(col),
+                                format!(
+                                    "a {} row runs over n elements per array: `{col}` must be empty, got `{v}`",
+                                    op.name()
+                                ),
+                                None,
+                            ));
+                        }
                     }
+                    (1, positive_int("n")?, 1)
                 }
-                (1, positive_int("n")?, 1)
+            };
+            if 2.0 * m as f64 * n as f64 * k as f64 >= 9_007_199_254_740_992.0 {
+                return Err(invalid(
+                    line,
+                    row,
+                    Some(if original { "matrix_size" } else { "m" }),
+                    format!("{m}x{n}x{k} is more than 2^53 FLOPs, beyond exact arithmetic"),
+                    None,
+                ));
             }
-        };
-        if 2.0 * m as f64 * n as f64 * k as f64 >= 9_007_199_254_740_992.0 {
-            return Err(invalid(
-                line,
-                row,
-                Some(if original { "matrix_size" } else { "m" }),
-                format!("{m}x{n}x{k} is more than 2^53 FLOPs, beyond exact arithmetic"),
-                None,
-            ));
-        }
-        let dtype_text = get("dtype")?;
-        let dtype: Dtype = dtype_text.parse().map_err(|e: mlsim_quant::UnknownDtype| {
-            invalid(line, row, Some("dtype"), e.to_string(), None)
-        })?;
-        let rt = get("runtime_ms")?;
-        let runtime_ms: f64 = rt.parse().map_err(|_| {
-            invalid(
-                line,
-                row,
-                Some("runtime_ms"),
-                format!("expected a number, got `{rt}`"),
-                None,
-            )
-        })?;
-        if !(runtime_ms.is_finite() && runtime_ms > 0.0) {
-            return Err(invalid(
-                line,
-                row,
-                Some("runtime_ms"),
-                format!("expected a positive runtime, got `{rt}`"),
-                None,
-            ));
-        }
-        if let Some(first) = rows.first().map(|r: &Measurement| &r.hardware)
-            && *first != hardware
-        {
-            return Err(invalid(
-                line,
-                row,
-                Some("hardware"),
-                format!(
-                    "`{hardware}` differs from `{first}` on line {}; one file holds one device",
-                    rows[0].line
-                ),
-                Some("split the file per device"),
-            ));
-        }
-        let timing = how_cell("timing", i)
+            let dtype_text = get("dtype")?;
+            let dtype: Dtype = dtype_text.parse().map_err(|e: mlsim_quant::UnknownDtype| {
+                invalid(line, row, Some("dtype"), e.to_string(), None)
+            })?;
+            let rt = get("runtime_ms")?;
+            let runtime_ms: f64 = rt.parse().map_err(|_| {
+                invalid(
+                    line,
+                    row,
+                    Some("runtime_ms"),
+                    format!("expected a number, got `{rt}`"),
+                    None,
+                )
+            })?;
+            if !(runtime_ms.is_finite() && runtime_ms > 0.0) {
+                return Err(invalid(
+                    line,
+                    row,
+                    Some("runtime_ms"),
+                    format!("expected a positive runtime, got `{rt}`"),
+                    None,
+                ));
+            }
+            if let Some(first) = rows.first().map(|r: &Measurement| &r.hardware)
+                && first != hardware
+            {
+                return Err(invalid(
+                    line,
+                    row,
+                    Some("hardware"),
+                    format!(
+                        "`{hardware}` differs from `{first}` on line {}; one file holds one device",
+                        rows[0].line
+                    ),
+                    Some("split the file per device"),
+                ));
+            }
+            let timing = how_cell("timing", i)
             .map(|v| {
                 v.parse::<Timing>().map_err(|e| {
                     invalid(
@@ -571,163 +579,204 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                 })
             })
             .transpose()?;
-        let mut named =
-            |col: &'static str, kind: &'static str| -> Result<Option<String>, CalibrateError> {
-                let Some(v) = how_cell(col, i) else {
-                    return Ok(None);
-                };
-                if let Some(p) = mlsim_hw::stack_preset(v).filter(|p| p.kind() != kind) {
-                    let other = if kind == "library" {
-                        "framework"
-                    } else {
-                        "stack"
+            let mut named =
+                |col: &'static str, kind: &'static str| -> Result<Option<String>, CalibrateError> {
+                    let Some(v) = how_cell(col, i) else {
+                        return Ok(None);
                     };
-                    return Err(invalid(
-                        line,
-                        row,
-                        Some(col),
-                        format!("`{v}` is a {}, not a {kind}", p.kind()),
-                        Some(&format!(
-                            "it belongs in the `{other}` column (or pass it with --{other})"
-                        )),
-                    ));
-                }
-                // Keyed by kind too: a path that loaded as a library must still
-                // be checked when it appears as a framework.
-                if !known_stacks.contains(&(kind, v.to_string())) {
-                    let loaded = if kind == "library" {
-                        mlsim_hw::load_stack(v).map(|_| ())
-                    } else {
-                        mlsim_hw::load_framework(v).map(|_| ())
-                    };
-                    if let Err(e) = loaded {
-                        let accepted: Vec<&str> = mlsim_hw::stack_presets()
-                            .filter(|p| p.kind() == kind)
-                            .map(|p| p.name)
-                            .collect();
+                    if let Some(p) = mlsim_hw::stack_preset(v).filter(|p| p.kind() != kind) {
+                        let other = if kind == "library" {
+                            "framework"
+                        } else {
+                            "stack"
+                        };
                         return Err(invalid(
                             line,
                             row,
                             Some(col),
-                            format!(
-                                "`{v}` is not a {kind} mlsim can load: {}",
-                                first_line(&e.to_string())
-                            ),
+                            format!("`{v}` is a {}, not a {kind}", p.kind()),
                             Some(&format!(
-                                "accepted: {} (embedded), or a path to a {kind} file",
-                                accepted.join(", ")
+                                "it belongs in the `{other}` column (or pass it with --{other})"
                             )),
                         ));
                     }
-                    known_stacks.insert((kind, v.to_string()));
-                }
-                Ok(Some(v.to_string()))
-            };
-        let stack = named("stack", "library")?;
-        let framework = named("framework", "framework")?;
-        let host_floor_us = match how_cell("host_floor_us", i) {
-            Some(v) => Some(parse_host_floor(v).ok_or_else(|| {
-                invalid(
-                    line,
-                    row,
-                    Some("host_floor_us"),
-                    format!("expected a number of microseconds above 0, got `{v}`"),
-                    None,
-                )
-            })?),
-            None => file_host_floor_us,
-        };
-        let spread_pct = how_cell("spread_pct", i)
-            .map(|v| {
-                v.parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite() && *x >= 0.0 && *x < 1e4)
-                    .ok_or_else(|| {
-                        invalid(
-                            line,
-                            row,
-                            Some("spread_pct"),
-                            format!("expected a percentage of 0 or more, got `{v}`"),
-                            Some("100 (max - min) / median of the repeated runs"),
-                        )
-                    })
-            })
-            .transpose()?;
-        let repeats = how_cell("repeats", i)
-            .map(|v| {
-                v.parse::<u32>().ok().filter(|x| *x >= 1).ok_or_else(|| {
+                    // Keyed by kind too: a path that loaded as a library must still
+                    // be checked when it appears as a framework.
+                    if !known_stacks.contains(&(kind, v.to_string())) {
+                        let loaded = if kind == "library" {
+                            mlsim_hw::load_stack(v).map(|_| ())
+                        } else {
+                            mlsim_hw::load_framework(v).map(|_| ())
+                        };
+                        if let Err(e) = loaded {
+                            let accepted: Vec<&str> = mlsim_hw::stack_presets()
+                                .filter(|p| p.kind() == kind)
+                                .map(|p| p.name)
+                                .collect();
+                            return Err(invalid(
+                                line,
+                                row,
+                                Some(col),
+                                format!(
+                                    "`{v}` is not a {kind} mlsim can load: {}",
+                                    first_line(&e.to_string())
+                                ),
+                                Some(&format!(
+                                    "accepted: {} (embedded), or a path to a {kind} file",
+                                    accepted.join(", ")
+                                )),
+                            ));
+                        }
+                        known_stacks.insert((kind, v.to_string()));
+                    }
+                    Ok(Some(v.to_string()))
+                };
+            let stack = named("stack", "library")?;
+            let framework = named("framework", "framework")?;
+            let host_floor_us = match how_cell("host_floor_us", i) {
+                Some(v) => Some(parse_host_floor(v).ok_or_else(|| {
                     invalid(
                         line,
                         row,
-                        Some("repeats"),
-                        format!("expected a whole number of runs, 1 or more, got `{v}`"),
+                        Some("host_floor_us"),
+                        format!("expected a number of microseconds above 0, got `{v}`"),
                         None,
                     )
+                })?),
+                None => file_host_floor_us,
+            };
+            let spread_pct = how_cell("spread_pct", i)
+                .map(|v| {
+                    v.parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite() && *x >= 0.0 && *x < 1e4)
+                        .ok_or_else(|| {
+                            invalid(
+                                line,
+                                row,
+                                Some("spread_pct"),
+                                format!("expected a percentage of 0 or more, got `{v}`"),
+                                Some("100 (max - min) / median of the repeated runs"),
+                            )
+                        })
                 })
-            })
-            .transpose()?;
-        if let (Some(_), Some(1)) = (spread_pct, repeats) {
-            return Err(invalid(
-                line,
-                row,
-                Some("spread_pct"),
-                "a spread over one run: a single run has none".into(),
-                Some("leave spread_pct empty for a single run"),
-            ));
-        }
-        // One row per shape, dtype and way of measuring (a hash map, so the
-        // check costs O(1) a row, not a scan of every row before it).
-        let key = (
-            op,
-            (m, n, k),
-            dtype,
-            timing,
-            stack.clone(),
-            framework.clone(),
-        );
-        match seen.entry(key) {
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(line);
-            }
-            std::collections::hash_map::Entry::Occupied(first) => {
-                let dup_line = *first.get();
+                .transpose()?;
+            let repeats = how_cell("repeats", i)
+                .map(|v| {
+                    v.parse::<u32>().ok().filter(|x| *x >= 1).ok_or_else(|| {
+                        invalid(
+                            line,
+                            row,
+                            Some("repeats"),
+                            format!("expected a whole number of runs, 1 or more, got `{v}`"),
+                            None,
+                        )
+                    })
+                })
+                .transpose()?;
+            if let (Some(_), Some(1)) = (spread_pct, repeats) {
                 return Err(invalid(
                     line,
                     row,
-                    None,
-                    format!(
-                        "{} {dtype} is measured twice (also on line {dup_line})",
-                        match op {
-                            MeasuredOp::Gemm => format!("{m}x{n}x{k}"),
-                            _ => format!("{} over {n} elements", op.name()),
-                        }
-                    ),
-                    Some("keep one row per shape, dtype and timing"),
+                    Some("spread_pct"),
+                    "a spread over one run: a single run has none".into(),
+                    Some("leave spread_pct empty for a single run"),
                 ));
             }
+            // One row per shape, dtype and way of measuring: checked once all
+            // rows are read (a sort, O(n log n)), or before any later error.
+            let mut id = |name: &Option<String>| {
+                name.as_ref().map(|v| {
+                    names.iter().position(|n| n == v).unwrap_or_else(|| {
+                        names.push(v.clone());
+                        names.len() - 1
+                    })
+                })
+            };
+            let key = RowKey {
+                op,
+                shape: (m, n, k),
+                dtype,
+                timing,
+                stack: id(&stack),
+                framework: id(&framework),
+            };
+            keys.push((key, rows.len()));
+            rows.push(Measurement {
+                hardware: hardware.to_string(),
+                op,
+                m,
+                n,
+                k,
+                dtype,
+                runtime_ms,
+                timing,
+                stack,
+                framework,
+                host_floor_us,
+                spread_pct,
+                repeats,
+                line,
+            });
         }
-        rows.push(Measurement {
-            hardware,
-            op,
-            m,
-            n,
-            k,
-            dtype,
-            runtime_ms,
-            timing,
-            stack,
-            framework,
-            host_floor_us,
-            spread_pct,
-            repeats,
-            line,
-        });
+        Ok(())
+    };
+    // A duplicate before a bad row is the error a reader meets first.
+    let read = read_rows();
+    if let Some(e) = first_duplicate(&mut keys, &rows, &invalid) {
+        return Err(e);
     }
+    read?;
     Ok(MeasurementSet {
         file: file.to_string(),
         rows,
         ignored_columns,
     })
+}
+
+/// What makes two rows the same measurement: shape, dtype and the way it
+/// was measured (stack and framework by their number in the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct RowKey {
+    op: MeasuredOp,
+    shape: (u64, u64, u64),
+    dtype: Dtype,
+    timing: Option<Timing>,
+    stack: Option<usize>,
+    framework: Option<usize>,
+}
+
+/// The first row (in file order) that repeats an earlier row's key, as the
+/// error naming both lines: `keys` pairs each key with its row's index in
+/// `rows`, and is sorted here.
+fn first_duplicate(
+    keys: &mut [(RowKey, usize)],
+    rows: &[Measurement],
+    invalid: &impl Fn(usize, usize, Option<&str>, String, Option<&str>) -> CalibrateError,
+) -> Option<CalibrateError> {
+    keys.sort_unstable();
+    // Runs of one key hold its rows in file order: a run's first repeat is
+    // its second row, and the earliest of those is the one a reader meets.
+    let (first, second) = keys
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+        .map(|run| (run[0].1, run[1].1))
+        .min_by_key(|&(_, second)| second)?;
+    let (r, dup_line) = (&rows[second], rows[first].line);
+    Some(invalid(
+        r.line,
+        second + 1,
+        None,
+        format!(
+            "{} {} is measured twice (also on line {dup_line})",
+            match r.op {
+                MeasuredOp::Gemm => format!("{}x{}x{}", r.m, r.n, r.k),
+                _ => format!("{} over {} elements", r.op.name(), r.n),
+            },
+            r.dtype
+        ),
+        Some("keep one row per shape, dtype and timing"),
+    ))
 }
 
 /// A host floor in microseconds: finite and above 0.

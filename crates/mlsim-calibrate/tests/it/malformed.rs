@@ -74,6 +74,46 @@ fn duplicate_point() {
     ));
 }
 
+/// The error a reader meets first: the first row (in file order) that
+/// repeats an earlier one, and a repeat before a bad row is reported
+/// before it (and a bad row before a repeat, before the repeat).
+#[test]
+fn the_first_repeat_or_bad_row_in_file_order_is_reported() {
+    let rows = |body: &str| error_of("d.csv", &format!("{HEADER}{body}"));
+    // Two repeated shapes: 2x2x2 repeats on line 5, 1x1x1 on line 6.
+    let e = rows(
+        "X,gemm,1,1,1,fp32,1\nX,gemm,2,2,2,fp32,1\nX,gemm,3,3,3,fp32,1\n\
+         X,gemm,2,2,2,fp32,2\nX,gemm,1,1,1,fp32,2\n",
+    );
+    assert!(
+        e.contains("d.csv:5: 2x2x2 fp32 is measured twice (also on line 3)"),
+        "{e}"
+    );
+    // A third copy does not move the first repeat.
+    let e = rows("X,gemm,1,1,1,fp32,1\nX,gemm,1,1,1,fp32,2\nX,gemm,1,1,1,fp32,3\n");
+    assert!(
+        e.contains("d.csv:3: 1x1x1 fp32 is measured twice (also on line 2)"),
+        "{e}"
+    );
+    // A repeat on line 3, a bad dtype on line 4: the repeat.
+    let e = rows("X,gemm,1,1,1,fp32,1\nX,gemm,1,1,1,fp32,2\nX,gemm,4,4,4,fp99,1\n");
+    assert!(e.contains("d.csv:3:"), "{e}");
+    // A bad dtype on line 3, a repeat on line 4: the bad dtype.
+    let e = rows("X,gemm,1,1,1,fp32,1\nX,gemm,4,4,4,fp99,1\nX,gemm,1,1,1,fp32,2\n");
+    assert!(e.contains("d.csv:3:") && e.contains("fp99"), "{e}");
+    // The same shape timed two ways, or on two stacks, is two measurements.
+    let two_ways = error_of(
+        "w.csv",
+        "hardware,op,m,n,k,dtype,runtime_ms,timing,stack\n\
+         X,gemm,1,1,1,fp32,1,kernel,cublas-hopper\nX,gemm,1,1,1,fp32,1,per-call,cublas-hopper\n\
+         X,gemm,1,1,1,fp32,1,kernel,cublas-ampere\nX,gemm,1,1,1,fp32,2,kernel,cublas-hopper\n",
+    );
+    assert!(
+        two_ways.contains("w.csv:5: 1x1x1 fp32 is measured twice (also on line 2)"),
+        "{two_ways}"
+    );
+}
+
 #[test]
 fn empty_cell() {
     insta::assert_snapshot!(error_of("i.csv", &format!("{HEADER}X,gemm,1,,1,fp32,1\n")));
