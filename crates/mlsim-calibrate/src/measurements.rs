@@ -401,10 +401,20 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                 .collect()
         })
     };
-    let columns_named = |names: &[&'static str]| -> Vec<(&'static str, Option<Vec<Option<&str>>>)> {
-        names.iter().map(|&c| (c, text_column(c))).collect()
+    let column = |name: &'static str| Column {
+        name,
+        cells: text_column(name),
     };
-    let cells = columns_named(&[
+    let [
+        c_hardware,
+        c_op,
+        c_m,
+        c_n,
+        c_k,
+        c_matrix_size,
+        c_dtype,
+        c_runtime_ms,
+    ] = [
         "hardware",
         "op",
         "m",
@@ -413,25 +423,16 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
         "matrix_size",
         "dtype",
         "runtime_ms",
-    ]);
-    let how = columns_named(&HOW_MEASURED);
-    // A trimmed, non-empty cell of column `col` (a name in `cells` or
-    // `how`, a constant: an index would do, a name reads better) in row i.
-    fn lookup<'a>(
-        table: &[(&'static str, Option<Vec<Option<&'a str>>>)],
-        col: &str,
-        i: usize,
-    ) -> Option<&'a str> {
-        table
-            .iter()
-            .find(|(c, _)| *c == col)
-            .and_then(|(_, v)| v.as_ref())
-            .and_then(|v| v[i])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    }
-    let cell = |col: &str, i: usize| lookup(&cells, col, i);
-    let how_cell = |col: &str, i: usize| lookup(&how, col, i);
+    ]
+    .map(column);
+    let [
+        h_timing,
+        h_stack,
+        h_framework,
+        h_host_floor_us,
+        h_spread_pct,
+        h_repeats,
+    ] = HOW_MEASURED.map(column);
     let workload_cells: Option<Vec<Option<&str>>> = if original {
         text_column("workload")
     } else {
@@ -445,24 +446,10 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
     let mut read_rows = || -> Result<(), CalibrateError> {
         for (i, &line) in lines_of_rows.iter().enumerate() {
             let row = i + 1;
-            let get = |col: &'static str| {
-                cell(col, i)
-                    .ok_or_else(|| invalid(line, row, Some(col), "empty value".into(), None))
-            };
-            let positive_int = |col: &'static str| -> Result<u64, CalibrateError> {
-                let v = get(col)?;
-                match v.parse::<u64>() {
-                    Ok(x) if x > 0 => Ok(x),
-                    _ => Err(invalid(
-                        line,
-                        row,
-                        Some(col),
-                        format!("expected a positive integer, got `{v}`"),
-                        None,
-                    )),
-                }
-            };
-            let hardware = get("hardware")?;
+            // An error at this row in column `name`.
+            let at =
+                |name: &'static str, message: String| invalid(line, row, Some(name), message, None);
+            let hardware = c_hardware.required(i, at)?;
             let mut op = MeasuredOp::Gemm;
             let (m, n, k) = if original {
                 if let Some(w) = workload_cells.as_ref().and_then(|c| c[i])
@@ -478,10 +465,10 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                         None,
                     ));
                 }
-                let s = positive_int("matrix_size")?;
+                let s = c_matrix_size.positive(i, at)?;
                 (s, s, s)
             } else {
-                let op_text = get("op")?;
+                let op_text = c_op.required(i, at)?;
                 let is = |name: &str| op_text.eq_ignore_ascii_case(name);
                 op = match () {
                 _ if is("gemm") || is("matmul") => MeasuredOp::Gemm,
@@ -501,23 +488,28 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                     })?,
             };
                 if op == MeasuredOp::Gemm {
-                    (positive_int("m")?, positive_int("n")?, positive_int("k")?)
+                    (
+                        c_m.positive(i, at)?,
+                        c_n.positive(i, at)?,
+                        c_k.positive(i, at)?,
+                    )
                 } else {
-                    for col in ["m", "k"] {
-                        if let Some(v) = cell(col, i) {
+                    for col in [&c_m, &c_k] {
+                        if let Some(v) = col.at(i) {
                             return Err(invalid(
                                 line,
                                 row,
-                                Some(col),
+                                Some(col.name),
                                 format!(
-                                    "a {} row runs over n elements per array: `{col}` must be empty, got `{v}`",
-                                    op.name()
+                                    "a {} row runs over n elements per array: `{}` must be empty, got `{v}`",
+                                    op.name(),
+                                    col.name
                                 ),
                                 None,
                             ));
                         }
                     }
-                    (1, positive_int("n")?, 1)
+                    (1, c_n.positive(i, at)?, 1)
                 }
             };
             if 2.0 * m as f64 * n as f64 * k as f64 >= 9_007_199_254_740_992.0 {
@@ -529,11 +521,11 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                     None,
                 ));
             }
-            let dtype_text = get("dtype")?;
+            let dtype_text = c_dtype.required(i, at)?;
             let dtype: Dtype = dtype_text.parse().map_err(|e: mlsim_quant::UnknownDtype| {
                 invalid(line, row, Some("dtype"), e.to_string(), None)
             })?;
-            let rt = get("runtime_ms")?;
+            let rt = c_runtime_ms.required(i, at)?;
             let runtime_ms: f64 = rt.parse().map_err(|_| {
                 invalid(
                     line,
@@ -566,7 +558,7 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                     Some("split the file per device"),
                 ));
             }
-            let timing = how_cell("timing", i)
+            let timing = h_timing.at(i)
             .map(|v| {
                 v.parse::<Timing>().map_err(|e| {
                     invalid(
@@ -580,8 +572,8 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
             })
             .transpose()?;
             let mut named =
-                |col: &'static str, kind: &'static str| -> Result<Option<String>, CalibrateError> {
-                    let Some(v) = how_cell(col, i) else {
+                |col: &Column<'_>, kind: &'static str| -> Result<Option<String>, CalibrateError> {
+                    let Some(v) = col.at(i) else {
                         return Ok(None);
                     };
                     if let Some(p) = mlsim_hw::stack_preset(v).filter(|p| p.kind() != kind) {
@@ -593,7 +585,7 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                         return Err(invalid(
                             line,
                             row,
-                            Some(col),
+                            Some(col.name),
                             format!("`{v}` is a {}, not a {kind}", p.kind()),
                             Some(&format!(
                                 "it belongs in the `{other}` column (or pass it with --{other})"
@@ -616,7 +608,7 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                             return Err(invalid(
                                 line,
                                 row,
-                                Some(col),
+                                Some(col.name),
                                 format!(
                                     "`{v}` is not a {kind} mlsim can load: {}",
                                     first_line(&e.to_string())
@@ -631,9 +623,9 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                     }
                     Ok(Some(v.to_string()))
                 };
-            let stack = named("stack", "library")?;
-            let framework = named("framework", "framework")?;
-            let host_floor_us = match how_cell("host_floor_us", i) {
+            let stack = named(&h_stack, "library")?;
+            let framework = named(&h_framework, "framework")?;
+            let host_floor_us = match h_host_floor_us.at(i) {
                 Some(v) => Some(parse_host_floor(v).ok_or_else(|| {
                     invalid(
                         line,
@@ -645,7 +637,8 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                 })?),
                 None => file_host_floor_us,
             };
-            let spread_pct = how_cell("spread_pct", i)
+            let spread_pct = h_spread_pct
+                .at(i)
                 .map(|v| {
                     v.parse::<f64>()
                         .ok()
@@ -661,7 +654,8 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
                         })
                 })
                 .transpose()?;
-            let repeats = how_cell("repeats", i)
+            let repeats = h_repeats
+                .at(i)
                 .map(|v| {
                     v.parse::<u32>().ok().filter(|x| *x >= 1).ok_or_else(|| {
                         invalid(
@@ -732,6 +726,49 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
         rows,
         ignored_columns,
     })
+}
+
+/// One column's cells, borrowed from the table (`None`: no such column).
+struct Column<'a> {
+    name: &'static str,
+    cells: Option<Vec<Option<&'a str>>>,
+}
+
+impl<'a> Column<'a> {
+    /// Row `i`'s cell, or the error `at` gives for an empty one.
+    fn required(
+        &self,
+        i: usize,
+        at: impl Fn(&'static str, String) -> CalibrateError,
+    ) -> Result<&'a str, CalibrateError> {
+        self.at(i)
+            .ok_or_else(|| at(self.name, "empty value".into()))
+    }
+
+    /// Row `i`'s cell as an integer above 0, or the error `at` gives.
+    fn positive(
+        &self,
+        i: usize,
+        at: impl Fn(&'static str, String) -> CalibrateError,
+    ) -> Result<u64, CalibrateError> {
+        let v = self.required(i, &at)?;
+        match v.parse::<u64>() {
+            Ok(x) if x > 0 => Ok(x),
+            _ => Err(at(
+                self.name,
+                format!("expected a positive integer, got `{v}`"),
+            )),
+        }
+    }
+
+    /// Row `i`'s cell, trimmed; `None` when empty or absent.
+    fn at(&self, i: usize) -> Option<&'a str> {
+        self.cells
+            .as_ref()
+            .and_then(|c| c[i])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
 }
 
 /// What makes two rows the same measurement: shape, dtype and the way it
