@@ -80,6 +80,11 @@ pub struct ValidationReport {
     pub fit_mape_pct: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fit_median_ape_pct: Option<f64>,
+    /// How the `cv_*` scores held sizes out: `leave-one-size-out`, or
+    /// `100-fold by size` for a file of more than 100 sizes
+    /// ([`crate::cv::MAX_SIZE_FOLDS`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cv_method: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cv_points: Option<Vec<Point>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -247,6 +252,7 @@ impl Case {
             fitted_params: None,
             fit_mape_pct: None,
             fit_median_ape_pct: None,
+            cv_method: None,
             cv_points: None,
             cv_mape_pct: None,
             cv_median_ape_pct: None,
@@ -264,6 +270,7 @@ impl Case {
             r.cv_mape_pct = Some(fitted.loso.mape_pct);
             r.cv_median_ape_pct = Some(fitted.loso.median_ape_pct);
             r.cv_points = Some(fitted.loso_points);
+            r.cv_method = Some(crate::cv::size_cv_name(&self.set.rows));
         }
         r
     }

@@ -231,7 +231,7 @@ pub fn calibrate(req: &Request) -> Result<Calibration, Error> {
             .ok()
             .as_deref()
             .and_then(summary)
-            .map(|s| (s, "leave-one-size-out"))
+            .map(|s| (s, mlsim_calibrate::cv::size_cv_name(&first.set.rows)))
     };
     let file = req.files.join(", ");
     let (chip_base, stack_base) = (start.chip.name.clone(), start.stack.name.clone());

@@ -144,3 +144,54 @@ fn loso_needs_two_sizes() {
         .unwrap_err();
     assert!(matches!(err, CalibrateError::Unsupported(_)));
 }
+
+/// Up to 100 sizes, each is held out alone; beyond, 100 folds, size j (in
+/// sorted order) in fold j mod 100, so that the fits stop growing with the
+/// file (one fit per size made calibrate quadratic in rows).
+#[test]
+fn size_folds_hold_each_size_once_and_stop_at_one_hundred() {
+    use mlsim_calibrate::cv::{MAX_SIZE_FOLDS, size_folds};
+    assert_eq!(MAX_SIZE_FOLDS, 100);
+    assert_eq!(size_folds(5), vec![0, 1, 2, 3, 4]);
+    assert_eq!(size_folds(100), (0..100).collect::<Vec<_>>());
+    let folds = size_folds(250);
+    assert_eq!(folds.len(), 250);
+    // Fold 0 holds sizes 0, 100 and 200; fold 60 sizes 60 and 160.
+    let members = |f: usize| -> Vec<usize> { (0..250).filter(|&j| folds[j] == f).collect() };
+    assert_eq!(members(0), vec![0, 100, 200]);
+    assert_eq!(members(60), vec![60, 160]);
+    assert!((0..100).all(|f| !members(f).is_empty()));
+    assert_eq!(*folds.iter().max().unwrap(), 99);
+}
+
+/// A file of 120 sizes gets 100 folds: every row held out exactly once, in
+/// file order, and the report says which cross-validation it was.
+#[test]
+fn a_file_of_more_than_one_hundred_sizes_is_cross_validated_in_folds() {
+    use mlsim_calibrate::cv::{leave_one_size_out, size_cv_name};
+    // fp16 GEMMs at 16, 24, ..., 968: a known rate and a 20 us floor.
+    let rows: Vec<Measurement> = (0..120u64)
+        .map(|j| {
+            let s = 16 + 8 * j;
+            let ms = 2.0 * (s * s * s) as f64 / 20e12 * 1e3 + 0.02;
+            row(s, s, s, Dtype::Fp16, ms)
+        })
+        .collect();
+    assert_eq!(size_cv_name(&rows[..100]), "leave-one-size-out");
+    assert_eq!(size_cv_name(&rows), "100-fold by size");
+    let targets = RowTargets::new(
+        mlsim_hw::load("t4-seed").unwrap(),
+        &SetupSpec::default(),
+        &rows,
+    )
+    .unwrap();
+    let held = leave_one_size_out(&targets, &[Param::Efficiency], &[], &rows).unwrap();
+    assert_eq!(held.len(), rows.len());
+    for (p, r) in held.iter().zip(&rows) {
+        assert_eq!(
+            (p.m, p.n, p.k),
+            (r.m, r.n, r.k),
+            "held-out points in file order"
+        );
+    }
+}

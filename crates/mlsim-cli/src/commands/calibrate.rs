@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use mlsim_calibrate::cv::{leave_one_chip_out, leave_one_size_out};
+use mlsim_calibrate::cv::{leave_one_chip_out, leave_one_size_out, size_cv_name};
 use mlsim_calibrate::fit::{
     Owner, Sample, default_params, fit_samples_with_tiles, parse_params, tile_paths, tiles_field,
 };
@@ -205,7 +205,7 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
             .ok()
             .as_deref()
             .and_then(summary)
-            .map(|s| (s, "leave-one-size-out"))
+            .map(|s| (s, size_cv_name(&first.set.rows)))
     };
     let date = today();
     let file = files

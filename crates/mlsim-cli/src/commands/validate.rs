@@ -435,7 +435,7 @@ fn render(r: &ValidationReport, holdout: Option<&Holdout>, s: &ErrorSummary) -> 
     }
     if let Some(cv) = r.cv_points.as_ref().and_then(|c| summary(c)) {
         t.row([
-            "fitted, leave-one-size-out".to_string(),
+            format!("fitted, {}", r.cv_method.unwrap_or("leave-one-size-out")),
             cv.count.to_string(),
             format!("{:.1}", cv.mape_pct),
             format!("{:.1}", cv.median_ape_pct),
