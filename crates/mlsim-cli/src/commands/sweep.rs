@@ -385,13 +385,16 @@ fn emit(text: &[u8], args: &SweepArgs) -> CmdResult {
     }
 }
 
+/// The results as JSON, serialised straight into the file (no second copy
+/// of every row as text) or to standard output.
 fn emit_json(results: &[&SimResult], args: &SweepArgs) -> CmdResult {
     match &args.out {
-        Some(_) => {
-            let mut text = serde_json::to_vec_pretty(results)?;
-            text.push(b'\n');
-            emit(&text, args)
-        }
+        Some(path) => crate::files::write_atomic_with(path, args.force, "results file", |f| {
+            let mut w = std::io::BufWriter::new(f);
+            serde_json::to_writer_pretty(&mut w, results)?;
+            w.write_all(b"\n")?;
+            w.flush()
+        }),
         None => Ok(write_json(&results)?),
     }
 }
