@@ -461,6 +461,7 @@ fn fig9_decode_batch(_root: &Path) -> anyhow::Result<Outputs> {
             },
             &schemes,
             1024,
+            None,
         );
         for pair in rec.switches.windows(2) {
             let b = pair[1].from_batch;

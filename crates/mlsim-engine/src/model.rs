@@ -267,6 +267,44 @@ pub struct BatchSwitch {
     pub scheme: String,
 }
 
+/// One scheme's whole step on one chip: speed, and energy and cost per
+/// token (output tokens in decode, prompt tokens in prefill).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SchemeCost {
+    /// The scheme (as run on the chip).
+    pub scheme: String,
+    /// The step's time, ms.
+    pub step_ms: f64,
+    /// Tokens a second on the chip.
+    pub tokens_per_s: f64,
+    /// Joules a token (`energy::step_joules` over the step's tokens);
+    /// `None` for a chip file without `[power]`.
+    pub joules_per_token: Option<f64>,
+    /// Dollars a million tokens at the given price of the chip an hour:
+    /// price / 3600 / tokens a second x 1e6; `None` without a price.
+    pub usd_per_million_tokens: Option<f64>,
+    /// Whether weights and KV cache fit in the chip's memory.
+    pub fits: bool,
+    /// Whether the scheme's compute dtype has a native path.
+    pub native: bool,
+}
+
+impl SchemeCost {
+    /// The costs of `step` on `chip`, at `usd_per_hour` a chip-hour.
+    pub fn of(chip: &mlsim_hw::Chip, step: &StepPrediction, usd_per_hour: Option<f64>) -> Self {
+        let tokens_per_step = step.tokens_per_s * step.step_ms / 1e3;
+        Self {
+            scheme: step.scheme.name.clone(),
+            step_ms: step.step_ms,
+            tokens_per_s: step.tokens_per_s,
+            joules_per_token: crate::energy::step_joules(chip, step).map(|j| j / tokens_per_step),
+            usd_per_million_tokens: usd_per_hour.map(|p| p / 3600.0 / step.tokens_per_s * 1e6),
+            fits: step.fits,
+            native: step.native,
+        }
+    }
+}
+
 /// Per-op and whole-model recommendations.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Recommendation {
@@ -276,6 +314,9 @@ pub struct Recommendation {
     pub choices: Vec<Choice>,
     /// The whole-model recommendation over batch sizes 1 to `max_batch`.
     pub switches: Vec<BatchSwitch>,
+    /// Every scheme's whole step at the given batch: time, tokens a
+    /// second, joules and dollars a token.
+    pub schemes: Vec<SchemeCost>,
 }
 
 /// The first of the fastest (ties keep the earlier, the baseline first).
@@ -290,13 +331,16 @@ fn fastest<'a, T>(times: impl Iterator<Item = (&'a T, f64)>) -> (&'a T, f64) {
 
 /// Recommend a scheme per op and for the model at `phase`, and find the
 /// batch sizes (1 to `max_batch`, integer bisection between powers of two)
-/// where the whole-model choice changes. `schemes[0]` is the baseline.
+/// where the whole-model choice changes; with every scheme's energy and
+/// (at `usd_per_hour` a chip-hour) cost per token. `schemes[0]` is the
+/// baseline.
 pub fn recommend(
     target: &Target<'_>,
     cfg: &ModelConfig,
     phase: Phase,
     schemes: &[Scheme],
     max_batch: u64,
+    usd_per_hour: Option<f64>,
 ) -> Recommendation {
     let steps: Vec<StepPrediction> = schemes
         .iter()
@@ -369,5 +413,9 @@ pub fn recommend(
         baseline: schemes[0].name.clone(),
         choices,
         switches,
+        schemes: steps
+            .iter()
+            .map(|st| SchemeCost::of(target.chip, st, usd_per_hour))
+            .collect(),
     }
 }

@@ -1632,6 +1632,7 @@ fn recommend<'py>(
             ph,
             &schemes,
             max_batch,
+            None,
         ))
     })?;
     serialize(py, &rec)

@@ -42,6 +42,10 @@ pub struct RecommendArgs {
     /// Largest batch size scanned for changes of the recommendation.
     #[arg(long, default_value_t = 1024)]
     max_batch: u64,
+    /// Price of the chip for an hour, dollars: adds each scheme's cost per
+    /// million tokens.
+    #[arg(long = "usd-per-hour", value_name = "USD")]
+    usd_per_chip_hour: Option<f64>,
     #[command(flatten)]
     setup: crate::SetupArgs,
     #[command(flatten)]
@@ -73,8 +77,23 @@ pub fn run(args: &RecommendArgs) -> CmdResult {
             ),
         });
     }
+    if let Some(v) = args.usd_per_chip_hour
+        && !(v.is_finite() && v >= 0.0)
+    {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("--usd-per-hour must be a price of at least 0, got {v}"),
+        });
+    }
     let phase = args.phase.phase(args.batch, args.seq);
-    let rec = recommend(&target, &cfg, phase, &args.schemes, args.max_batch);
+    let rec = recommend(
+        &target,
+        &cfg,
+        phase,
+        &args.schemes,
+        args.max_batch,
+        args.usd_per_chip_hour,
+    );
     match args.format.format {
         Format::Json => write_json(&rec)?,
         Format::Csv => choices_csv("op", &rec.choices)?,
@@ -90,6 +109,17 @@ pub fn run(args: &RecommendArgs) -> CmdResult {
             outln!("\nWhole model by batch size (1 to {}):", args.max_batch);
             for s in &rec.switches {
                 outln!("  from batch {:>5}: {}", s.from_batch, s.scheme);
+            }
+            outln!(
+                "\nEvery scheme at batch {}: time, tokens a second, energy and cost a token:",
+                args.batch
+            );
+            out!("{}", costs_table(&rec.schemes));
+            if chip.power.is_none() {
+                outln!(
+                    "note: {} has no [power] in its chip file: no joules a token",
+                    chip.name
+                );
             }
             warn_non_native(&chip.name, &rec.choices)?;
             note_emulated(chip, &args.schemes)?;
@@ -178,6 +208,32 @@ fn choices_csv(first: &str, choices: &[mlsim_engine::model::Choice]) -> anyhow::
         &[first, "scheme", "time_ms", "speedup_vs_baseline", "native"],
         &rows,
     )
+}
+
+/// Each scheme's whole step: time, tokens a second, joules and dollars a
+/// token (the dollar column only with a price).
+fn costs_table(costs: &[mlsim_engine::model::SchemeCost]) -> String {
+    let priced = costs.iter().any(|c| c.usd_per_million_tokens.is_some());
+    let mut headers = vec!["scheme", "step ms", "tokens/s", "J/token", "fits", "native"];
+    if priced {
+        headers.insert(4, "$/M tokens");
+    }
+    let mut t = Table::new(headers);
+    for c in costs {
+        let mut row = vec![
+            c.scheme.clone(),
+            sig(c.step_ms, 4),
+            sig(c.tokens_per_s, 4),
+            c.joules_per_token.map_or("-".into(), |j| sig(j, 3)),
+            if c.fits { "yes" } else { "NO" }.to_string(),
+            if c.native { "yes" } else { "NO" }.to_string(),
+        ];
+        if let Some(usd) = c.usd_per_million_tokens.filter(|_| priced) {
+            row.insert(4, sig(usd, 3));
+        }
+        t.row(row);
+    }
+    t.render()
 }
 
 /// The choices as a table: one row per op or workload.

@@ -384,6 +384,75 @@ fn recommend_switches_from_weight_only_to_native_compute() {
     );
 }
 
+/// Every scheme's energy and cost a token (issue 19): the dollars follow
+/// from the price and the tokens a second by hand; the joules lie between
+/// the board idling and drawing its power limit (70 W and 700 W on the
+/// H100 preset) for the step, per token; a chip without `[power]` has none.
+#[test]
+fn recommend_gives_each_scheme_joules_and_dollars_a_token() {
+    let run = |hw: &str, price: &[&str]| {
+        let mut args = vec![
+            "recommend",
+            "--hw",
+            hw,
+            "--model",
+            "llama-3-8b",
+            "--phase",
+            "decode",
+            "--batch",
+            "16",
+            "--seq",
+            "1024",
+            "--schemes",
+            "w16a16,fp8,w4a16",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(price);
+        let o = mlsim(&args);
+        assert!(o.status.success(), "{}", crate::stderr(&o));
+        serde_json::from_str::<serde_json::Value>(&stdout(&o)).unwrap()
+    };
+    let v = run("h100-sxm5", &["--usd-per-hour", "2.5"]);
+    let schemes = v["schemes"].as_array().unwrap();
+    assert_eq!(schemes.len(), 3);
+    for s in schemes {
+        let f = |k: &str| s[k].as_f64().unwrap();
+        let (step_s, tokens_per_s) = (f("step_ms") / 1e3, f("tokens_per_s"));
+        // Decode: 16 sequences, one token each a step.
+        assert!((tokens_per_s * step_s - 16.0).abs() < 1e-9, "{s}");
+        let usd = 2.5 / 3600.0 / tokens_per_s * 1e6;
+        assert!(
+            (f("usd_per_million_tokens") / usd - 1.0).abs() < 1e-12,
+            "{s}"
+        );
+        let j = f("joules_per_token");
+        let (idle, limit) = (70.0 * step_s / 16.0, 700.0 * step_s / 16.0);
+        assert!(
+            idle <= j && j <= limit,
+            "{j} J not in [{idle}, {limit}]: {s}"
+        );
+    }
+    // No price, no dollars; the T4 preset has no [power], so no joules.
+    let v = run("t4", &[]);
+    for s in v["schemes"].as_array().unwrap() {
+        assert!(s.get("usd_per_million_tokens").unwrap().is_null(), "{s}");
+        assert!(s.get("joules_per_token").unwrap().is_null(), "{s}");
+    }
+    let bad = mlsim(&[
+        "recommend",
+        "--hw",
+        "h100-sxm5",
+        "--model",
+        "gpt2",
+        "--seq",
+        "64",
+        "--usd-per-hour=-1",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(crate::stderr(&bad).contains("--usd-per-hour"));
+}
+
 #[test]
 fn recommend_warns_about_the_bf16_on_t4_trap() {
     let o = mlsim(&[
