@@ -65,7 +65,10 @@ impl ServingMetric {
             Self::E2eLatencyMs => p.e2e_latency_ms,
             Self::OutputTokensPerS => output,
             Self::TotalTokensPerS => output * (p.prompt + p.output) as f64 / p.output as f64,
-            Self::OutputTokensPerSPerGpu => p.output_tokens_per_s_per_chip,
+            // The measured run's chips are one replica's (tp x pp) times its
+            // replicas: per GPU is one replica's tokens over its chips,
+            // whatever system the prediction was made on.
+            Self::OutputTokensPerSPerGpu => p.output_tokens_per_s / p.parallelism.chips() as f64,
             Self::TokensPerSPerUser => 1e3 / p.tpot_ms,
         }
     }

@@ -214,9 +214,16 @@ impl Moe {
     }
 
     /// The busiest chip's routed pairs over the mean: `imbalance`, at most
-    /// `expert_shards` (one chip taking every pair); 1 on one chip.
+    /// what one chip can take. A token picks k distinct experts, so one
+    /// chip gets at most min(k, local experts) of its k pairs: the cap is
+    /// shards x min(k, local) / k (every pair when a chip holds k experts
+    /// or more; half of them for Mixtral's k = 2 on one expert a chip);
+    /// 1 on one chip.
     pub fn busiest(&self) -> f64 {
-        self.imbalance.min(self.expert_shards as f64).max(1.0)
+        let k = self.experts_per_token as f64;
+        let per_token = k.min(self.local_experts() as f64);
+        let cap = self.expert_shards as f64 * per_token / k;
+        self.imbalance.min(cap).max(1.0)
     }
 
     /// Expected distinct experts of the busiest chip that `tokens` tokens

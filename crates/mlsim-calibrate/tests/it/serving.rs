@@ -134,3 +134,26 @@ fn errors_per_metric_by_hand() {
     assert_eq!((m[0].metric, m[0].points), ("tpot_ms", 2));
     assert!((m[0].mape_pct - 20.0).abs() < 1e-12 && (m[0].bias_pct + 10.0).abs() < 1e-12);
 }
+
+/// Tokens a second per GPU is the run's output over its GPUs, whatever
+/// system the prediction is made on: a 3-GPU run (tp 1, pp 3) predicted on
+/// an 8-chip node is one replica's tokens over 3, not the node's whole
+/// replicas over 8 (2 replicas of 3 over 8 under-counted it by a quarter).
+#[test]
+fn tokens_per_gpu_are_the_runs_not_the_nodes() {
+    for (gpus, tp, pp) in [(3, 1, 3), (6, 2, 3), (8, 8, 1)] {
+        let text = file(&format!(
+            "llama-3-8b,h100-sxm5,{gpus},bf16,{tp},{pp},vLLM,,8,128,128,output_tokens_per_s,1000,tokens/s\n\
+             llama-3-8b,h100-sxm5,{gpus},bf16,{tp},{pp},vLLM,,8,128,128,output_tokens_per_s_per_gpu,100,tokens/s\n"
+        ));
+        let rows = parse_serving(text.as_bytes(), "s.csv").unwrap();
+        let (total, per_gpu) = (
+            predict_row(&rows[0]).unwrap(),
+            predict_row(&rows[1]).unwrap(),
+        );
+        assert!(
+            (per_gpu * gpus as f64 / total - 1.0).abs() < 1e-12,
+            "{gpus} GPUs: {per_gpu} x {gpus} against {total}"
+        );
+    }
+}

@@ -424,7 +424,10 @@ fn routing_imbalance_sets_the_busiest_chip() {
     };
     let ar = 6e-6 + 2.0 * 8192.0 / 450e9;
     let ag = 7e-6 + 0.875 * 64000.0 / 450e9;
-    for (imbalance, bytes) in [(2.0, 4096.0), (100.0, 16_384.0)] {
+    // 1 token x 2 pairs x 4096 x 2 B / 8 ranks x R = 2048 R bytes a rank;
+    // R is capped at 4: a token's 2 pairs go to 2 distinct experts, one a
+    // chip, so the busiest chip takes at most 1 of 2 (8 x 1 / 2).
+    for (imbalance, bytes) in [(2.0, 4096.0), (4.0, 8192.0), (100.0, 8192.0)] {
         let c = cfg.clone().with_moe_imbalance(imbalance).unwrap();
         let a2a = 7e-6 + 0.875 * bytes / 450e9;
         let by_hand = 32.0 * (ar + 2.0 * a2a) + ag;
