@@ -63,6 +63,20 @@ pub struct PartHeader {
     pub grid: String,
 }
 
+impl PartHeader {
+    /// What is wrong with a part of this slice holding `rows` rows.
+    pub fn wrong_row_count(&self, rows: u64) -> String {
+        format!(
+            "{rows} rows, but slice {}/{} holds {} (points {}..{}): a truncated or edited part",
+            self.shard.index,
+            self.shard.of,
+            self.end - self.start,
+            self.start,
+            self.end
+        )
+    }
+}
+
 const PREFIX: &str = "# mlsim sweep shard ";
 
 impl fmt::Display for PartHeader {
@@ -242,14 +256,7 @@ fn copy_rows(
         rows += 1;
     }
     if rows != h.end - h.start {
-        return Err(invalid(format!(
-            "{rows} rows, but slice {}/{} holds {} (points {}..{}): a truncated or edited part",
-            h.shard.index,
-            h.shard.of,
-            h.end - h.start,
-            h.start,
-            h.end
-        )));
+        return Err(invalid(h.wrong_row_count(rows)));
     }
     Ok(())
 }

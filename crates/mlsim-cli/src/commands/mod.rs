@@ -7,6 +7,8 @@ pub mod hw;
 pub mod measure;
 pub mod merge;
 pub mod model;
+#[cfg(feature = "parquet")]
+mod parquet_columns;
 pub mod presets;
 pub mod recommend;
 pub mod run;

@@ -17,7 +17,6 @@
 //! unsharded sweep's. A part carries its slice in the file's key-value
 //! metadata (`mlsim.sweep.shard`, the CSV part's first line).
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,16 +24,17 @@ use std::sync::Arc;
 
 use mlsim_calibrate::shards::PartHeader;
 use mlsim_engine::{ModelDetail, Prediction};
-use parquet::basic::{LogicalType, Repetition, Type as Physical};
-use parquet::column::reader::{ColumnReader, get_typed_column_reader};
-use parquet::column::writer::ColumnWriter;
-use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DataType, DoubleType, Int64Type};
+use parquet::data_type::ByteArray;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::{ColumnPath, Type};
+use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
+
+use super::parquet_columns::{
+    Columns, Kind, Row, Spec, read_row_group, schema, specs_of, write_row_group,
+};
 
 /// Grid points per row group (and per parallel batch of predictions).
 pub const ROW_GROUP: u64 = 1 << 16;
@@ -44,23 +44,6 @@ const PIECE: u64 = 1 << 11; // whole runs of the encoder's 1024 rows
 
 /// The key of a part's slice in the file's key-value metadata.
 pub const SHARD_KEY: &str = "mlsim.sweep.shard";
-
-/// A column's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    U64,
-    F64,
-    Bool,
-    Str,
-}
-
-/// One column's name, type and whether it may be null.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Spec {
-    name: String,
-    kind: Kind,
-    nullable: bool,
-}
 
 /// The columns of a sweep whose chips name `levels` (every chip's memory
 /// levels, in order of first appearance).
@@ -123,285 +106,6 @@ fn specs(levels: &[String]) -> Vec<Spec> {
         s.push(col(name, F64, true));
     }
     s
-}
-
-/// The Parquet schema of `specs`.
-fn schema(specs: &[Spec]) -> parquet::errors::Result<Arc<Type>> {
-    let fields = specs
-        .iter()
-        .map(|c| {
-            let (physical, logical) = match c.kind {
-                Kind::U64 => (
-                    Physical::INT64,
-                    Some(LogicalType::Integer {
-                        bit_width: 64,
-                        is_signed: false,
-                    }),
-                ),
-                Kind::F64 => (Physical::DOUBLE, None),
-                Kind::Bool => (Physical::BOOLEAN, None),
-                Kind::Str => (Physical::BYTE_ARRAY, Some(LogicalType::String)),
-            };
-            let repetition = if c.nullable {
-                Repetition::OPTIONAL
-            } else {
-                Repetition::REQUIRED
-            };
-            Type::primitive_type_builder(&c.name, physical)
-                .with_logical_type(logical)
-                .with_repetition(repetition)
-                .build()
-                .map(Arc::new)
-        })
-        .collect::<parquet::errors::Result<Vec<_>>>()?;
-    Type::group_type_builder("mlsim_sweep")
-        .with_fields(fields)
-        .build()
-        .map(Arc::new)
-}
-
-/// One column's values, a value for every row (a placeholder where the
-/// row's definition level is 0, null).
-#[derive(Debug, Clone)]
-enum Values {
-    U64(Vec<i64>),
-    F64(Vec<f64>),
-    Bool(Vec<bool>),
-    Str(Vec<ByteArray>),
-}
-
-#[derive(Debug, Clone)]
-struct Column {
-    values: Values,
-    /// Definition levels of a nullable column (1 present, 0 null); empty
-    /// for a required one.
-    defined: Vec<i16>,
-}
-
-/// Rows of the sweep's columns, by column.
-#[derive(Debug, Clone)]
-struct Columns {
-    columns: Vec<Column>,
-    rows: usize,
-}
-
-impl Columns {
-    fn new(specs: &[Spec]) -> Self {
-        let columns = specs
-            .iter()
-            .map(|s| Column {
-                values: match s.kind {
-                    Kind::U64 => Values::U64(Vec::new()),
-                    Kind::F64 => Values::F64(Vec::new()),
-                    Kind::Bool => Values::Bool(Vec::new()),
-                    Kind::Str => Values::Str(Vec::new()),
-                },
-                defined: Vec::new(),
-            })
-            .collect();
-        Self { columns, rows: 0 }
-    }
-
-    /// The rows of `other` after these (same columns).
-    fn append(&mut self, other: Self) {
-        for (a, b) in self.columns.iter_mut().zip(other.columns) {
-            a.defined.extend(b.defined);
-            match (&mut a.values, b.values) {
-                (Values::U64(a), Values::U64(b)) => a.extend(b),
-                (Values::F64(a), Values::F64(b)) => a.extend(b),
-                (Values::Bool(a), Values::Bool(b)) => a.extend(b),
-                (Values::Str(a), Values::Str(b)) => a.extend(b),
-                _ => unreachable!("columns of one schema"),
-            }
-        }
-        self.rows += other.rows;
-    }
-
-    /// The first `rows` rows, leaving the rest here.
-    fn split_off_front(&mut self, rows: usize) -> Self {
-        let mut front = Self {
-            columns: Vec::with_capacity(self.columns.len()),
-            rows,
-        };
-        for c in &mut self.columns {
-            let defined = if c.defined.is_empty() {
-                Vec::new()
-            } else {
-                let rest = c.defined.split_off(rows);
-                std::mem::replace(&mut c.defined, rest)
-            };
-            fn front_of<T>(v: &mut Vec<T>, rows: usize) -> Vec<T> {
-                let rest = v.split_off(rows);
-                std::mem::replace(v, rest)
-            }
-            let values = match &mut c.values {
-                Values::U64(v) => Values::U64(front_of(v, rows)),
-                Values::F64(v) => Values::F64(front_of(v, rows)),
-                Values::Bool(v) => Values::Bool(front_of(v, rows)),
-                Values::Str(v) => Values::Str(front_of(v, rows)),
-            };
-            front.columns.push(Column { values, defined });
-        }
-        self.rows -= rows;
-        front
-    }
-
-    /// A row, filled column by column in [`specs`] order.
-    fn row(&mut self) -> Row<'_> {
-        self.rows += 1;
-        Row {
-            columns: &mut self.columns,
-            next: 0,
-        }
-    }
-
-    /// Empty every column, keeping its memory.
-    fn clear(&mut self) {
-        for c in &mut self.columns {
-            c.defined.clear();
-            match &mut c.values {
-                Values::U64(v) => v.clear(),
-                Values::F64(v) => v.clear(),
-                Values::Bool(v) => v.clear(),
-                Values::Str(v) => v.clear(),
-            }
-        }
-        self.rows = 0;
-    }
-}
-
-/// Write `chunks` (rows of the same columns, in order) as one row group
-/// (on one thread: encoding the columns in parallel, each into memory,
-/// then appending them, was slower on two cores). The encoder cuts pages in runs of its batch size (1024 rows)
-/// from the start of each chunk; chunks of whole runs cut them as one
-/// chunk would, so that the sweep's pieces and the merge's row groups
-/// write the same bytes.
-fn write_row_group<W: Write + Send>(
-    chunks: &[Columns],
-    file: &mut SerializedFileWriter<W>,
-) -> parquet::errors::Result<()> {
-    let chunks: Vec<&Columns> = chunks.iter().filter(|c| c.rows > 0).collect();
-    let Some(first) = chunks.first() else {
-        return Ok(());
-    };
-    let mut group = file.next_row_group()?;
-    for j in 0..first.columns.len() {
-        let mut writer = group.next_column()?.expect("every column");
-        for chunk in &chunks {
-            let c = &chunk.columns[j];
-            let defined = (!c.defined.is_empty()).then_some(c.defined.as_slice());
-            match (&c.values, writer.untyped()) {
-                (Values::U64(v), ColumnWriter::Int64ColumnWriter(w)) => {
-                    w.write_batch(&present(v, defined), defined, None)?;
-                }
-                (Values::F64(v), ColumnWriter::DoubleColumnWriter(w)) => {
-                    w.write_batch(&present(v, defined), defined, None)?;
-                }
-                (Values::Bool(v), ColumnWriter::BoolColumnWriter(w)) => {
-                    w.write_batch(&present(v, defined), defined, None)?;
-                }
-                (Values::Str(v), ColumnWriter::ByteArrayColumnWriter(w)) => {
-                    w.write_batch(&present(v, defined), defined, None)?;
-                }
-                _ => unreachable!("values typed by the schema"),
-            }
-        }
-        writer.close()?;
-    }
-    group.close()?;
-    Ok(())
-}
-
-/// The values of rows whose definition level is 1 (all of them, borrowed,
-/// when none is null): only those go to the page.
-fn present<'a, T: Clone>(values: &'a [T], defined: Option<&[i16]>) -> Cow<'a, [T]> {
-    match defined {
-        Some(d) if d.contains(&0) => values
-            .iter()
-            .zip(d)
-            .filter(|&(_, &d)| d == 1)
-            .map(|(v, _)| v.clone())
-            .collect(),
-        _ => Cow::Borrowed(values),
-    }
-}
-
-/// One row being filled: each call fills the next column.
-struct Row<'a> {
-    columns: &'a mut [Column],
-    next: usize,
-}
-
-impl Row<'_> {
-    /// The next column, a required one (no definition level).
-    fn column(&mut self) -> &mut Values {
-        let c = &mut self.columns[self.next];
-        self.next += 1;
-        &mut c.values
-    }
-
-    fn u64(&mut self, v: u64) {
-        match self.column() {
-            Values::U64(c) => c.push(v as i64),
-            _ => unreachable!("column {} is not u64", self.next - 1),
-        }
-    }
-
-    fn f64(&mut self, v: f64) {
-        match self.column() {
-            Values::F64(c) => c.push(v),
-            _ => unreachable!("column {} is not f64", self.next - 1),
-        }
-    }
-
-    fn str(&mut self, v: &ByteArray) {
-        match self.column() {
-            Values::Str(c) => c.push(v.clone()),
-            _ => unreachable!("column {} is not a string", self.next - 1),
-        }
-    }
-
-    fn bool(&mut self, v: bool) {
-        match self.column() {
-            Values::Bool(c) => c.push(v),
-            _ => unreachable!("column {} is not a bool", self.next - 1),
-        }
-    }
-
-    /// A nullable column: `None` is null.
-    fn opt<T>(&mut self, v: Option<T>, push: impl FnOnce(&mut Values, Option<T>)) {
-        let c = &mut self.columns[self.next];
-        self.next += 1;
-        c.defined.push(i16::from(v.is_some()));
-        push(&mut c.values, v);
-    }
-
-    fn opt_f64(&mut self, v: f64) {
-        let v = v.is_finite().then_some(v);
-        self.opt(v, |c, v| match c {
-            Values::F64(c) => c.push(v.unwrap_or(0.0)),
-            _ => unreachable!("not an f64 column"),
-        });
-    }
-
-    fn opt_u64(&mut self, v: Option<u64>) {
-        self.opt(v, |c, v| match c {
-            Values::U64(c) => c.push(v.map_or(0, |v| v as i64)),
-            _ => unreachable!("not a u64 column"),
-        });
-    }
-
-    fn opt_str(&mut self, v: Option<&ByteArray>) {
-        self.opt(v, |c, v| match c {
-            Values::Str(c) => c.push(v.cloned().unwrap_or_default()),
-            _ => unreachable!("not a string column"),
-        });
-    }
-
-    /// Every column filled once.
-    fn done(self) {
-        debug_assert_eq!(self.next, self.columns.len(), "a row fills every column");
-    }
 }
 
 /// The names a grid's rows repeat, encoded once.
@@ -697,119 +401,6 @@ fn open(path: &Path) -> Result<SerializedFileReader<File>, String> {
     SerializedFileReader::new(file).map_err(|e| format!("not a readable Parquet file: {e}"))
 }
 
-/// The column specs of a file written by [`write`].
-fn specs_of(reader: &SerializedFileReader<File>) -> Result<Vec<Spec>, String> {
-    let descr = reader.metadata().file_metadata().schema_descr();
-    descr
-        .columns()
-        .iter()
-        .map(|c| {
-            let kind = match (c.physical_type(), c.logical_type_ref()) {
-                (Physical::INT64, _) => Kind::U64,
-                (Physical::DOUBLE, _) => Kind::F64,
-                (Physical::BOOLEAN, _) => Kind::Bool,
-                (Physical::BYTE_ARRAY, _) => Kind::Str,
-                (other, _) => {
-                    return Err(format!(
-                        "column `{}` is {other}: not a column mlsim sweep writes",
-                        c.name()
-                    ));
-                }
-            };
-            Ok(Spec {
-                name: c.name().to_string(),
-                kind,
-                nullable: c.max_def_level() > 0,
-            })
-        })
-        .collect()
-}
-
-/// Row group `g` of `reader`, every value expanded (nulls as placeholders).
-fn read_row_group(
-    reader: &SerializedFileReader<File>,
-    g: usize,
-    specs: &[Spec],
-) -> parquet::errors::Result<Columns> {
-    let group = reader.get_row_group(g)?;
-    let rows = usize::try_from(reader.metadata().row_group(g).num_rows()).unwrap_or(0);
-    let mut columns = Vec::with_capacity(specs.len());
-    for (j, s) in specs.iter().enumerate() {
-        let r = group.get_column_reader(j)?;
-        let column = match r {
-            ColumnReader::Int64ColumnReader(_) => {
-                let (v, d) = read_column::<Int64Type>(r, rows, s.nullable)?;
-                Column {
-                    values: Values::U64(v),
-                    defined: d,
-                }
-            }
-            ColumnReader::DoubleColumnReader(_) => {
-                let (v, d) = read_column::<DoubleType>(r, rows, s.nullable)?;
-                Column {
-                    values: Values::F64(v),
-                    defined: d,
-                }
-            }
-            ColumnReader::BoolColumnReader(_) => {
-                let (v, d) = read_column::<BoolType>(r, rows, s.nullable)?;
-                Column {
-                    values: Values::Bool(v),
-                    defined: d,
-                }
-            }
-            ColumnReader::ByteArrayColumnReader(_) => {
-                let (v, d) = read_column::<ByteArrayType>(r, rows, s.nullable)?;
-                Column {
-                    values: Values::Str(v),
-                    defined: d,
-                }
-            }
-            _ => {
-                return Err(parquet::errors::ParquetError::General(format!(
-                    "column `{}` has a type mlsim sweep does not write",
-                    s.name
-                )));
-            }
-        };
-        columns.push(column);
-    }
-    Ok(Columns { columns, rows })
-}
-
-/// `rows` values of one column chunk, nulls expanded to the default value.
-fn read_column<T: DataType>(
-    reader: ColumnReader,
-    rows: usize,
-    nullable: bool,
-) -> parquet::errors::Result<(Vec<T::T>, Vec<i16>)>
-where
-    T::T: Default,
-{
-    let mut r = get_typed_column_reader::<T>(reader);
-    let (mut values, mut defined) = (Vec::with_capacity(rows), Vec::new());
-    let (read, _, _) = r.read_records(rows, nullable.then_some(&mut defined), None, &mut values)?;
-    if read != rows {
-        return Err(parquet::errors::ParquetError::General(format!(
-            "{read} of {rows} rows in a column chunk"
-        )));
-    }
-    if nullable {
-        let mut present = values.into_iter();
-        values = defined
-            .iter()
-            .map(|&d| {
-                if d == 1 {
-                    present.next().unwrap_or_default()
-                } else {
-                    T::T::default()
-                }
-            })
-            .collect();
-    }
-    Ok((values, defined))
-}
-
 /// Write the checked Parquet `parts` (slice order) as one file: their rows
 /// re-encoded into the unsharded sweep's row groups, so that the file is
 /// the unsharded sweep's byte for byte. Each part's schema must be the
@@ -835,14 +426,7 @@ pub fn write_merged(
         if u64::try_from(rows).ok() != Some(h.end - h.start) {
             return Err(invalid(
                 path,
-                format!(
-                    "{rows} rows, but slice {}/{} holds {} (points {}..{}): a truncated or edited part",
-                    h.shard.index,
-                    h.shard.of,
-                    h.end - h.start,
-                    h.start,
-                    h.end
-                ),
+                h.wrong_row_count(u64::try_from(rows).unwrap_or(0)),
             ));
         }
         let (first_specs, writer) = match &mut file {
