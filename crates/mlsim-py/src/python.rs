@@ -1575,7 +1575,7 @@ fn model<'py>(
 /// >>> rec["switches"]
 /// >>> [(c["op"], c["scheme"]) for c in mlsim.recommend("h100-sxm5", suite="llm")]
 #[pyfunction]
-#[pyo3(signature = (chip, model=None, *, suite=None, phase="decode", seq=1, batch=1, schemes=None, max_batch=1024))]
+#[pyo3(signature = (chip, model=None, *, suite=None, phase="decode", seq=1, batch=1, schemes=None, max_batch=1024, usd_per_hour=None))]
 #[allow(clippy::too_many_arguments, reason = "the CLI's flags, as keywords")]
 fn recommend<'py>(
     py: Python<'py>,
@@ -1587,7 +1587,15 @@ fn recommend<'py>(
     batch: u64,
     schemes: Option<Vec<String>>,
     max_batch: u64,
+    usd_per_hour: Option<f64>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(v) = usd_per_hour
+        && !(v.is_finite() && v >= 0.0)
+    {
+        return Err(PyValueError::new_err(format!(
+            "usd_per_hour must be a price of at least 0, got {v}"
+        )));
+    }
     let setup = chip_arg(chip)?;
     let names = schemes.unwrap_or_else(|| {
         "w16a16,fp32,bf16,w8a8,w8a16,w4a16,fp8,fp8kv,mxfp6,mxfp4,nvfp4,w4a8"
@@ -1632,7 +1640,7 @@ fn recommend<'py>(
             ph,
             &schemes,
             max_batch,
-            None,
+            usd_per_hour,
         ))
     })?;
     serialize(py, &rec)
@@ -1887,7 +1895,7 @@ fn collective<'py>(
 /// >>> b = r["best"]; b["scheme"], b["parallelism"], b["batch"]
 /// ('fp8', {'pp': 1, 'tp': 8}, 16)
 #[pyfunction]
-#[pyo3(signature = (model, system, *, schemes=None, prompt=1024, output=256, ttft_ms=None, tpot_ms=None, max_batch=1024, usd_per_hour=None, stack=None, framework=None, timing=None, host_floor_us=None))]
+#[pyo3(signature = (model, system, *, schemes=None, prompt=1024, output=256, ttft_ms=None, tpot_ms=None, max_batch=1024, usd_per_hour=None, moe_imbalance=None, stack=None, framework=None, timing=None, host_floor_us=None))]
 #[allow(clippy::too_many_arguments, reason = "the CLI's flags, as keywords")]
 fn serve<'py>(
     py: Python<'py>,
@@ -1900,6 +1908,7 @@ fn serve<'py>(
     tpot_ms: Option<f64>,
     max_batch: i64,
     usd_per_hour: Option<f64>,
+    moe_imbalance: Option<f64>,
     stack: Option<&Bound<'py, PyAny>>,
     framework: Option<&Bound<'py, PyAny>>,
     timing: Option<String>,
@@ -1930,7 +1939,12 @@ fn serve<'py>(
         },
     };
     run(|| crate::systems::check_serve_options(&options))?;
-    let cfg = load_model(&path_like(model)?)?;
+    let mut cfg = load_model(&path_like(model)?)?;
+    if let Some(v) = moe_imbalance {
+        cfg = cfg
+            .with_moe_imbalance(v)
+            .map_err(|e| PyValueError::new_err(format!("moe_imbalance: {e}")))?;
+    }
     let system = system_arg(system)?;
     let value = run_detached(py, || crate::systems::serve(&cfg, &system, &options))?;
     json_to_py(py, &value)

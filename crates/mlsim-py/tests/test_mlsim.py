@@ -249,6 +249,13 @@ def test_model_and_recommend_equal_cli(cli):
     got = mlsim.recommend("t4", "mistral-7b", seq=1024, max_batch=64)
     assert got == cli.json("recommend", "--hw", "t4", "--model", "mistral-7b", "--phase", "decode", "--seq", 1024,
                            "--max-batch", 64)
+    # Energy and cost a token per scheme.
+    got = mlsim.recommend("h100-sxm5", "llama-3-8b", seq=1024, batch=16, max_batch=64, usd_per_hour=2.5)
+    assert got == cli.json("recommend", "--hw", "h100-sxm5", "--model", "llama-3-8b", "--seq", 1024, "--batch", 16,
+                           "--max-batch", 64, "--usd-per-hour", 2.5)
+    assert all(s["usd_per_million_tokens"] > 0 and s["joules_per_token"] > 0 for s in got["schemes"])
+    with pytest.raises(ValueError):
+        mlsim.recommend("h100-sxm5", "gpt2", usd_per_hour=-1)
 
 
 SUITE_CASES = [("h100-sxm5", "llm", None), ("t4", "vision", ["w16a16", "bf16", "w8a8"]), ("mi300x", "all", None),

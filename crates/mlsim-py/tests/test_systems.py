@@ -209,6 +209,10 @@ SERVE_CASES = [
      ["--stack", "cublas-hopper", "--host-floor-us", 5, "--tpot-ms", 8]),
     # Nothing meets a 1 ms TTFT: best is None.
     ("llama-3-70b", "hgx-h100-8", dict(ttft_ms=1), ["--ttft-ms", 1]),
+    # A skewed mixture of experts; DeepSeek-V3's latent attention on H200s.
+    ("mixtral-8x7b", "hgx-h100-8", dict(moe_imbalance=1.5, schemes=["bf16", "fp8"]),
+     ["--moe-imbalance", 1.5, "--schemes", "bf16,fp8"]),
+    ("deepseek-v3", "hgx-h200-8", dict(schemes=["fp8"], max_batch=64), ["--schemes", "fp8", "--max-batch", 64]),
 ]
 
 

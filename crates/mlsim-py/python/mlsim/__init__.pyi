@@ -182,6 +182,7 @@ def recommend(
     batch: int = 1,
     schemes: Optional[Sequence[str]] = None,
     max_batch: int = 1024,
+    usd_per_hour: Optional[float] = None,
 ) -> Union[Dict[str, Any], List[Dict[str, Any]]]: ...
 def systems() -> List[Dict[str, Any]]: ...
 def system(name_or_path: _Path) -> System: ...
@@ -202,6 +203,7 @@ def serve(
     tpot_ms: Optional[float] = None,
     max_batch: int = 1024,
     usd_per_hour: Optional[float] = None,
+    moe_imbalance: Optional[float] = None,
     stack: Union[None, _Path, Stack] = None,
     framework: Union[None, _Path, Stack] = None,
     timing: Optional[str] = None,
