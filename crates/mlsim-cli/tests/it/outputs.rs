@@ -667,3 +667,51 @@ fn sim_names_the_chips_own_fp8() {
     let o = run("h100-sxm5", "fp8");
     assert!(!stdout(&o).contains("note:"), "{}", stdout(&o));
 }
+
+/// A file of more than 100 sizes is cross-validated in 100 folds of sizes
+/// (issue 17: one fit per size was quadratic in rows), and the output
+/// says so where it says leave-one-size-out for smaller files.
+#[test]
+fn validate_labels_the_folds_of_a_file_of_many_sizes() {
+    let dir = TempDir::new("many-sizes");
+    let path = dir.join("many.csv");
+    let mut text = String::from("hardware,op,m,n,k,dtype,runtime_ms\n");
+    for j in 0..120u64 {
+        let s = 16 + 8 * j;
+        let ms = 2.0 * (s * s * s) as f64 / 20e12 * 1e3 + 0.02;
+        text.push_str(&format!("T4,gemm,{s},{s},{s},fp16,{ms}\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let many = path.display().to_string();
+    let o = mlsim(&[
+        "validate",
+        "--hw",
+        "t4-seed",
+        "--measurements",
+        &many,
+        "--hw",
+        "t4-seed",
+        "--measurements",
+        "results/t4-colab-matmul.csv",
+    ]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("by size (LOSO, or 100 folds past 100 sizes)"),
+        "{out}"
+    );
+    assert!(out.contains("fitted, 100-fold by size"), "{out}");
+    assert!(out.contains("fitted, leave-one-size-out"), "{out}");
+    let o = mlsim(&[
+        "validate",
+        "--hw",
+        "t4-seed",
+        "--measurements",
+        &many,
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["cv_method"], "100-fold by size");
+    assert_eq!(v["cv_points"].as_array().unwrap().len(), 120);
+}
