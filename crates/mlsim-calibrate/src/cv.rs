@@ -7,8 +7,9 @@ use rayon::prelude::*;
 use crate::error::CalibrateError;
 use crate::fit::{Param, Sample, fit_samples_with_tiles, fit_with_tiles};
 use crate::measurements::Measurement;
+use crate::metrics::ErrorSummary;
 use crate::targets::RowTargets;
-use crate::validate::{Point, Shape, distinct_sizes, points};
+use crate::validate::{Point, Shape, distinct_sizes, points, summary};
 
 /// Most fits a size cross-validation makes: each size is left out alone
 /// up to this many sizes (leave-one-size-out); a file with more (say a
@@ -90,6 +91,37 @@ pub fn leave_one_size_out(
     }
     held_out.sort_by_key(|(i, _)| *i);
     Ok(held_out.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The out-of-sample score a calibration records, with its name: over
+/// several files, leave-one-chip-out when they are of two chips or more
+/// (none for one chip's files); over one file, its size cross-validation
+/// ([`leave_one_size_out`], [`size_cv_name`]). `None` where it cannot be
+/// scored (one size, one chip).
+pub fn calibration_score(
+    samples: &[Sample<'_>],
+    params: &[Param],
+    tile_dtypes: &[mlsim_quant::Dtype],
+) -> Option<(ErrorSummary, &'static str)> {
+    match samples {
+        [] => None,
+        [one] => leave_one_size_out(one.rows, params, tile_dtypes, one.measured)
+            .ok()
+            .as_deref()
+            .and_then(summary)
+            .map(|s| (s, size_cv_name(one.measured))),
+        several => {
+            let chips: std::collections::BTreeSet<&str> = several
+                .iter()
+                .map(|c| c.rows.setup.chip.name.as_str())
+                .collect();
+            (chips.len() > 1)
+                .then(|| leave_one_chip_out(several, params, tile_dtypes).ok())
+                .flatten()
+                .and_then(|held| summary(&held.concat()))
+                .map(|s| (s, "leave-one-chip-out"))
+        }
+    }
 }
 
 /// The original's holdout: a launch constant equal to the mean excess of

@@ -4,7 +4,7 @@
 //! the CLI writes with `--out` and `--out-chip`). Writing is the caller's
 //! ([`write_new`]).
 
-use mlsim_calibrate::cv::{leave_one_chip_out, leave_one_size_out};
+use mlsim_calibrate::cv::calibration_score;
 use mlsim_calibrate::fit::{
     Owner, Param, Sample, default_params, fit_samples_with_tiles, parse_params, tile_paths,
     tiles_field,
@@ -213,26 +213,7 @@ pub fn calibrate(req: &Request) -> Result<Calibration, Error> {
         .collect();
     let in_sample = summary(&in_sample_points)
         .ok_or_else(|| Error::Measurement("no measured points to fit".into()))?;
-    let chips: std::collections::BTreeSet<&str> = cases
-        .iter()
-        .map(|c| c.rows.setup.chip.name.as_str())
-        .collect();
-    let cv = if several {
-        if chips.len() > 1 {
-            leave_one_chip_out(&samples, &params, &tiles)
-                .ok()
-                .and_then(|held| summary(&held.concat()))
-                .map(|s| (s, "leave-one-chip-out"))
-        } else {
-            None
-        }
-    } else {
-        leave_one_size_out(&first.rows, &params, &tiles, &first.set.rows)
-            .ok()
-            .as_deref()
-            .and_then(summary)
-            .map(|s| (s, mlsim_calibrate::cv::size_cv_name(&first.set.rows)))
-    };
+    let cv = calibration_score(&samples, &params, &tiles);
     let file = req.files.join(", ");
     let (chip_base, stack_base) = (start.chip.name.clone(), start.stack.name.clone());
     let record = |owner: Owner| {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use mlsim_calibrate::cv::{leave_one_chip_out, leave_one_size_out, size_cv_name};
+use mlsim_calibrate::cv::calibration_score;
 use mlsim_calibrate::fit::{
     Owner, Sample, default_params, fit_samples_with_tiles, parse_params, tile_paths, tiles_field,
 };
@@ -187,26 +187,7 @@ pub fn run(args: &CalibrateArgs) -> CmdResult {
         })
         .collect();
     let in_sample = summary(&in_sample_points).expect("non-empty");
-    let chips: std::collections::BTreeSet<&str> = cases
-        .iter()
-        .map(|c| c.rows.setup.chip.name.as_str())
-        .collect();
-    let cv = if several {
-        if chips.len() > 1 {
-            leave_one_chip_out(&samples, &params, &tiles)
-                .ok()
-                .and_then(|held| summary(&held.concat()))
-                .map(|s| (s, "leave-one-chip-out"))
-        } else {
-            None
-        }
-    } else {
-        leave_one_size_out(&first.rows, &params, &tiles, &first.set.rows)
-            .ok()
-            .as_deref()
-            .and_then(summary)
-            .map(|s| (s, size_cv_name(&first.set.rows)))
-    };
+    let cv = calibration_score(&samples, &params, &tiles);
     let date = today();
     let file = files
         .iter()
