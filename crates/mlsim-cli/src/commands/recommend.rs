@@ -77,14 +77,7 @@ pub fn run(args: &RecommendArgs) -> CmdResult {
             ),
         });
     }
-    if let Some(v) = args.usd_per_chip_hour
-        && !(v.is_finite() && v >= 0.0)
-    {
-        return Err(Failure {
-            code: 2,
-            error: anyhow::anyhow!("--usd-per-hour must be a price of at least 0, got {v}"),
-        });
-    }
+    crate::commands::serve::check_price(args.usd_per_chip_hour)?;
     let phase = args.phase.phase(args.batch, args.seq);
     let rec = recommend(
         &target,

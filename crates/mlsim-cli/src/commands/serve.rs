@@ -66,18 +66,23 @@ fn limit(ms: f64) -> String {
     }
 }
 
+/// `--usd-per-hour` (serve, recommend): a price of at least 0.
+pub(crate) fn check_price(usd_per_hour: Option<f64>) -> Result<(), Failure> {
+    match usd_per_hour {
+        Some(v) if !(v.is_finite() && v >= 0.0) => Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("--usd-per-hour must be a price of at least 0, got {v}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 pub fn run(args: &ServeArgs) -> CmdResult {
     let bad = |msg: String| Failure {
         code: 2,
         error: anyhow::anyhow!(msg),
     };
-    if let Some(v) = args.usd_per_chip_hour
-        && !(v.is_finite() && v >= 0.0)
-    {
-        return Err(bad(format!(
-            "--usd-per-hour must be a price of at least 0, got {v}"
-        )));
-    }
+    check_price(args.usd_per_chip_hour)?;
     for (flag, v) in [("--ttft-ms", args.ttft_ms), ("--tpot-ms", args.tpot_ms)] {
         if v.is_nan() || v <= 0.0 {
             return Err(bad(format!("{flag} must be above 0, got {v}")));
