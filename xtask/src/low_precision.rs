@@ -58,7 +58,7 @@ fn from(c: SearchedCrossover, what: &str) -> String {
 
 /// How `dtype` runs on the chip: natively, or dequantized to a path.
 fn path(setup: &Setup, dtype: Dtype) -> String {
-    match setup.chip.resolve_path(dtype) {
+    match setup.target().resolve_path(dtype) {
         Some((_, _, true)) => "native".into(),
         Some((via, _, false)) => format!("dequantized to {via}"),
         None => "-".into(),

@@ -255,6 +255,7 @@ fn stack_path(stack: &mut Stack, dtype: Dtype) -> &mut StackPath {
                 entry_point: None,
                 convert_cycles_per_element: None,
                 gemv_threads: None,
+                runs_as: None,
             },
         );
     }

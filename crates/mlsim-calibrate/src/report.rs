@@ -364,7 +364,7 @@ pub fn dtype_crossovers(
         .filter(|d| *d != Dtype::Fp32)
         .map(|d| DtypeCrossoverRow {
             dtype: d,
-            native: chip.resolve_path(d).map(|(_, _, native)| native),
+            native: target.resolve_path(d).map(|(_, _, native)| native),
             original_formula_ai: chip
                 .quantization
                 .get(d)

@@ -213,7 +213,7 @@ fn gemm_on(
     // Packed panels hold the format the arithmetic runs in: an emulated
     // dtype is packed converted (fp16 as fp32), and the blocks are sized
     // for that.
-    let packed = chip
+    let packed = t
         .resolve_path(dtype)
         .map_or(b, |(runs_in, _, _)| runs_in.bytes_per_element().max(b));
     let b_out = p.output_bytes;

@@ -239,7 +239,7 @@ pub fn predict_step(
         kv_cache_bytes,
         memory_capacity_bytes: capacity,
         fits: weight_bytes + kv_cache_bytes <= capacity,
-        native: chip.is_native(scheme.activations),
+        native: t.is_native(scheme.activations),
     }
 }
 

@@ -2,7 +2,7 @@
 //! reaches, whether it is native, the output width and the conversion an
 //! emulated dtype pays. Shared by mlsim's models.
 
-use mlsim_hw::{Chip, Target};
+use mlsim_hw::{Chip, PathKind, Target};
 use mlsim_quant::Dtype;
 
 /// What the model needs of a dtype's path on a target, resolved once.
@@ -29,7 +29,7 @@ pub struct PathRates {
 /// compute paths.
 pub fn path_rates(t: &Target<'_>, dtype: Dtype) -> Option<PathRates> {
     let chip = t.chip;
-    let (native_dtype, native_path, native) = chip.resolve_path(dtype)?;
+    let (native_dtype, native_path, native) = t.resolve_path(dtype)?;
     let own = chip.compute.paths.get(dtype);
     let efficiency = own
         .and_then(|p| p.efficiency)
@@ -59,7 +59,12 @@ pub fn path_rates(t: &Target<'_>, dtype: Dtype) -> Option<PathRates> {
             .map(|cycles| cycles / clock_hz),
         // An emulated path states its own conversion; a format without a
         // path of its own is dequantized by the library (its `[dequantize]`).
+        // A library that computes a native dtype through another path
+        // converts it as a format without a path of its own.
         convert_flops_per_element: match own {
+            Some(p) if native_dtype != dtype && matches!(p.kind, PathKind::Native { .. }) => {
+                t.stack.dequantize_flops(dtype)
+            }
             Some(p) => p.convert_flops_per_element,
             None if native_dtype != dtype => t.stack.dequantize_flops(dtype),
             None => 0.0,
@@ -77,13 +82,35 @@ fn fp32_flops_at(chip: &Chip, clock_hz: f64) -> Option<f64> {
 /// described by `dtype_speedup`) runs `dtype` at fp32 peak x its multiplier
 /// x the stack's share; it counts as native when the file gives it a
 /// multiplier (or it is fp32).
+///
+/// A stack that computes `dtype` through another dtype (`runs_as`) runs it
+/// at that dtype's rate, converting as an emulated path does: vectorised at
+/// its `[dequantize]` cost on the fp32 lanes, or element by element at its
+/// `convert_cycles_per_element`.
 pub fn rates(t: &Target<'_>, dtype: Dtype) -> PathRates {
-    path_rates(t, dtype).unwrap_or_else(|| PathRates {
-        rate_flops: t.chip.peak_flops(dtype) * t.stack.efficiency(dtype),
-        native: dtype == Dtype::Fp32 || t.chip.compute.dtype_speedup.contains(dtype),
-        output_bytes: t.stack.output_bytes(dtype),
-        conversion_rate: f64::INFINITY,
-        convert_flops_per_element: 0.0,
-        scalar_convert_s: None,
+    path_rates(t, dtype).unwrap_or_else(|| {
+        let chip = t.chip;
+        let library_via = t.library_runs_as(dtype);
+        let runs_in = library_via.unwrap_or(dtype);
+        let converts = library_via.is_some();
+        PathRates {
+            rate_flops: chip.peak_flops(runs_in) * t.stack.efficiency(dtype),
+            native: !converts
+                && (dtype == Dtype::Fp32 || chip.compute.dtype_speedup.contains(dtype)),
+            output_bytes: t.stack.output_bytes(dtype),
+            conversion_rate: if converts {
+                chip.compute.peak_fp32_flops
+            } else {
+                f64::INFINITY
+            },
+            convert_flops_per_element: if converts {
+                t.stack.dequantize_flops(dtype)
+            } else {
+                0.0
+            },
+            scalar_convert_s: library_via
+                .and_then(|_| t.stack.convert_cycles_per_element(dtype))
+                .map(|cycles| cycles / chip.frequency_hz),
+        }
     })
 }

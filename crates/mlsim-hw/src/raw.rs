@@ -396,6 +396,12 @@ pub struct RawStackPath {
     /// as any call. Used by the `cpu-blocked` model.
     #[serde(default)]
     pub gemv_threads: Option<u32>,
+    /// The dtype whose path this library computes the dtype through even
+    /// where the chip has a path of its own (`"fp32"`: gemm-f16 0.19 runs
+    /// fp16 through fp32 kernels on x86, AVX512-FP16 or not); default: the
+    /// chip's path. Converted as an emulated dtype is.
+    #[serde(default)]
+    pub runs_as: Option<String>,
 }
 
 /// `[host]` of a stack file: the host floor of the machine it was fitted on.

@@ -5,7 +5,7 @@
 
 use mlsim_quant::Dtype;
 
-use crate::chip::{Chip, ChipModel};
+use crate::chip::{Chip, ChipModel, ComputePath};
 use crate::error::HwError;
 use crate::registry::{load, load_framework, load_stack};
 use crate::stack::{Framework, Stack, Timing};
@@ -160,6 +160,33 @@ impl<'a> Target<'a> {
         self.chip.model.uses_stack()
     }
 
+    /// The path `dtype` runs on under this stack: `(the dtype it computes
+    /// in, that path, native)`. The chip's (see [`Chip::resolve_path`]),
+    /// unless the stack computes `dtype` through another dtype's path
+    /// (`runs_as`), which then counts as emulated.
+    pub fn resolve_path(&self, dtype: Dtype) -> Option<(Dtype, &'a ComputePath, bool)> {
+        let chip: &'a Chip = self.chip;
+        match self.library_runs_as(dtype) {
+            Some(via) => chip
+                .resolve_path(via)
+                .map(|(runs_in, path, _)| (runs_in, path, false)),
+            None => chip.resolve_path(dtype),
+        }
+    }
+
+    /// The dtype the stack computes `dtype` through instead of the chip's
+    /// own path (its `runs_as`), where the chip's model reads the stack.
+    pub fn library_runs_as(&self, dtype: Dtype) -> Option<Dtype> {
+        self.stack.runs_as(dtype).filter(|_| self.uses_stack())
+    }
+
+    /// Whether `dtype` runs on a native path under this stack: the chip's
+    /// answer ([`Chip::is_native`]), unless the library computes it through
+    /// another dtype.
+    pub fn is_native(&self, dtype: Dtype) -> bool {
+        self.library_runs_as(dtype).is_none() && self.chip.is_native(dtype)
+    }
+
     /// The host floor of `dtype`'s entry point, seconds: host time from a
     /// call's start to its kernel's launch. A measured or given floor,
     /// else a chip-level calibration, else a fitted stack's host, else the
@@ -184,9 +211,7 @@ impl<'a> Target<'a> {
         if self.framework.dtype_floor_factor.contains(dtype) {
             return dtype;
         }
-        self.chip
-            .resolve_path(dtype)
-            .map_or(dtype, |(via, _, _)| via)
+        self.resolve_path(dtype).map_or(dtype, |(via, _, _)| via)
     }
 
     /// What one call of `dtype` whose kernel takes `kernel_s` costs under

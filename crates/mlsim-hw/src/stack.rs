@@ -116,6 +116,9 @@ pub struct StackPath {
     pub convert_cycles_per_element: Option<f64>,
     /// Threads a GEMV in this dtype runs on, where the library caps them.
     pub gemv_threads: Option<u32>,
+    /// The dtype whose path the library computes this one through, even
+    /// where the chip has its own (`None`: the chip's path).
+    pub runs_as: Option<Dtype>,
 }
 
 impl Stack {
@@ -163,6 +166,12 @@ impl Stack {
     /// Threads a GEMV in `dtype` runs on, where the library caps them.
     pub fn gemv_threads(&self, dtype: Dtype) -> Option<u32> {
         self.paths.get(dtype).and_then(|p| p.gemv_threads)
+    }
+
+    /// The dtype whose path this library computes `dtype` through, where
+    /// it does not use the chip's own (gemm-f16 on x86: fp16 through fp32).
+    pub fn runs_as(&self, dtype: Dtype) -> Option<Dtype> {
+        self.paths.get(dtype).and_then(|p| p.runs_as)
     }
 
     /// Whether `dtype`'s kernels accumulate in fp16.
@@ -429,6 +438,24 @@ fn validate_stack(raw: RawStack) -> Result<Stack, Problem> {
                 .gemv_threads
                 .map(|t| at_least_one(&path, "gemv_threads", t))
                 .transpose()?,
+            runs_as: match p.runs_as {
+                None => None,
+                Some(name) => {
+                    let via = parse_dtype(&path, &name).map_err(|mut e| {
+                        e.path = path.key("runs_as");
+                        e
+                    })?;
+                    if via == dtype {
+                        return Err(problem(
+                            path.key("runs_as"),
+                            format!(
+                                "{dtype} cannot run as itself: name another dtype, or leave runs_as out"
+                            ),
+                        ));
+                    }
+                    Some(via)
+                }
+            },
         };
         if paths.insert(dtype, stack_path).is_some() {
             return Err(problem(path, format!("dtype {dtype} is given twice")));

@@ -590,7 +590,7 @@ pub fn suite_recommendation(
                 scheme: best.name.clone(),
                 time_ms: t,
                 speedup: baseline / t,
-                native: chip.is_native(best.activations),
+                native: target.is_native(best.activations),
             }
         })
         .collect())

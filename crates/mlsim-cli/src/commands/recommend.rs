@@ -115,7 +115,7 @@ pub fn run(args: &RecommendArgs) -> CmdResult {
                 );
             }
             warn_non_native(&chip.name, &rec.choices)?;
-            note_emulated(chip, &args.schemes)?;
+            note_emulated(&target, &args.schemes)?;
         }
     }
     Ok(())
@@ -162,7 +162,7 @@ fn suite_recommendation(
             scheme: best.name.clone(),
             time_ms: t,
             speedup: baseline / t,
-            native: chip.is_native(best.activations),
+            native: target.is_native(best.activations),
         });
     }
     match format {
@@ -177,7 +177,7 @@ fn suite_recommendation(
             );
             out!("{}", choices_table("workload", &choices));
             warn_non_native(&chip.name, &choices)?;
-            note_emulated(chip, schemes)?;
+            note_emulated(target, schemes)?;
         }
     }
     Ok(())
@@ -248,10 +248,20 @@ fn choices_table(first: &str, choices: &[mlsim_engine::model::Choice]) -> String
 /// runs (the path it is dequantized to or emulated by), so its time is
 /// never read as the native format's. Weight-only schemes (w4a16, w4a8)
 /// convert their weights to the compute format by design, not noted.
-fn note_emulated(chip: &mlsim_hw::Chip, schemes: &[Scheme]) -> std::io::Result<()> {
+fn note_emulated(target: &mlsim_hw::Target<'_>, schemes: &[Scheme]) -> std::io::Result<()> {
+    let chip = target.chip;
     for s in schemes {
         let dtype = mlsim_engine::model::scheme_on(chip, s).activations;
-        if chip.is_native(dtype) {
+        if target.is_native(dtype) {
+            continue;
+        }
+        if let Some(via) = target.library_runs_as(dtype) {
+            outln!(
+                "note: {} runs emulated on {} under {}: the library computes {dtype} through its {via} kernels, converting as it loads",
+                s.name,
+                chip.name,
+                target.stack.name
+            );
             continue;
         }
         let via = chip

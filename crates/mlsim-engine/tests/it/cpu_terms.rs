@@ -257,3 +257,44 @@ fn a_cache_keeps_part_of_a_sweep_too_large_for_it() {
         assert!(resident_share(x, 1.0) < 1.0 / x);
     }
 }
+
+/// The hand chip with a native fp16 path at twice fp32's rate (128
+/// GFLOP/s, as AVX512-FP16), under a vectorised library (4 FLOPs per
+/// element decoded) that computes fp16 through fp32 when `runs_as`.
+fn native_fp16_terms(runs_as: bool) -> (f64, f64) {
+    let chip = CHIP.replace(
+        "[compute.paths.fp16]\nemulated_by = \"fp32\"\nconvert_flops_per_element = 4\n",
+        "[compute.paths.fp16]\npeak_tflops = 0.128\nunit = \"vector\"\n",
+    );
+    assert_ne!(chip, CHIP, "the fp16 path was replaced");
+    let mut stack = stack(false).replace(
+        "convert_flops_per_element = 0.0",
+        "convert_flops_per_element = 4.0",
+    );
+    if runs_as {
+        stack.push_str("[paths.fp16]\nruns_as = \"fp32\"\n");
+    }
+    let s = Setup {
+        chip: mlsim_hw::parse_chip(&chip, "hand-cpu-fp16.toml").unwrap(),
+        stack: mlsim_hw::parse_stack(&stack, "hand-blas.toml").unwrap(),
+        framework: mlsim_hw::load_framework("pytorch-eager").unwrap(),
+        timing: Timing::PerCall,
+        host_floor_s: None,
+    };
+    let p = mlsim_engine::predict_matmul(&s.target(), 64, 64, 2048, Dtype::Fp16);
+    (p.compute_ms * 1e3, p.conversion_ms * 1e3)
+}
+
+/// 64 x 64 x 2048 fp16 = 16,777,216 FLOPs. On the chip's own path: 131.072
+/// us at 128 GFLOP/s, nothing converted. Through fp32 (`runs_as`): 262.144
+/// us at 64 GFLOP/s, plus A and B converted as they are packed, (64 x 2048
+/// + 2048 x 64) x 4 / 64e9 = 16.384 us.
+#[test]
+fn a_library_that_runs_fp16_as_fp32_forgoes_the_chips_fp16_path() {
+    let (compute, conversion) = native_fp16_terms(false);
+    assert_us("own path, compute", compute, 131.072);
+    assert_eq!(conversion, 0.0, "a native path converts nothing");
+    let (compute, conversion) = native_fp16_terms(true);
+    assert_us("through fp32, compute", compute, 262.144);
+    assert_us("through fp32, conversion", conversion, 16.384);
+}
