@@ -422,7 +422,7 @@ fn cpu(args: &CpuArgs) -> CmdResult {
             std::env::consts::ARCH
         ));
         text.push_str(&format!(
-            "# method: {} rounds over every point in one process; per point and round {} warm-up calls, then up to {} timed samples within {} s (std::time::Instant); a GEMM sample is one call, a probe sample a batch of calls of at least 1 ms on a thread pool, each thread repeating the kernel on its own slice; runtime_ms is the median of the rounds' medians, spread_pct = 100 (max - min) / median of them (a spread between rounds in one process, empty for one round)\n",
+            "# method: {} rounds over every point in one process; per point and round {} warm-up calls, then up to {} timed samples within {} s (std::time::Instant); a GEMM sample is one call, a probe sample a batch of calls of at least 1 ms on a thread pool, each thread repeating the kernel on its own slice of arrays that start on a 64-byte line; runtime_ms is the median of the rounds' medians, spread_pct = 100 (max - min) / median of them (a spread between rounds in one process, empty for one round)\n",
             args.repeats, args.warmup, args.reps, args.max_seconds
         ));
         text.push_str(&format!("# tool: mlsim {}\n", env!("CARGO_PKG_VERSION")));

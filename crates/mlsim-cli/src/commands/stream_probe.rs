@@ -82,20 +82,52 @@ pub fn sizes(l1_bytes: f64, llc_bytes: f64, max_array_bytes: f64) -> Vec<usize> 
 }
 
 /// The arrays of one probe, filled so no page is untouched when timing
-/// starts.
+/// starts, each starting on a 64-byte cache line as an ML framework's
+/// tensors do (PyTorch's CPU allocator aligns to 64 bytes; a plain
+/// `Vec<f32>` of this size starts 16 bytes into a line, so every 64-byte
+/// vector access would straddle two lines).
 pub struct Arrays {
-    a: Vec<f32>,
-    b: Vec<f32>,
-    c: Vec<f32>,
+    a: LineAligned,
+    b: LineAligned,
+    c: LineAligned,
+}
+
+/// `n` f32 starting on a 64-byte boundary: a `Vec` one line longer, used
+/// from its first aligned element.
+struct LineAligned {
+    buf: Vec<f32>,
+    start: usize,
+    n: usize,
+}
+
+impl LineAligned {
+    const LINE: usize = 64;
+
+    fn new(n: usize, value: f32) -> Self {
+        let per_line = Self::LINE / std::mem::size_of::<f32>();
+        let buf = vec![value; n + per_line];
+        let misaligned = buf.as_ptr() as usize % Self::LINE;
+        // An f32 pointer is 4-byte aligned, so the gap is whole elements.
+        let start = (Self::LINE - misaligned) % Self::LINE / std::mem::size_of::<f32>();
+        Self { buf, start, n }
+    }
+
+    fn as_slice(&self) -> &[f32] {
+        &self.buf[self.start..self.start + self.n]
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.buf[self.start..self.start + self.n]
+    }
 }
 
 impl Arrays {
     /// Three arrays of `n` elements (copy and scale use two).
     pub fn new(n: usize) -> Self {
         Self {
-            a: vec![1.0; n],
-            b: vec![2.0; n],
-            c: vec![0.5; n],
+            a: LineAligned::new(n, 1.0),
+            b: LineAligned::new(n, 2.0),
+            c: LineAligned::new(n, 0.5),
         }
     }
 
@@ -104,12 +136,16 @@ impl Arrays {
     /// calls without waiting for the others (the slices are disjoint), so
     /// the pool's start-up is paid once per batch, not once per call.
     pub fn run(&mut self, kind: StreamKind, pool: &rayon::ThreadPool, calls: usize) {
-        let n = self.a.len();
+        let n = self.a.n;
         // Whole cache lines (16 f32) per thread, so no two threads write
         // one line.
         let chunk = n.div_ceil(pool.current_num_threads().max(1)).div_ceil(16) * 16;
         let scalar = black_box(3.0f32);
-        let (a, b, c) = (&mut self.a, &mut self.b, &mut self.c);
+        let (a, b, c) = (
+            self.a.as_mut_slice(),
+            self.b.as_mut_slice(),
+            self.c.as_mut_slice(),
+        );
         pool.scope(|s| {
             let slices = a
                 .chunks_mut(chunk)
@@ -129,8 +165,8 @@ impl Arrays {
     /// Whether the last call computed what it should (a check that the
     /// timed work was done).
     pub fn check(&self, kind: StreamKind) -> bool {
-        let all = |f: &dyn Fn(usize) -> bool| (0..self.a.len()).all(f);
-        let (a, b, c) = (&self.a, &self.b, &self.c);
+        let all = |f: &dyn Fn(usize) -> bool| (0..self.a.n).all(f);
+        let (a, b, c) = (self.a.as_slice(), self.b.as_slice(), self.c.as_slice());
         match kind {
             StreamKind::Copy => all(&|i| c[i] == a[i]),
             StreamKind::Scale => all(&|i| b[i] == 3.0 * c[i]),
@@ -213,6 +249,20 @@ mod tests {
         assert_eq!(*capped.last().unwrap(), 1 << 24);
         // A bound below L1 / 4 is kept: one size, 4 KiB = 1024 elements.
         assert_eq!(sizes(32.0 * 1024.0, 1e9, 4096.0), vec![1024]);
+    }
+
+    /// Every array starts on a 64-byte line and holds exactly n elements,
+    /// at sizes whose plain allocation would not be aligned.
+    #[test]
+    fn arrays_start_on_a_cache_line() {
+        for n in [1, 15, 1000, 4096, 1 << 20] {
+            let arrays = Arrays::new(n);
+            for array in [&arrays.a, &arrays.b, &arrays.c] {
+                assert_eq!(array.as_slice().as_ptr() as usize % 64, 0, "n = {n}");
+                assert_eq!(array.as_slice().len(), n);
+            }
+            assert!(arrays.a.as_slice().iter().all(|&v| v == 1.0));
+        }
     }
 
     #[test]
