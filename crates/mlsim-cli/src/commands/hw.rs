@@ -8,23 +8,45 @@
 //! replace with datasheet values. Elsewhere every value is guessed, and the
 //! command says so on stderr.
 
-use clap::Subcommand;
+use std::time::Duration;
 
+use clap::{Args, Subcommand};
+
+use super::stream_probe::{Arrays, StreamKind};
 use crate::CmdResult;
 
 #[derive(Debug, Subcommand)]
 pub enum HwCommand {
     /// Print the host CPU as a chip file (TOML); guessed values are marked.
     #[command(
-        after_help = "Examples:\n  mlsim hw detect > my-host.toml\n  mlsim presets check my-host.toml\n  mlsim sim matmul --hw my-host.toml --m 1024 --n 1024 --k 1024"
+        after_help = "Examples:\n  mlsim hw detect > my-host.toml\n  mlsim hw detect --measure-memory > my-host.toml\n  mlsim presets check my-host.toml\n  mlsim sim matmul --hw my-host.toml --m 1024 --n 1024 --k 1024\n\nWith --measure-memory each level's bandwidth is measured, not guessed: STREAM's four kernels on all logical CPUs over arrays that fill half of that level (summed over the cores for a private level) and, for main memory, 8x the last cache (at most 1 GiB, a quarter of the memory); the median of the kernels' medians over 3 rounds, counting the bytes STREAM counts, per core for a private level, and never more than the level above's. A few seconds (4 s on a 2-core guest with a 32 MiB L3)."
     )]
-    Detect,
+    Detect(DetectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Measure each memory level's bandwidth with a STREAM probe instead of
+    /// guessing it (takes seconds; run it on an otherwise idle machine)
+    #[arg(long)]
+    measure_memory: bool,
+
+    /// The most the memory probe's three arrays may take together, MiB; a
+    /// level whose probe would need more stays guessed
+    #[arg(
+        long,
+        default_value_t = 1024.0,
+        value_name = "MIB",
+        requires = "measure_memory"
+    )]
+    memory_max_mib: f64,
 }
 
 pub fn run(cmd: &HwCommand) -> CmdResult {
     match cmd {
-        HwCommand::Detect => {
-            let (text, warnings) = detect();
+        HwCommand::Detect(args) => {
+            let measure = args.measure_memory.then_some(args.memory_max_mib * MIB);
+            let (text, warnings) = detect(measure)?;
             for w in warnings {
                 eprintln!("note: {w}");
             }
@@ -107,8 +129,10 @@ fn slug(model: &str) -> String {
     }
 }
 
-/// The chip file text and notes about what could not be detected.
-fn detect() -> (String, Vec<String>) {
+/// The chip file text and notes about what could not be detected; with
+/// `measure_memory` (the probe's largest footprint, bytes), each level's
+/// bandwidth measured by the STREAM probe.
+fn detect(measure_memory: Option<f64>) -> anyhow::Result<(String, Vec<String>)> {
     let mut notes = Vec::new();
     let linux = cfg!(target_os = "linux");
     let arch = std::env::consts::ARCH;
@@ -224,7 +248,38 @@ fn detect() -> (String, Vec<String>) {
             notes.push("no /proc/meminfo: 16 GiB of memory guessed".into());
             16.0 * 1024.0 * 1024.0
         });
-    notes.push("bandwidths, latencies, FMA units and efficiency are guessed (marked): replace them with datasheet values".into());
+    let measured = if let Some(max_bytes) = measure_memory {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(logical.max(1))
+            .build()?;
+        let threads = pool.current_num_threads();
+        let mut out = Vec::new();
+        for bytes in probe_bytes(&caches, cores, mem_kib) {
+            out.push(match bytes.filter(|&b| b <= max_bytes) {
+                Some(b) => Some(Measured {
+                    gb_s: stream_gb_s(b, &pool)?,
+                    bytes: b,
+                    threads,
+                }),
+                None => None,
+            });
+        }
+        if out.iter().any(Option::is_none) {
+            notes.push("a level too close in size to the one before it to be told apart, or whose probe would exceed --memory-max-mib, keeps a guessed bandwidth (marked)".into());
+        }
+        Some(out)
+    } else {
+        None
+    };
+    let bandwidths = bandwidth_lines(&caches, cores, ghz, measured.as_deref());
+    notes.push(
+        if measured.is_some() {
+            "latencies, FMA units and efficiency are guessed (marked): replace them with datasheet values"
+        } else {
+            "bandwidths, latencies, FMA units and efficiency are guessed (marked): replace them with datasheet values"
+        }
+        .into(),
+    );
 
     let name = slug(&model);
     let mut t = String::new();
@@ -260,7 +315,7 @@ fn detect() -> (String, Vec<String>) {
     t.push_str("[compute]\n");
     t.push_str(&format!("arch = \"{arch_name}\"\n"));
     t.push_str(&format!(
-        "units = {cores}                            # logical CPUs the OS reports\n"
+        "units = {cores}                            # physical cores the OS reports\n"
     ));
     t.push_str(&format!(
         "simd_width = {lanes}                      # {isa}\n"
@@ -281,16 +336,10 @@ fn detect() -> (String, Vec<String>) {
             flags.join(" ")
         }
     ));
-    for c in &caches {
+    for (i, c) in caches.iter().enumerate() {
         // Levels 1 and 2 are private to each core (one core's size and
         // bandwidth); the last-level cache is shared.
         let private = c.level < 3;
-        let bytes_per_clk = match c.level {
-            1 => 64.0,
-            2 => 32.0,
-            _ => 16.0,
-        };
-        let bw = if private { 1.0 } else { cores as f64 } * bytes_per_clk * ghz;
         let latency = match c.level {
             1 => 5,
             2 => 14,
@@ -308,16 +357,12 @@ fn detect() -> (String, Vec<String>) {
         t.push_str(&format!(
             "latency_cycles = {latency}                   # guessed\n"
         ));
-        t.push_str(&format!(
-            "bandwidth_gb_s = {bw:.1}             # guessed: {} x {bytes_per_clk} B/clk x frequency\n",
-            if private { "one core" } else { "units" }
-        ));
+        t.push_str(&bandwidths[i]);
         if private {
             t.push_str("per_core = true\n");
         }
         t.push_str(&format!("miss_penalty_cycles = {}\n\n", latency * 3));
     }
-    let dram_bw = (cores as f64 * 10.0).min(400.0);
     t.push_str("[[memory]]\n");
     t.push_str("name = \"DRAM\"\n");
     t.push_str(&format!(
@@ -326,11 +371,145 @@ fn detect() -> (String, Vec<String>) {
     t.push_str("line_bytes = 64\n");
     t.push_str("associativity = 1\n");
     t.push_str("latency_cycles = 300                 # guessed\n");
-    t.push_str(&format!(
-        "bandwidth_gb_s = {dram_bw:.1}             # guessed: 10 GB/s per core; use channels x MT/s x 8 B from the datasheet\n"
-    ));
+    t.push_str(&bandwidths[caches.len()]);
     t.push_str("miss_penalty_cycles = 0\n");
-    (t, notes)
+    Ok((t, notes))
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// A level's bandwidth as the STREAM probe measured it.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    /// GB/s of the bytes STREAM counts, every thread together.
+    gb_s: f64,
+    /// The three arrays' bytes together.
+    bytes: f64,
+    threads: usize,
+}
+
+/// The `bandwidth_gb_s` line of each level (the caches, then main memory):
+/// measured where `measured` has it, else guessed by a stated rule; one
+/// core's share for a private level (levels 1 and 2), the whole chip's
+/// otherwise. No level is given more bandwidth than the one above it (the
+/// chip file's rule, which a measurement's noise or a guess next to a
+/// measurement could break): such a value is lowered to that level's and
+/// says so.
+fn bandwidth_lines(
+    caches: &[Cache],
+    cores: usize,
+    ghz: f64,
+    measured: Option<&[Option<Measured>]>,
+) -> Vec<String> {
+    let cores_f = cores.max(1) as f64;
+    let mut above = f64::INFINITY; // the level above's, whole chip
+    let mut out = Vec::new();
+    for i in 0..=caches.len() {
+        let private = caches.get(i).is_some_and(|c| c.level < 3);
+        let per = if private { cores_f } else { 1.0 };
+        let (whole, why) = match measured.and_then(|m| m[i]) {
+            Some(m) => (
+                m.gb_s,
+                format!(
+                    "measured: STREAM copy, scale, add and triad on {} threads over 3 arrays of {:.0} KiB, the median of their medians of 3 rounds (mlsim hw detect --measure-memory)",
+                    m.threads,
+                    m.bytes / 3.0 / 1024.0
+                ),
+            ),
+            None => match caches.get(i) {
+                Some(c) => {
+                    let bytes_per_clk = match c.level {
+                        1 => 64.0,
+                        2 => 32.0,
+                        _ => 16.0,
+                    };
+                    (
+                        cores_f * bytes_per_clk * ghz,
+                        format!(
+                            "guessed: {} x {bytes_per_clk} B/clk x frequency",
+                            if private { "one core" } else { "units" }
+                        ),
+                    )
+                }
+                None => (
+                    (cores_f * 10.0).min(400.0),
+                    "guessed: 10 GB/s per core; use channels x MT/s x 8 B from the datasheet"
+                        .to_string(),
+                ),
+            },
+        };
+        let (whole, why) = if whole > above {
+            (above, format!("{why}; lowered to the level above's"))
+        } else {
+            (whole, why)
+        };
+        // Written to 0.1 GB/s, rounded down, and compared as written.
+        let value = (whole / per * 10.0).floor() / 10.0;
+        above = value * per;
+        let whose = if private { ", per core" } else { "" };
+        out.push(format!(
+            "bandwidth_gb_s = {value:.1}             # {why}{whose}\n"
+        ));
+    }
+    out
+}
+
+/// The bytes the probe spreads over its three arrays to sit in each level
+/// (the caches in order, then main memory): half the level (summed over
+/// the cores for a private level), or for main memory 8x the last cache
+/// (at least 64 MiB, at most 1 GiB and a quarter of the memory). `None`
+/// for a level less than 6x the size of the one before it (half of it
+/// would not be clear of that one) and for main memory under 3x the last
+/// cache.
+fn probe_bytes(caches: &[Cache], cores: usize, mem_kib: f64) -> Vec<Option<f64>> {
+    let mut out = Vec::new();
+    let mut below = 0.0;
+    for c in caches {
+        let capacity = c.size_kib * 1024.0 * if c.level < 3 { cores as f64 } else { 1.0 };
+        out.push((capacity >= 6.0 * below).then_some(capacity / 2.0));
+        below = capacity;
+    }
+    let dram = (8.0 * below)
+        .clamp(64.0 * MIB, 1024.0 * MIB)
+        .min(mem_kib * 1024.0 / 4.0);
+    out.push((dram >= 3.0 * below).then_some(dram));
+    out
+}
+
+/// STREAM bandwidth over three arrays of `bytes` in all, GB/s of the bytes
+/// STREAM counts, every thread together: the median over the four kernels
+/// of each kernel's median of 3 rounds.
+fn stream_gb_s(bytes: f64, pool: &rayon::ThreadPool) -> anyhow::Result<f64> {
+    let threads = pool.current_num_threads().max(1);
+    // Whole cache lines (16 f32) per thread.
+    let n = ((bytes / 12.0) as usize / (16 * threads)).max(1) * 16 * threads;
+    let mut arrays = Arrays::new(n);
+    let mut per_kernel = Vec::new();
+    for kind in StreamKind::ALL {
+        let mut rounds: Vec<f64> = (0..3)
+            .map(|_| {
+                super::measure::stream_sample(
+                    &mut arrays,
+                    kind,
+                    pool,
+                    3,
+                    20,
+                    Duration::from_secs(1),
+                )
+                .median_ms
+            })
+            .collect();
+        anyhow::ensure!(
+            arrays.check(kind),
+            "the {} probe over {n} elements computed a wrong result",
+            kind.name()
+        );
+        rounds.sort_by(f64::total_cmp);
+        let stream_bytes = kind.arrays() * 4.0 * n as f64;
+        per_kernel.push(stream_bytes / (rounds[1] * 1e-3) / 1e9);
+    }
+    per_kernel.sort_by(f64::total_cmp);
+    Ok((per_kernel[1] + per_kernel[2]) / 2.0)
 }
 
 #[cfg(test)]
@@ -339,12 +518,42 @@ mod tests {
 
     #[test]
     fn detected_file_is_a_valid_chip() {
-        let (text, _) = detect();
+        let (text, _) = detect(None).unwrap();
         let chip =
             mlsim_hw::parse_chip(&text, "detected.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert!(chip.name.starts_with("host"));
         assert!(chip.compute.peak_fp32_flops > 0.0);
         assert!(text.contains("guessed"));
+    }
+
+    /// 32 KiB L1 and 1 MiB L2 per core, a shared 32 MiB L3, two cores,
+    /// 24 GiB: half of 64 KiB, of 2 MiB and of 32 MiB, and 8 x 32 MiB for
+    /// main memory. An L2 of 96 KiB per core (3x L1) is too close to L1; a
+    /// 256 MiB L3 puts main memory at the 1 GiB cap (4x it), a 512 MiB one
+    /// leaves the capped probe too close to it (under 3x); 1 GiB of memory
+    /// allows a quarter of it, 256 MiB, and 256 MiB of memory only 64 MiB,
+    /// under 3x the 32 MiB L3.
+    #[test]
+    fn probe_bytes_sit_in_each_level() {
+        let cache = |level, size_kib| Cache {
+            level,
+            size_kib,
+            ways: 8,
+            line: 64,
+        };
+        let caches = [cache(1, 32.0), cache(2, 1024.0), cache(3, 32768.0)];
+        let mib = |x: f64| Some(x * MIB);
+        assert_eq!(
+            probe_bytes(&caches, 2, 24.0 * 1024.0 * 1024.0),
+            vec![mib(1.0 / 32.0), mib(1.0), mib(16.0), mib(256.0)]
+        );
+        let close = [cache(1, 32.0), cache(2, 96.0)];
+        assert_eq!(probe_bytes(&close, 2, 24.0 * 1024.0 * 1024.0)[1], None);
+        let l3 = |mib| [cache(1, 32.0), cache(2, 1024.0), cache(3, mib * 1024.0)];
+        assert_eq!(probe_bytes(&l3(256.0), 2, 1e9)[3], mib(1024.0));
+        assert_eq!(probe_bytes(&l3(512.0), 2, 1e9)[3], None);
+        assert_eq!(probe_bytes(&caches, 2, 1024.0 * 1024.0)[3], mib(256.0));
+        assert_eq!(probe_bytes(&caches, 2, 256.0 * 1024.0)[3], None);
     }
 
     #[test]

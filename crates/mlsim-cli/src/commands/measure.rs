@@ -192,8 +192,8 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
 }
 
 #[derive(Debug, Clone)]
-struct Sample {
-    median_ms: f64,
+pub(crate) struct Sample {
+    pub(crate) median_ms: f64,
     mean_ms: f64,
     reps: u32,
 }
@@ -339,7 +339,8 @@ fn cpu(args: &CpuArgs) -> CmdResult {
                 Probe::Stream { kind, n } => {
                     let mut arrays = stream_probe::Arrays::new(n);
                     let pool = pool.as_ref().expect("built for --stream");
-                    let sample = stream_sample(&mut arrays, kind, pool, args, budget);
+                    let sample =
+                        stream_sample(&mut arrays, kind, pool, args.warmup, args.reps, budget);
                     if !arrays.check(kind) {
                         return Err(Failure {
                             code: 1,
@@ -569,11 +570,12 @@ fn gemm_sample(
 
 /// One round's measurement of a probe: each sample a batch of calls run
 /// back to back, long enough (1 ms) for the clock and the thread pool.
-fn stream_sample(
+pub(crate) fn stream_sample(
     arrays: &mut stream_probe::Arrays,
     kind: StreamKind,
     pool: &rayon::ThreadPool,
-    args: &CpuArgs,
+    warmup: u32,
+    reps: u32,
     budget: Duration,
 ) -> Sample {
     // Batches long enough (1 ms) that the pool's start-up, a few
@@ -588,12 +590,7 @@ fn stream_sample(
         }
         batch *= 2;
     }
-    let sample = time_point(
-        &mut || arrays.run(kind, pool, batch),
-        args.warmup,
-        args.reps,
-        budget,
-    );
+    let sample = time_point(&mut || arrays.run(kind, pool, batch), warmup, reps, budget);
     Sample {
         median_ms: sample.median_ms / batch as f64,
         mean_ms: sample.mean_ms / batch as f64,

@@ -204,3 +204,42 @@ fn measure_into_an_unwritable_location_is_a_clear_error() {
     assert!(stderr(&o).contains("h.csv"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "x");
 }
+
+/// `hw detect --measure-memory` replaces the guessed bandwidths it can
+/// measure within the probe's cap (here 4 MiB, so that the debug build's
+/// probe stays short): L1 at least on any machine with a cache of 1 MiB or
+/// less; the file still passes `presets check`, and every bandwidth line
+/// says whether it was measured or guessed.
+#[test]
+fn hw_detect_measures_what_it_can_and_marks_the_rest_guessed() {
+    let o = mlsim(&["hw", "detect", "--measure-memory", "--memory-max-mib", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let bandwidths: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("bandwidth_gb_s"))
+        .collect();
+    assert!(!bandwidths.is_empty(), "{text}");
+    assert!(
+        bandwidths
+            .iter()
+            .all(|l| l.contains("# measured:") || l.contains("# guessed:")),
+        "{text}"
+    );
+    if std::path::Path::new("/sys/devices/system/cpu/cpu0/cache/index0").exists() {
+        assert!(bandwidths[0].contains("# measured:"), "{text}");
+    }
+    // Main memory is 64 MiB at least: never measured under a 4 MiB cap.
+    assert!(bandwidths.last().unwrap().contains("# guessed:"), "{text}");
+    let dir = crate::TempDir::new("detect-measured");
+    let f = dir.join("host.toml");
+    std::fs::write(&f, &text).unwrap();
+    let c = mlsim(&["presets", "check", &f.display().to_string()]);
+    assert!(c.status.success(), "{}", stderr(&c));
+}
+
+#[test]
+fn hw_detect_refuses_a_memory_cap_without_measuring() {
+    let o = mlsim(&["hw", "detect", "--memory-max-mib", "4"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
