@@ -224,7 +224,7 @@ pub const CASES: [Case; 15] = [
         fit: true,
         floor_from_smallest: false,
         loco: false,
-        role: "the Zen 4 dev machine, a chip no preset had been written for: preset from the EPYC 9654 datasheet and the Zen 5 preset's rules, its predictions committed before measuring (blind); the same 100 points as the Zen 5 file",
+        role: "the Zen 4 dev machine, a chip no preset had been written for: preset from the EPYC 9654 datasheet and the Zen 5 preset's rules, unchanged since its predictions were committed before measuring (`host-amd-epyc-zen4-2vcpu-prediction.csv`: 44.3 / 46.9 as committed; this row is today's model); the same 100 points as the Zen 5 file",
         error_figure: None,
     },
 ];

@@ -6,9 +6,13 @@
 //! a row of B apart (16 KiB for n = 4096). Those
 //! short runs a page apart reach only part of what a sequential read gets.
 //! This bench times that pattern and a sequential read of the same 64 MiB
-//! on two threads (the dev machine's cores); the ratio is the stack's
-//! `pack_main_memory_share` (docs/model/cpu-blocked.md), measured, not
-//! fitted to any GEMM.
+//! on two threads (the dev machine's cores). The stack's
+//! `pack_main_memory_share` (docs/model/cpu-blocked.md) is the pattern's
+//! bandwidth over what STREAM reaches in main memory on the same machine
+//! (`mlsim measure cpu --stream`, the points beyond 8x the last cache),
+//! the bandwidth a chip file's main memory stands for; the sequential read
+//! here is a check of the machine's state, not that reference. Measured,
+//! not fitted to any GEMM.
 
 use divan::Bencher;
 use divan::counter::BytesCount;
