@@ -164,15 +164,19 @@ fn detect(measure_memory: Option<f64>) -> anyhow::Result<(String, Vec<String>)> 
         }
     };
     let has = |f: &str| flags.iter().any(|x| x == f);
-    let (arch_name, lanes, isa) = if has("avx512f") {
-        ("simd", 32, "AVX-512 (guessed: 2 FMA units x 16 fp32 lanes)")
-    } else if has("avx2") || has("fma") {
-        ("simd", 16, "AVX2/FMA (guessed: 2 FMA units x 8 fp32 lanes)")
-    } else if arch == "aarch64" {
-        ("neon", 8, "NEON (guessed: 2 FMA units x 4 fp32 lanes)")
-    } else {
-        ("simd", 4, "no vector FMA detected (guessed: 4 fp32 lanes)")
+    let cpu_field = |name: &str| {
+        cpuinfo
+            .lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
     };
+    let (arch_name, lanes, isa) = vector_unit(
+        &flags,
+        cpu_field("vendor_id").as_deref(),
+        cpu_field("cpu family").as_deref(),
+        arch,
+    );
     // Physical cores: distinct (physical id, core id) pairs; SMT siblings
     // share one core's FMA units and caches.
     let mut core_ids: Vec<(String, String)> = Vec::new();
@@ -376,6 +380,37 @@ fn detect(measure_memory: Option<f64>) -> anyhow::Result<(String, Vec<String>)> 
     Ok((t, notes))
 }
 
+/// The chip file's `arch`, fp32 lanes per core (`simd_width`) and a note
+/// saying how they were read, from the ISA flags and, on AMD, the family:
+/// family 25 (Zen 3 and 4; only Zen 4 has AVX-512) runs 512-bit
+/// instructions on two 256-bit FMA pipes (numberworld.org's Zen 4/5
+/// AVX-512 teardown, cited in presets/epyc-genoa.toml); Zen 5 (family 26)
+/// and Intel's server cores have 512-bit ones.
+fn vector_unit(
+    flags: &[String],
+    vendor: Option<&str>,
+    family: Option<&str>,
+    arch: &str,
+) -> (&'static str, u32, &'static str) {
+    let has = |f: &str| flags.iter().any(|x| x == f);
+    let amd_family_25 = vendor == Some("AuthenticAMD") && family == Some("25");
+    if has("avx512f") && amd_family_25 {
+        (
+            "simd",
+            16,
+            "AVX-512 on 256-bit pipes (AMD family 25, Zen 4; guessed: 2 FMA units x 8 fp32 lanes)",
+        )
+    } else if has("avx512f") {
+        ("simd", 32, "AVX-512 (guessed: 2 FMA units x 16 fp32 lanes)")
+    } else if has("avx2") || has("fma") {
+        ("simd", 16, "AVX2/FMA (guessed: 2 FMA units x 8 fp32 lanes)")
+    } else if arch == "aarch64" {
+        ("neon", 8, "NEON (guessed: 2 FMA units x 4 fp32 lanes)")
+    } else {
+        ("simd", 4, "no vector FMA detected (guessed: 4 fp32 lanes)")
+    }
+}
+
 const MIB: f64 = 1024.0 * 1024.0;
 
 /// A level's bandwidth as the STREAM probe measured it.
@@ -554,6 +589,19 @@ mod tests {
         assert_eq!(probe_bytes(&l3(512.0), 2, 1e9)[3], None);
         assert_eq!(probe_bytes(&caches, 2, 1024.0 * 1024.0)[3], mib(256.0));
         assert_eq!(probe_bytes(&caches, 2, 256.0 * 1024.0)[3], None);
+    }
+
+    /// Zen 4 (AMD family 25) with AVX-512: 16 lanes; Zen 5 (26) and an
+    /// Intel core with AVX-512: 32; AVX2 alone: 16.
+    #[test]
+    fn vector_lanes_follow_the_flags_and_amd_family() {
+        let flags = |f: &str| f.split(' ').map(str::to_string).collect::<Vec<_>>();
+        let avx512 = flags("fma avx2 avx512f");
+        let lanes = |v, fam| vector_unit(&avx512, Some(v), Some(fam), "x86_64").1;
+        assert_eq!(lanes("AuthenticAMD", "25"), 16);
+        assert_eq!(lanes("AuthenticAMD", "26"), 32);
+        assert_eq!(lanes("GenuineIntel", "6"), 32);
+        assert_eq!(vector_unit(&flags("fma avx2"), None, None, "x86_64").1, 16);
     }
 
     #[test]
