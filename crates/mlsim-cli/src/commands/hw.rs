@@ -8,11 +8,9 @@
 //! replace with datasheet values. Elsewhere every value is guessed, and the
 //! command says so on stderr.
 
-use std::time::Duration;
-
 use clap::{Args, Subcommand};
 
-use super::stream_probe::{Arrays, StreamKind};
+use super::hw_memory::{MIB, Measured, as_written, measure_levels};
 use crate::CmdResult;
 
 #[derive(Debug, Subcommand)]
@@ -22,6 +20,12 @@ pub enum HwCommand {
         after_help = "Examples:\n  mlsim hw detect > my-host.toml\n  mlsim hw detect --measure-memory > my-host.toml\n  mlsim presets check my-host.toml\n  mlsim sim matmul --hw my-host.toml --m 1024 --n 1024 --k 1024\n\nWith --measure-memory each level's bandwidth is measured, not guessed: STREAM's four kernels on all logical CPUs over arrays that fill half of that level (summed over the cores for a private level) and, for main memory, 8x the last cache (at most 1 GiB, a quarter of the memory); the median of the kernels' medians over 3 rounds, counting the bytes STREAM counts, per core for a private level, and never more than the level above's. A few seconds (4 s on a 2-core guest with a 32 MiB L3)."
     )]
     Detect(DetectArgs),
+    /// Measure this machine's memory bandwidth level by level and print a
+    /// chip file describing it with those values in place of its own.
+    #[command(
+        after_help = "Examples:\n  mlsim hw memory --hw dev-epyc-genoa-2vcpu --out my-host.toml\n  mlsim validate --hw my-host.toml --measurements my-host.csv\n\nThe chip file must describe this machine: its levels size the probe (half of each cache, summed over the cores for a private level; 8x the last cache for main memory). Each level's bandwidth_gb_s becomes the median over STREAM's four kernels, on every logical CPU, of their medians of 3 rounds, per core for a private level, never above the level above's; the file is renamed <name>-measured-memory and its sources say so. A table of the file's and the measured values goes to standard error."
+    )]
+    Memory(super::hw_memory::MemoryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +57,7 @@ pub fn run(cmd: &HwCommand) -> CmdResult {
             out!("{text}");
             Ok(())
         }
+        HwCommand::Memory(args) => super::hw_memory::run(args),
     }
 }
 
@@ -253,21 +258,12 @@ fn detect(measure_memory: Option<f64>) -> anyhow::Result<(String, Vec<String>)> 
             16.0 * 1024.0 * 1024.0
         });
     let measured = if let Some(max_bytes) = measure_memory {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(logical.max(1))
-            .build()?;
-        let threads = pool.current_num_threads();
-        let mut out = Vec::new();
-        for bytes in probe_bytes(&caches, cores, mem_kib) {
-            out.push(match bytes.filter(|&b| b <= max_bytes) {
-                Some(b) => Some(Measured {
-                    gb_s: stream_gb_s(b, &pool)?,
-                    bytes: b,
-                    threads,
-                }),
-                None => None,
-            });
-        }
+        // Levels 1 and 2 are private to each core, the rest shared.
+        let capacities: Vec<f64> = caches
+            .iter()
+            .map(|c| c.size_kib * 1024.0 * if c.level < 3 { cores as f64 } else { 1.0 })
+            .collect();
+        let out = measure_levels(&capacities, mem_kib * 1024.0, max_bytes).map_err(|f| f.error)?;
         if out.iter().any(Option::is_none) {
             notes.push("a level too close in size to the one before it to be told apart, or whose probe would exceed --memory-max-mib, keeps a guessed bandwidth (marked)".into());
         }
@@ -411,18 +407,6 @@ fn vector_unit(
     }
 }
 
-const MIB: f64 = 1024.0 * 1024.0;
-
-/// A level's bandwidth as the STREAM probe measured it.
-#[derive(Debug, Clone, Copy)]
-struct Measured {
-    /// GB/s of the bytes STREAM counts, every thread together.
-    gb_s: f64,
-    /// The three arrays' bytes together.
-    bytes: f64,
-    threads: usize,
-}
-
 /// The `bandwidth_gb_s` line of each level (the caches, then main memory):
 /// measured where `measured` has it, else guessed by a stated rule; one
 /// core's share for a private level (levels 1 and 2), the whole chip's
@@ -443,14 +427,7 @@ fn bandwidth_lines(
         let private = caches.get(i).is_some_and(|c| c.level < 3);
         let per = if private { cores_f } else { 1.0 };
         let (whole, why) = match measured.and_then(|m| m[i]) {
-            Some(m) => (
-                m.gb_s,
-                format!(
-                    "measured: STREAM copy, scale, add and triad on {} threads over 3 arrays of {:.0} KiB, the median of their medians of 3 rounds (mlsim hw detect --measure-memory)",
-                    m.threads,
-                    m.bytes / 3.0 / 1024.0
-                ),
-            ),
+            Some(m) => (m.gb_s, m.how("mlsim hw detect --measure-memory")),
             None => match caches.get(i) {
                 Some(c) => {
                     let bytes_per_clk = match c.level {
@@ -473,78 +450,18 @@ fn bandwidth_lines(
                 ),
             },
         };
-        let (whole, why) = if whole > above {
-            (above, format!("{why}; lowered to the level above's"))
+        let (value, lowered) = as_written(whole, per, &mut above);
+        let lowered = if lowered {
+            "; lowered to the level above's"
         } else {
-            (whole, why)
+            ""
         };
-        // Written to 0.1 GB/s, rounded down, and compared as written.
-        let value = (whole / per * 10.0).floor() / 10.0;
-        above = value * per;
         let whose = if private { ", per core" } else { "" };
         out.push(format!(
-            "bandwidth_gb_s = {value:.1}             # {why}{whose}\n"
+            "bandwidth_gb_s = {value:.1}             # {why}{lowered}{whose}\n"
         ));
     }
     out
-}
-
-/// The bytes the probe spreads over its three arrays to sit in each level
-/// (the caches in order, then main memory): half the level (summed over
-/// the cores for a private level), or for main memory 8x the last cache
-/// (at least 64 MiB, at most 1 GiB and a quarter of the memory). `None`
-/// for a level less than 6x the size of the one before it (half of it
-/// would not be clear of that one) and for main memory under 3x the last
-/// cache.
-fn probe_bytes(caches: &[Cache], cores: usize, mem_kib: f64) -> Vec<Option<f64>> {
-    let mut out = Vec::new();
-    let mut below = 0.0;
-    for c in caches {
-        let capacity = c.size_kib * 1024.0 * if c.level < 3 { cores as f64 } else { 1.0 };
-        out.push((capacity >= 6.0 * below).then_some(capacity / 2.0));
-        below = capacity;
-    }
-    let dram = (8.0 * below)
-        .clamp(64.0 * MIB, 1024.0 * MIB)
-        .min(mem_kib * 1024.0 / 4.0);
-    out.push((dram >= 3.0 * below).then_some(dram));
-    out
-}
-
-/// STREAM bandwidth over three arrays of `bytes` in all, GB/s of the bytes
-/// STREAM counts, every thread together: the median over the four kernels
-/// of each kernel's median of 3 rounds.
-fn stream_gb_s(bytes: f64, pool: &rayon::ThreadPool) -> anyhow::Result<f64> {
-    let threads = pool.current_num_threads().max(1);
-    // Whole cache lines (16 f32) per thread.
-    let n = ((bytes / 12.0) as usize / (16 * threads)).max(1) * 16 * threads;
-    let mut arrays = Arrays::new(n);
-    let mut per_kernel = Vec::new();
-    for kind in StreamKind::ALL {
-        let mut rounds: Vec<f64> = (0..3)
-            .map(|_| {
-                super::measure::stream_sample(
-                    &mut arrays,
-                    kind,
-                    pool,
-                    3,
-                    20,
-                    Duration::from_secs(1),
-                )
-                .median_ms
-            })
-            .collect();
-        anyhow::ensure!(
-            arrays.check(kind),
-            "the {} probe over {n} elements computed a wrong result",
-            kind.name()
-        );
-        rounds.sort_by(f64::total_cmp);
-        let stream_bytes = kind.arrays() * 4.0 * n as f64;
-        per_kernel.push(stream_bytes / (rounds[1] * 1e-3) / 1e9);
-    }
-    per_kernel.sort_by(f64::total_cmp);
-    Ok((per_kernel[1] + per_kernel[2]) / 2.0)
 }
 
 #[cfg(test)]
@@ -559,36 +476,6 @@ mod tests {
         assert!(chip.name.starts_with("host"));
         assert!(chip.compute.peak_fp32_flops > 0.0);
         assert!(text.contains("guessed"));
-    }
-
-    /// 32 KiB L1 and 1 MiB L2 per core, a shared 32 MiB L3, two cores,
-    /// 24 GiB: half of 64 KiB, of 2 MiB and of 32 MiB, and 8 x 32 MiB for
-    /// main memory. An L2 of 96 KiB per core (3x L1) is too close to L1; a
-    /// 256 MiB L3 puts main memory at the 1 GiB cap (4x it), a 512 MiB one
-    /// leaves the capped probe too close to it (under 3x); 1 GiB of memory
-    /// allows a quarter of it, 256 MiB, and 256 MiB of memory only 64 MiB,
-    /// under 3x the 32 MiB L3.
-    #[test]
-    fn probe_bytes_sit_in_each_level() {
-        let cache = |level, size_kib| Cache {
-            level,
-            size_kib,
-            ways: 8,
-            line: 64,
-        };
-        let caches = [cache(1, 32.0), cache(2, 1024.0), cache(3, 32768.0)];
-        let mib = |x: f64| Some(x * MIB);
-        assert_eq!(
-            probe_bytes(&caches, 2, 24.0 * 1024.0 * 1024.0),
-            vec![mib(1.0 / 32.0), mib(1.0), mib(16.0), mib(256.0)]
-        );
-        let close = [cache(1, 32.0), cache(2, 96.0)];
-        assert_eq!(probe_bytes(&close, 2, 24.0 * 1024.0 * 1024.0)[1], None);
-        let l3 = |mib| [cache(1, 32.0), cache(2, 1024.0), cache(3, mib * 1024.0)];
-        assert_eq!(probe_bytes(&l3(256.0), 2, 1e9)[3], mib(1024.0));
-        assert_eq!(probe_bytes(&l3(512.0), 2, 1e9)[3], None);
-        assert_eq!(probe_bytes(&caches, 2, 1024.0 * 1024.0)[3], mib(256.0));
-        assert_eq!(probe_bytes(&caches, 2, 256.0 * 1024.0)[3], None);
     }
 
     /// Zen 4 (AMD family 25) with AVX-512: 16 lanes; Zen 5 (26) and an

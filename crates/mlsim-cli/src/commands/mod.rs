@@ -4,6 +4,7 @@ pub mod calibrate;
 pub mod collective;
 pub mod crossover;
 pub mod hw;
+pub mod hw_memory;
 pub mod measure;
 pub mod merge;
 pub mod model;

@@ -5,7 +5,7 @@ use crate::{mlsim, stdout};
 
 #[test]
 fn help_of_every_subcommand() {
-    let commands: [&[&str]; 18] = [
+    let commands: [&[&str]; 19] = [
         &[],
         &["run"],
         &["sim"],
@@ -21,6 +21,7 @@ fn help_of_every_subcommand() {
         &["presets", "check"],
         &["presets", "new"],
         &["hw", "detect"],
+        &["hw", "memory"],
         &["measure", "cpu"],
         &["presets", "show"],
         &["presets", "schema"],

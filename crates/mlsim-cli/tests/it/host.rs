@@ -243,3 +243,60 @@ fn hw_detect_refuses_a_memory_cap_without_measuring() {
     let o = mlsim(&["hw", "detect", "--memory-max-mib", "4"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// `hw memory` rewrites a chip file's bandwidths with what it measures
+/// (here within 2 MiB, the Genoa dev preset's L1 and L2 probes, so that the
+/// debug build's probe stays short): renamed, the measured levels say so,
+/// the rest keep the file's value or come down to the level above's, and
+/// the result loads as a chip. (Not `presets check`: a debug build's probe
+/// measures its unoptimised loops, bandwidths low enough that a GEMV on one
+/// core is slower than m = 2 on two, which the laws refuse; see
+/// docs/model/cpu-blocked.md.) An existing --out is kept without --force
+/// (exit 2).
+#[test]
+fn hw_memory_rewrites_a_chip_files_bandwidths() {
+    let dir = crate::TempDir::new("hw-memory");
+    let out = dir.join("measured.toml");
+    let out_s = out.display().to_string();
+    let args = [
+        "hw",
+        "memory",
+        "--hw",
+        "dev-epyc-genoa-2vcpu",
+        "--memory-max-mib",
+        "2",
+        "--out",
+        &out_s,
+    ];
+    let o = mlsim(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("measured GB/s"), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("name = \"dev-epyc-genoa-2vcpu-measured-memory\""),
+        "{text}"
+    );
+    let bandwidths: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("bandwidth_gb_s"))
+        .collect();
+    assert_eq!(bandwidths.len(), 4, "{text}");
+    assert!(bandwidths[0].contains("# measured:"), "{text}");
+    assert!(bandwidths[1].contains("# measured:"), "{text}");
+    // L3's probe (16 MiB) and main memory's are past the 2 MiB cap.
+    assert!(bandwidths[2].contains("the file's"), "{text}");
+    let c = mlsim(&[
+        "sim", "--hw", &out_s, "matmul", "--m", "64", "--n", "64", "--k", "64",
+    ]);
+    assert!(c.status.success(), "{}", stderr(&c));
+    let again = mlsim(&args);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
+}
+
+#[test]
+fn hw_memory_names_an_unknown_chip() {
+    let o = mlsim(&["hw", "memory", "--hw", "no-such-chip"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no-such-chip"), "{}", stderr(&o));
+}
