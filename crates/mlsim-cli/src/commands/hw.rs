@@ -169,13 +169,7 @@ fn detect(measure_memory: Option<f64>) -> anyhow::Result<(String, Vec<String>)> 
         }
     };
     let has = |f: &str| flags.iter().any(|x| x == f);
-    let cpu_field = |name: &str| {
-        cpuinfo
-            .lines()
-            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_string())
-    };
+    let cpu_field = |name: &str| super::measure::cpuinfo_field(&cpuinfo, name);
     let (arch_name, lanes, isa) = vector_unit(
         &flags,
         cpu_field("vendor_id").as_deref(),

@@ -82,16 +82,19 @@ pub fn run(cmd: &MeasureCommand) -> CmdResult {
     }
 }
 
+/// The first value of field `name` in /proc/cpuinfo's text.
+pub(crate) fn cpuinfo_field(cpuinfo: &str, name: &str) -> Option<String> {
+    cpuinfo
+        .lines()
+        .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+}
+
 /// CPU model name, logical CPUs and the ISA flags that matter for GEMMs.
 pub fn host_description() -> (String, usize, Vec<String>) {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let field = |name: &str| {
-        cpuinfo
-            .lines()
-            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_string())
-    };
+    let field = |name: &str| cpuinfo_field(&cpuinfo, name);
     let model = field("model name")
         .or_else(|| field("Model"))
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
