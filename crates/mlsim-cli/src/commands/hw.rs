@@ -137,7 +137,7 @@ fn slug(model: &str) -> String {
 /// The chip file text and notes about what could not be detected; with
 /// `measure_memory` (the probe's largest footprint, bytes), each level's
 /// bandwidth measured by the STREAM probe.
-fn detect(measure_memory: Option<f64>) -> anyhow::Result<(String, Vec<String>)> {
+fn detect(measure_memory: Option<f64>) -> Result<(String, Vec<String>), crate::Failure> {
     let mut notes = Vec::new();
     let linux = cfg!(target_os = "linux");
     let arch = std::env::consts::ARCH;
@@ -257,7 +257,7 @@ fn detect(measure_memory: Option<f64>) -> anyhow::Result<(String, Vec<String>)> 
             .iter()
             .map(|c| c.size_kib * 1024.0 * if c.level < 3 { cores as f64 } else { 1.0 })
             .collect();
-        let out = measure_levels(&capacities, mem_kib * 1024.0, max_bytes).map_err(|f| f.error)?;
+        let out = measure_levels(&capacities, mem_kib * 1024.0, max_bytes)?;
         if out.iter().any(Option::is_none) {
             notes.push("a level too close in size to the one before it to be told apart, or whose probe would exceed --memory-max-mib, keeps a guessed bandwidth (marked)".into());
         }
@@ -464,7 +464,7 @@ mod tests {
 
     #[test]
     fn detected_file_is_a_valid_chip() {
-        let (text, _) = detect(None).unwrap();
+        let (text, _) = detect(None).unwrap_or_else(|f| panic!("{}", f.error));
         let chip =
             mlsim_hw::parse_chip(&text, "detected.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert!(chip.name.starts_with("host"));

@@ -103,15 +103,19 @@ scale_flops_per_element = 0.0
     )
 }
 
-fn conversion_us(scalar: bool, m: u64, n: u64, k: u64) -> f64 {
-    let framework = mlsim_hw::load_framework("pytorch-eager").unwrap();
-    let s = Setup {
-        chip: mlsim_hw::parse_chip(CHIP, "hand-cpu.toml").unwrap(),
-        stack: mlsim_hw::parse_stack(&stack(scalar), "hand-blas.toml").unwrap(),
-        framework,
+/// A hand chip and stack (TOML texts) under PyTorch eager, timed per call.
+fn hand_setup(chip: &str, stack: &str) -> Setup {
+    Setup {
+        chip: mlsim_hw::parse_chip(chip, "hand-cpu.toml").unwrap(),
+        stack: mlsim_hw::parse_stack(stack, "hand-blas.toml").unwrap(),
+        framework: mlsim_hw::load_framework("pytorch-eager").unwrap(),
         timing: Timing::PerCall,
         host_floor_s: None,
-    };
+    }
+}
+
+fn conversion_us(scalar: bool, m: u64, n: u64, k: u64) -> f64 {
+    let s = hand_setup(CHIP, &stack(scalar));
     mlsim_engine::predict_matmul(&s.target(), m, n, k, Dtype::Fp16).conversion_ms * 1e3
 }
 
@@ -176,13 +180,7 @@ fn memory_bound_us(m: u64, gemv_threads: Option<u32>, share: f64) -> f64 {
     if let Some(t) = gemv_threads {
         stack.push_str(&format!("[paths.fp32]\ngemv_threads = {t}\n"));
     }
-    let s = Setup {
-        chip: mlsim_hw::parse_chip(&chip, "hand-cpu-2.toml").unwrap(),
-        stack: mlsim_hw::parse_stack(&stack, "hand-blas.toml").unwrap(),
-        framework: mlsim_hw::load_framework("pytorch-eager").unwrap(),
-        timing: Timing::PerCall,
-        host_floor_s: None,
-    };
+    let s = hand_setup(&chip, &stack);
     mlsim_engine::predict_matmul(&s.target(), m, 4096, 4096, Dtype::Fp32).runtime_ms * 1e3
 }
 
@@ -274,13 +272,7 @@ fn native_fp16_terms(runs_as: bool) -> (f64, f64) {
     if runs_as {
         stack.push_str("[paths.fp16]\nruns_as = \"fp32\"\n");
     }
-    let s = Setup {
-        chip: mlsim_hw::parse_chip(&chip, "hand-cpu-fp16.toml").unwrap(),
-        stack: mlsim_hw::parse_stack(&stack, "hand-blas.toml").unwrap(),
-        framework: mlsim_hw::load_framework("pytorch-eager").unwrap(),
-        timing: Timing::PerCall,
-        host_floor_s: None,
-    };
+    let s = hand_setup(&chip, &stack);
     let p = mlsim_engine::predict_matmul(&s.target(), 64, 64, 2048, Dtype::Fp16);
     (p.compute_ms * 1e3, p.conversion_ms * 1e3)
 }
