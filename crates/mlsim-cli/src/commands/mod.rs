@@ -10,6 +10,8 @@ pub mod merge;
 pub mod model;
 #[cfg(feature = "parquet")]
 mod parquet_columns;
+#[cfg(feature = "parquet")]
+mod parquet_names;
 pub mod presets;
 pub mod recommend;
 pub mod run;

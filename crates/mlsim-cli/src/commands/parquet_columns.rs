@@ -2,8 +2,9 @@
 //! `parquet` crate's low-level column writers and readers (cargo feature
 //! `parquet`): a row is filled column by column, rows are written as row
 //! groups, and a file written so reads back into the same buffers (what
-//! `mlsim merge` re-encodes). The sweep's own columns and names are in
-//! `sweep_parquet.rs`.
+//! `mlsim merge` re-encodes). A string column holds indices into a
+//! [`Dictionary`] and is written by `parquet_names.rs`. The sweep's own
+//! columns and names are in `sweep_parquet.rs`.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -13,10 +14,13 @@ use std::sync::Arc;
 use parquet::basic::{LogicalType, Repetition, Type as Physical};
 use parquet::column::reader::{ColumnReader, get_typed_column_reader};
 use parquet::column::writer::ColumnWriter;
-use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DataType, DoubleType, Int64Type};
+use parquet::data_type::{BoolType, ByteArrayType, DataType, DoubleType, Int64Type};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
+
+pub(crate) use super::parquet_names::Dictionary;
+use super::parquet_names::NameChunk;
 
 /// A column's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +81,8 @@ enum Values {
     U64(Vec<i64>),
     F64(Vec<f64>),
     Bool(Vec<bool>),
-    Str(Vec<ByteArray>),
+    /// Indices into the file's [`Dictionary`].
+    Name(Vec<u32>),
 }
 
 #[derive(Debug, Clone)]
@@ -104,7 +109,7 @@ impl Columns {
                     Kind::U64 => Values::U64(Vec::new()),
                     Kind::F64 => Values::F64(Vec::new()),
                     Kind::Bool => Values::Bool(Vec::new()),
-                    Kind::Str => Values::Str(Vec::new()),
+                    Kind::Str => Values::Name(Vec::new()),
                 },
                 defined: Vec::new(),
             })
@@ -120,7 +125,7 @@ impl Columns {
                 (Values::U64(a), Values::U64(b)) => a.extend(b),
                 (Values::F64(a), Values::F64(b)) => a.extend(b),
                 (Values::Bool(a), Values::Bool(b)) => a.extend(b),
-                (Values::Str(a), Values::Str(b)) => a.extend(b),
+                (Values::Name(a), Values::Name(b)) => a.extend(b),
                 _ => unreachable!("columns of one schema"),
             }
         }
@@ -148,7 +153,7 @@ impl Columns {
                 Values::U64(v) => Values::U64(front_of(v, rows)),
                 Values::F64(v) => Values::F64(front_of(v, rows)),
                 Values::Bool(v) => Values::Bool(front_of(v, rows)),
-                Values::Str(v) => Values::Str(front_of(v, rows)),
+                Values::Name(v) => Values::Name(front_of(v, rows)),
             };
             front.columns.push(Column { values, defined });
         }
@@ -165,6 +170,18 @@ impl Columns {
         }
     }
 
+    /// Row `r`'s string columns: each its name's index, `None` if null.
+    #[cfg(test)]
+    pub(crate) fn name_at(&self, r: usize) -> Vec<Option<u32>> {
+        self.columns
+            .iter()
+            .filter_map(|c| match &c.values {
+                Values::Name(v) => Some((c.defined.get(r) != Some(&0)).then_some(v[r])),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Empty every column, keeping its memory.
     pub(crate) fn clear(&mut self) {
         for c in &mut self.columns {
@@ -173,29 +190,44 @@ impl Columns {
                 Values::U64(v) => v.clear(),
                 Values::F64(v) => v.clear(),
                 Values::Bool(v) => v.clear(),
-                Values::Str(v) => v.clear(),
+                Values::Name(v) => v.clear(),
             }
         }
         self.rows = 0;
     }
 }
 
-/// Write `chunks` (rows of the same columns, in order) as one row group
-/// (on one thread: encoding the columns in parallel, each into memory,
-/// then appending them, was slower on two cores). The encoder cuts pages in runs of its batch size (1024 rows)
-/// from the start of each chunk; chunks of whole runs cut them as one
-/// chunk would, so that the sweep's pieces and the merge's row groups
-/// write the same bytes.
+/// Write `chunks` (rows of the same columns, in order) as one row group,
+/// their names indices into `names` (on one thread: encoding the columns
+/// in parallel, each into memory, then appending them, was slower on two
+/// cores). The encoder cuts a number column's pages in runs of its batch
+/// size (1024 rows) from the start of each chunk; chunks of whole runs cut
+/// them as one chunk would, so that the sweep's pieces and the merge's row
+/// groups write the same bytes. A string column is one chunk whatever the
+/// pieces (`parquet_names.rs`).
 pub(crate) fn write_row_group<W: Write + Send>(
     chunks: &[Columns],
+    names: &Dictionary,
     file: &mut SerializedFileWriter<W>,
 ) -> parquet::errors::Result<()> {
     let chunks: Vec<&Columns> = chunks.iter().filter(|c| c.rows > 0).collect();
     let Some(first) = chunks.first() else {
         return Ok(());
     };
+    let descrs = file.schema_descr().columns().to_vec();
     let mut group = file.next_row_group()?;
-    for j in 0..first.columns.len() {
+    for (j, descr) in descrs.into_iter().enumerate().take(first.columns.len()) {
+        if let Values::Name(_) = first.columns[j].values {
+            let mut chunk = NameChunk::new(names, descr.max_def_level() > 0);
+            for c in &chunks {
+                let Values::Name(v) = &c.columns[j].values else {
+                    unreachable!("columns of one schema");
+                };
+                chunk.extend(v, &c.columns[j].defined);
+            }
+            chunk.write(descr, &mut group)?;
+            continue;
+        }
         let mut writer = group.next_column()?.expect("every column");
         for chunk in &chunks {
             let c = &chunk.columns[j];
@@ -208,9 +240,6 @@ pub(crate) fn write_row_group<W: Write + Send>(
                     w.write_batch(&present(v, defined), defined, None)?;
                 }
                 (Values::Bool(v), ColumnWriter::BoolColumnWriter(w)) => {
-                    w.write_batch(&present(v, defined), defined, None)?;
-                }
-                (Values::Str(v), ColumnWriter::ByteArrayColumnWriter(w)) => {
                     w.write_batch(&present(v, defined), defined, None)?;
                 }
                 _ => unreachable!("values typed by the schema"),
@@ -264,9 +293,10 @@ impl Row<'_> {
         }
     }
 
-    pub(crate) fn str(&mut self, v: &ByteArray) {
+    /// A string column: the name's index in the file's [`Dictionary`].
+    pub(crate) fn name(&mut self, v: u32) {
         match self.column() {
-            Values::Str(c) => c.push(v.clone()),
+            Values::Name(c) => c.push(v),
             _ => unreachable!("column {} is not a string", self.next - 1),
         }
     }
@@ -301,9 +331,9 @@ impl Row<'_> {
         });
     }
 
-    pub(crate) fn opt_str(&mut self, v: Option<&ByteArray>) {
+    pub(crate) fn opt_name(&mut self, v: Option<u32>) {
         self.opt(v, |c, v| match c {
-            Values::Str(c) => c.push(v.cloned().unwrap_or_default()),
+            Values::Name(c) => c.push(v.unwrap_or(0)),
             _ => unreachable!("not a string column"),
         });
     }
@@ -342,11 +372,13 @@ pub(crate) fn specs_of(reader: &SerializedFileReader<File>) -> Result<Vec<Spec>,
         .collect()
 }
 
-/// Row group `g` of `reader`, every value expanded (nulls as placeholders).
+/// Row group `g` of `reader`, every value expanded (nulls as placeholders),
+/// its strings added to `names`.
 pub(crate) fn read_row_group(
     reader: &SerializedFileReader<File>,
     g: usize,
     specs: &[Spec],
+    names: &mut Dictionary,
 ) -> parquet::errors::Result<Columns> {
     let group = reader.get_row_group(g)?;
     let rows = usize::try_from(reader.metadata().row_group(g).num_rows()).unwrap_or(0);
@@ -378,7 +410,16 @@ pub(crate) fn read_row_group(
             ColumnReader::ByteArrayColumnReader(_) => {
                 let (v, d) = read_column::<ByteArrayType>(r, rows, s.nullable)?;
                 Column {
-                    values: Values::Str(v),
+                    // A null row keeps a placeholder index, never read.
+                    values: Values::Name(
+                        v.iter()
+                            .enumerate()
+                            .map(|(r, v)| match d.get(r) {
+                                Some(0) => 0,
+                                _ => names.intern(v.data()),
+                            })
+                            .collect(),
+                    ),
                     defined: d,
                 }
             }

@@ -24,7 +24,6 @@ use std::sync::Arc;
 
 use mlsim_calibrate::shards::PartHeader;
 use mlsim_engine::{ModelDetail, Prediction};
-use parquet::data_type::ByteArray;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -33,7 +32,7 @@ use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use super::parquet_columns::{
-    Columns, Kind, Row, Spec, read_row_group, schema, specs_of, write_row_group,
+    Columns, Dictionary, Kind, Row, Spec, read_row_group, schema, specs_of, write_row_group,
 };
 
 /// Grid points per row group (and per parallel batch of predictions).
@@ -108,42 +107,33 @@ fn specs(levels: &[String]) -> Vec<Spec> {
     s
 }
 
-/// The names a grid's rows repeat, encoded once.
+/// The names a grid's rows repeat, each an index into `dictionary`.
 struct Names {
+    dictionary: Dictionary,
     /// Every chip's memory levels, in order of first appearance.
     levels: Vec<String>,
     setups: Vec<SetupNames>,
     workloads: Vec<WorkloadNames>,
-    models: [ByteArray; 4],
-    bounds: [ByteArray; 2],
+    models: [u32; 4],
+    bounds: [u32; 2],
 }
 
 struct SetupNames {
-    hardware: ByteArray,
-    stack: ByteArray,
-    framework: ByteArray,
-    timing: Option<ByteArray>,
+    hardware: u32,
+    stack: u32,
+    framework: u32,
+    timing: Option<u32>,
     /// The chip's level names, by its level index.
-    level_names: Vec<ByteArray>,
+    level_names: Vec<u32>,
     /// For each of [`Names::levels`], the chip's index of that level.
     level_of: Vec<Option<usize>>,
 }
 
 struct WorkloadNames {
-    name: ByteArray,
-    op: ByteArray,
-    dtype: ByteArray,
+    name: u32,
+    op: u32,
+    dtype: u32,
     shape: (u64, u64, u64),
-}
-
-/// A name the sweep's rows repeat, as a value whose copies cost nothing:
-/// the text is leaked, so its `Bytes` are static and a copy takes no
-/// reference count (a shared count cost a third of the writing time on
-/// two threads). The names are the sweep's setups and workloads, which
-/// live for the whole run anyway.
-fn text(s: &str) -> ByteArray {
-    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    ByteArray::from(bytes::Bytes::from_static(leaked.as_bytes()))
 }
 
 impl Names {
@@ -156,6 +146,8 @@ impl Names {
                 }
             }
         }
+        let mut dictionary = Dictionary::default();
+        let mut text = |s: &str| dictionary.intern(s.as_bytes());
         let setups = grid
             .targets
             .iter()
@@ -163,11 +155,11 @@ impl Names {
                 // As `mlsim_engine::simulate` names them: a chip on the
                 // original's model has no stack, framework or timing.
                 let stacked = t.uses_stack();
-                let or_none = |name: &str| text(if stacked { name } else { "none" });
+                let mut or_none = |name: &str| text(if stacked { name } else { "none" });
                 SetupNames {
-                    hardware: text(&t.chip.name),
                     stack: or_none(&t.stack.name),
                     framework: or_none(&t.framework.name),
+                    hardware: text(&t.chip.name),
                     timing: stacked.then(|| text(&t.timing.to_string())),
                     level_names: t.chip.memory.iter().map(|l| text(&l.name)).collect(),
                     level_of: levels
@@ -190,12 +182,15 @@ impl Names {
                 },
             })
             .collect();
+        let models = ["original", "gpu-tiled", "cpu-blocked", "systolic"].map(&mut text);
+        let bounds = ["memory", "compute"].map(&mut text);
         Self {
+            dictionary,
             levels,
             setups,
             workloads,
-            models: ["original", "gpu-tiled", "cpu-blocked", "systolic"].map(text),
-            bounds: ["memory", "compute"].map(text),
+            models,
+            bounds,
         }
     }
 
@@ -206,20 +201,20 @@ impl Names {
         row.u64(m);
         row.u64(n);
         row.u64(k);
-        row.str(&w.name);
-        row.str(&w.op);
-        row.str(&s.hardware);
-        row.str(&s.stack);
-        row.str(&s.framework);
-        row.opt_str(s.timing.as_ref());
-        row.str(&w.dtype);
+        row.name(w.name);
+        row.name(w.op);
+        row.name(s.hardware);
+        row.name(s.stack);
+        row.name(s.framework);
+        row.opt_name(s.timing);
+        row.name(w.dtype);
         row.bool(p.native);
         row.f64(p.flops);
         row.f64(p.bytes);
         row.f64(p.arithmetic_intensity);
         row.f64(p.runtime_ms);
-        row.str(
-            &self.models[match p.detail {
+        row.name(
+            self.models[match p.detail {
                 ModelDetail::Original(_) => 0,
                 ModelDetail::GpuTiled(_) => 1,
                 ModelDetail::CpuBlocked(_) => 2,
@@ -246,8 +241,8 @@ impl Names {
         ] {
             row.f64(v);
         }
-        row.opt_str(p.serving_level_index.map(|i| &s.level_names[i]));
-        row.str(&self.bounds[usize::from(p.bottleneck == mlsim_roofline::Bound::Compute)]);
+        row.opt_name(p.serving_level_index.map(|i| s.level_names[i]));
+        row.name(self.bounds[usize::from(p.bottleneck == mlsim_roofline::Bound::Compute)]);
         let (mut floats, mut counts) = ([f64::NAN; 7], [None; 5]);
         match p.detail {
             ModelDetail::Original(o) => {
@@ -359,7 +354,7 @@ pub(super) fn write(
     loop {
         let more = from < end;
         let (written, filled) = rayon::join(
-            || write_row_group(&ready, &mut file),
+            || write_row_group(&ready, &names.dictionary, &mut file),
             || more.then(|| fill(&mut next, from)),
         );
         written.map_err(io)?;
@@ -418,6 +413,7 @@ pub fn write_merged(
     let mut file: Option<(Vec<Spec>, SerializedFileWriter<_>)> = None;
     let mut out = Some(out);
     let mut pending: Option<Columns> = None;
+    let mut names = Dictionary::default();
     let mut position = 0u64; // grid index of pending's first row
     for (h, path) in parts {
         let reader = open(path).map_err(|m| invalid(path, m))?;
@@ -450,8 +446,8 @@ pub fn write_merged(
             ));
         }
         for g in 0..reader.num_row_groups() {
-            let columns =
-                read_row_group(&reader, g, &specs).map_err(|e| invalid(path, e.to_string()))?;
+            let columns = read_row_group(&reader, g, &specs, &mut names)
+                .map_err(|e| invalid(path, e.to_string()))?;
             let rows = pending.get_or_insert_with(|| Columns::new(&specs));
             rows.append(columns);
             // Write every whole row group of the unsharded sweep's.
@@ -461,7 +457,7 @@ pub fn write_merged(
                 if rows.rows < whole {
                     break;
                 }
-                write_row_group(&[rows.split_off_front(whole)], writer).map_err(io)?;
+                write_row_group(&[rows.split_off_front(whole)], &names, writer).map_err(io)?;
                 position = boundary;
             }
         }
@@ -470,7 +466,7 @@ pub fn write_merged(
         return Err(std::io::Error::other("no parts given"));
     };
     if let Some(rows) = pending.filter(|r| r.rows > 0) {
-        write_row_group(&[rows], &mut writer).map_err(io)?;
+        write_row_group(&[rows], &names, &mut writer).map_err(io)?;
     }
     writer.close().map_err(io)?;
     Ok(())
