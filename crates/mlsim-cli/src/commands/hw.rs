@@ -17,7 +17,7 @@ use crate::CmdResult;
 pub enum HwCommand {
     /// Print the host CPU as a chip file (TOML); guessed values are marked.
     #[command(
-        after_help = "Examples:\n  mlsim hw detect > my-host.toml\n  mlsim hw detect --measure-memory > my-host.toml\n  mlsim presets check my-host.toml\n  mlsim sim matmul --hw my-host.toml --m 1024 --n 1024 --k 1024\n\nWith --measure-memory each level's bandwidth is measured, not guessed: STREAM's four kernels on all logical CPUs over arrays that fill half of that level (summed over the cores for a private level) and, for main memory, 8x the last cache (at most 1 GiB, a quarter of the memory); the median of the kernels' medians over 3 rounds, counting the bytes STREAM counts, per core for a private level, and never more than the level above's. A few seconds (4 s on a 2-core guest with a 32 MiB L3)."
+        after_help = "Examples:\n  mlsim hw detect > my-host.toml\n  mlsim hw detect --measure-memory --measure-clock > my-host.toml\n  mlsim presets check my-host.toml\n  mlsim sim matmul --hw my-host.toml --m 1024 --n 1024 --k 1024\n\nWith --measure-memory each level's bandwidth is measured, not guessed: STREAM's four kernels on all logical CPUs over arrays that fill half of that level (summed over the cores for a private level) and, for main memory, 8x the last cache (at most 1 GiB, a quarter of the memory); the median of the kernels' medians over 3 rounds, counting the bytes STREAM counts, per core for a private level, and never more than the level above's. A few seconds (4 s on a 2-core guest with a 32 MiB L3).\n\nWith --measure-clock the clock is measured, not read: a chain of dependent integer adds and xors (2 cycles an iteration) runs on every logical CPU at once, and the median of their fastest runs is frequency_ghz (the all-core integer clock; a core that lowers its clock for wide vector work runs its FMAs slower). A virtual machine reports its time-stamp counter's rate as its clock; this reads the cores'. About a second."
     )]
     Detect(DetectArgs),
     /// Measure this machine's memory bandwidth level by level and print a
@@ -44,13 +44,20 @@ pub struct DetectArgs {
         requires = "measure_memory"
     )]
     memory_max_mib: f64,
+
+    /// Measure the all-core clock with a chain of dependent integer
+    /// operations instead of reading it (a virtual machine reports its
+    /// time-stamp counter's rate, not its cores' clock; takes about a
+    /// second)
+    #[arg(long)]
+    measure_clock: bool,
 }
 
 pub fn run(cmd: &HwCommand) -> CmdResult {
     match cmd {
         HwCommand::Detect(args) => {
             let measure = args.measure_memory.then_some(args.memory_max_mib * MIB);
-            let (text, warnings) = detect(measure)?;
+            let (text, warnings) = detect(measure, args.measure_clock)?;
             for w in warnings {
                 eprintln!("note: {w}");
             }
@@ -59,6 +66,12 @@ pub fn run(cmd: &HwCommand) -> CmdResult {
         }
         HwCommand::Memory(args) => super::hw_memory::run(args),
     }
+}
+
+/// Whether /proc/cpuinfo's flags say the OS runs under a hypervisor.
+fn cpuinfo_flags_have_hypervisor(cpuinfo: &str) -> bool {
+    super::measure::cpuinfo_field(cpuinfo, "flags")
+        .is_some_and(|f| f.split_whitespace().any(|x| x == "hypervisor"))
 }
 
 /// One cache level as the OS reports it.
@@ -137,7 +150,12 @@ fn slug(model: &str) -> String {
 /// The chip file text and notes about what could not be detected; with
 /// `measure_memory` (the probe's largest footprint, bytes), each level's
 /// bandwidth measured by the STREAM probe.
-fn detect(measure_memory: Option<f64>) -> Result<(String, Vec<String>), crate::Failure> {
+/// With `measure_clock`, the clock measured by the dependent-operation
+/// chain of `clock_probe.rs`.
+fn detect(
+    measure_memory: Option<f64>,
+    measure_clock: bool,
+) -> Result<(String, Vec<String>), crate::Failure> {
     let mut notes = Vec::new();
     let linux = cfg!(target_os = "linux");
     let arch = std::env::consts::ARCH;
@@ -157,12 +175,28 @@ fn detect(measure_memory: Option<f64>) -> Result<(String, Vec<String>), crate::F
     let max_khz: Option<f64> =
         read("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").and_then(|v| v.parse().ok());
     let (ghz, ghz_note) = match (max_khz, mhz) {
+        _ if measure_clock => {
+            if cfg!(debug_assertions) {
+                notes.push(
+                    "this mlsim is a debug build: its clock probe runs unoptimised and reads a clock below the real one (build with --release)".into(),
+                );
+            }
+            let clock = super::clock_probe::measure(logical);
+            (clock.ghz, clock.how())
+        }
         (Some(k), _) => (
             k / 1e6,
             "cpufreq cpuinfo_max_freq (maximum; the all-core clock under load is lower)"
                 .to_string(),
         ),
-        (None, Some(m)) => (m / 1e3, "/proc/cpuinfo cpu MHz (current clock)".to_string()),
+        (None, Some(m)) => {
+            if cpuinfo_flags_have_hypervisor(&cpuinfo) {
+                notes.push(
+                    "a virtual machine's cpu MHz is its time-stamp counter's rate, not its cores' clock: --measure-clock measures that".into(),
+                );
+            }
+            (m / 1e3, "/proc/cpuinfo cpu MHz (current clock)".to_string())
+        }
         (None, None) => {
             notes.push("no clock found: 2.5 GHz guessed".into());
             (2.5, "guessed: no clock reported".to_string())
@@ -208,7 +242,9 @@ fn detect(measure_memory: Option<f64>) -> Result<(String, Vec<String>), crate::F
         ));
     }
     let peak = cores as f64 * f64::from(lanes) * 2.0 * ghz / 1e3;
-    let mut speedups = Vec::new();
+    // fp64 on the same FMA units, half the lanes a register holds (x86
+    // AVX, AVX2 and AVX-512, Arm NEON and SVE alike).
+    let mut speedups = vec!["fp64 = 0.5"];
     if has("avx512_fp16") || has("asimdhp") || has("fphp") {
         speedups.push("fp16 = 2.0");
     }
@@ -464,7 +500,7 @@ mod tests {
 
     #[test]
     fn detected_file_is_a_valid_chip() {
-        let (text, _) = detect(None).unwrap_or_else(|f| panic!("{}", f.error));
+        let (text, _) = detect(None, false).unwrap_or_else(|f| panic!("{}", f.error));
         let chip =
             mlsim_hw::parse_chip(&text, "detected.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert!(chip.name.starts_with("host"));

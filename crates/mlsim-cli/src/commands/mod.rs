@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod calibrate;
+mod clock_probe;
 pub mod collective;
 pub mod crossover;
 pub mod hw;

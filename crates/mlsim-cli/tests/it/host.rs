@@ -238,6 +238,76 @@ fn hw_detect_measures_what_it_can_and_marks_the_rest_guessed() {
     assert!(c.status.success(), "{}", stderr(&c));
 }
 
+/// `hw detect --measure-clock` measures the clock rather than reading it
+/// (the line says so and the peak follows it), and a detected chip runs the
+/// dtypes `measure cpu` times: fp64 too, at half the fp32 lanes (it was
+/// refused: the file had no fp64 rate). A debug build says its probe reads
+/// low.
+#[test]
+fn hw_detect_measures_the_clock_and_describes_fp64() {
+    let o = mlsim(&["hw", "detect", "--measure-clock"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let value = |key: &str| -> f64 {
+        let line = text.lines().find(|l| l.starts_with(key)).unwrap();
+        line.split('=')
+            .nth(1)
+            .unwrap()
+            .split('#')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("frequency_ghz"))
+        .unwrap();
+    assert!(
+        line.contains("# measured: a chain of dependent integer adds"),
+        "{line}"
+    );
+    let (ghz, peak, lanes, units) = (
+        value("frequency_ghz"),
+        value("peak_fp32_tflops"),
+        value("simd_width"),
+        value("units"),
+    );
+    // The peak is units x lanes x 2 (FMA) x the measured clock (printed to
+    // 6 decimals of a TFLOP/s).
+    assert!(
+        (peak - units * lanes * 2.0 * ghz / 1e3).abs() < 2e-6,
+        "{text}"
+    );
+    assert!(text.contains("fp64 = 0.5"), "{text}");
+    assert_eq!(
+        stderr(&o).contains("debug build"),
+        cfg!(debug_assertions),
+        "{}",
+        stderr(&o)
+    );
+    let dir = crate::TempDir::new("detect-clock");
+    let f = dir.join("host.toml");
+    std::fs::write(&f, &text).unwrap();
+    let f = f.display().to_string();
+    let c = mlsim(&["presets", "check", &f]);
+    assert!(c.status.success(), "{}", stderr(&c));
+    let time = |dtype: &str| -> f64 {
+        let o = mlsim(&[
+            "sim", "matmul", "--hw", &f, "--m", "2048", "--n", "2048", "--k", "2048", "--dtype",
+            dtype, "--format", "json",
+        ]);
+        assert!(o.status.success(), "{dtype}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        v["compute_ms"].as_f64().unwrap()
+    };
+    // Compute at half the fp32 rate: twice the time, within the padding's
+    // and the clock's rounding.
+    let ratio = time("fp64") / time("fp32");
+    assert!((ratio - 2.0).abs() < 0.01, "fp64 / fp32 compute {ratio}");
+}
+
 #[test]
 fn hw_detect_refuses_a_memory_cap_without_measuring() {
     let o = mlsim(&["hw", "detect", "--memory-max-mib", "4"]);
