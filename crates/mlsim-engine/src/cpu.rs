@@ -253,7 +253,14 @@ fn gemm_on(
         ((l.size_bytes / (2.0 * kc as f64 * packed)).floor() as u64).clamp(1, n)
     });
     let k_blocks = k.div_ceil(kc) as f64;
+    // C is written once per K block and read back for every block but the
+    // first. The first write of each line reads it too: a store that misses
+    // the private caches brings its line in before writing it
+    // (write-allocate; the gemm crate's stores are plain), so the shared
+    // levels serve C once more than its data passes
+    // (docs/model/cpu-blocked.md).
     let c_passes = 2.0 * k_blocks - 1.0;
+    let c_passes_shared = c_passes + 1.0;
     let a_packs = n.div_ceil(nc) as f64;
 
     let mut traffic = vec![0.0; levels];
@@ -262,8 +269,8 @@ fn gemm_on(
     traffic[llc] += bf
         * (b * mf * kf * a_packs
             + packed * kf * np * m.div_ceil(mc) as f64
-            + b_out * mf * nf * c_passes);
-    traffic[main] += bf * (b * (mf * kf * a_packs + kf * nf) + b_out * mf * nf * c_passes);
+            + b_out * mf * nf * c_passes_shared);
+    traffic[main] += bf * (b * (mf * kf * a_packs + kf * nf) + b_out * mf * nf * c_passes_shared);
     let working_set = bf * (b * (mf * kf + kf * nf) + b_out * mf * nf);
     let home = home_level(chip, working_set, threads);
     settle(&mut traffic, home, working_set);

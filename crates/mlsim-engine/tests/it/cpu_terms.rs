@@ -161,7 +161,7 @@ fn a_vectorised_library_converts_only_what_it_packs() {
 /// so that a 64 MiB operand is memory-bound; a stack capping GEMVs at
 /// fp32 GEMVs at `gemv_threads` and packing at `share` of main memory's
 /// bandwidth.
-fn memory_bound_us(m: u64, gemv_threads: Option<u32>, share: f64) -> f64 {
+fn memory_bound_setup(gemv_threads: Option<u32>, share: f64) -> Setup {
     let chip = CHIP
         .replace("units = 1", "units = 2")
         .replace("peak_fp32_tflops = 0.064", "peak_fp32_tflops = 0.128")
@@ -180,7 +180,12 @@ fn memory_bound_us(m: u64, gemv_threads: Option<u32>, share: f64) -> f64 {
     if let Some(t) = gemv_threads {
         stack.push_str(&format!("[paths.fp32]\ngemv_threads = {t}\n"));
     }
-    let s = hand_setup(&chip, &stack);
+    hand_setup(&chip, &stack)
+}
+
+/// An `m x 4096 x 4096` fp32 GEMM on [`memory_bound_setup`], us.
+fn memory_bound_us(m: u64, gemv_threads: Option<u32>, share: f64) -> f64 {
+    let s = memory_bound_setup(gemv_threads, share);
     mlsim_engine::predict_matmul(&s.target(), m, 4096, 4096, Dtype::Fp32).runtime_ms * 1e3
 }
 
@@ -194,13 +199,14 @@ fn assert_near_us(what: &str, got: f64, expected: f64) {
 
 /// 1 x 4096 x 4096 fp32, a GEMV: kc = 32 KiB / (2 x 4 x 4 B) = 1024 (nr =
 /// 4), nc = 4 MiB / (2 x 1024 x 4 B) = 512, so A is read 8 times and C
-/// passes 2 x 4 - 1 = 7 times: main memory moves 4 x (4096 x 8 + 4096 x
-/// 4096) + 4 x 4096 x 7 = 67,354,624 B. On one thread (the cap) that is
-/// half of the 10 GB/s: 13,470.9 us; uncapped, both cores: 6,735.5 us.
+/// passes 2 x 4 - 1 = 7 times, plus the read of its lines before their
+/// first write (write-allocate): main memory moves 4 x (4096 x 8 + 4096 x
+/// 4096) + 4 x 4096 x 8 = 67,371,008 B. On one thread (the cap) that is
+/// half of the 10 GB/s: 13,474.2 us; uncapped, both cores: 6,737.1 us.
 /// A GEMV packs nothing, so the packing share does not apply.
 #[test]
 fn a_gemv_capped_at_one_thread_gets_one_core_s_share_of_memory() {
-    let bytes = 4.0 * (4096.0 * 8.0 + 4096.0 * 4096.0) + 4.0 * 4096.0 * 7.0;
+    let bytes = 4.0 * (4096.0 * 8.0 + 4096.0 * 4096.0) + 4.0 * 4096.0 * 8.0;
     assert_near_us(
         "capped",
         memory_bound_us(1, Some(1), 0.5),
@@ -215,12 +221,13 @@ fn a_gemv_capped_at_one_thread_gets_one_core_s_share_of_memory() {
 
 /// 2 x 4096 x 4096 is not a GEMV: both threads, and the packed operands'
 /// bytes (A 4 x 2 x 4096 x 8 + B 4 x 4096 x 4096 = 67,371,008) at half of
-/// 10 GB/s, C's (4 x 2 x 4096 x 7 = 229,376) at all of it: 13,474.2 +
-/// 22.9 = 13,497.1 us; at a share of 1, 6,760.0 us.
+/// 10 GB/s, C's (4 x 2 x 4096 x 8 = 262,144: 7 passes and the
+/// write-allocate read) at all of it: 13,474.2 + 26.2 = 13,500.4 us; at a
+/// share of 1, 6,763.3 us.
 #[test]
 fn packed_operands_stream_at_the_stack_s_share_of_main_memory() {
     let packed = 4.0 * (2.0 * 4096.0 * 8.0 + 4096.0 * 4096.0);
-    let c = 4.0 * 2.0 * 4096.0 * 7.0;
+    let c = 4.0 * 2.0 * 4096.0 * 8.0;
     assert_near_us(
         "half",
         memory_bound_us(2, Some(1), 0.5),
@@ -231,6 +238,23 @@ fn packed_operands_stream_at_the_stack_s_share_of_main_memory() {
         memory_bound_us(2, Some(1), 1.0),
         (packed + c) / 10e9 * 1e6,
     );
+}
+
+/// 4096 x 4096 x 4 fp32: the output, 64 MiB, is all but the whole of the
+/// traffic, and each of its lines is read before its first write
+/// (write-allocate): one k block (kc = k = 4), so C passes once and is
+/// read once more. Main memory moves A 4 x 4096 x 4 = 65,536 B and B the
+/// same (packed, at half of 10 GB/s) and C 2 x 4 x 4096 x 4096 =
+/// 134,217,728 B at all of it: 26.2144 + 13,421.7728 = 13,447.9872 us,
+/// against 1,048.6 us of compute (134,217,728 FLOPs at 128 GFLOP/s), so
+/// the call is memory-bound. Without the read, C alone would take half.
+#[test]
+fn the_output_s_first_write_reads_its_lines_first() {
+    let s = memory_bound_setup(None, 0.5);
+    let p = mlsim_engine::predict_matmul(&s.target(), 4096, 4096, 4, Dtype::Fp32);
+    assert_near_us("memory", p.memory_ms * 1e3, 26.2144 + 13_421.7728);
+    assert_near_us("compute", p.compute_ms * 1e3, 1_048.576);
+    assert_near_us("runtime", p.runtime_ms * 1e3, 26.2144 + 13_421.7728);
 }
 
 /// The hit fraction of a sweep too large for a randomly replaced cache,
