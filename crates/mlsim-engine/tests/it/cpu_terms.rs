@@ -252,9 +252,9 @@ fn packed_operands_stream_at_the_stack_s_share_of_main_memory() {
 fn the_output_s_first_write_reads_its_lines_first() {
     let s = memory_bound_setup(None, 0.5);
     let p = mlsim_engine::predict_matmul(&s.target(), 4096, 4096, 4, Dtype::Fp32);
-    assert_near_us("memory", p.memory_ms * 1e3, 26.2144 + 13_421.7728);
-    assert_near_us("compute", p.compute_ms * 1e3, 1_048.576);
-    assert_near_us("runtime", p.runtime_ms * 1e3, 26.2144 + 13_421.7728);
+    assert_near_us("memory", p.memory_ms * 1e3, 26.2144 + 13421.7728);
+    assert_near_us("compute", p.compute_ms * 1e3, 1048.576);
+    assert_near_us("runtime", p.runtime_ms * 1e3, 26.2144 + 13421.7728);
 }
 
 /// The hit fraction of a sweep too large for a randomly replaced cache,
