@@ -256,9 +256,11 @@ fn gemm_on(
     // C is written once per K block and read back for every block but the
     // first. The first write of each line reads it too: a store that misses
     // the private caches brings its line in before writing it
-    // (write-allocate; the gemm crate's stores are plain), so the shared
-    // levels serve C once more than its data passes
-    // (docs/model/cpu-blocked.md).
+    // (write-allocate; the gemm crate's stores are plain), so the levels
+    // beyond the private caches, where C is counted, serve it once more
+    // than its data passes (docs/model/cpu-blocked.md). When the whole
+    // working set fits a private cache, `settle` moves that traffic there
+    // with the rest.
     let c_passes = 2.0 * k_blocks - 1.0;
     let c_passes_shared = c_passes + 1.0;
     let a_packs = n.div_ceil(nc) as f64;

@@ -12,8 +12,9 @@
 //!
 //! Every logical CPU runs the chain at once, as a GEMM on every core does:
 //! the clock measured is the all-core one the CPU model takes. It is the
-//! integer clock: a core that lowers its clock for wide vector work (Intel's
-//! AVX-512 licence levels) runs its FMAs slower than this.
+//! integer clock, an upper bound for the FMAs: a core that runs wide vector
+//! work below it (Intel's AVX-512 licence levels, or a power limit reached
+//! under all-core FMA load) runs its FMAs slower.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -21,8 +22,9 @@ use std::time::{Duration, Instant};
 /// Cycles one iteration of [`chain`] takes: its add and its xor.
 const CYCLES_PER_ITERATION: f64 = 2.0;
 
-/// Iterations timed at once: about 10-25 ms at 1-4 GHz, long enough that
-/// the timer's resolution does not matter.
+/// Iterations timed at once: 40 M cycles, 10-40 ms at 4-1 GHz, long enough
+/// that the timer's resolution does not matter (the whole probe takes
+/// about 0.1 s optimised).
 const ITERATIONS: u64 = 20_000_000;
 
 /// Timed runs per thread; the fastest counts (an interrupt or a neighbour
@@ -75,31 +77,31 @@ impl Clock {
     }
 }
 
-/// Run the chain on `threads` threads at once.
-pub(crate) fn measure(threads: usize) -> Clock {
+/// Run the chain on `threads` threads at once; `None` if no thread gave a
+/// clock (each one's panic or a zero-length timing).
+pub(crate) fn measure(threads: usize) -> Option<Clock> {
     let threads = threads.max(1);
     let mut ghz: Vec<f64> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads).map(|_| s.spawn(one_thread_ghz)).collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or(f64::NAN))
-            .filter(|g| g.is_finite())
+            .filter(|g| g.is_finite() && *g > 0.0)
             .collect()
     });
     ghz.sort_by(f64::total_cmp);
-    let median = match ghz.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => ghz[n / 2],
-        n => (ghz[n / 2 - 1] + ghz[n / 2]) / 2.0,
+    let (&slowest, &fastest) = (ghz.first()?, ghz.last()?);
+    let n = ghz.len();
+    let median = if n % 2 == 1 {
+        ghz[n / 2]
+    } else {
+        (ghz[n / 2 - 1] + ghz[n / 2]) / 2.0
     };
-    Clock {
+    Some(Clock {
         ghz: median,
-        range: (
-            ghz.first().copied().unwrap_or(f64::NAN),
-            ghz.last().copied().unwrap_or(f64::NAN),
-        ),
+        range: (slowest, fastest),
         threads,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -130,7 +132,7 @@ mod tests {
     /// about a tenth of the clock, which `hw detect` says.
     #[test]
     fn the_measured_clock_is_a_core_clock() {
-        let c = measure(2);
+        let c = measure(2).expect("a clock");
         assert_eq!(c.threads, 2);
         assert!(c.ghz.is_finite() && c.ghz > 0.0, "{c:?}");
         assert!(c.range.0 <= c.ghz && c.ghz <= c.range.1, "{c:?}");

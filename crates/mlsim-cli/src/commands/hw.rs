@@ -17,7 +17,7 @@ use crate::CmdResult;
 pub enum HwCommand {
     /// Print the host CPU as a chip file (TOML); guessed values are marked.
     #[command(
-        after_help = "Examples:\n  mlsim hw detect > my-host.toml\n  mlsim hw detect --measure-memory --measure-clock > my-host.toml\n  mlsim presets check my-host.toml\n  mlsim sim matmul --hw my-host.toml --m 1024 --n 1024 --k 1024\n\nWith --measure-memory each level's bandwidth is measured, not guessed: STREAM's four kernels on all logical CPUs over arrays that fill half of that level (summed over the cores for a private level) and, for main memory, 8x the last cache (at most 1 GiB, a quarter of the memory); the median of the kernels' medians over 3 rounds, counting the bytes STREAM counts, per core for a private level, and never more than the level above's. A few seconds (4 s on a 2-core guest with a 32 MiB L3).\n\nWith --measure-clock the clock is measured, not read: a chain of dependent integer adds and xors (2 cycles an iteration) runs on every logical CPU at once, and the median of their fastest runs is frequency_ghz (the all-core integer clock; a core that lowers its clock for wide vector work runs its FMAs slower). A virtual machine reports its time-stamp counter's rate as its clock; this reads the cores'. About a second."
+        after_help = "Examples:\n  mlsim hw detect > my-host.toml\n  mlsim hw detect --measure-memory --measure-clock > my-host.toml\n  mlsim presets check my-host.toml\n  mlsim sim matmul --hw my-host.toml --m 1024 --n 1024 --k 1024\n\nWith --measure-memory each level's bandwidth is measured, not guessed: STREAM's four kernels on all logical CPUs over arrays that fill half of that level (summed over the cores for a private level) and, for main memory, 8x the last cache (at most 1 GiB, a quarter of the memory); the median of the kernels' medians over 3 rounds, counting the bytes STREAM counts, per core for a private level, and never more than the level above's. A few seconds (4 s on a 2-core guest with a 32 MiB L3).\n\nWith --measure-clock the clock is measured, not read: a chain of dependent integer adds and xors (2 cycles an iteration) runs on every logical CPU at once, and the median of their fastest runs is frequency_ghz (the all-core integer clock, an upper bound for the FMAs: a core that runs wide vector work below it, for a licence level or a power limit, runs them slower). A virtual machine reports its time-stamp counter's rate as its clock; this reads the cores'. About 0.1 s."
     )]
     Detect(DetectArgs),
     /// Measure this machine's memory bandwidth level by level and print a
@@ -47,8 +47,7 @@ pub struct DetectArgs {
 
     /// Measure the all-core clock with a chain of dependent integer
     /// operations instead of reading it (a virtual machine reports its
-    /// time-stamp counter's rate, not its cores' clock; takes about a
-    /// second)
+    /// time-stamp counter's rate, not its cores' clock; about 0.1 s)
     #[arg(long)]
     measure_clock: bool,
 }
@@ -181,7 +180,12 @@ fn detect(
                     "this mlsim is a debug build: its clock probe runs unoptimised and reads a clock below the real one (build with --release)".into(),
                 );
             }
-            let clock = super::clock_probe::measure(logical);
+            let clock = super::clock_probe::measure(logical).ok_or_else(|| crate::Failure {
+                code: 1,
+                error: anyhow::anyhow!(
+                    "the clock probe gave no clock on any of {logical} threads\n  hint: run without --measure-clock and give frequency_ghz from the datasheet"
+                ),
+            })?;
             (clock.ghz, clock.how())
         }
         (Some(k), _) => (

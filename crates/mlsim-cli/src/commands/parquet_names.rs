@@ -190,11 +190,20 @@ impl<'d> NameChunk<'d> {
             Some(levels) => levels.values,
             None => self.indices.values,
         };
+        // A row group holds at most `sweep_parquet::ROW_GROUP` rows.
+        let too_many = |what: &str| {
+            parquet::errors::ParquetError::General(format!(
+                "{what} beyond 2^32 in one column chunk"
+            ))
+        };
+        let rows_u32 = u32::try_from(rows).map_err(|_| too_many("rows"))?;
+        let entries = u32::try_from(self.used.len()).map_err(|_| too_many("names"))?;
         // PLAIN byte arrays: a 4-byte little-endian length, then the bytes.
         let mut dictionary_page = Vec::new();
         for &name in &self.used {
             let name = &self.dictionary.names[name as usize];
-            dictionary_page.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            let len = u32::try_from(name.len()).map_err(|_| too_many("name bytes"))?;
+            dictionary_page.extend_from_slice(&len.to_le_bytes());
             dictionary_page.extend_from_slice(name);
         }
         // A version 1 data page: the definition levels (RLE, bit width 1,
@@ -204,7 +213,8 @@ impl<'d> NameChunk<'d> {
         if let Some(levels) = &self.levels {
             let mut encoded = Vec::new();
             levels.encode(1, &mut encoded);
-            data_page.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
+            let len = u32::try_from(encoded.len()).map_err(|_| too_many("level bytes"))?;
+            data_page.extend_from_slice(&len.to_le_bytes());
             data_page.extend_from_slice(&encoded);
         }
         let width = bit_width(self.used.len());
@@ -218,7 +228,7 @@ impl<'d> NameChunk<'d> {
             let dictionary_spec = pages.write_page(CompressedPage::new(
                 Page::DictionaryPage {
                     buf: Bytes::from(dictionary_page),
-                    num_values: self.used.len() as u32,
+                    num_values: entries,
                     encoding: Encoding::PLAIN,
                     is_sorted: false,
                 },
@@ -228,7 +238,7 @@ impl<'d> NameChunk<'d> {
             let data_spec = pages.write_page(CompressedPage::new(
                 Page::DataPage {
                     buf: Bytes::from(data_page),
-                    num_values: rows as u32,
+                    num_values: rows_u32,
                     encoding: Encoding::RLE_DICTIONARY,
                     def_level_encoding: Encoding::RLE,
                     rep_level_encoding: Encoding::RLE,
@@ -328,8 +338,9 @@ mod tests {
     }
 
     /// Names written by hand read back through the crate's own decoder:
-    /// long runs, a name per row, nulls, and 300 names (indices 9 bits
-    /// wide, RLE values in 2 bytes), across two pieces of one row group.
+    /// long runs, a name per row, nulls, a column of nothing but nulls (an
+    /// empty dictionary page), and 300 names (indices 9 bits wide, RLE
+    /// values in 2 bytes), across two pieces of one row group.
     #[test]
     fn names_read_back_through_the_crates_decoder() {
         use super::super::parquet_columns::{Columns, Kind, Spec, read_row_group, schema};
@@ -338,14 +349,17 @@ mod tests {
         use parquet::file::writer::SerializedFileWriter;
         use std::sync::Arc;
 
-        let specs =
-            [("runs", false), ("every_row", false), ("nullable", true)].map(|(name, nullable)| {
-                Spec {
-                    name: name.into(),
-                    kind: Kind::Str,
-                    nullable,
-                }
-            });
+        let specs = [
+            ("runs", false),
+            ("every_row", false),
+            ("nullable", true),
+            ("all_null", true),
+        ]
+        .map(|(name, nullable)| Spec {
+            name: name.into(),
+            kind: Kind::Str,
+            nullable,
+        });
         let mut names = Dictionary::default();
         let many: Vec<u32> = (0..300)
             .map(|i| names.intern(format!("name-{i}").as_bytes()))
@@ -365,6 +379,7 @@ mod tests {
             row.name(a);
             row.name(b);
             row.opt_name(c);
+            row.opt_name(None);
             row.done();
         }
         let path = std::env::temp_dir().join(format!("mlsim-names-{}.parquet", std::process::id()));

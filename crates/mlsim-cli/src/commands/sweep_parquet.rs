@@ -1,5 +1,6 @@
 //! `mlsim sweep --format parquet` and the merge of Parquet parts (cargo
-//! feature `parquet`, with the `parquet` crate's own encoder: no Arrow, no
+//! feature `parquet`, with the `parquet` crate's own file writer and number
+//! encoders, the names' pages written by `parquet_names.rs`: no Arrow, no
 //! polars, no compression codec, so the feature adds little to a build).
 //!
 //! The columns are the CSV's, typed: sizes as unsigned 64-bit integers,
@@ -28,7 +29,6 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use super::parquet_columns::{
@@ -155,6 +155,8 @@ impl Names {
                 // As `mlsim_engine::simulate` names them: a chip on the
                 // original's model has no stack, framework or timing.
                 let stacked = t.uses_stack();
+                // `or_none` borrows `text` until its last use: the stack and
+                // framework first, then the other names.
                 let mut or_none = |name: &str| text(if stacked { name } else { "none" });
                 SetupNames {
                     stack: or_none(&t.stack.name),
@@ -282,24 +284,20 @@ impl Names {
     }
 }
 
-fn properties(part: Option<&PartHeader>, specs: &[Spec]) -> Arc<WriterProperties> {
-    // Dictionaries for the names (a handful of values repeated); the
-    // numbers plain, with chunk statistics for readers that filter.
-    let mut p = WriterProperties::builder()
-        .set_created_by(format!("mlsim {}", env!("CARGO_PKG_VERSION")))
-        .set_max_row_group_size(ROW_GROUP as usize)
-        .set_dictionary_enabled(false)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_key_value_metadata(part.map(|h| vec![KeyValue::new(SHARD_KEY.into(), h.to_string())]));
-    // Names get dictionaries and no statistics (their min and max, byte
-    // comparisons on every value, help no reader).
-    for s in specs.iter().filter(|s| s.kind == Kind::Str) {
-        let path = ColumnPath::from(s.name.as_str());
-        p = p
-            .set_column_dictionary_enabled(path.clone(), true)
-            .set_column_statistics_enabled(path, EnabledStatistics::None);
-    }
-    Arc::new(p.build())
+/// The number columns plain, with chunk statistics for readers that filter
+/// (the names' dictionary pages are written by hand, `parquet_names.rs`).
+fn properties(part: Option<&PartHeader>) -> Arc<WriterProperties> {
+    Arc::new(
+        WriterProperties::builder()
+            .set_created_by(format!("mlsim {}", env!("CARGO_PKG_VERSION")))
+            .set_max_row_group_size(ROW_GROUP as usize)
+            .set_dictionary_enabled(false)
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_key_value_metadata(
+                part.map(|h| vec![KeyValue::new(SHARD_KEY.into(), h.to_string())]),
+            )
+            .build(),
+    )
 }
 
 fn io(e: parquet::errors::ParquetError) -> std::io::Error {
@@ -325,9 +323,8 @@ pub(super) fn write(
 ) -> std::io::Result<()> {
     let names = Names::new(grid);
     let specs = specs(&names.levels);
-    let mut file =
-        SerializedFileWriter::new(out, schema(&specs).map_err(io)?, properties(part, &specs))
-            .map_err(io)?;
+    let mut file = SerializedFileWriter::new(out, schema(&specs).map_err(io)?, properties(part))
+        .map_err(io)?;
     // Two sets of pieces: one row group is encoded (on this thread) while
     // the next is predicted (on the others); the memory is reused.
     let pieces_per_group = ROW_GROUP.div_ceil(PIECE) as usize;
@@ -431,7 +428,7 @@ pub fn write_merged(
                 let writer = SerializedFileWriter::new(
                     out.take().expect("the output, once"),
                     schema(&specs).map_err(io)?,
-                    properties(None, &specs),
+                    properties(None),
                 )
                 .map_err(io)?;
                 position = h.start;
