@@ -201,6 +201,29 @@ pub(crate) struct Sample {
     reps: u32,
 }
 
+/// The header's clock line: the all-core integer clock before and after
+/// the points (`hw detect --measure-clock`'s probe on the measuring
+/// threads).
+fn clock_line(
+    before: Option<&super::clock_probe::Clock>,
+    after: Option<&super::clock_probe::Clock>,
+    threads: usize,
+) -> String {
+    let ghz = |c: Option<&super::clock_probe::Clock>| {
+        c.map_or("not measured".to_string(), |c| format!("{:.2} GHz", c.ghz))
+    };
+    let unoptimised = if cfg!(debug_assertions) {
+        " (a debug build of mlsim: the probe reads far below the real clock)"
+    } else {
+        ""
+    };
+    format!(
+        "{} before the points, {} after (all-core integer clock on {threads} threads: a chain of dependent adds and xors, as mlsim hw detect --measure-clock){unoptimised}",
+        ghz(before),
+        ghz(after)
+    )
+}
+
 fn time_point(call: &mut dyn FnMut(), warmup: u32, reps: u32, budget: Duration) -> Sample {
     for _ in 0..warmup {
         call();
@@ -331,6 +354,9 @@ fn cpu(args: &CpuArgs) -> CmdResult {
     } else {
         None
     };
+    // The all-core clock before and after the points (0.1 s each), for the
+    // file's header: what a chip file's frequency_ghz should say.
+    let clock_before = super::clock_probe::measure(threads);
     // Rounds over every point in turn: a drift of the machine between
     // rounds shows as spread instead of biasing one point.
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); points.len()];
@@ -361,6 +387,7 @@ fn cpu(args: &CpuArgs) -> CmdResult {
         }
     }
     bar.finish_and_clear();
+    let clock_after = super::clock_probe::measure(threads);
     let rows: Vec<(Probe, Summary)> = points
         .iter()
         .zip(&samples)
@@ -419,6 +446,10 @@ fn cpu(args: &CpuArgs) -> CmdResult {
                     .collect::<Vec<_>>()
                     .join(", ")
             }
+        ));
+        text.push_str(&format!(
+            "# clock: {}\n",
+            clock_line(clock_before.as_ref(), clock_after.as_ref(), threads)
         ));
         text.push_str(&format!(
             "# os: {} {}\n",

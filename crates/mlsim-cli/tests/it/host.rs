@@ -177,10 +177,13 @@ fn measure_keeps_an_existing_file_unless_forced() {
     );
     let o = quick_measure(&out_s, &["--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("# mlsim measure cpu"));
+    // The header says the clock the cores ran at, before and after.
+    let clock = text.lines().find(|l| l.starts_with("# clock: ")).unwrap();
     assert!(
-        std::fs::read_to_string(&out)
-            .unwrap()
-            .starts_with("# mlsim measure cpu")
+        clock.contains("GHz before the points") && clock.contains("GHz after"),
+        "{clock}"
     );
     // Written through a temporary file beside it, which does not stay.
     let names: Vec<String> = std::fs::read_dir(&*dir)
