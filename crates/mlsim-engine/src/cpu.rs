@@ -256,7 +256,8 @@ fn gemm_on(
     // C is written once per K block and read back for every block but the
     // first. The first write of each line reads it too: a store that misses
     // the private caches brings its line in before writing it
-    // (write-allocate; the gemm crate's stores are plain), so the levels
+    // (write-allocate; BLAS micro-kernels store C with plain stores, the
+    // gemm crate's included), so the levels
     // beyond the private caches, where C is counted, serve it once more
     // than its data passes (docs/model/cpu-blocked.md). When the whole
     // working set fits a private cache, `settle` moves that traffic there
