@@ -373,8 +373,36 @@ pub(crate) fn specs_of(reader: &SerializedFileReader<File>) -> Result<Vec<Spec>,
 }
 
 /// Row group `g` of `reader`, every value expanded (nulls as placeholders),
-/// its strings added to `names`.
+/// its strings added to `names`. A page that does not decode is an error:
+/// the parquet crate's decoders index with what a damaged page says (a
+/// dictionary index past the dictionary's end panics in the crate), so
+/// the read runs under `catch_unwind`, its panic message kept off the
+/// terminal and returned as the error's text.
 pub(crate) fn read_row_group(
+    reader: &SerializedFileReader<File>,
+    g: usize,
+    specs: &[Spec],
+    names: &mut Dictionary,
+) -> parquet::errors::Result<Columns> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_row_group_unguarded(reader, g, specs, names)
+    }));
+    std::panic::set_hook(hook);
+    read.unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(parquet::errors::ParquetError::General(format!(
+            "row group {g}'s pages do not decode (the parquet crate stopped: {why})"
+        )))
+    })
+}
+
+fn read_row_group_unguarded(
     reader: &SerializedFileReader<File>,
     g: usize,
     specs: &[Spec],

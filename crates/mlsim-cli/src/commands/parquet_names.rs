@@ -408,6 +408,60 @@ mod tests {
         }
     }
 
+    /// A damaged data page whose indices point past its dictionary (the
+    /// parquet crate's decoder panics on those) reads as an error, which
+    /// `mlsim merge` reports naming the part, not as a panic.
+    #[test]
+    fn a_damaged_page_is_an_error_not_a_panic() {
+        use super::super::parquet_columns::{Columns, Kind, Spec, read_row_group, schema};
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        use parquet::file::writer::SerializedFileWriter;
+        use std::sync::Arc;
+
+        let specs = [Spec {
+            name: "every_row".into(),
+            kind: Kind::Str,
+            nullable: false,
+        }];
+        let mut names = Dictionary::default();
+        // 300 names: 9-bit indices, so all ones (511) is past the end.
+        let many: Vec<u32> = (0..300)
+            .map(|i| names.intern(format!("name-{i}").as_bytes()))
+            .collect();
+        let mut rows = Columns::new(&specs);
+        for r in 0..2048 {
+            let mut row = rows.row();
+            row.name(many[(r * 7) % 300]);
+            row.done();
+        }
+        let path =
+            std::env::temp_dir().join(format!("mlsim-damaged-{}.parquet", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let props = Arc::new(WriterProperties::builder().build());
+        let mut writer = SerializedFileWriter::new(file, schema(&specs).unwrap(), props).unwrap();
+        super::super::parquet_columns::write_row_group(&[rows], &names, &mut writer).unwrap();
+        writer.close().unwrap();
+        // Set the second half of the data page's indices to all ones.
+        let (start, len) = {
+            let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+            let c = reader.metadata().row_group(0).column(0).clone();
+            let start = usize::try_from(c.data_page_offset()).unwrap();
+            let end = usize::try_from(c.dictionary_page_offset().unwrap()).unwrap()
+                + usize::try_from(c.compressed_size()).unwrap();
+            (start, end - start)
+        };
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[start + len / 2..start + len].fill(0xff);
+        std::fs::write(&path, &bytes).unwrap();
+
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let read = read_row_group(&reader, 0, &specs, &mut Dictionary::default());
+        std::fs::remove_file(&path).unwrap();
+        let error = read.err().expect("a damaged page is an error").to_string();
+        assert!(error.contains("do not decode"), "{error}");
+    }
+
     #[test]
     fn bit_width_holds_every_index() {
         assert_eq!(bit_width(0), 0);
