@@ -458,7 +458,7 @@ mod tests {
         let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
         let read = read_row_group(&reader, 0, &specs, &mut Dictionary::default());
         std::fs::remove_file(&path).unwrap();
-        let error = read.err().expect("a damaged page is an error").to_string();
+        let error = read.expect_err("a damaged page is an error").to_string();
         assert!(error.contains("do not decode"), "{error}");
     }
 
