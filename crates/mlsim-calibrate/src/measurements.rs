@@ -136,6 +136,10 @@ pub struct MeasurementSet {
     pub rows: Vec<Measurement>,
     /// Columns present in the file that the reader does not use.
     pub ignored_columns: Vec<String>,
+    /// The cores' clock while the file was measured, GHz: the mean of the
+    /// values its `# clock:` comment gives (`mlsim measure cpu` measures it
+    /// before and after the points); `None` without one.
+    pub host_clock_ghz: Option<f64>,
 }
 
 impl MeasurementSet {
@@ -245,8 +249,17 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
     let mut lines_of_rows = Vec::new();
     let mut header_line = 0;
     let mut file_host_floor_us: Option<f64> = None;
+    let mut host_clock_ghz: Option<f64> = None;
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim();
+        if let Some(value) = trimmed
+            .strip_prefix('#')
+            .map(str::trim_start)
+            .and_then(|c| c.strip_prefix("clock:"))
+        {
+            host_clock_ghz = clock_ghz(value);
+            continue;
+        }
         if let Some(value) = trimmed
             .strip_prefix('#')
             .map(str::trim_start)
@@ -725,7 +738,22 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
         file: file.to_string(),
         rows,
         ignored_columns,
+        host_clock_ghz,
     })
+}
+
+/// The mean of the `<number> GHz` values in a `# clock:` comment's text
+/// (`3.48 GHz before the points, 3.46 GHz after ...`); `None` when it gives
+/// none (`not measured`).
+fn clock_ghz(text: &str) -> Option<f64> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let values: Vec<f64> = words
+        .windows(2)
+        .filter(|w| w[1].trim_end_matches([',', ';', '.']) == "GHz")
+        .filter_map(|w| w[0].parse::<f64>().ok())
+        .filter(|g| g.is_finite() && *g > 0.0)
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
 /// One column's cells, borrowed from the table (`None`: no such column).

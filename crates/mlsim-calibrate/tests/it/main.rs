@@ -131,6 +131,34 @@ fn comments_and_unused_columns_are_reported_not_dropped() {
     assert_eq!(set.ignored_columns, vec!["gpu_clock_mhz".to_string()]);
 }
 
+/// A `# clock:` comment gives the cores' clock: the mean of its GHz values
+/// (3.48 and 3.46: 3.47), none when it says it was not measured.
+#[test]
+fn a_clock_comment_gives_the_host_clock() {
+    let rows = "hardware,op,m,n,k,dtype,runtime_ms\nX,gemm,8,16,32,fp32,0.5\n";
+    let clocked = format!(
+        "# clock: 3.48 GHz before the points, 3.46 GHz after (all-core integer clock)\n{rows}"
+    );
+    let set = parse_measurements(clocked.as_bytes(), "c.csv").unwrap();
+    assert!((set.host_clock_ghz.unwrap() - 3.47).abs() < 1e-12);
+    let half = format!("# clock: not measured before the points, 3.5 GHz after\n{rows}");
+    let set = parse_measurements(half.as_bytes(), "c.csv").unwrap();
+    assert_eq!(set.host_clock_ghz, Some(3.5));
+    let none = format!("# clock: not measured before the points, not measured after\n{rows}");
+    assert_eq!(
+        parse_measurements(none.as_bytes(), "c.csv")
+            .unwrap()
+            .host_clock_ghz,
+        None
+    );
+    assert_eq!(
+        parse_measurements(rows.as_bytes(), "c.csv")
+            .unwrap()
+            .host_clock_ghz,
+        None
+    );
+}
+
 #[test]
 fn loso_needs_two_sizes() {
     let rows = vec![row(8, 8, 8, Dtype::Fp32, 1.0)];

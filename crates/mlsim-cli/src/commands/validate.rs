@@ -108,6 +108,9 @@ pub fn load_case(
 ) -> Result<Case, Failure> {
     let set = load_measurements(file)?;
     let chip = crate::load_chip(hw)?;
+    if let Some(note) = clock_note(&set, &chip) {
+        eprintln!("note: {note}");
+    }
     let case = Case::new(set, chip, &setup.spec()?, read_off)?;
     if let Some(f) = case.read_off {
         eprintln!(
@@ -121,6 +124,21 @@ pub fn load_case(
         );
     }
     Ok(case)
+}
+
+/// A CPU chip file whose clock is more than 5% from the one the file's
+/// `# clock:` comment measured: its compute times scale with the clock,
+/// so say which the file ran at.
+fn clock_note(set: &MeasurementSet, chip: &mlsim_hw::Chip) -> Option<String> {
+    let measured = set.host_clock_ghz?;
+    let own = chip.frequency_hz / 1e9;
+    let cpu = chip.model == mlsim_hw::ChipModel::CpuBlocked;
+    (cpu && (own - measured).abs() > 0.05 * measured).then(|| {
+        format!(
+            "{}: the cores ran at {measured:.2} GHz (its `# clock:` line); {} says {own:.2} GHz, and its compute times scale with that",
+            set.file, chip.name
+        )
+    })
 }
 
 pub fn run(args: &ValidateArgs) -> CmdResult {

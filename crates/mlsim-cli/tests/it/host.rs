@@ -131,6 +131,41 @@ fn hw_detect_prints_a_chip_file_presets_check_accepts() {
     assert!(c.status.success(), "{}", stderr(&c));
 }
 
+/// `validate` says when a CPU chip file's clock is more than 5% from the
+/// one the measurement file's `# clock:` line measured (compute times
+/// scale with it), and says nothing for a chip within 5% or a GPU.
+#[test]
+fn validate_notes_a_chip_clock_far_from_the_measured_one() {
+    let dir = crate::TempDir::new("clock-note");
+    let f = dir.join("m.csv");
+    std::fs::write(
+        &f,
+        "# clock: 2.00 GHz before the points, 2.00 GHz after\nhardware,op,m,n,k,dtype,runtime_ms\nX,gemm,64,64,64,fp32,0.01\nX,gemm,128,128,128,fp32,0.05\n",
+    )
+    .unwrap();
+    let f = f.display().to_string();
+    let note = |hw: &str| {
+        let o = mlsim(&["validate", "--hw", hw, "--measurements", &f, "--cv", "none"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+            .lines()
+            .any(|l| l.contains("the cores ran at 2.00 GHz"))
+    };
+    // dev-epyc-genoa-2vcpu says 3.7 GHz.
+    assert!(note("dev-epyc-genoa-2vcpu"));
+    assert!(!note("h100-sxm5"));
+    let near = dir.join("near.toml");
+    let preset =
+        std::fs::read_to_string(crate::workspace_root().join("presets/dev-epyc-genoa-2vcpu.toml"))
+            .unwrap();
+    std::fs::write(
+        &near,
+        preset.replace("frequency_ghz = 3.7", "frequency_ghz = 2.05"),
+    )
+    .unwrap();
+    assert!(!note(&near.display().to_string()));
+}
+
 /// A quick `measure cpu` run (one fp32 size, one thread) into `out`,
 /// with `extra` flags.
 fn quick_measure(out: &str, extra: &[&str]) -> std::process::Output {
