@@ -198,7 +198,7 @@ impl Columns {
 }
 
 /// Write `chunks` (rows of the same columns, in order) as one row group,
-/// their names indices into `names` (on one thread: encoding the columns
+/// their names as indices into `names` (on one thread: encoding the columns
 /// in parallel, each into memory, then appending them, was slower on two
 /// cores). The encoder cuts a number column's pages in runs of its batch
 /// size (1024 rows) from the start of each chunk; chunks of whole runs cut
