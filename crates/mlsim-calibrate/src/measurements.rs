@@ -252,19 +252,11 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
     let mut host_clock_ghz: Option<f64> = None;
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim();
-        if let Some(value) = trimmed
-            .strip_prefix('#')
-            .map(str::trim_start)
-            .and_then(|c| c.strip_prefix("clock:"))
-        {
+        if let Some(value) = comment_value(trimmed, "clock:") {
             host_clock_ghz = clock_ghz(value);
             continue;
         }
-        if let Some(value) = trimmed
-            .strip_prefix('#')
-            .map(str::trim_start)
-            .and_then(|c| c.strip_prefix("host_floor_us:"))
-        {
+        if let Some(value) = comment_value(trimmed, "host_floor_us:") {
             // The first word is the number; the rest says how it was taken.
             let word = value.split_whitespace().next().unwrap_or("");
             file_host_floor_us = Some(parse_host_floor(word).ok_or_else(|| {
@@ -740,6 +732,14 @@ pub fn parse_measurements(bytes: &[u8], file: &str) -> Result<MeasurementSet, Ca
         ignored_columns,
         host_clock_ghz,
     })
+}
+
+/// What follows `key` in a `# key ...` provenance comment that carries
+/// data (`None` for any other line).
+fn comment_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.strip_prefix('#')
+        .map(str::trim_start)
+        .and_then(|c| c.strip_prefix(key))
 }
 
 /// The mean of the `<number> GHz` values in a `# clock:` comment's text

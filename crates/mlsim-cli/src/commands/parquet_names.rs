@@ -297,7 +297,45 @@ impl<'d> NameChunk<'d> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::parquet_columns::{
+        Columns, Kind, Spec, read_row_group, schema, write_row_group,
+    };
     use super::*;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::writer::SerializedFileWriter;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    /// String columns of these names, nullable or not.
+    fn name_specs(columns: &[(&str, bool)]) -> Vec<Spec> {
+        columns
+            .iter()
+            .map(|&(name, nullable)| Spec {
+                name: name.into(),
+                kind: Kind::Str,
+                nullable,
+            })
+            .collect()
+    }
+
+    /// 300 names in `names` (9-bit indices), by their index there.
+    fn three_hundred_names(names: &mut Dictionary) -> Vec<u32> {
+        (0..300)
+            .map(|i| names.intern(format!("name-{i}").as_bytes()))
+            .collect()
+    }
+
+    /// `pieces` written as one row group to a temporary file.
+    fn write_file(tag: &str, specs: &[Spec], pieces: &[Columns], names: &Dictionary) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("mlsim-{tag}-{}.parquet", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let props = Arc::new(WriterProperties::builder().build());
+        let mut writer = SerializedFileWriter::new(file, schema(specs).unwrap(), props).unwrap();
+        write_row_group(pieces, names, &mut writer).unwrap();
+        writer.close().unwrap();
+        path
+    }
 
     /// The hybrid encoding by the format's definition (parquet-format,
     /// Encodings.md): RLE runs ULEB128(count << 1) then the value in
@@ -343,27 +381,14 @@ mod tests {
     /// values in 2 bytes), across two pieces of one row group.
     #[test]
     fn names_read_back_through_the_crates_decoder() {
-        use super::super::parquet_columns::{Columns, Kind, Spec, read_row_group, schema};
-        use parquet::file::properties::WriterProperties;
-        use parquet::file::reader::SerializedFileReader;
-        use parquet::file::writer::SerializedFileWriter;
-        use std::sync::Arc;
-
-        let specs = [
+        let specs = name_specs(&[
             ("runs", false),
             ("every_row", false),
             ("nullable", true),
             ("all_null", true),
-        ]
-        .map(|(name, nullable)| Spec {
-            name: name.into(),
-            kind: Kind::Str,
-            nullable,
-        });
+        ]);
         let mut names = Dictionary::default();
-        let many: Vec<u32> = (0..300)
-            .map(|i| names.intern(format!("name-{i}").as_bytes()))
-            .collect();
+        let many = three_hundred_names(&mut names);
         let rows = 2500;
         let want = |r: usize| {
             (
@@ -382,12 +407,7 @@ mod tests {
             row.opt_name(None);
             row.done();
         }
-        let path = std::env::temp_dir().join(format!("mlsim-names-{}.parquet", std::process::id()));
-        let file = std::fs::File::create(&path).unwrap();
-        let props = Arc::new(WriterProperties::builder().build());
-        let mut writer = SerializedFileWriter::new(file, schema(&specs).unwrap(), props).unwrap();
-        super::super::parquet_columns::write_row_group(&pieces, &names, &mut writer).unwrap();
-        writer.close().unwrap();
+        let path = write_file("names", &specs, &pieces, &names);
 
         let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
         let mut read = Dictionary::default();
@@ -413,35 +433,17 @@ mod tests {
     /// `mlsim merge` reports naming the part, not as a panic.
     #[test]
     fn a_damaged_page_is_an_error_not_a_panic() {
-        use super::super::parquet_columns::{Columns, Kind, Spec, read_row_group, schema};
-        use parquet::file::properties::WriterProperties;
-        use parquet::file::reader::{FileReader, SerializedFileReader};
-        use parquet::file::writer::SerializedFileWriter;
-        use std::sync::Arc;
-
-        let specs = [Spec {
-            name: "every_row".into(),
-            kind: Kind::Str,
-            nullable: false,
-        }];
+        let specs = name_specs(&[("every_row", false)]);
         let mut names = Dictionary::default();
-        // 300 names: 9-bit indices, so all ones (511) is past the end.
-        let many: Vec<u32> = (0..300)
-            .map(|i| names.intern(format!("name-{i}").as_bytes()))
-            .collect();
+        // 9-bit indices: all ones (511) is past the dictionary's end.
+        let many = three_hundred_names(&mut names);
         let mut rows = Columns::new(&specs);
         for r in 0..2048 {
             let mut row = rows.row();
             row.name(many[(r * 7) % 300]);
             row.done();
         }
-        let path =
-            std::env::temp_dir().join(format!("mlsim-damaged-{}.parquet", std::process::id()));
-        let file = std::fs::File::create(&path).unwrap();
-        let props = Arc::new(WriterProperties::builder().build());
-        let mut writer = SerializedFileWriter::new(file, schema(&specs).unwrap(), props).unwrap();
-        super::super::parquet_columns::write_row_group(&[rows], &names, &mut writer).unwrap();
-        writer.close().unwrap();
+        let path = write_file("damaged", &specs, &[rows], &names);
         // Set the second half of the data page's indices to all ones.
         let (start, len) = {
             let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
