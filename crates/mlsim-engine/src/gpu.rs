@@ -29,6 +29,7 @@ use mlsim_hw::{Chip, PathKind, Target};
 use mlsim_quant::Dtype;
 
 pub use crate::rates::{PathRates, path_rates};
+use crate::round::{ceil_non_negative, floor_non_negative};
 use crate::terms::{GpuDetail, KernelCost, LevelTimes, ModelDetail};
 
 fn ceil_div(a: u64, b: u64) -> u64 {
@@ -84,14 +85,17 @@ pub fn gemm(
     let l2 = chip.memory.len().checked_sub(2).map(|i| &chip.memory[i]);
     let l2_bw = l2.map(|l| l.bandwidth_bytes_per_s * t.stack.memory_share(&l.name, false));
     let operands = b_in * (mf * kf + kf * nf);
-    let grid = units.sqrt().floor().max(1.0) as u64;
+    let grid = floor_non_negative(units.sqrt()).max(1.0) as u64;
     let (main_latency_s, l2_latency_s) = latencies_s(chip);
     let floor_s = kernel.fixed_s + main_latency_s + l2_latency_s;
     // K-slice depth in elements (at least one).
     let slice = (kernel.k_slice_bytes / b_in).max(1.0);
     let slice_s = main_latency_s / f64::from(kernel.pipeline_stages);
 
-    let mut best: Option<KernelCost> = None;
+    // The candidates are compared on their kernel time alone; the terms
+    // are built once, for the fastest (what a sweep of millions spends
+    // most of its time on).
+    let mut best: Option<Candidate> = None;
     let dram_index = chip.memory.len() - 1;
     for &(tm, tn) in tiles(t, dtype) {
         let (tm, tn) = (u64::from(tm), u64::from(tn));
@@ -100,13 +104,13 @@ pub fn gemm(
         let output_tiles = tiles_m as f64 * tiles_n as f64 * bf;
         let split_k = t.stack.split_k(dtype);
         for split in split_candidates(kernel, split_k, output_tiles, units) {
-            let k_split = (kf / f64::from(split)).ceil();
+            let k_split = ceil_non_negative(kf / f64::from(split));
             // A split's K loop runs whole K-slices: a split shorter than a
             // slice computes (and waits for) a whole one.
-            let slices = (k_split / slice).ceil();
+            let slices = ceil_non_negative(k_split / slice);
             let k_split = if split > 1 { slices * slice } else { k_split };
             let tile_count = output_tiles * f64::from(split);
-            let waves = (tile_count / units).ceil();
+            let waves = ceil_non_negative(tile_count / units);
             let tile_flops = 2.0 * (tm * tn) as f64 * k_split;
             let tile_s = (tile_flops / per_unit_rate).max(slices * slice_s);
             let compute_s = waves * tile_s;
@@ -135,11 +139,6 @@ pub fn gemm(
                 };
             let dram_s = dram_bytes / dram_bw;
             let l2_s = l2_bw.map_or(0.0, |bw| l2_bytes / bw);
-            let mut level_s = LevelTimes::zeros(chip.memory.len());
-            level_s.set(dram_index, dram_s);
-            if dram_index > 0 {
-                level_s.set(dram_index - 1, l2_s);
-            }
             let conversion_s = panel_elements * p.convert_flops_per_element / p.conversion_rate;
             // A split K ends with a reduction of the partial sums: a second,
             // small kernel (its own fixed time and a round trip to L2).
@@ -148,35 +147,78 @@ pub fn gemm(
             } else {
                 floor_s
             };
-            let terms = KernelCost {
+            let c = Candidate {
                 compute_s,
-                memory_s: 0.0,
-                level_s,
+                dram_s,
+                l2_s,
                 conversion_s,
                 floor_s,
                 dram_bytes,
-                requested_bytes: l2_bytes.max(dram_bytes),
-                serving_level: if dram_s >= l2_s || dram_index == 0 {
-                    dram_index
-                } else {
-                    dram_index - 1
-                },
+                l2_bytes,
                 tile_efficiency,
-                rate_flops: p.rate_flops,
-                native: p.native,
-                on_host: false,
-                detail: ModelDetail::GpuTiled(GpuDetail {
-                    waves,
-                    split_k: split,
-                }),
-            }
-            .with_levels(level_s);
-            if best.is_none_or(|b| terms.kernel_s() < b.kernel_s()) {
-                best = Some(terms);
+                waves,
+                split,
+            };
+            if best.is_none_or(|b| c.kernel_s() < b.kernel_s()) {
+                best = Some(c);
             }
         }
     }
-    best
+    let c = best?;
+    let mut level_s = LevelTimes::zeros(chip.memory.len());
+    level_s.set(dram_index, c.dram_s);
+    if dram_index > 0 {
+        level_s.set(dram_index - 1, c.l2_s);
+    }
+    Some(
+        KernelCost {
+            compute_s: c.compute_s,
+            memory_s: 0.0,
+            level_s,
+            conversion_s: c.conversion_s,
+            floor_s: c.floor_s,
+            dram_bytes: c.dram_bytes,
+            requested_bytes: c.l2_bytes.max(c.dram_bytes),
+            serving_level: if c.dram_s >= c.l2_s || dram_index == 0 {
+                dram_index
+            } else {
+                dram_index - 1
+            },
+            tile_efficiency: c.tile_efficiency,
+            rate_flops: p.rate_flops,
+            native: p.native,
+            on_host: false,
+            detail: ModelDetail::GpuTiled(GpuDetail {
+                waves: c.waves,
+                split_k: c.split,
+            }),
+        }
+        .with_levels(level_s),
+    )
+}
+
+/// One tile and K-split a library could run a GEMM with: its terms.
+#[derive(Clone, Copy)]
+struct Candidate {
+    compute_s: f64,
+    dram_s: f64,
+    /// 0 on a chip with main memory alone.
+    l2_s: f64,
+    conversion_s: f64,
+    floor_s: f64,
+    dram_bytes: f64,
+    l2_bytes: f64,
+    tile_efficiency: f64,
+    waves: f64,
+    split: u32,
+}
+
+impl Candidate {
+    /// [`KernelCost::kernel_s`] of the terms it builds: memory time is the
+    /// slower level's.
+    fn kernel_s(&self) -> f64 {
+        self.floor_s + self.compute_s.max(self.dram_s.max(self.l2_s)) + self.conversion_s
+    }
 }
 
 /// The K-splits a library would consider: none, and (when the stack splits
@@ -192,7 +234,7 @@ fn split_candidates(
     units: f64,
 ) -> impl Iterator<Item = u32> {
     let most = if split_k && output_tiles < units {
-        let fill = (units / output_tiles).floor();
+        let fill = floor_non_negative(units / output_tiles);
         fill.min(f64::from(kernel.max_split_k)).max(1.0) as u32
     } else {
         1

@@ -44,6 +44,7 @@ pub mod memory;
 pub mod model;
 pub mod quant;
 pub mod rates;
+mod round;
 pub mod serving;
 pub mod summary;
 pub mod systolic;

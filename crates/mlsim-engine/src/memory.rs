@@ -1,5 +1,6 @@
 //! The memory model: per-level hit probability and the byte cascade.
 
+use crate::round::floor_non_negative;
 use mlsim_hw::{Chip, MemoryLevel};
 use mlsim_workload::AccessPattern;
 
@@ -87,39 +88,5 @@ pub fn simulate_memory(chip: &Chip, bytes: f64, pattern: &AccessPattern) -> Memo
         serving_level,
         avg_latency_cycles: latency,
         stall_cycles,
-    }
-}
-
-/// `x.floor()` for `x >= 0`, without a libm call on baseline x86-64 (which
-/// lacks a floor instruction): every f64 at or above 2^52 is already an
-/// integer, and below it truncation toward zero is the floor.
-#[inline]
-fn floor_non_negative(x: f64) -> f64 {
-    const INTEGRAL_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
-    if x < INTEGRAL_FROM {
-        (x as u64) as f64
-    } else {
-        x
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::floor_non_negative;
-
-    #[test]
-    fn floor_matches_std() {
-        for x in [
-            0.0,
-            0.3,
-            1.0,
-            1.999_999,
-            12_195.72,
-            4_503_599_627_370_495.5,
-            9.1e15,
-            1e300,
-        ] {
-            assert_eq!(floor_non_negative(x), x.floor(), "{x}");
-        }
     }
 }
