@@ -83,6 +83,8 @@ enum Values {
     Bool(Vec<bool>),
     /// Indices into the file's [`Dictionary`].
     Name(Vec<u32>),
+    /// A column the file leaves out (`--columns`): its values are dropped.
+    Dropped,
 }
 
 #[derive(Debug, Clone)]
@@ -97,15 +99,26 @@ struct Column {
 #[derive(Debug, Clone)]
 pub(crate) struct Columns {
     columns: Vec<Column>,
+    /// The columns the file holds, in its order (indices into `columns`).
+    written: Vec<usize>,
     pub(crate) rows: usize,
 }
 
 impl Columns {
     pub(crate) fn new(specs: &[Spec]) -> Self {
+        Self::selecting(specs, &(0..specs.len()).collect::<Vec<_>>())
+    }
+
+    /// Rows filled with every column of `specs`, of which the file holds
+    /// `written` (indices into `specs`, in the file's order); the others'
+    /// values are dropped as rows are filled.
+    pub(crate) fn selecting(specs: &[Spec], written: &[usize]) -> Self {
         let columns = specs
             .iter()
-            .map(|s| Column {
+            .enumerate()
+            .map(|(i, s)| Column {
                 values: match s.kind {
+                    _ if !written.contains(&i) => Values::Dropped,
                     Kind::U64 => Values::U64(Vec::new()),
                     Kind::F64 => Values::F64(Vec::new()),
                     Kind::Bool => Values::Bool(Vec::new()),
@@ -114,7 +127,11 @@ impl Columns {
                 defined: Vec::new(),
             })
             .collect();
-        Self { columns, rows: 0 }
+        Self {
+            columns,
+            written: written.to_vec(),
+            rows: 0,
+        }
     }
 
     /// The rows of `other` after these (same columns).
@@ -126,6 +143,7 @@ impl Columns {
                 (Values::F64(a), Values::F64(b)) => a.extend(b),
                 (Values::Bool(a), Values::Bool(b)) => a.extend(b),
                 (Values::Name(a), Values::Name(b)) => a.extend(b),
+                (Values::Dropped, Values::Dropped) => {}
                 _ => unreachable!("columns of one schema"),
             }
         }
@@ -136,6 +154,7 @@ impl Columns {
     pub(crate) fn split_off_front(&mut self, rows: usize) -> Self {
         let mut front = Self {
             columns: Vec::with_capacity(self.columns.len()),
+            written: self.written.clone(),
             rows,
         };
         for c in &mut self.columns {
@@ -154,6 +173,7 @@ impl Columns {
                 Values::F64(v) => Values::F64(front_of(v, rows)),
                 Values::Bool(v) => Values::Bool(front_of(v, rows)),
                 Values::Name(v) => Values::Name(front_of(v, rows)),
+                Values::Dropped => Values::Dropped,
             };
             front.columns.push(Column { values, defined });
         }
@@ -191,6 +211,7 @@ impl Columns {
                 Values::F64(v) => v.clear(),
                 Values::Bool(v) => v.clear(),
                 Values::Name(v) => v.clear(),
+                Values::Dropped => {}
             }
         }
         self.rows = 0;
@@ -216,7 +237,7 @@ pub(crate) fn write_row_group<W: Write + Send>(
     };
     let descrs = file.schema_descr().columns().to_vec();
     let mut group = file.next_row_group()?;
-    for (j, descr) in descrs.into_iter().enumerate().take(first.columns.len()) {
+    for (&j, descr) in first.written.iter().zip(descrs) {
         if let Values::Name(_) = first.columns[j].values {
             let mut chunk = NameChunk::new(names, descr.max_def_level() > 0);
             for c in &chunks {
@@ -273,67 +294,85 @@ pub(crate) struct Row<'a> {
 
 impl Row<'_> {
     /// The next column, a required one (no definition level).
+    #[inline]
     fn column(&mut self) -> &mut Values {
         let c = &mut self.columns[self.next];
         self.next += 1;
         &mut c.values
     }
 
+    #[inline]
     pub(crate) fn u64(&mut self, v: u64) {
         match self.column() {
             Values::U64(c) => c.push(v as i64),
+            Values::Dropped => {}
             _ => unreachable!("column {} is not u64", self.next - 1),
         }
     }
 
+    #[inline]
     pub(crate) fn f64(&mut self, v: f64) {
         match self.column() {
             Values::F64(c) => c.push(v),
+            Values::Dropped => {}
             _ => unreachable!("column {} is not f64", self.next - 1),
         }
     }
 
     /// A string column: the name's index in the file's [`Dictionary`].
+    #[inline]
     pub(crate) fn name(&mut self, v: u32) {
         match self.column() {
             Values::Name(c) => c.push(v),
+            Values::Dropped => {}
             _ => unreachable!("column {} is not a string", self.next - 1),
         }
     }
 
+    #[inline]
     pub(crate) fn bool(&mut self, v: bool) {
         match self.column() {
             Values::Bool(c) => c.push(v),
+            Values::Dropped => {}
             _ => unreachable!("column {} is not a bool", self.next - 1),
         }
     }
 
     /// A nullable column: `None` is null.
+    #[inline]
     fn opt<T>(&mut self, v: Option<T>, push: impl FnOnce(&mut Values, Option<T>)) {
         let c = &mut self.columns[self.next];
         self.next += 1;
+        // A dropped column's levels are kept too (cleared with the rest):
+        // no test on the way of every value.
         c.defined.push(i16::from(v.is_some()));
         push(&mut c.values, v);
     }
 
+    #[inline]
     pub(crate) fn opt_f64(&mut self, v: f64) {
         let v = v.is_finite().then_some(v);
         self.opt(v, |c, v| match c {
             Values::F64(c) => c.push(v.unwrap_or(0.0)),
+            Values::Dropped => {}
             _ => unreachable!("not an f64 column"),
         });
     }
 
+    #[inline]
     pub(crate) fn opt_u64(&mut self, v: Option<u64>) {
         self.opt(v, |c, v| match c {
             Values::U64(c) => c.push(v.map_or(0, |v| v as i64)),
+            Values::Dropped => {}
             _ => unreachable!("not a u64 column"),
         });
     }
 
+    #[inline]
     pub(crate) fn opt_name(&mut self, v: Option<u32>) {
         self.opt(v, |c, v| match c {
             Values::Name(c) => c.push(v.unwrap_or(0)),
+            Values::Dropped => {}
             _ => unreachable!("not a string column"),
         });
     }
@@ -460,7 +499,11 @@ fn read_row_group_unguarded(
         };
         columns.push(column);
     }
-    Ok(Columns { columns, rows })
+    Ok(Columns {
+        written: (0..columns.len()).collect(),
+        columns,
+        rows,
+    })
 }
 
 /// `rows` values of one column chunk, nulls expanded to the default value.

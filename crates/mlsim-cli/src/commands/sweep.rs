@@ -18,7 +18,7 @@ use mlsim_calibrate::shards::{PartHeader, Shard, grid_digest};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mlsim sweep --hw h200 --sizes 32,64,128,256,512,1024,2048,4096,8192 --dtypes fp32,tf32,fp16,bf16,int8,fp8_e4m3 --format csv\n  mlsim sweep --hw t4 --shapes 4096x1x4096,512x4096x11008 --dtypes fp16\n  mlsim sweep --hw h100-sxm5 --sizes 256,4096 --dtypes bf16,fp8_e4m3 --timing kernel\n  mlsim sweep --hw h100-sxm5 --hw b200 --stacks cublas-hopper,cublas-hopper-h200 --sizes 256,4096 --format csv\n  mlsim sweep --hw b200 --sizes 64,256,1024,4096 --shard 0/4 --out part-0.csv\n  mlsim merge sweep.csv part-0.csv part-1.csv part-2.csv part-3.csv\n  mlsim sweep --hw h100-sxm5 --hw b200 --sizes 64,256,1024 --format parquet --out sweep.parquet\n\nThe grid is chips x stacks x shapes x dtypes, in that order (chip outermost). --shard K/N\npredicts the K-th (from 0) of N contiguous slices of it as CSV (behind a first line naming\nthe slice and the grid) or Parquet (the same in its metadata); `mlsim merge` checks the parts\nand writes what the unsharded sweep writes. Parquet needs an mlsim built with\n`--features parquet`: the CSV's columns typed, memory_ms_by_level split into one column a level."
+    after_help = "Examples:\n  mlsim sweep --hw h200 --sizes 32,64,128,256,512,1024,2048,4096,8192 --dtypes fp32,tf32,fp16,bf16,int8,fp8_e4m3 --format csv\n  mlsim sweep --hw t4 --shapes 4096x1x4096,512x4096x11008 --dtypes fp16\n  mlsim sweep --hw h100-sxm5 --sizes 256,4096 --dtypes bf16,fp8_e4m3 --timing kernel\n  mlsim sweep --hw h100-sxm5 --hw b200 --stacks cublas-hopper,cublas-hopper-h200 --sizes 256,4096 --format csv\n  mlsim sweep --hw b200 --sizes 64,256,1024,4096 --shard 0/4 --out part-0.csv\n  mlsim merge sweep.csv part-0.csv part-1.csv part-2.csv part-3.csv\n  mlsim sweep --hw h100-sxm5 --hw b200 --sizes 64,256,1024 --format parquet --out sweep.parquet\n  mlsim sweep --hw b200 --sizes 64,256,1024 --format parquet --columns hardware,m,n,k,dtype,runtime_ms --out small.parquet\n\nThe grid is chips x stacks x shapes x dtypes, in that order (chip outermost). --shard K/N\npredicts the K-th (from 0) of N contiguous slices of it as CSV (behind a first line naming\nthe slice and the grid) or Parquet (the same in its metadata); `mlsim merge` checks the parts\nand writes what the unsharded sweep writes. Parquet needs an mlsim built with\n`--features parquet`: the CSV's columns typed, memory_ms_by_level split into one column a level."
 )]
 pub struct SweepArgs {
     /// Chip preset names or TOML files (repeat --hw for several chips).
@@ -46,6 +46,10 @@ pub struct SweepArgs {
     /// as CSV (a Slurm array task or Kubernetes completion index).
     #[arg(long, value_name = "K/N")]
     shard: Option<Shard>,
+    /// Write only these columns, in this order (CSV or Parquet; the names
+    /// of that format's header, e.g. hardware,m,n,k,dtype,runtime_ms).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    columns: Vec<String>,
     /// Write to this file (whole or not at all) instead of standard output.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -99,6 +103,14 @@ pub fn run(args: &SweepArgs) -> CmdResult {
             code: 2,
             error: anyhow::anyhow!(
                 "--shard writes CSV or Parquet (so that `mlsim merge` can join the parts)\n  hint: add --format csv or --format parquet"
+            ),
+        });
+    }
+    if !args.columns.is_empty() && !matches!(args.format, SweepFormat::Csv | SweepFormat::Parquet) {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!(
+                "--columns chooses the columns of CSV or Parquet output\n  hint: add --format csv or --format parquet"
             ),
         });
     }
@@ -174,20 +186,25 @@ pub fn run(args: &SweepArgs) -> CmdResult {
     };
     #[cfg(feature = "parquet")]
     if let (SweepFormat::Parquet, Some(path)) = (args.format, &args.out) {
+        let selected = select_columns(&super::sweep_parquet::column_names(&grid), args, "Parquet")?;
         let part = part_header(args, &setups, &workloads, start, end, total);
         return crate::files::write_atomic_with(path, args.force, "results file", |f| {
             super::sweep_parquet::write(
                 &grid,
                 std::io::BufWriter::new(f),
                 part.as_ref(),
+                selected.as_deref(),
                 start,
                 end,
             )
         });
     }
     if args.format == SweepFormat::Csv {
+        let selected = select_columns(&csv_columns(), args, "CSV")?;
         let part = part_header(args, &setups, &workloads, start, end, total);
-        let stream = |w: &mut dyn std::io::Write| grid.write_csv(w, part.as_ref(), start, end);
+        let stream = |w: &mut dyn std::io::Write| {
+            grid.write_csv(w, part.as_ref(), selected.as_deref(), start, end)
+        };
         return match &args.out {
             Some(path) => crate::files::write_atomic_with(path, args.force, "results file", |f| {
                 stream(&mut std::io::BufWriter::new(f))
@@ -230,6 +247,47 @@ pub fn run(args: &SweepArgs) -> CmdResult {
         }
     }
     emit(&text, args)
+}
+
+/// The columns of the sweep's CSV, in order.
+fn csv_columns() -> Vec<String> {
+    ["m", "n", "k"]
+        .iter()
+        .chain(super::result_columns())
+        .map(|c| c.to_string())
+        .collect()
+}
+
+/// The indices in `all` (a format's columns) of `--columns`, in the order
+/// given; `None` without `--columns` (every column). An unknown or
+/// repeated name is an error listing the format's columns.
+fn select_columns(
+    all: &[String],
+    args: &SweepArgs,
+    format: &str,
+) -> Result<Option<Vec<usize>>, Failure> {
+    if args.columns.is_empty() {
+        return Ok(None);
+    }
+    let bad = |m: String| Failure {
+        code: 2,
+        error: anyhow::anyhow!(
+            "--columns: {m}\n  hint: the {format} columns are {}",
+            all.join(",")
+        ),
+    };
+    let mut out = Vec::with_capacity(args.columns.len());
+    for name in &args.columns {
+        let i = all
+            .iter()
+            .position(|c| c == name.trim())
+            .ok_or_else(|| bad(format!("no column `{name}` in the {format} output")))?;
+        if out.contains(&i) {
+            return Err(bad(format!("`{name}` named twice")));
+        }
+        out.push(i);
+    }
+    Ok(Some(out))
 }
 
 /// A csv error as the io error under it (so that a closed pipe stays a
@@ -289,19 +347,30 @@ impl Grid<'_> {
     }
 
     /// Points `[start, end)` as CSV (after a part's first line, when
-    /// sharded), predicted and written a batch at a time.
+    /// sharded), predicted and written a batch at a time; only the columns
+    /// `selected` (indices into [`csv_columns`], in that order) when given.
     fn write_csv(
         &self,
         out: &mut dyn std::io::Write,
         part: Option<&PartHeader>,
+        selected: Option<&[usize]>,
         start: u64,
         end: u64,
     ) -> std::io::Result<()> {
         if let Some(h) = part {
             writeln!(out, "{h}")?;
         }
-        let mut headers = vec!["m", "n", "k"];
-        headers.extend_from_slice(super::result_columns());
+        // `--columns` names each column once: a cell is moved, not copied.
+        let pick = |mut row: Vec<String>| -> Vec<String> {
+            match selected {
+                Some(indices) => indices
+                    .iter()
+                    .map(|&i| std::mem::take(&mut row[i]))
+                    .collect(),
+                None => row,
+            }
+        };
+        let headers = pick(csv_columns());
         let mut w = csv::Writer::from_writer(&mut *out);
         w.write_record(&headers).map_err(io_of)?;
         w.flush()?;
@@ -324,7 +393,7 @@ impl Grid<'_> {
                         };
                         let mut row = vec![m.to_string(), n.to_string(), k.to_string()];
                         row.extend(super::result_values(&self.setups[si].chip, &r));
-                        w.write_record(&row).map_err(io_of)?;
+                        w.write_record(pick(row)).map_err(io_of)?;
                     }
                     w.into_inner()
                         .map_err(|e| std::io::Error::other(e.to_string()))
@@ -371,6 +440,11 @@ fn definition(args: &SweepArgs, setups: &[mlsim_hw::Setup], workloads: &[Workloa
         d.push_str(&format!("{} {};", w.name, w.dtype));
     }
     d.push_str(&format!("{:?}", args.shard.map(|s| s.of)));
+    // Parts of other columns are another sweep's (no suffix without
+    // --columns: parts written before it existed still merge).
+    if !args.columns.is_empty() {
+        d.push_str(&format!(" columns {}", args.columns.join(",")));
+    }
     d
 }
 

@@ -312,23 +312,38 @@ fn io(e: parquet::errors::ParquetError) -> std::io::Error {
     }
 }
 
+/// The names of the columns a sweep of `grid` writes as Parquet, in order
+/// (what `--columns` chooses from).
+pub(super) fn column_names(grid: &super::sweep::Grid<'_>) -> Vec<String> {
+    specs(&Names::new(grid).levels)
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
+}
+
 /// Grid points `[start, end)` as Parquet (a part's slice in the metadata
-/// when sharded), predicted in parallel a row group at a time.
+/// when sharded), predicted in parallel a row group at a time; only the
+/// columns `selected` (indices into [`column_names`], in that order) when
+/// given.
 pub(super) fn write(
     grid: &super::sweep::Grid<'_>,
     out: impl Write + Send,
     part: Option<&PartHeader>,
+    selected: Option<&[usize]>,
     start: u64,
     end: u64,
 ) -> std::io::Result<()> {
     let names = Names::new(grid);
-    let specs = specs(&names.levels);
+    let all = specs(&names.levels);
+    let every: Vec<usize> = (0..all.len()).collect();
+    let written = selected.unwrap_or(&every);
+    let specs: Vec<Spec> = written.iter().map(|&i| all[i].clone()).collect();
     let mut file = SerializedFileWriter::new(out, schema(&specs).map_err(io)?, properties(part))
         .map_err(io)?;
     // Two sets of pieces: one row group is encoded (on this thread) while
     // the next is predicted (on the others); the memory is reused.
     let pieces_per_group = ROW_GROUP.div_ceil(PIECE) as usize;
-    let new_set = || vec![Columns::new(&specs); pieces_per_group];
+    let new_set = || vec![Columns::selecting(&all, written); pieces_per_group];
     let (mut ready, mut next) = (new_set(), new_set());
     let fill = |set: &mut Vec<Columns>, from: u64| {
         let to = end.min((from / ROW_GROUP + 1) * ROW_GROUP);

@@ -132,6 +132,90 @@ fn parquet_sweep_holds_the_csv_sweep_values_typed() {
     assert_eq!(timing("h100-sxm5"), "per-call");
 }
 
+/// `--columns` writes those columns of the full file, typed as there, in
+/// the order given; Parquet parts with them merge into that file.
+#[test]
+fn parquet_columns_choose_and_order_the_columns() {
+    let dir = TempDir::new("parquet-columns");
+    let chosen = [
+        "runtime_ms",
+        "hardware",
+        "memory_ms_HBM",
+        "threads",
+        "m",
+        "waves",
+    ];
+    let sweep = |name: &str, extra: &[&str]| {
+        let path = dir.join(name);
+        let mut tail = vec![
+            "1x4096x4096",
+            "--format",
+            "parquet",
+            "--out",
+            path.to_str().unwrap(),
+        ];
+        tail.extend_from_slice(extra);
+        let o = run_with_threads(&args(&MIXED, &tail), "2");
+        assert!(o.status.success(), "{}", stderr(&o));
+        path
+    };
+    let full = parquet_rows(&sweep("full.parquet", &[]));
+    let columns = chosen.join(",");
+    let picked_path = sweep("picked.parquet", &["--columns", &columns]);
+    let reader = SerializedFileReader::new(std::fs::File::open(&picked_path).unwrap()).unwrap();
+    let names: Vec<String> = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    assert_eq!(names, chosen);
+    let picked = parquet_rows(&picked_path);
+    assert_eq!(picked.len(), full.len());
+    for (p, f) in picked.iter().zip(&full) {
+        for c in chosen {
+            assert_eq!(p[c], f[c], "{c}");
+        }
+    }
+    let parts: Vec<PathBuf> = (0..2)
+        .map(|k| {
+            sweep(
+                &format!("part-{k}.parquet"),
+                &["--columns", &columns, "--shard", &format!("{k}/2")],
+            )
+        })
+        .collect();
+    let out = dir.join("merged.parquet");
+    let o = merge(&out, &[&parts[1], &parts[0]]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(&picked_path).unwrap());
+    // A level no chip of the sweep has is not a column.
+    let o = run_with_threads(
+        &args(
+            &MIXED,
+            &[
+                "1x4096x4096",
+                "--format",
+                "parquet",
+                "--columns",
+                "memory_ms_L9",
+                "--out",
+                dir.join("x.parquet").to_str().unwrap(),
+            ],
+        ),
+        "2",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no column `memory_ms_L9` in the Parquet output"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("memory_ms_HBM"), "{}", stderr(&o));
+}
+
 /// Three chips, 11,000 sizes, two dtypes: 66,000 points, past one row
 /// group (65,536), so that merging must cut the parts' rows at the
 /// unsharded file's row-group boundary.

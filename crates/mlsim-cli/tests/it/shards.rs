@@ -2,7 +2,7 @@
 //! (`mlsim merge`): the merged parts are the unsharded sweep byte for byte,
 //! and a missing, repeated, foreign or truncated part is refused.
 
-use crate::{TempDir, mlsim, stderr};
+use crate::{TempDir, mlsim, stderr, stdout};
 
 /// Two chips, two stacks each, five sizes, three dtypes: 60 grid points,
 /// which 4 slices cut 15 apiece and 7 slices unevenly (8 or 9).
@@ -126,6 +126,106 @@ fn merge_refuses_missing_repeated_foreign_and_truncated_parts() {
     refused(
         &[&plain],
         "plain.csv: expected a first line `# mlsim sweep shard",
+    );
+}
+
+/// Rows of a CSV file, each cell as text, after its header.
+fn csv_rows(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (headers, rows)
+}
+
+/// `--columns` writes the chosen columns of the full CSV, in the order
+/// given; its parts merge into that file, and a part of another choice is
+/// another sweep's.
+#[test]
+fn columns_choose_and_order_the_csv_columns_and_their_parts_merge() {
+    let dir = TempDir::new("shards-columns");
+    let chosen = ["runtime_ms", "hardware", "m", "dtype", "bottleneck"];
+    let columns = chosen.join(",");
+    let (headers, full) = csv_rows(&sweep_into(&dir, "full.csv", &[]));
+    let picked_path = sweep_into(&dir, "picked.csv", &["--columns", &columns]);
+    let (picked_headers, picked) = csv_rows(&picked_path);
+    assert_eq!(picked_headers, chosen);
+    // The full file's cells, projected here.
+    let at: Vec<usize> = chosen
+        .iter()
+        .map(|c| headers.iter().position(|h| h == c).unwrap())
+        .collect();
+    let want: Vec<Vec<String>> = full
+        .iter()
+        .map(|row| at.iter().map(|&i| row[i].clone()).collect())
+        .collect();
+    assert_eq!(picked, want);
+
+    let parts: Vec<_> = (0..3)
+        .map(|k| {
+            sweep_into(
+                &dir,
+                &format!("c{k}.csv"),
+                &["--columns", &columns, "--shard", &format!("{k}/3")],
+            )
+        })
+        .collect();
+    let (o, out) = merge(&dir, &parts.iter().collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(&picked_path).unwrap());
+    // The middle slice with other columns.
+    let other = sweep_into(
+        &dir,
+        "other-columns.csv",
+        &["--columns", "hardware,m", "--shard", "1/3"],
+    );
+    let (o, out) = merge(&dir, &[&parts[0], &other, &parts[2]]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("other-columns.csv: a part of another sweep"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+/// An unknown or repeated column, or `--columns` for a table, is an error
+/// (exit 2) that lists the columns to choose from.
+#[test]
+fn columns_are_checked() {
+    let base = ["sweep", "--hw", "h200", "--sizes", "64", "--columns"];
+    let run = |columns: &str, format: &str| {
+        let mut a = base.to_vec();
+        a.extend([columns, "--format", format]);
+        mlsim(&a)
+    };
+    for (columns, format, says) in [
+        (
+            "m,runtime,dtype",
+            "csv",
+            "no column `runtime` in the CSV output",
+        ),
+        ("m,dtype,m", "csv", "`m` named twice"),
+        (
+            "m,dtype",
+            "table",
+            "--columns chooses the columns of CSV or Parquet",
+        ),
+    ] {
+        let o = run(columns, format);
+        assert_eq!(o.status.code(), Some(2), "{columns} {format}");
+        assert!(
+            stderr(&o).contains(says),
+            "expected `{says}` in: {}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty());
+    }
+    assert!(
+        stderr(&run("m,runtime", "csv")).contains("the CSV columns are m,n,k,workload,"),
+        "the hint lists the columns"
     );
 }
 
