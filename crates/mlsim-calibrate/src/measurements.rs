@@ -15,6 +15,7 @@
 //! (the host side) and `host_floor_us` (the host's measured per-call
 //! floor), each optional and per row, so one file may mix them.
 
+use rayon::prelude::*;
 use std::io::Cursor;
 use std::path::Path;
 
@@ -819,7 +820,9 @@ fn first_duplicate(
     rows: &[Measurement],
     invalid: &impl Fn(usize, usize, Option<&str>, String, Option<&str>) -> CalibrateError,
 ) -> Option<CalibrateError> {
-    keys.sort_unstable();
+    // The keys are distinct (each carries its row's index): the order is
+    // the same whatever the thread count.
+    keys.par_sort_unstable();
     // Runs of one key hold its rows in file order: a run's first repeat is
     // its second row, and the earliest of those is the one a reader meets.
     let (first, second) = keys

@@ -5,6 +5,7 @@
 use mlsim_engine::predict_matmul;
 use mlsim_hw::Timing;
 use mlsim_quant::Dtype;
+use rayon::prelude::*;
 
 use crate::measurements::{MeasuredOp, Measurement};
 use crate::metrics::{ErrorSummary, signed_error_pct};
@@ -187,7 +188,7 @@ fn by_shape(points: &[Point]) -> Vec<&Point> {
             ((flops.to_bits(), s, p.dtype, std::cmp::Reverse(i)), p)
         })
         .collect();
-    keyed.sort_unstable_by_key(|(key, _)| *key);
+    keyed.par_sort_unstable_by_key(|(key, _)| *key);
     keyed.dedup_by(|x, kept| x.0.1 == kept.0.1 && x.0.2 == kept.0.2);
     keyed.into_iter().map(|(_, p)| p).collect()
 }
