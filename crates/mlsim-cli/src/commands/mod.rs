@@ -25,6 +25,7 @@ pub mod sweep;
 pub mod sweep_parquet;
 pub mod systems;
 pub mod validate;
+mod validate_json;
 pub mod validate_serving;
 
 /// The CSV/JSON representation of a simulation result, shared by `run` and

@@ -162,7 +162,12 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         add_leave_one_chip_out(&cases, &mut reports)?;
     }
     match args.format.format {
-        Format::Json if reports.len() == 1 => write_json(&reports[0])?,
+        Format::Json if reports.len() == 1 => {
+            let points = std::mem::take(&mut reports[0].points);
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            super::validate_json::write_report(&reports[0], &points, &mut w)?;
+            std::io::Write::flush(&mut w)?;
+        }
         Format::Json => write_json(&serde_json::json!({ "files": reports }))?,
         Format::Csv => write_csv_rows(&CSV_HEADERS, csv_rows(&reports))?,
         Format::Table => {
