@@ -97,12 +97,17 @@ pub fn gemm(
     // most of its time on).
     let mut best: Option<Candidate> = None;
     let dram_index = chip.memory.len() - 1;
+    let split_k = t.stack.split_k(dtype);
+    let useful = 2.0 * mf * nf * kf * bf;
+    let operands_fit_l2 = l2.is_some_and(|l2| operands <= l2.size_bytes);
     for &(tm, tn) in tiles(t, dtype) {
         let (tm, tn) = (u64::from(tm), u64::from(tn));
         let (tiles_m, tiles_n) = (ceil_div(m, tm), ceil_div(n, tn));
         // In f64: tiles_m x tiles_n x batch can exceed u64 for absurd shapes.
         let output_tiles = tiles_m as f64 * tiles_n as f64 * bf;
-        let split_k = t.stack.split_k(dtype);
+        // Every tile reads its row panel of A and column panel of B.
+        let panel_elements = bf * (mf * kf * tiles_n as f64 + kf * nf * tiles_m as f64);
+        let conversion_s = panel_elements * p.convert_flops_per_element / p.conversion_rate;
         for split in split_candidates(kernel, split_k, output_tiles, units) {
             let k_split = ceil_non_negative(kf / f64::from(split));
             // A split's K loop runs whole K-slices: a split shorter than a
@@ -114,11 +119,13 @@ pub fn gemm(
             let tile_flops = 2.0 * (tm * tn) as f64 * k_split;
             let tile_s = (tile_flops / per_unit_rate).max(slices * slice_s);
             let compute_s = waves * tile_s;
-            let useful = 2.0 * mf * nf * kf * bf;
-            let tile_efficiency = useful / (tile_count * tile_flops);
-
-            // Every tile reads its row panel of A and column panel of B.
-            let panel_elements = bf * (mf * kf * tiles_n as f64 + kf * nf * tiles_m as f64);
+            // A split K ends with a reduction of the partial sums: a second,
+            // small kernel (its own fixed time and a round trip to L2).
+            let floor_s = if split > 1 {
+                floor_s + kernel.fixed_s + l2_latency_s
+            } else {
+                floor_s
+            };
             // A split K writes fp32 partial sums and reads them back.
             let partials = if split > 1 {
                 2.0 * 4.0 * f64::from(split) * mf * nf * bf
@@ -127,7 +134,7 @@ pub fn gemm(
             };
             let l2_bytes = b_in * panel_elements + bf * b_out * mf * nf + partials;
             let dram_bytes = partials
-                + if l2.is_some_and(|l2| operands <= l2.size_bytes) {
+                + if operands_fit_l2 {
                     bf * (operands + b_out * mf * nf)
                 } else {
                     // Tiles of one wave share panels through L2: a wave covers
@@ -139,14 +146,6 @@ pub fn gemm(
                 };
             let dram_s = dram_bytes / dram_bw;
             let l2_s = l2_bw.map_or(0.0, |bw| l2_bytes / bw);
-            let conversion_s = panel_elements * p.convert_flops_per_element / p.conversion_rate;
-            // A split K ends with a reduction of the partial sums: a second,
-            // small kernel (its own fixed time and a round trip to L2).
-            let floor_s = if split > 1 {
-                floor_s + kernel.fixed_s + l2_latency_s
-            } else {
-                floor_s
-            };
             let c = Candidate {
                 compute_s,
                 dram_s,
@@ -155,7 +154,7 @@ pub fn gemm(
                 floor_s,
                 dram_bytes,
                 l2_bytes,
-                tile_efficiency,
+                tile_work: tile_count * tile_flops,
                 waves,
                 split,
             };
@@ -184,7 +183,7 @@ pub fn gemm(
             } else {
                 dram_index - 1
             },
-            tile_efficiency: c.tile_efficiency,
+            tile_efficiency: useful / c.tile_work,
             rate_flops: p.rate_flops,
             native: p.native,
             on_host: false,
@@ -208,7 +207,8 @@ struct Candidate {
     floor_s: f64,
     dram_bytes: f64,
     l2_bytes: f64,
-    tile_efficiency: f64,
+    /// FLOPs the tiles compute, padding included.
+    tile_work: f64,
     waves: f64,
     split: u32,
 }

@@ -225,41 +225,58 @@ impl KernelCost {
     }
 }
 
-/// The kernels of one op: up to three (attention's score, value and
-/// projection GEMMs).
+/// The kernels of one op: one, or three (attention's score, value and
+/// projection GEMMs). One kernel is held alone: a sweep of millions of
+/// GEMMs moves it on every prediction.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OpKernels {
-    /// The kernels; the first `count` are used.
-    pub kernels: [KernelCost; 3],
-    /// How many.
-    pub count: usize,
+// Boxing the three would allocate on every attention prediction
+// (predictions are allocation-free); filling `One` writes one kernel.
+#[expect(clippy::large_enum_variant)]
+pub enum OpKernels {
+    /// A GEMM, a convolution, an elementwise op.
+    One(KernelCost),
+    /// Attention's three GEMMs.
+    Three([KernelCost; 3]),
 }
 
 impl OpKernels {
     /// One kernel.
     pub fn one(t: KernelCost) -> Self {
-        Self {
-            kernels: [t; 3],
-            count: 1,
+        Self::One(t)
+    }
+
+    /// The kernels, in order.
+    pub fn as_slice(&self) -> &[KernelCost] {
+        match self {
+            Self::One(k) => std::slice::from_ref(k),
+            Self::Three(ks) => ks,
         }
     }
 
     /// The kernels in use.
     pub fn iter(&self) -> impl Iterator<Item = &KernelCost> {
-        self.kernels[..self.count].iter()
+        self.as_slice().iter()
     }
 
     /// The terms of all kernels together (sums; the worst tile
     /// efficiency; the slowest serving level; the first kernel's rate).
     pub fn total(&self) -> KernelCost {
+        let (first, rest) = match self {
+            // As the sum over one kernel: the efficiency is at most 1.
+            Self::One(k) => {
+                return KernelCost {
+                    tile_efficiency: 1f64.min(k.tile_efficiency),
+                    ..*k
+                };
+            }
+            Self::Three([first, rest @ ..]) => (*first, rest),
+        };
         let sum = |f: fn(&KernelCost) -> f64| self.iter().map(f).sum::<f64>();
-        let first = self.kernels[0];
         KernelCost {
             compute_s: sum(|t| t.compute_s),
             memory_s: sum(|t| t.memory_s),
-            level_s: self
+            level_s: rest
                 .iter()
-                .skip(1)
                 .fold(first.level_s, |acc, k| acc.plus(&k.level_s)),
             conversion_s: sum(|t| t.conversion_s),
             floor_s: sum(|t| t.floor_s),
@@ -267,10 +284,7 @@ impl OpKernels {
             requested_bytes: sum(|t| t.requested_bytes),
             serving_level: self.iter().map(|t| t.serving_level).max().unwrap_or(0),
             tile_efficiency: self.iter().map(|t| t.tile_efficiency).fold(1.0, f64::min),
-            detail: self
-                .iter()
-                .skip(1)
-                .fold(first.detail, |acc, k| acc.merge(k.detail)),
+            detail: rest.iter().fold(first.detail, |acc, k| acc.merge(k.detail)),
             ..first
         }
     }
@@ -310,10 +324,7 @@ pub fn op_kernels(
             let scores = masked(gemm(seq, seq, head_dim, batch * heads)?);
             let values = masked(gemm(seq, head_dim, seq, batch * heads)?);
             let proj = gemm(batch * seq, heads * head_dim, heads * head_dim, 1)?;
-            Some(OpKernels {
-                kernels: [scores, values, proj],
-                count: 3,
-            })
+            Some(OpKernels::Three([scores, values, proj]))
         }
         Op::Elementwise { .. } => Some(OpKernels::one(stream(flops, bytes)?)),
     }

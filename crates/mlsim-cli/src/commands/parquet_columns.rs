@@ -343,8 +343,9 @@ impl Row<'_> {
     fn opt<T>(&mut self, v: Option<T>, push: impl FnOnce(&mut Values, Option<T>)) {
         let c = &mut self.columns[self.next];
         self.next += 1;
-        // A dropped column's levels are kept too (cleared with the rest):
-        // no test on the way of every value.
+        if matches!(c.values, Values::Dropped) {
+            return;
+        }
         c.defined.push(i16::from(v.is_some()));
         push(&mut c.values, v);
     }

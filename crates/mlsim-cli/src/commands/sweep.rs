@@ -166,9 +166,11 @@ pub fn run(args: &SweepArgs) -> CmdResult {
     }
     let mut workloads = Vec::new();
     for &(m, n, k) in &shapes {
+        // Formatted once per shape: a sweep can have millions.
+        let name = format!("MatMul {m}x{n}x{k}");
         for &d in &args.dtypes {
-            let w = Workload::new(format!("MatMul {m}x{n}x{k}"), Op::MatMul { m, n, k }, d)
-                .map_err(|e| Failure {
+            let w =
+                Workload::new(name.clone(), Op::MatMul { m, n, k }, d).map_err(|e| Failure {
                     code: 2,
                     error: anyhow::anyhow!("invalid shape {m}x{n}x{k}: {e}"),
                 })?;
@@ -429,21 +431,24 @@ fn part_header(
 /// What defines the grid, in words: the digest of it tells the parts of
 /// one sweep from another's.
 fn definition(args: &SweepArgs, setups: &[mlsim_hw::Setup], workloads: &[Workload]) -> String {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
     let mut d = String::new();
     for s in setups {
-        d.push_str(&format!(
+        let _ = write!(
+            d,
             "{} {} {} {:?} {:?};",
             s.chip.name, s.stack.name, s.framework.name, s.timing, s.host_floor_s
-        ));
+        );
     }
     for w in workloads {
-        d.push_str(&format!("{} {};", w.name, w.dtype));
+        let _ = write!(d, "{} {};", w.name, w.dtype);
     }
-    d.push_str(&format!("{:?}", args.shard.map(|s| s.of)));
+    let _ = write!(d, "{:?}", args.shard.map(|s| s.of));
     // Parts of other columns are another sweep's (no suffix without
     // --columns: parts written before it existed still merge).
     if !args.columns.is_empty() {
-        d.push_str(&format!(" columns {}", args.columns.join(",")));
+        let _ = write!(d, " columns {}", args.columns.join(","));
     }
     d
 }

@@ -107,6 +107,19 @@ fn specs(levels: &[String]) -> Vec<Spec> {
     s
 }
 
+/// Every chip's memory levels, in order of first appearance.
+fn memory_levels(grid: &super::sweep::Grid<'_>) -> Vec<String> {
+    let mut levels: Vec<String> = Vec::new();
+    for s in grid.setups {
+        for l in &s.chip.memory {
+            if !levels.contains(&l.name) {
+                levels.push(l.name.clone());
+            }
+        }
+    }
+    levels
+}
+
 /// The names a grid's rows repeat, each an index into `dictionary`.
 struct Names {
     dictionary: Dictionary,
@@ -138,14 +151,7 @@ struct WorkloadNames {
 
 impl Names {
     fn new(grid: &super::sweep::Grid<'_>) -> Self {
-        let mut levels: Vec<String> = Vec::new();
-        for s in grid.setups {
-            for l in &s.chip.memory {
-                if !levels.contains(&l.name) {
-                    levels.push(l.name.clone());
-                }
-            }
-        }
+        let levels = memory_levels(grid);
         let mut dictionary = Dictionary::default();
         let mut text = |s: &str| dictionary.intern(s.as_bytes());
         let setups = grid
@@ -171,17 +177,40 @@ impl Names {
                 }
             })
             .collect();
+        // A grid repeats each shape's name once per dtype, one after the
+        // other, and has one op and a few dtypes: a name is interned once
+        // per run of it, an op or dtype once.
+        let mut few: Vec<(String, u32)> = Vec::new();
+        let mut once = |name: &str, text: &mut dyn FnMut(&str) -> u32| match few
+            .iter()
+            .find(|(n, _)| n == name)
+        {
+            Some(&(_, i)) => i,
+            None => {
+                let i = text(name);
+                few.push((name.to_string(), i));
+                i
+            }
+        };
+        let mut previous: Option<(&str, u32)> = None;
         let workloads = grid
             .workloads
             .iter()
-            .map(|w| WorkloadNames {
-                name: text(&w.name),
-                op: text(w.op.kind_name()),
-                dtype: text(&w.dtype.to_string()),
-                shape: match w.op {
-                    mlsim_workload::Op::MatMul { m, n, k } => (m, n, k),
-                    _ => unreachable!("only matmuls are swept"),
-                },
+            .map(|w| {
+                let name = match previous {
+                    Some((p, i)) if p == w.name => i,
+                    _ => text(&w.name),
+                };
+                previous = Some((&w.name, name));
+                WorkloadNames {
+                    name,
+                    op: once(w.op.kind_name(), &mut text),
+                    dtype: once(w.dtype.name(), &mut text),
+                    shape: match w.op {
+                        mlsim_workload::Op::MatMul { m, n, k } => (m, n, k),
+                        _ => unreachable!("only matmuls are swept"),
+                    },
+                }
             })
             .collect();
         let models = ["original", "gpu-tiled", "cpu-blocked", "systolic"].map(&mut text);
@@ -315,7 +344,7 @@ fn io(e: parquet::errors::ParquetError) -> std::io::Error {
 /// The names of the columns a sweep of `grid` writes as Parquet, in order
 /// (what `--columns` chooses from).
 pub(super) fn column_names(grid: &super::sweep::Grid<'_>) -> Vec<String> {
-    specs(&Names::new(grid).levels)
+    specs(&memory_levels(grid))
         .into_iter()
         .map(|s| s.name)
         .collect()
