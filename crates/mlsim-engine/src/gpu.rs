@@ -96,6 +96,7 @@ pub fn gemm(
     // are built once, for the fastest (what a sweep of millions spends
     // most of its time on).
     let mut best: Option<Candidate> = None;
+    let mut best_s = f64::INFINITY;
     let dram_index = chip.memory.len() - 1;
     let split_k = t.stack.split_k(dtype);
     let useful = 2.0 * mf * nf * kf * bf;
@@ -158,8 +159,10 @@ pub fn gemm(
                 waves,
                 split,
             };
-            if best.is_none_or(|b| c.kernel_s() < b.kernel_s()) {
+            let kernel_s = c.kernel_s();
+            if best.is_none() || kernel_s < best_s {
                 best = Some(c);
+                best_s = kernel_s;
             }
         }
     }
