@@ -71,8 +71,21 @@ pub fn gemm(
     batch: u64,
     dtype: Dtype,
 ) -> Option<KernelCost> {
+    gemm_at(t, &path_rates(t, dtype)?, m, n, k, batch, dtype)
+}
+
+/// [`gemm`] with `dtype`'s path rates on `t` resolved already (`p`, as
+/// [`path_rates`] gives them): a [`crate::Predictor`] resolves them once.
+pub fn gemm_at(
+    t: &Target<'_>,
+    p: &PathRates,
+    m: u64,
+    n: u64,
+    k: u64,
+    batch: u64,
+    dtype: Dtype,
+) -> Option<KernelCost> {
     let chip = t.chip;
-    let p = path_rates(t, dtype)?;
     let kernel = &t.stack.kernel;
     let units = f64::from(chip.compute.units);
     let per_unit_rate = p.rate_flops / units;

@@ -161,23 +161,77 @@ fn predict_parts(
 ) -> Prediction {
     match t.model() {
         ChipModel::Original => predict_original(t.chip, op, dtype, flops, bytes, pattern),
-        _ => predict_mlsim(t, op, dtype, flops, bytes),
+        _ => predict_mlsim(t, op, dtype, flops, bytes, None),
     }
 }
 
 /// The op's kernels on one of mlsim's models (kept out of line so the
-/// original model's path stays small and fast).
+/// original model's path stays small and fast); `rates`, when given, are
+/// `dtype`'s on the GPU model, resolved by a [`Predictor`].
 #[inline(never)]
-fn predict_mlsim(t: &Target<'_>, op: &Op, dtype: Dtype, flops: f64, bytes: f64) -> Prediction {
+fn predict_mlsim(
+    t: &Target<'_>,
+    op: &Op,
+    dtype: Dtype,
+    flops: f64,
+    bytes: f64,
+    rates: Option<&gpu::PathRates>,
+) -> Prediction {
     let kernels = terms::op_kernels(
         op,
         flops,
         bytes,
-        |m, n, k, batch| gemm_kernel(t, m, n, k, batch, dtype),
+        |m, n, k, batch| match rates {
+            Some(p) => gpu::gemm_at(t, p, m, n, k, batch, dtype),
+            None => gemm_kernel(t, m, n, k, batch, dtype),
+        },
         |flops, bytes| stream_kernel(t, flops, bytes, dtype),
     )
     .expect("validated gpu-tiled and systolic chips have a native fp32 path");
     from_kernels(t, dtype, flops, bytes, &kernels)
+}
+
+/// A target with its dtypes' path rates on the GPU model resolved once:
+/// the same predictions as [`predict`], for callers that make millions on
+/// one target (`mlsim sweep`), without resolving a dtype's clock, rate
+/// and conversion cost again each time.
+#[derive(Debug, Clone)]
+pub struct Predictor<'t> {
+    target: &'t Target<'t>,
+    gpu_rates: mlsim_quant::DtypeMap<gpu::PathRates>,
+}
+
+impl<'t> Predictor<'t> {
+    /// `target`'s predictor (its rates resolved for every dtype it runs).
+    pub fn new(target: &'t Target<'t>) -> Self {
+        let mut gpu_rates = mlsim_quant::DtypeMap::new();
+        if target.model() == ChipModel::GpuTiled {
+            for d in Dtype::ALL {
+                if let Some(p) = gpu::path_rates(target, d) {
+                    gpu_rates.insert(d, p);
+                }
+            }
+        }
+        Self { target, gpu_rates }
+    }
+
+    /// The target.
+    pub fn target(&self) -> &'t Target<'t> {
+        self.target
+    }
+
+    /// [`predict`] on the target.
+    pub fn predict(&self, workload: &Workload) -> Prediction {
+        let t = self.target;
+        let dtype = workload.dtype;
+        match (t.model(), self.gpu_rates.get(dtype)) {
+            (ChipModel::GpuTiled, Some(rates)) => {
+                let bytes = workload.access_pattern().working_set_bytes;
+                predict_mlsim(t, &workload.op, dtype, workload.flops(), bytes, Some(rates))
+            }
+            _ => predict(t, workload),
+        }
+    }
 }
 
 /// The kernel of `batch` independent `m x n x k` GEMMs in `dtype` on one of

@@ -181,9 +181,11 @@ pub fn run(args: &SweepArgs) -> CmdResult {
     let total = (setups.len() * workloads.len()) as u64;
     let (start, end) = args.shard.map_or((0, total), |s| s.range(total));
     let targets: Vec<_> = setups.iter().map(|s| s.target()).collect();
+    let predictors: Vec<_> = targets.iter().map(mlsim_engine::Predictor::new).collect();
     let grid = Grid {
         setups: &setups,
         targets: &targets,
+        predictors: &predictors,
         workloads: &workloads,
     };
     #[cfg(feature = "parquet")]
@@ -312,6 +314,8 @@ const CSV_PIECE: u64 = 1 << 10;
 pub(super) struct Grid<'a> {
     pub(super) setups: &'a [mlsim_hw::Setup],
     pub(super) targets: &'a [mlsim_hw::Target<'a>],
+    /// The targets' predictors (their rates resolved once), in order.
+    pub(super) predictors: &'a [mlsim_engine::Predictor<'a>],
     pub(super) workloads: &'a [Workload],
 }
 
@@ -341,11 +345,7 @@ impl Grid<'_> {
     #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(super) fn predict(&self, i: u64) -> (usize, usize, mlsim_engine::Prediction) {
         let (si, wi) = self.indices(i);
-        (
-            si,
-            wi,
-            mlsim_engine::predict(&self.targets[si], &self.workloads[wi]),
-        )
+        (si, wi, self.predictors[si].predict(&self.workloads[wi]))
     }
 
     /// Points `[start, end)` as CSV (after a part's first line, when

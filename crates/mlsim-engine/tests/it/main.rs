@@ -9,6 +9,7 @@ mod laws;
 mod model;
 mod mutation;
 mod parity;
+mod predictor;
 mod properties;
 mod serving;
 
