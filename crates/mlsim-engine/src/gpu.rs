@@ -71,145 +71,195 @@ pub fn gemm(
     batch: u64,
     dtype: Dtype,
 ) -> Option<KernelCost> {
-    gemm_at(t, &path_rates(t, dtype)?, m, n, k, batch, dtype)
+    GemmPlan::new(t, dtype)?.cost(m, n, k, batch)
 }
 
-/// [`gemm`] with `dtype`'s path rates on `t` resolved already (`p`, as
-/// [`path_rates`] gives them): a [`crate::Predictor`] resolves them once.
-pub fn gemm_at(
-    t: &Target<'_>,
-    p: &PathRates,
-    m: u64,
-    n: u64,
-    k: u64,
-    batch: u64,
-    dtype: Dtype,
-) -> Option<KernelCost> {
-    let chip = t.chip;
-    let kernel = &t.stack.kernel;
-    let units = f64::from(chip.compute.units);
-    let per_unit_rate = p.rate_flops / units;
-    let b_in = dtype.bytes_per_element();
-    let b_out = p.output_bytes;
-    let (mf, nf, kf, bf) = (m as f64, n as f64, k as f64, batch as f64);
+/// What a GEMM kernel in one dtype costs on one target apart from its
+/// shape: the path's rates, the tiles, bandwidths, latencies and floors,
+/// resolved once (a [`crate::Predictor`] keeps one per dtype, so that a
+/// sweep of millions of shapes looks none of them up again).
+#[derive(Debug, Clone)]
+pub struct GemmPlan<'t> {
+    rates: PathRates,
+    tiles: &'t [(u32, u32)],
+    /// SMs (compute units).
+    units: f64,
+    /// FLOP/s of one SM.
+    per_unit_rate: f64,
+    /// Bytes per input element.
+    b_in: f64,
+    /// Main memory's bandwidth times the stack's share of it.
+    dram_bw: f64,
+    /// The level before main memory: its bandwidth (times the stack's
+    /// share) and size.
+    l2: Option<(f64, f64)>,
+    /// Tiles on a side of the square a wave covers.
+    grid: u64,
+    l2_latency_s: f64,
+    /// Floor of an unsplit kernel.
+    floor_s: f64,
+    /// The stack's fixed time per kernel.
+    fixed_s: f64,
+    /// K-slice depth in elements (at least one).
+    slice: f64,
+    /// Seconds a K-slice waits for main memory, over the pipeline stages.
+    slice_s: f64,
+    split_k: bool,
+    max_split_k: u32,
+    /// The chip's memory levels.
+    levels: usize,
+}
 
-    let dram = chip.main_memory();
-    let dram_bw = dram.bandwidth_bytes_per_s * t.stack.memory_share(&dram.name, true);
-    let l2 = chip.memory.len().checked_sub(2).map(|i| &chip.memory[i]);
-    let l2_bw = l2.map(|l| l.bandwidth_bytes_per_s * t.stack.memory_share(&l.name, false));
-    let operands = b_in * (mf * kf + kf * nf);
-    let grid = floor_non_negative(units.sqrt()).max(1.0) as u64;
-    let (main_latency_s, l2_latency_s) = latencies_s(chip);
-    let floor_s = kernel.fixed_s + main_latency_s + l2_latency_s;
-    // K-slice depth in elements (at least one).
-    let slice = (kernel.k_slice_bytes / b_in).max(1.0);
-    let slice_s = main_latency_s / f64::from(kernel.pipeline_stages);
+impl<'t> GemmPlan<'t> {
+    /// `dtype`'s plan on `t`; `None` when the chip has no path for it.
+    pub fn new(t: &Target<'t>, dtype: Dtype) -> Option<Self> {
+        let rates = path_rates(t, dtype)?;
+        let chip = t.chip;
+        let kernel = &t.stack.kernel;
+        let units = f64::from(chip.compute.units);
+        let b_in = dtype.bytes_per_element();
+        let dram = chip.main_memory();
+        let l2 = chip.memory.len().checked_sub(2).map(|i| &chip.memory[i]);
+        let (main_latency_s, l2_latency_s) = latencies_s(chip);
+        Some(Self {
+            rates,
+            tiles: tiles(t, dtype),
+            units,
+            per_unit_rate: rates.rate_flops / units,
+            b_in,
+            dram_bw: dram.bandwidth_bytes_per_s * t.stack.memory_share(&dram.name, true),
+            l2: l2.map(|l| {
+                let bw = l.bandwidth_bytes_per_s * t.stack.memory_share(&l.name, false);
+                (bw, l.size_bytes)
+            }),
+            grid: floor_non_negative(units.sqrt()).max(1.0) as u64,
+            l2_latency_s,
+            floor_s: kernel.fixed_s + main_latency_s + l2_latency_s,
+            fixed_s: kernel.fixed_s,
+            slice: (kernel.k_slice_bytes / b_in).max(1.0),
+            slice_s: main_latency_s / f64::from(kernel.pipeline_stages),
+            split_k: t.stack.split_k(dtype),
+            max_split_k: kernel.max_split_k,
+            levels: chip.memory.len(),
+        })
+    }
 
-    // The candidates are compared on their kernel time alone; the terms
-    // are built once, for the fastest (what a sweep of millions spends
-    // most of its time on).
-    let mut best: Option<Candidate> = None;
-    let mut best_s = f64::INFINITY;
-    let dram_index = chip.memory.len() - 1;
-    let split_k = t.stack.split_k(dtype);
-    let useful = 2.0 * mf * nf * kf * bf;
-    let operands_fit_l2 = l2.is_some_and(|l2| operands <= l2.size_bytes);
-    for &(tm, tn) in tiles(t, dtype) {
-        let (tm, tn) = (u64::from(tm), u64::from(tn));
-        let (tiles_m, tiles_n) = (ceil_div(m, tm), ceil_div(n, tn));
-        // In f64: tiles_m x tiles_n x batch can exceed u64 for absurd shapes.
-        let output_tiles = tiles_m as f64 * tiles_n as f64 * bf;
-        // Every tile reads its row panel of A and column panel of B.
-        let panel_elements = bf * (mf * kf * tiles_n as f64 + kf * nf * tiles_m as f64);
-        let conversion_s = panel_elements * p.convert_flops_per_element / p.conversion_rate;
-        for split in split_candidates(kernel, split_k, output_tiles, units) {
-            let k_split = ceil_non_negative(kf / f64::from(split));
-            // A split's K loop runs whole K-slices: a split shorter than a
-            // slice computes (and waits for) a whole one.
-            let slices = ceil_non_negative(k_split / slice);
-            let k_split = if split > 1 { slices * slice } else { k_split };
-            let tile_count = output_tiles * f64::from(split);
-            let waves = ceil_non_negative(tile_count / units);
-            let tile_flops = 2.0 * (tm * tn) as f64 * k_split;
-            let tile_s = (tile_flops / per_unit_rate).max(slices * slice_s);
-            let compute_s = waves * tile_s;
-            // A split K ends with a reduction of the partial sums: a second,
-            // small kernel (its own fixed time and a round trip to L2).
-            let floor_s = if split > 1 {
-                floor_s + kernel.fixed_s + l2_latency_s
-            } else {
-                floor_s
-            };
-            // A split K writes fp32 partial sums and reads them back.
-            let partials = if split > 1 {
-                2.0 * 4.0 * f64::from(split) * mf * nf * bf
-            } else {
-                0.0
-            };
-            let l2_bytes = b_in * panel_elements + bf * b_out * mf * nf + partials;
-            let dram_bytes = partials
-                + if operands_fit_l2 {
-                    bf * (operands + b_out * mf * nf)
+    /// `batch` independent `m x n x k` GEMMs as one kernel: the tile and
+    /// split that give the shortest kernel.
+    pub fn cost(&self, m: u64, n: u64, k: u64, batch: u64) -> Option<KernelCost> {
+        let p = &self.rates;
+        let (units, b_in, b_out) = (self.units, self.b_in, p.output_bytes);
+        let (mf, nf, kf, bf) = (m as f64, n as f64, k as f64, batch as f64);
+        let operands = b_in * (mf * kf + kf * nf);
+        // The candidates are compared on their kernel time alone; the terms
+        // are built once, for the fastest (what a sweep of millions spends
+        // most of its time on).
+        let mut best: Option<Candidate> = None;
+        let mut best_s = f64::INFINITY;
+        let operands_fit_l2 = self.l2.is_some_and(|(_, size)| operands <= size);
+        for &(tm, tn) in self.tiles {
+            let (tm, tn) = (u64::from(tm), u64::from(tn));
+            let (tiles_m, tiles_n) = (ceil_div(m, tm), ceil_div(n, tn));
+            // In f64: tiles_m x tiles_n x batch can exceed u64 for absurd shapes.
+            let output_tiles = tiles_m as f64 * tiles_n as f64 * bf;
+            // Every tile reads its row panel of A and column panel of B.
+            let panel_elements = bf * (mf * kf * tiles_n as f64 + kf * nf * tiles_m as f64);
+            let conversion_s = panel_elements * p.convert_flops_per_element / p.conversion_rate;
+            for split in split_candidates(self.max_split_k, self.split_k, output_tiles, units) {
+                let k_split = ceil_non_negative(kf / f64::from(split));
+                // A split's K loop runs whole K-slices: a split shorter than
+                // a slice computes (and waits for) a whole one.
+                let slices = ceil_non_negative(k_split / self.slice);
+                let k_split = if split > 1 {
+                    slices * self.slice
                 } else {
-                    // Tiles of one wave share panels through L2: a wave covers
-                    // about grid x grid tiles, so A is re-read once per
-                    // wave-column.
-                    let rereads_a = ceil_div(tiles_n, grid) as f64;
-                    let rereads_b = ceil_div(tiles_m, grid) as f64;
-                    bf * (b_in * (mf * kf * rereads_a + kf * nf * rereads_b) + b_out * mf * nf)
+                    k_split
                 };
-            let dram_s = dram_bytes / dram_bw;
-            let l2_s = l2_bw.map_or(0.0, |bw| l2_bytes / bw);
-            let c = Candidate {
-                compute_s,
-                dram_s,
-                l2_s,
-                conversion_s,
-                floor_s,
-                dram_bytes,
-                l2_bytes,
-                tile_work: tile_count * tile_flops,
-                waves,
-                split,
-            };
-            let kernel_s = c.kernel_s();
-            if best.is_none() || kernel_s < best_s {
-                best = Some(c);
-                best_s = kernel_s;
+                let tile_count = output_tiles * f64::from(split);
+                let waves = ceil_non_negative(tile_count / units);
+                let tile_flops = 2.0 * (tm * tn) as f64 * k_split;
+                let tile_s = (tile_flops / self.per_unit_rate).max(slices * self.slice_s);
+                let compute_s = waves * tile_s;
+                // A split K ends with a reduction of the partial sums: a
+                // second, small kernel (its own fixed time and a round trip
+                // to L2).
+                let floor_s = if split > 1 {
+                    self.floor_s + self.fixed_s + self.l2_latency_s
+                } else {
+                    self.floor_s
+                };
+                // A split K writes fp32 partial sums and reads them back.
+                let partials = if split > 1 {
+                    2.0 * 4.0 * f64::from(split) * mf * nf * bf
+                } else {
+                    0.0
+                };
+                let l2_bytes = b_in * panel_elements + bf * b_out * mf * nf + partials;
+                let dram_bytes = partials
+                    + if operands_fit_l2 {
+                        bf * (operands + b_out * mf * nf)
+                    } else {
+                        // Tiles of one wave share panels through L2: a wave
+                        // covers about grid x grid tiles, so A is re-read
+                        // once per wave-column.
+                        let rereads_a = ceil_div(tiles_n, self.grid) as f64;
+                        let rereads_b = ceil_div(tiles_m, self.grid) as f64;
+                        bf * (b_in * (mf * kf * rereads_a + kf * nf * rereads_b) + b_out * mf * nf)
+                    };
+                let dram_s = dram_bytes / self.dram_bw;
+                let l2_s = self.l2.map_or(0.0, |(bw, _)| l2_bytes / bw);
+                let c = Candidate {
+                    compute_s,
+                    dram_s,
+                    l2_s,
+                    conversion_s,
+                    floor_s,
+                    dram_bytes,
+                    l2_bytes,
+                    tile_work: tile_count * tile_flops,
+                    waves,
+                    split,
+                };
+                let kernel_s = c.kernel_s();
+                if best.is_none() || kernel_s < best_s {
+                    best = Some(c);
+                    best_s = kernel_s;
+                }
             }
         }
-    }
-    let c = best?;
-    let mut level_s = LevelTimes::zeros(chip.memory.len());
-    level_s.set(dram_index, c.dram_s);
-    if dram_index > 0 {
-        level_s.set(dram_index - 1, c.l2_s);
-    }
-    Some(
-        KernelCost {
-            compute_s: c.compute_s,
-            memory_s: 0.0,
-            level_s,
-            conversion_s: c.conversion_s,
-            floor_s: c.floor_s,
-            dram_bytes: c.dram_bytes,
-            requested_bytes: c.l2_bytes.max(c.dram_bytes),
-            serving_level: if c.dram_s >= c.l2_s || dram_index == 0 {
-                dram_index
-            } else {
-                dram_index - 1
-            },
-            tile_efficiency: useful / c.tile_work,
-            rate_flops: p.rate_flops,
-            native: p.native,
-            on_host: false,
-            detail: ModelDetail::GpuTiled(GpuDetail {
-                waves: c.waves,
-                split_k: c.split,
-            }),
+        let c = best?;
+        let dram_index = self.levels - 1;
+        let mut level_s = LevelTimes::zeros(self.levels);
+        level_s.set(dram_index, c.dram_s);
+        if dram_index > 0 {
+            level_s.set(dram_index - 1, c.l2_s);
         }
-        .with_levels(level_s),
-    )
+        Some(
+            KernelCost {
+                compute_s: c.compute_s,
+                memory_s: 0.0,
+                level_s,
+                conversion_s: c.conversion_s,
+                floor_s: c.floor_s,
+                dram_bytes: c.dram_bytes,
+                requested_bytes: c.l2_bytes.max(c.dram_bytes),
+                serving_level: if c.dram_s >= c.l2_s || dram_index == 0 {
+                    dram_index
+                } else {
+                    dram_index - 1
+                },
+                tile_efficiency: 2.0 * mf * nf * kf * bf / c.tile_work,
+                rate_flops: p.rate_flops,
+                native: p.native,
+                on_host: false,
+                detail: ModelDetail::GpuTiled(GpuDetail {
+                    waves: c.waves,
+                    split_k: c.split,
+                }),
+            }
+            .with_levels(level_s),
+        )
+    }
 }
 
 /// One tile and K-split a library could run a GEMM with: its terms.
@@ -244,14 +294,14 @@ impl Candidate {
 /// same output (more work must never be faster); a split shorter than one
 /// K-slice still pays a whole slice's latency.
 fn split_candidates(
-    kernel: &mlsim_hw::KernelTerms,
+    max_split_k: u32,
     split_k: bool,
     output_tiles: f64,
     units: f64,
 ) -> impl Iterator<Item = u32> {
     let most = if split_k && output_tiles < units {
         let fill = floor_non_negative(units / output_tiles);
-        fill.min(f64::from(kernel.max_split_k)).max(1.0) as u32
+        fill.min(f64::from(max_split_k)).max(1.0) as u32
     } else {
         1
     };

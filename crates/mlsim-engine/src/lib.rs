@@ -161,58 +161,61 @@ fn predict_parts(
 ) -> Prediction {
     match t.model() {
         ChipModel::Original => predict_original(t.chip, op, dtype, flops, bytes, pattern),
-        _ => predict_mlsim(t, op, dtype, flops, bytes, None),
+        _ => predict_mlsim(t, op, dtype, flops, bytes),
     }
 }
 
 /// The op's kernels on one of mlsim's models (kept out of line so the
-/// original model's path stays small and fast); `rates`, when given, are
-/// `dtype`'s on the GPU model, resolved by a [`Predictor`].
+/// original model's path stays small and fast).
 #[inline(never)]
-fn predict_mlsim(
-    t: &Target<'_>,
-    op: &Op,
-    dtype: Dtype,
-    flops: f64,
-    bytes: f64,
-    rates: Option<&gpu::PathRates>,
-) -> Prediction {
+fn predict_mlsim(t: &Target<'_>, op: &Op, dtype: Dtype, flops: f64, bytes: f64) -> Prediction {
     let kernels = terms::op_kernels(
         op,
         flops,
         bytes,
-        |m, n, k, batch| match rates {
-            Some(p) => gpu::gemm_at(t, p, m, n, k, batch, dtype),
-            None => gemm_kernel(t, m, n, k, batch, dtype),
-        },
+        |m, n, k, batch| gemm_kernel(t, m, n, k, batch, dtype),
         |flops, bytes| stream_kernel(t, flops, bytes, dtype),
     )
-    .expect("validated gpu-tiled and systolic chips have a native fp32 path");
+    .expect(NO_FP32_PATH);
     from_kernels(t, dtype, flops, bytes, &kernels)
 }
 
-/// A target with its dtypes' path rates on the GPU model resolved once:
-/// the same predictions as [`predict`], for callers that make millions on
-/// one target (`mlsim sweep`), without resolving a dtype's clock, rate
-/// and conversion cost again each time.
+const NO_FP32_PATH: &str = "validated gpu-tiled and systolic chips have a native fp32 path";
+
+/// A target with what its dtypes' GEMMs cost on the GPU model apart from
+/// their shapes resolved once: the same predictions as [`predict`], for
+/// callers that make millions on one target (`mlsim sweep`), without
+/// resolving a dtype's clock, rate, conversion cost, tiles, bandwidth
+/// shares and host floor again each time.
 #[derive(Debug, Clone)]
 pub struct Predictor<'t> {
     target: &'t Target<'t>,
-    gpu_rates: mlsim_quant::DtypeMap<gpu::PathRates>,
+    gpu: mlsim_quant::DtypeMap<GpuDtype<'t>>,
+}
+
+/// A dtype on a GPU target, resolved once.
+#[derive(Debug, Clone)]
+struct GpuDtype<'t> {
+    gemm: gpu::GemmPlan<'t>,
+    host_floor_s: f64,
 }
 
 impl<'t> Predictor<'t> {
-    /// `target`'s predictor (its rates resolved for every dtype it runs).
+    /// `target`'s predictor (every dtype it runs resolved).
     pub fn new(target: &'t Target<'t>) -> Self {
-        let mut gpu_rates = mlsim_quant::DtypeMap::new();
+        let mut resolved = mlsim_quant::DtypeMap::new();
         if target.model() == ChipModel::GpuTiled {
             for d in Dtype::ALL {
-                if let Some(p) = gpu::path_rates(target, d) {
-                    gpu_rates.insert(d, p);
+                if let Some(gemm) = gpu::GemmPlan::new(target, d) {
+                    let host_floor_s = target.host_floor_s(d);
+                    resolved.insert(d, GpuDtype { gemm, host_floor_s });
                 }
             }
         }
-        Self { target, gpu_rates }
+        Self {
+            target,
+            gpu: resolved,
+        }
     }
 
     /// The target.
@@ -224,10 +227,23 @@ impl<'t> Predictor<'t> {
     pub fn predict(&self, workload: &Workload) -> Prediction {
         let t = self.target;
         let dtype = workload.dtype;
-        match (t.model(), self.gpu_rates.get(dtype)) {
-            (ChipModel::GpuTiled, Some(rates)) => {
-                let bytes = workload.access_pattern().working_set_bytes;
-                predict_mlsim(t, &workload.op, dtype, workload.flops(), bytes, Some(rates))
+        match (&workload.op, self.gpu.get(dtype)) {
+            (&Op::MatMul { m, n, k }, Some(resolved)) => {
+                // One GEMM kernel: what `from_kernels` makes of it, without
+                // the list of an op's kernels.
+                let mut total = resolved.gemm.cost(m, n, k, 1).expect(NO_FP32_PATH);
+                let kernel_s = total.kernel_s();
+                let runtime_s = t.call_s_with_floor(resolved.host_floor_s, kernel_s);
+                total.tile_efficiency = 1f64.min(total.tile_efficiency);
+                // `predict`'s bytes: the access pattern's working set is the
+                // workload's bytes.
+                from_total(
+                    &total,
+                    kernel_s,
+                    runtime_s,
+                    workload.flops(),
+                    workload.bytes(),
+                )
             }
             _ => predict(t, workload),
         }
@@ -350,9 +366,20 @@ fn from_kernels(
     bytes: f64,
     kernels: &OpKernels,
 ) -> Prediction {
-    let total = kernels.total();
     let kernel_s: f64 = kernels.iter().map(KernelCost::kernel_s).sum();
     let runtime_s: f64 = kernels.iter().map(|k| call_s(t, dtype, k)).sum();
+    from_total(&kernels.total(), kernel_s, runtime_s, flops, bytes)
+}
+
+/// The prediction of kernels whose terms add up to `total`, that take
+/// `kernel_s` on the device and `runtime_s` as timed.
+fn from_total(
+    total: &KernelCost,
+    kernel_s: f64,
+    runtime_s: f64,
+    flops: f64,
+    bytes: f64,
+) -> Prediction {
     let runtime_ms = runtime_s * 1e3;
     let busy_s = kernel_s - total.floor_s;
     Prediction {

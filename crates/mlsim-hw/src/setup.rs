@@ -227,7 +227,14 @@ impl<'a> Target<'a> {
     ///   around it (`K <= h`); beyond that the calls queue and one costs the
     ///   host's whole loop, `F + h`, until the kernel is longer still.
     pub fn call_s(&self, dtype: Dtype, kernel_s: f64) -> f64 {
-        let floor = self.host_floor_s(dtype);
+        self.call_s_with_floor(self.host_floor_s(dtype), kernel_s)
+    }
+
+    /// [`Target::call_s`] given the host floor of the call's dtype
+    /// ([`Target::host_floor_s`]), for callers that resolve it once for
+    /// millions of calls.
+    #[inline]
+    pub fn call_s_with_floor(&self, floor: f64, kernel_s: f64) -> f64 {
         match self.timing {
             Timing::Kernel => kernel_s,
             Timing::BackToBack => (kernel_s + self.framework.gpu_gap_s).max(floor),

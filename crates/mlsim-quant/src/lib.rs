@@ -243,6 +243,7 @@ impl Dtype {
 
     /// Storage bytes per element, scales spread over their blocks: fp64 8,
     /// fp32 4, fp16 2, fp8 1, fp6 0.75, int4 0.5, MXFP4 0.53125.
+    #[inline]
     pub fn bytes_per_element(self) -> f64 {
         self.bits() / 8.0
     }

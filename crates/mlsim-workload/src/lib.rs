@@ -391,6 +391,7 @@ impl Workload {
     }
 
     /// Floating-point (or integer) operations, multiply-add counted as 2.
+    #[inline]
     pub fn flops(&self) -> f64 {
         match self.op {
             Op::MatMul { m, n, k } => 2.0 * f(m) * f(n) * f(k),
@@ -422,6 +423,7 @@ impl Workload {
     }
 
     /// Bytes moved, each operand read or written once.
+    #[inline]
     pub fn bytes(&self) -> f64 {
         let b = self.dtype.bytes_per_element();
         match self.op {
