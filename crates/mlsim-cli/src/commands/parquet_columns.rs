@@ -83,8 +83,17 @@ enum Values {
     Bool(Vec<bool>),
     /// Indices into the file's [`Dictionary`].
     Name(Vec<u32>),
-    /// A column the file leaves out (`--columns`): its values are dropped.
-    Dropped,
+}
+
+impl Values {
+    fn len(&self) -> usize {
+        match self {
+            Values::U64(v) => v.len(),
+            Values::F64(v) => v.len(),
+            Values::Bool(v) => v.len(),
+            Values::Name(v) => v.len(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -99,26 +108,15 @@ struct Column {
 #[derive(Debug, Clone)]
 pub(crate) struct Columns {
     columns: Vec<Column>,
-    /// The columns the file holds, in its order (indices into `columns`).
-    written: Vec<usize>,
     pub(crate) rows: usize,
 }
 
 impl Columns {
     pub(crate) fn new(specs: &[Spec]) -> Self {
-        Self::selecting(specs, &(0..specs.len()).collect::<Vec<_>>())
-    }
-
-    /// Rows filled with every column of `specs`, of which the file holds
-    /// `written` (indices into `specs`, in the file's order); the others'
-    /// values are dropped as rows are filled.
-    pub(crate) fn selecting(specs: &[Spec], written: &[usize]) -> Self {
         let columns = specs
             .iter()
-            .enumerate()
-            .map(|(i, s)| Column {
+            .map(|s| Column {
                 values: match s.kind {
-                    _ if !written.contains(&i) => Values::Dropped,
                     Kind::U64 => Values::U64(Vec::new()),
                     Kind::F64 => Values::F64(Vec::new()),
                     Kind::Bool => Values::Bool(Vec::new()),
@@ -127,11 +125,7 @@ impl Columns {
                 defined: Vec::new(),
             })
             .collect();
-        Self {
-            columns,
-            written: written.to_vec(),
-            rows: 0,
-        }
+        Self { columns, rows: 0 }
     }
 
     /// The rows of `other` after these (same columns).
@@ -143,7 +137,6 @@ impl Columns {
                 (Values::F64(a), Values::F64(b)) => a.extend(b),
                 (Values::Bool(a), Values::Bool(b)) => a.extend(b),
                 (Values::Name(a), Values::Name(b)) => a.extend(b),
-                (Values::Dropped, Values::Dropped) => {}
                 _ => unreachable!("columns of one schema"),
             }
         }
@@ -154,7 +147,6 @@ impl Columns {
     pub(crate) fn split_off_front(&mut self, rows: usize) -> Self {
         let mut front = Self {
             columns: Vec::with_capacity(self.columns.len()),
-            written: self.written.clone(),
             rows,
         };
         for c in &mut self.columns {
@@ -173,7 +165,6 @@ impl Columns {
                 Values::F64(v) => Values::F64(front_of(v, rows)),
                 Values::Bool(v) => Values::Bool(front_of(v, rows)),
                 Values::Name(v) => Values::Name(front_of(v, rows)),
-                Values::Dropped => Values::Dropped,
             };
             front.columns.push(Column { values, defined });
         }
@@ -181,12 +172,16 @@ impl Columns {
         front
     }
 
-    /// A row, filled column by column in [`specs`] order.
-    pub(crate) fn row(&mut self) -> Row<'_> {
-        self.rows += 1;
-        Row {
+    /// `rows` more rows, filled column by column in [`specs`] order (a
+    /// column's values for all of them at once: one dispatch on the column
+    /// per batch, not per value).
+    pub(crate) fn batch(&mut self, rows: usize) -> Batch<'_> {
+        self.rows += rows;
+        Batch {
             columns: &mut self.columns,
             next: 0,
+            rows,
+            total: self.rows,
         }
     }
 
@@ -211,7 +206,6 @@ impl Columns {
                 Values::F64(v) => v.clear(),
                 Values::Bool(v) => v.clear(),
                 Values::Name(v) => v.clear(),
-                Values::Dropped => {}
             }
         }
         self.rows = 0;
@@ -237,7 +231,7 @@ pub(crate) fn write_row_group<W: Write + Send>(
     };
     let descrs = file.schema_descr().columns().to_vec();
     let mut group = file.next_row_group()?;
-    for (&j, descr) in first.written.iter().zip(descrs) {
+    for (j, descr) in descrs.into_iter().enumerate() {
         if let Values::Name(_) = first.columns[j].values {
             let mut chunk = NameChunk::new(names, descr.max_def_level() > 0);
             for c in &chunks {
@@ -286,101 +280,148 @@ fn present<'a, T: Clone>(values: &'a [T], defined: Option<&[i16]>) -> Cow<'a, [T
     }
 }
 
-/// One row being filled: each call fills the next column.
-pub(crate) struct Row<'a> {
+/// Rows being added: each call fills the next column with one value per
+/// row of the batch.
+pub(crate) struct Batch<'a> {
     columns: &'a mut [Column],
     next: usize,
+    rows: usize,
+    /// Rows once the batch is filled.
+    total: usize,
 }
 
-impl Row<'_> {
-    /// The next column, a required one (no definition level).
-    #[inline]
-    fn column(&mut self) -> &mut Values {
-        let c = &mut self.columns[self.next];
+impl Batch<'_> {
+    /// The next column (its index and itself).
+    fn column(&mut self) -> (usize, &mut Column) {
+        let j = self.next;
         self.next += 1;
-        &mut c.values
+        (j, &mut self.columns[j])
     }
 
-    #[inline]
-    pub(crate) fn u64(&mut self, v: u64) {
-        match self.column() {
-            Values::U64(c) => c.push(v as i64),
-            Values::Dropped => {}
-            _ => unreachable!("column {} is not u64", self.next - 1),
-        }
+    /// The next column, a required one (no definition levels): `push`
+    /// extends its values, returning whether they have its type.
+    fn values<T, I: Iterator<Item = T>>(
+        &mut self,
+        values: impl IntoIterator<IntoIter = I>,
+        push: impl FnOnce(&mut Values, I) -> bool,
+    ) {
+        let (j, c) = self.column();
+        assert!(
+            push(&mut c.values, values.into_iter()),
+            "column {j} is of another type"
+        );
     }
 
-    #[inline]
-    pub(crate) fn f64(&mut self, v: f64) {
-        match self.column() {
-            Values::F64(c) => c.push(v),
-            Values::Dropped => {}
-            _ => unreachable!("column {} is not f64", self.next - 1),
-        }
+    pub(crate) fn u64s(&mut self, values: impl IntoIterator<Item = u64>) {
+        self.values(values, |c, v| match c {
+            Values::U64(c) => {
+                c.extend(v.map(|v| v as i64));
+                true
+            }
+            _ => false,
+        });
     }
 
-    /// A string column: the name's index in the file's [`Dictionary`].
-    #[inline]
-    pub(crate) fn name(&mut self, v: u32) {
-        match self.column() {
-            Values::Name(c) => c.push(v),
-            Values::Dropped => {}
-            _ => unreachable!("column {} is not a string", self.next - 1),
-        }
+    pub(crate) fn f64s(&mut self, values: impl IntoIterator<Item = f64>) {
+        self.values(values, |c, v| match c {
+            Values::F64(c) => {
+                c.extend(v);
+                true
+            }
+            _ => false,
+        });
     }
 
-    #[inline]
-    pub(crate) fn bool(&mut self, v: bool) {
-        match self.column() {
-            Values::Bool(c) => c.push(v),
-            Values::Dropped => {}
-            _ => unreachable!("column {} is not a bool", self.next - 1),
-        }
+    pub(crate) fn bools(&mut self, values: impl IntoIterator<Item = bool>) {
+        self.values(values, |c, v| match c {
+            Values::Bool(c) => {
+                c.extend(v);
+                true
+            }
+            _ => false,
+        });
+    }
+
+    /// A string column: each name's index in the file's [`Dictionary`].
+    pub(crate) fn names(&mut self, values: impl IntoIterator<Item = u32>) {
+        self.values(values, |c, v| match c {
+            Values::Name(c) => {
+                c.extend(v);
+                true
+            }
+            _ => false,
+        });
+    }
+
+    /// A nullable column: a non-finite number is null.
+    pub(crate) fn opt_f64s(&mut self, values: impl IntoIterator<Item = f64>) {
+        self.optional(values.into_iter().map(|v| v.is_finite().then_some(v)));
     }
 
     /// A nullable column: `None` is null.
-    #[inline]
-    fn opt<T>(&mut self, v: Option<T>, push: impl FnOnce(&mut Values, Option<T>)) {
-        let c = &mut self.columns[self.next];
-        self.next += 1;
-        if matches!(c.values, Values::Dropped) {
-            return;
+    pub(crate) fn opt_u64s(&mut self, values: impl IntoIterator<Item = Option<u64>>) {
+        self.optional(values);
+    }
+
+    /// A nullable string column: `None` is null.
+    pub(crate) fn opt_names(&mut self, values: impl IntoIterator<Item = Option<u32>>) {
+        self.optional(values);
+    }
+
+    fn optional<T: Nullable>(&mut self, values: impl IntoIterator<Item = Option<T>>) {
+        let rows = self.rows;
+        let (j, c) = self.column();
+        let before = c.defined.len();
+        for v in values {
+            c.defined.push(i16::from(v.is_some()));
+            assert!(T::push(&mut c.values, v), "column {j} is of another type");
         }
-        c.defined.push(i16::from(v.is_some()));
-        push(&mut c.values, v);
+        debug_assert_eq!(c.defined.len(), before + rows, "a value for every row");
     }
 
-    #[inline]
-    pub(crate) fn opt_f64(&mut self, v: f64) {
-        let v = v.is_finite().then_some(v);
-        self.opt(v, |c, v| match c {
-            Values::F64(c) => c.push(v.unwrap_or(0.0)),
-            Values::Dropped => {}
-            _ => unreachable!("not an f64 column"),
-        });
-    }
-
-    #[inline]
-    pub(crate) fn opt_u64(&mut self, v: Option<u64>) {
-        self.opt(v, |c, v| match c {
-            Values::U64(c) => c.push(v.map_or(0, |v| v as i64)),
-            Values::Dropped => {}
-            _ => unreachable!("not a u64 column"),
-        });
-    }
-
-    #[inline]
-    pub(crate) fn opt_name(&mut self, v: Option<u32>) {
-        self.opt(v, |c, v| match c {
-            Values::Name(c) => c.push(v.unwrap_or(0)),
-            Values::Dropped => {}
-            _ => unreachable!("not a string column"),
-        });
-    }
-
-    /// Every column filled once.
+    /// Every column filled once, with a value for every row.
     pub(crate) fn done(self) {
-        debug_assert_eq!(self.next, self.columns.len(), "a row fills every column");
+        debug_assert_eq!(self.next, self.columns.len(), "a batch fills every column");
+        debug_assert!(
+            self.columns.iter().all(|c| c.values.len() == self.total),
+            "a value for every row"
+        );
+    }
+}
+
+/// A value of a nullable column: pushed as itself, or as a placeholder
+/// when null. Returns whether the column has the value's type.
+trait Nullable: Sized {
+    fn push(values: &mut Values, v: Option<Self>) -> bool;
+}
+
+impl Nullable for f64 {
+    fn push(values: &mut Values, v: Option<Self>) -> bool {
+        match values {
+            Values::F64(c) => c.push(v.unwrap_or(0.0)),
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl Nullable for u64 {
+    fn push(values: &mut Values, v: Option<Self>) -> bool {
+        match values {
+            Values::U64(c) => c.push(v.map_or(0, |v| v as i64)),
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl Nullable for u32 {
+    fn push(values: &mut Values, v: Option<Self>) -> bool {
+        match values {
+            Values::Name(c) => c.push(v.unwrap_or(0)),
+            _ => return false,
+        }
+        true
     }
 }
 
@@ -500,11 +541,7 @@ fn read_row_group_unguarded(
         };
         columns.push(column);
     }
-    Ok(Columns {
-        written: (0..columns.len()).collect(),
-        columns,
-        rows,
-    })
+    Ok(Columns { columns, rows })
 }
 
 /// `rows` values of one column chunk, nulls expanded to the default value.

@@ -400,11 +400,11 @@ mod tests {
         let mut pieces = vec![Columns::new(&specs), Columns::new(&specs)];
         for r in 0..rows {
             let (a, b, c) = want(r);
-            let mut row = pieces[usize::from(r >= 1024)].row();
-            row.name(a);
-            row.name(b);
-            row.opt_name(c);
-            row.opt_name(None);
+            let mut row = pieces[usize::from(r >= 1024)].batch(1);
+            row.names([a]);
+            row.names([b]);
+            row.opt_names([c]);
+            row.opt_names([None]);
             row.done();
         }
         let path = write_file("names", &specs, &pieces, &names);
@@ -438,11 +438,9 @@ mod tests {
         // 9-bit indices: all ones (511) is past the dictionary's end.
         let many = three_hundred_names(&mut names);
         let mut rows = Columns::new(&specs);
-        for r in 0..2048 {
-            let mut row = rows.row();
-            row.name(many[(r * 7) % 300]);
-            row.done();
-        }
+        let mut batch = rows.batch(2048);
+        batch.names((0..2048).map(|r| many[(r * 7) % 300]));
+        batch.done();
         let path = write_file("damaged", &specs, &[rows], &names);
         // Set the second half of the data page's indices to all ones.
         let (start, len) = {

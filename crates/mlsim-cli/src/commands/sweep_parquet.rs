@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mlsim_calibrate::shards::PartHeader;
-use mlsim_engine::{ModelDetail, Prediction};
+use mlsim_engine::{CpuDetail, ModelDetail, OriginalDetail, Prediction, SystolicDetail};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -32,7 +32,7 @@ use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
 
 use super::parquet_columns::{
-    Columns, Dictionary, Kind, Row, Spec, read_row_group, schema, specs_of, write_row_group,
+    Columns, Dictionary, Kind, Spec, read_row_group, schema, specs_of, write_row_group,
 };
 
 /// Grid points per row group (and per parallel batch of predictions).
@@ -41,69 +41,125 @@ pub const ROW_GROUP: u64 = 1 << 16;
 /// Grid points predicted and filled by one task.
 const PIECE: u64 = 1 << 11; // whole runs of the encoder's 1024 rows
 
+/// Grid points predicted before their columns are filled (their
+/// predictions held in the core's cache meanwhile).
+const BATCH: u64 = 1 << 8;
+
 /// The key of a part's slice in the file's key-value metadata.
 pub const SHARD_KEY: &str = "mlsim.sweep.shard";
 
+/// Where a sweep column's value comes from.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    M,
+    N,
+    K,
+    Workload,
+    Op,
+    Hardware,
+    Stack,
+    Framework,
+    Timing,
+    Dtype,
+    Native,
+    Flops,
+    Bytes,
+    ArithmeticIntensity,
+    RuntimeMs,
+    Model,
+    ComputeMs,
+    MemoryMs,
+    /// The memory time at the sweep's `i`-th level (of [`memory_levels`]).
+    LevelMs(usize),
+    LaunchMs,
+    KernelMs,
+    KernelFloorMs,
+    ConversionMs,
+    DramBytes,
+    ComputeUtilization,
+    AchievedTflops,
+    EffectiveTflops,
+    TilingEfficiency,
+    HitRate,
+    ServingLevel,
+    Bottleneck,
+    ComputeCycles,
+    MemoryStallCycles,
+    ExposedStallCycles,
+    AvgLatencyCycles,
+    Waves,
+    SplitK,
+    Threads,
+    BlockM,
+    BlockN,
+    BlockK,
+    Passes,
+    Rounds,
+}
+
 /// The columns of a sweep whose chips name `levels` (every chip's memory
-/// levels, in order of first appearance).
-fn specs(levels: &[String]) -> Vec<Spec> {
+/// levels, in order of first appearance), each with where its value comes
+/// from: one list, so that a column's type and its value cannot drift.
+fn columns(levels: &[String]) -> Vec<(Spec, Field)> {
+    use Field as F;
     use Kind::{Bool, F64, Str, U64};
-    let col = |name: &str, kind, nullable| Spec {
-        name: name.to_string(),
-        kind,
-        nullable,
+    let col = |name: &str, kind, nullable, field| {
+        let spec = Spec {
+            name: name.to_string(),
+            kind,
+            nullable,
+        };
+        (spec, field)
     };
     let mut s = vec![
-        col("m", U64, false),
-        col("n", U64, false),
-        col("k", U64, false),
+        col("m", U64, false, F::M),
+        col("n", U64, false, F::N),
+        col("k", U64, false, F::K),
+        col("workload", Str, false, F::Workload),
+        col("op", Str, false, F::Op),
+        col("hardware", Str, false, F::Hardware),
+        col("stack", Str, false, F::Stack),
+        col("framework", Str, false, F::Framework),
+        col("timing", Str, true, F::Timing),
+        col("dtype", Str, false, F::Dtype),
+        col("native", Bool, false, F::Native),
+        col("flops", F64, false, F::Flops),
+        col("bytes", F64, false, F::Bytes),
+        col("arithmetic_intensity", F64, false, F::ArithmeticIntensity),
+        col("runtime_ms", F64, false, F::RuntimeMs),
+        col("model", Str, false, F::Model),
+        col("compute_ms", F64, false, F::ComputeMs),
+        col("memory_ms", F64, false, F::MemoryMs),
     ];
-    for name in ["workload", "op", "hardware", "stack", "framework"] {
-        s.push(col(name, Str, false));
+    for (i, level) in levels.iter().enumerate() {
+        s.push(col(&format!("memory_ms_{level}"), F64, true, F::LevelMs(i)));
     }
-    s.push(col("timing", Str, true));
-    s.push(col("dtype", Str, false));
-    s.push(col("native", Bool, false));
-    for name in ["flops", "bytes", "arithmetic_intensity", "runtime_ms"] {
-        s.push(col(name, F64, false));
-    }
-    s.push(col("model", Str, false));
-    s.push(col("compute_ms", F64, false));
-    s.push(col("memory_ms", F64, false));
-    for level in levels {
-        s.push(col(&format!("memory_ms_{level}"), F64, true));
-    }
-    for name in [
-        "launch_ms",
-        "kernel_ms",
-        "kernel_floor_ms",
-        "conversion_ms",
-        "dram_bytes",
-        "compute_utilization",
-        "achieved_tflops",
-        "effective_tflops",
-        "tiling_efficiency",
-        "hit_rate",
-    ] {
-        s.push(col(name, F64, false));
-    }
-    s.push(col("serving_level", Str, true));
-    s.push(col("bottleneck", Str, false));
-    for name in [
-        "compute_cycles",
-        "memory_stall_cycles",
-        "exposed_stall_cycles",
-        "avg_latency_cycles",
-        "waves",
-    ] {
-        s.push(col(name, F64, true));
-    }
-    for name in ["split_k", "threads", "block_m", "block_n", "block_k"] {
-        s.push(col(name, U64, true));
-    }
-    for name in ["passes", "rounds"] {
-        s.push(col(name, F64, true));
-    }
+    s.extend([
+        col("launch_ms", F64, false, F::LaunchMs),
+        col("kernel_ms", F64, false, F::KernelMs),
+        col("kernel_floor_ms", F64, false, F::KernelFloorMs),
+        col("conversion_ms", F64, false, F::ConversionMs),
+        col("dram_bytes", F64, false, F::DramBytes),
+        col("compute_utilization", F64, false, F::ComputeUtilization),
+        col("achieved_tflops", F64, false, F::AchievedTflops),
+        col("effective_tflops", F64, false, F::EffectiveTflops),
+        col("tiling_efficiency", F64, false, F::TilingEfficiency),
+        col("hit_rate", F64, false, F::HitRate),
+        col("serving_level", Str, true, F::ServingLevel),
+        col("bottleneck", Str, false, F::Bottleneck),
+        col("compute_cycles", F64, true, F::ComputeCycles),
+        col("memory_stall_cycles", F64, true, F::MemoryStallCycles),
+        col("exposed_stall_cycles", F64, true, F::ExposedStallCycles),
+        col("avg_latency_cycles", F64, true, F::AvgLatencyCycles),
+        col("waves", F64, true, F::Waves),
+        col("split_k", U64, true, F::SplitK),
+        col("threads", U64, true, F::Threads),
+        col("block_m", U64, true, F::BlockM),
+        col("block_n", U64, true, F::BlockN),
+        col("block_k", U64, true, F::BlockK),
+        col("passes", F64, true, F::Passes),
+        col("rounds", F64, true, F::Rounds),
+    ]);
     s
 }
 
@@ -225,93 +281,110 @@ impl Names {
         }
     }
 
-    /// Fill one row: grid point (setup `si`, workload `wi`) predicted `p`.
-    fn fill(&self, row: &mut Row<'_>, si: usize, wi: usize, p: &Prediction) {
-        let (s, w) = (&self.setups[si], &self.workloads[wi]);
-        let (m, n, k) = w.shape;
-        row.u64(m);
-        row.u64(n);
-        row.u64(k);
-        row.name(w.name);
-        row.name(w.op);
-        row.name(s.hardware);
-        row.name(s.stack);
-        row.name(s.framework);
-        row.opt_name(s.timing);
-        row.name(w.dtype);
-        row.bool(p.native);
-        row.f64(p.flops);
-        row.f64(p.bytes);
-        row.f64(p.arithmetic_intensity);
-        row.f64(p.runtime_ms);
-        row.name(
-            self.models[match p.detail {
-                ModelDetail::Original(_) => 0,
-                ModelDetail::GpuTiled(_) => 1,
-                ModelDetail::CpuBlocked(_) => 2,
-                ModelDetail::Systolic(_) => 3,
-            }],
-        );
-        row.f64(p.compute_ms);
-        row.f64(p.memory_ms);
-        let by_level = p.level_memory_ms.as_slice();
-        for i in &s.level_of {
-            row.opt_f64(i.map_or(f64::NAN, |i| by_level[i]));
-        }
-        for v in [
-            p.launch_ms,
-            p.kernel_ms,
-            p.kernel_floor_ms,
-            p.conversion_ms,
-            p.dram_bytes,
-            p.compute_utilization,
-            p.achieved_tflops,
-            p.effective_tflops,
-            p.tiling_efficiency,
-            p.hit_rate,
-        ] {
-            row.f64(v);
-        }
-        row.opt_name(p.serving_level_index.map(|i| s.level_names[i]));
-        row.name(self.bounds[usize::from(p.bottleneck == mlsim_roofline::Bound::Compute)]);
-        let (mut floats, mut counts) = ([f64::NAN; 7], [None; 5]);
-        match p.detail {
-            ModelDetail::Original(o) => {
-                floats[..4].copy_from_slice(&[
-                    o.compute_cycles,
-                    o.memory_stall_cycles,
-                    o.exposed_stall_cycles,
-                    o.avg_latency_cycles,
-                ]);
+    /// Add `points` (grid points: setup index, workload index, prediction)
+    /// to `columns`, the chosen `fields` only (`--columns`), a column at a
+    /// time.
+    fn fill(&self, fields: &[Field], columns: &mut Columns, points: &[Point]) {
+        use Field as F;
+        let setup = |&(si, _, _): &Point| &self.setups[si];
+        let workload = |&(_, wi, _): &Point| &self.workloads[wi];
+        let mut batch = columns.batch(points.len());
+        let all = points.iter();
+        // A number every model gives, a term of one chip model (null for
+        // the others).
+        let number = |term: fn(&Prediction) -> f64| all.clone().map(move |(_, _, p)| term(p));
+        let original = |term: fn(&OriginalDetail) -> f64| {
+            all.clone().map(move |(_, _, p)| match &p.detail {
+                ModelDetail::Original(o) => term(o),
+                _ => f64::NAN,
+            })
+        };
+        let blocked = |term: fn(&CpuDetail) -> u64| {
+            all.clone().map(move |(_, _, p)| match &p.detail {
+                ModelDetail::CpuBlocked(c) => Some(term(c)),
+                _ => None,
+            })
+        };
+        let systolic = |term: fn(&SystolicDetail) -> f64| {
+            all.clone().map(move |(_, _, p)| match &p.detail {
+                ModelDetail::Systolic(s) => term(s),
+                _ => f64::NAN,
+            })
+        };
+        for field in fields {
+            match *field {
+                F::M => batch.u64s(all.clone().map(|q| workload(q).shape.0)),
+                F::N => batch.u64s(all.clone().map(|q| workload(q).shape.1)),
+                F::K => batch.u64s(all.clone().map(|q| workload(q).shape.2)),
+                F::Workload => batch.names(all.clone().map(|q| workload(q).name)),
+                F::Op => batch.names(all.clone().map(|q| workload(q).op)),
+                F::Hardware => batch.names(all.clone().map(|q| setup(q).hardware)),
+                F::Stack => batch.names(all.clone().map(|q| setup(q).stack)),
+                F::Framework => batch.names(all.clone().map(|q| setup(q).framework)),
+                F::Timing => batch.opt_names(all.clone().map(|q| setup(q).timing)),
+                F::Dtype => batch.names(all.clone().map(|q| workload(q).dtype)),
+                F::Native => batch.bools(all.clone().map(|(_, _, p)| p.native)),
+                F::Flops => batch.f64s(number(|p| p.flops)),
+                F::Bytes => batch.f64s(number(|p| p.bytes)),
+                F::ArithmeticIntensity => batch.f64s(number(|p| p.arithmetic_intensity)),
+                F::RuntimeMs => batch.f64s(number(|p| p.runtime_ms)),
+                F::Model => batch.names(all.clone().map(|(_, _, p)| {
+                    self.models[match p.detail {
+                        ModelDetail::Original(_) => 0,
+                        ModelDetail::GpuTiled(_) => 1,
+                        ModelDetail::CpuBlocked(_) => 2,
+                        ModelDetail::Systolic(_) => 3,
+                    }]
+                })),
+                F::ComputeMs => batch.f64s(number(|p| p.compute_ms)),
+                F::MemoryMs => batch.f64s(number(|p| p.memory_ms)),
+                F::LevelMs(i) => batch.opt_f64s(all.clone().map(|q| {
+                    setup(q).level_of[i].map_or(f64::NAN, |l| q.2.level_memory_ms.as_slice()[l])
+                })),
+                F::LaunchMs => batch.f64s(number(|p| p.launch_ms)),
+                F::KernelMs => batch.f64s(number(|p| p.kernel_ms)),
+                F::KernelFloorMs => batch.f64s(number(|p| p.kernel_floor_ms)),
+                F::ConversionMs => batch.f64s(number(|p| p.conversion_ms)),
+                F::DramBytes => batch.f64s(number(|p| p.dram_bytes)),
+                F::ComputeUtilization => batch.f64s(number(|p| p.compute_utilization)),
+                F::AchievedTflops => batch.f64s(number(|p| p.achieved_tflops)),
+                F::EffectiveTflops => batch.f64s(number(|p| p.effective_tflops)),
+                F::TilingEfficiency => batch.f64s(number(|p| p.tiling_efficiency)),
+                F::HitRate => batch.f64s(number(|p| p.hit_rate)),
+                F::ServingLevel => batch.opt_names(
+                    all.clone()
+                        .map(|q| q.2.serving_level_index.map(|i| setup(q).level_names[i])),
+                ),
+                F::Bottleneck => batch.names(all.clone().map(|(_, _, p)| {
+                    self.bounds[usize::from(p.bottleneck == mlsim_roofline::Bound::Compute)]
+                })),
+                F::ComputeCycles => batch.opt_f64s(original(|o| o.compute_cycles)),
+                F::MemoryStallCycles => batch.opt_f64s(original(|o| o.memory_stall_cycles)),
+                F::ExposedStallCycles => batch.opt_f64s(original(|o| o.exposed_stall_cycles)),
+                F::AvgLatencyCycles => batch.opt_f64s(original(|o| o.avg_latency_cycles)),
+                F::Waves => batch.opt_f64s(all.clone().map(|(_, _, p)| match &p.detail {
+                    ModelDetail::GpuTiled(g) => g.waves,
+                    _ => f64::NAN,
+                })),
+                F::SplitK => batch.opt_u64s(all.clone().map(|(_, _, p)| match &p.detail {
+                    ModelDetail::GpuTiled(g) => Some(u64::from(g.split_k)),
+                    _ => None,
+                })),
+                F::Threads => batch.opt_u64s(blocked(|c| u64::from(c.threads))),
+                F::BlockM => batch.opt_u64s(blocked(|c| c.block_m)),
+                F::BlockN => batch.opt_u64s(blocked(|c| c.block_n)),
+                F::BlockK => batch.opt_u64s(blocked(|c| c.block_k)),
+                F::Passes => batch.opt_f64s(systolic(|s| s.passes)),
+                F::Rounds => batch.opt_f64s(systolic(|s| s.rounds)),
             }
-            ModelDetail::GpuTiled(g) => {
-                floats[4] = g.waves;
-                counts[0] = Some(u64::from(g.split_k));
-            }
-            ModelDetail::CpuBlocked(c) => {
-                counts[1..].copy_from_slice(&[
-                    Some(u64::from(c.threads)),
-                    Some(c.block_m),
-                    Some(c.block_n),
-                    Some(c.block_k),
-                ]);
-            }
-            ModelDetail::Systolic(s) => {
-                floats[5] = s.passes;
-                floats[6] = s.rounds;
-            }
         }
-        for v in &floats[..5] {
-            row.opt_f64(*v);
-        }
-        for v in counts {
-            row.opt_u64(v);
-        }
-        for v in &floats[5..] {
-            row.opt_f64(*v);
-        }
+        batch.done();
     }
 }
+
+/// A grid point predicted: its setup's index, its workload's, the
+/// prediction.
+type Point = (usize, usize, Prediction);
 
 /// The number columns plain, with chunk statistics for readers that filter
 /// (the names' dictionary pages are written by hand, `parquet_names.rs`).
@@ -344,9 +417,9 @@ fn io(e: parquet::errors::ParquetError) -> std::io::Error {
 /// The names of the columns a sweep of `grid` writes as Parquet, in order
 /// (what `--columns` chooses from).
 pub(super) fn column_names(grid: &super::sweep::Grid<'_>) -> Vec<String> {
-    specs(&memory_levels(grid))
+    columns(&memory_levels(grid))
         .into_iter()
-        .map(|s| s.name)
+        .map(|(s, _)| s.name)
         .collect()
 }
 
@@ -363,27 +436,30 @@ pub(super) fn write(
     end: u64,
 ) -> std::io::Result<()> {
     let names = Names::new(grid);
-    let all = specs(&names.levels);
-    let every: Vec<usize> = (0..all.len()).collect();
-    let written = selected.unwrap_or(&every);
-    let specs: Vec<Spec> = written.iter().map(|&i| all[i].clone()).collect();
+    let all = columns(&names.levels);
+    let (specs, fields): (Vec<Spec>, Vec<Field>) = match selected {
+        Some(chosen) => chosen.iter().map(|&i| all[i].clone()).unzip(),
+        None => all.into_iter().unzip(),
+    };
     let mut file = SerializedFileWriter::new(out, schema(&specs).map_err(io)?, properties(part))
         .map_err(io)?;
     // Two sets of pieces: one row group is encoded (on this thread) while
     // the next is predicted (on the others); the memory is reused.
     let pieces_per_group = ROW_GROUP.div_ceil(PIECE) as usize;
-    let new_set = || vec![Columns::selecting(&all, written); pieces_per_group];
+    let new_set = || vec![Columns::new(&specs); pieces_per_group];
     let (mut ready, mut next) = (new_set(), new_set());
     let fill = |set: &mut Vec<Columns>, from: u64| {
         let to = end.min((from / ROW_GROUP + 1) * ROW_GROUP);
         set.par_iter_mut().enumerate().for_each(|(j, c)| {
             c.clear();
             let a = from + j as u64 * PIECE;
-            for i in a..(a + PIECE).min(to) {
-                let (si, wi, p) = grid.predict(i);
-                let mut row = c.row();
-                names.fill(&mut row, si, wi, &p);
-                row.done();
+            let b = (a + PIECE).min(to);
+            // Predicted a batch at a time, then written column by column.
+            let mut points = Vec::with_capacity(BATCH as usize);
+            for start in (a..b).step_by(BATCH as usize) {
+                points.clear();
+                points.extend((start..b.min(start + BATCH)).map(|i| grid.predict(i)));
+                names.fill(&fields, c, &points);
             }
         });
         to
