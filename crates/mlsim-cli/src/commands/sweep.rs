@@ -132,18 +132,30 @@ pub fn run(args: &SweepArgs) -> CmdResult {
             });
         }
     }
-    // One setup per chip and stack, chip outermost.
-    let mut setups = Vec::new();
-    for hw in &args.hw {
-        if args.stacks.is_empty() {
-            setups.push(args.setup.load(hw)?);
-        }
-        for stack in &args.stacks {
-            let mut with = args.setup.clone();
-            with.stack = Some(stack.clone());
-            setups.push(with.load(hw)?);
-        }
-    }
+    // One setup per chip and stack, chip outermost (loaded in parallel;
+    // the first error in that order is the one reported).
+    let setups: Vec<mlsim_hw::Setup> = args
+        .hw
+        .par_iter()
+        .map(|hw| {
+            if args.stacks.is_empty() {
+                return Ok(vec![args.setup.load(hw)?]);
+            }
+            args.stacks
+                .iter()
+                .map(|stack| {
+                    let mut with = args.setup.clone();
+                    with.stack = Some(stack.clone());
+                    with.load(hw)
+                })
+                .collect()
+        })
+        .collect::<Vec<Result<Vec<_>, Failure>>>()
+        .into_iter()
+        .collect::<Result<Vec<Vec<_>>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     let mut shapes: Vec<(u64, u64, u64)> = args.sizes.iter().map(|&n| (n, n, n)).collect();
     for s in &args.shapes {
         shapes.push(parse_shape(s)?);
@@ -164,19 +176,29 @@ pub fn run(args: &SweepArgs) -> CmdResult {
             })?;
         }
     }
-    let mut workloads = Vec::new();
-    for &(m, n, k) in &shapes {
-        // Formatted once per shape: a sweep can have millions.
-        let name = format!("MatMul {m}x{n}x{k}");
-        for &d in &args.dtypes {
-            let w =
-                Workload::new(name.clone(), Op::MatMul { m, n, k }, d).map_err(|e| Failure {
-                    code: 2,
-                    error: anyhow::anyhow!("invalid shape {m}x{n}x{k}: {e}"),
-                })?;
-            workloads.push(w);
-        }
-    }
+    // Shape by shape, each dtype's workload (built in parallel: a sweep can
+    // have millions; the first error in order is the one reported).
+    let workloads: Vec<Workload> = shapes
+        .par_iter()
+        .map(|&(m, n, k)| {
+            // Formatted once per shape.
+            let name = format!("MatMul {m}x{n}x{k}");
+            args.dtypes
+                .iter()
+                .map(|&d| {
+                    Workload::new(name.clone(), Op::MatMul { m, n, k }, d).map_err(|e| Failure {
+                        code: 2,
+                        error: anyhow::anyhow!("invalid shape {m}x{n}x{k}: {e}"),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Vec<Result<Vec<_>, Failure>>>()
+        .into_iter()
+        .collect::<Result<Vec<Vec<_>>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     // The grid, in order: (setup, workload) by flat index.
     let total = (setups.len() * workloads.len()) as u64;
     let (start, end) = args.shard.map_or((0, total), |s| s.range(total));

@@ -204,6 +204,54 @@ fn bad_shape_and_empty_sweep() {
     insta::assert_snapshot!("empty_sweep", stderr(&o));
 }
 
+/// Chips and shapes are loaded in parallel; with several bad ones, the
+/// error reported is the first in the order given, whatever the threads
+/// (the bad shapes sit either side of the middle, where a second thread
+/// starts).
+#[test]
+fn a_sweep_reports_its_first_bad_chip_and_shape() {
+    let mut shapes: Vec<String> = (1..=2000).map(|n| format!("{n}x{n}x{n}")).collect();
+    shapes[999] = "7x0x7".into();
+    shapes[1000] = "0x7x7".into();
+    let mut shape_args = vec!["sweep", "--hw", "t4"];
+    for s in &shapes {
+        shape_args.extend(["--shapes", s.as_str()]);
+    }
+    for threads in ["1", "2", "7"] {
+        let run = |args: &[&str]| {
+            let o = std::process::Command::new(env!("CARGO_BIN_EXE_mlsim"))
+                .args(args)
+                .env("RAYON_NUM_THREADS", threads)
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(2));
+            stderr(&o)
+        };
+        let e = run(&[
+            "sweep",
+            "--hw",
+            "t4",
+            "--hw",
+            "no-such-chip-a",
+            "--hw",
+            "h200",
+            "--hw",
+            "no-such-chip-b",
+            "--sizes",
+            "64",
+        ]);
+        assert!(
+            e.starts_with("error: unknown name `no-such-chip-a`"),
+            "{threads}: {e}"
+        );
+        let e = run(&shape_args);
+        assert!(
+            e.starts_with("error: invalid shape 7x0x7:"),
+            "{threads}: {e}"
+        );
+    }
+}
+
 #[test]
 fn huge_shape_is_refused_not_wrapped() {
     let o = mlsim(&[
