@@ -69,10 +69,11 @@ impl Point {
     }
 }
 
-/// Predict every measurement on its target.
+/// Predict every measurement on its target (in parallel, in the
+/// measurements' order).
 pub fn points(rows: &RowTargets, measurements: &[Measurement]) -> Vec<Point> {
     measurements
-        .iter()
+        .par_iter()
         .map(|r| {
             let t = rows.target(r);
             let predicted_ms = predict_row(&t, r);
