@@ -68,6 +68,17 @@ fn one_matmul_prediction_gpu_model(bencher: divan::Bencher) {
     });
 }
 
+/// The same prediction through a [`mlsim_engine::Predictor`] (what `mlsim
+/// sweep` uses: the dtype's GEMM plan and host floor resolved once).
+#[divan::bench]
+fn one_matmul_prediction_gpu_model_predictor(bencher: divan::Bencher) {
+    let setup = mlsim_hw::Setup::load("h100-sxm5", &Default::default()).unwrap();
+    let chip = setup.target();
+    let predictor = mlsim_engine::Predictor::new(&chip);
+    let w = Workload::new("mm", Op::matmul(1024, 1024, 1024), Dtype::Fp16).unwrap();
+    bencher.bench(|| divan::black_box(&predictor).predict(divan::black_box(&w)));
+}
+
 /// 10,000 serving configurations of Llama-3-70B on an HGX H100 node
 /// (schemes x tensor/pipeline splits x batches x prompt lengths), each a
 /// prefill and a decode step of the sharded model plus its collectives
