@@ -298,59 +298,45 @@ impl Batch<'_> {
         (j, &mut self.columns[j])
     }
 
-    /// The next column, a required one (no definition levels): `push`
-    /// extends its values, returning whether they have its type.
-    fn values<T, I: Iterator<Item = T>>(
-        &mut self,
-        values: impl IntoIterator<IntoIter = I>,
-        push: impl FnOnce(&mut Values, I) -> bool,
-    ) {
+    /// The next column, a required one (no definition levels).
+    fn required<T: Cell>(&mut self, values: impl IntoIterator<Item = T>) {
         let (j, c) = self.column();
-        assert!(
-            push(&mut c.values, values.into_iter()),
-            "column {j} is of another type"
-        );
+        let Some(column) = T::values(&mut c.values) else {
+            panic!("column {j} is of another type")
+        };
+        column.extend(values.into_iter().map(T::stored));
+    }
+
+    /// The next column, a nullable one: `None` is null.
+    fn optional<T: Cell>(&mut self, values: impl IntoIterator<Item = Option<T>>) {
+        let rows = self.rows;
+        let (j, c) = self.column();
+        let Some(column) = T::values(&mut c.values) else {
+            panic!("column {j} is of another type")
+        };
+        let before = c.defined.len();
+        for v in values {
+            c.defined.push(i16::from(v.is_some()));
+            column.push(v.map_or(T::NULL, T::stored));
+        }
+        debug_assert_eq!(c.defined.len(), before + rows, "a value for every row");
     }
 
     pub(crate) fn u64s(&mut self, values: impl IntoIterator<Item = u64>) {
-        self.values(values, |c, v| match c {
-            Values::U64(c) => {
-                c.extend(v.map(|v| v as i64));
-                true
-            }
-            _ => false,
-        });
+        self.required(values);
     }
 
     pub(crate) fn f64s(&mut self, values: impl IntoIterator<Item = f64>) {
-        self.values(values, |c, v| match c {
-            Values::F64(c) => {
-                c.extend(v);
-                true
-            }
-            _ => false,
-        });
+        self.required(values);
     }
 
     pub(crate) fn bools(&mut self, values: impl IntoIterator<Item = bool>) {
-        self.values(values, |c, v| match c {
-            Values::Bool(c) => {
-                c.extend(v);
-                true
-            }
-            _ => false,
-        });
+        self.required(values);
     }
 
     /// A string column: each name's index in the file's [`Dictionary`].
     pub(crate) fn names(&mut self, values: impl IntoIterator<Item = u32>) {
-        self.values(values, |c, v| match c {
-            Values::Name(c) => {
-                c.extend(v);
-                true
-            }
-            _ => false,
-        });
+        self.required(values);
     }
 
     /// A nullable column: a non-finite number is null.
@@ -368,17 +354,6 @@ impl Batch<'_> {
         self.optional(values);
     }
 
-    fn optional<T: Nullable>(&mut self, values: impl IntoIterator<Item = Option<T>>) {
-        let rows = self.rows;
-        let (j, c) = self.column();
-        let before = c.defined.len();
-        for v in values {
-            c.defined.push(i16::from(v.is_some()));
-            assert!(T::push(&mut c.values, v), "column {j} is of another type");
-        }
-        debug_assert_eq!(c.defined.len(), before + rows, "a value for every row");
-    }
-
     /// Every column filled once, with a value for every row.
     pub(crate) fn done(self) {
         debug_assert_eq!(self.next, self.columns.len(), "a batch fills every column");
@@ -389,41 +364,41 @@ impl Batch<'_> {
     }
 }
 
-/// A value of a nullable column: pushed as itself, or as a placeholder
-/// when null. Returns whether the column has the value's type.
-trait Nullable: Sized {
-    fn push(values: &mut Values, v: Option<Self>) -> bool;
+/// A value of one column type: the buffer its column keeps it in, as it is
+/// kept there, and the placeholder a null leaves.
+trait Cell: Sized {
+    type Stored;
+    const NULL: Self::Stored;
+    fn stored(self) -> Self::Stored;
+    /// The column's buffer, `None` if the column has another type.
+    fn values(values: &mut Values) -> Option<&mut Vec<Self::Stored>>;
 }
 
-impl Nullable for f64 {
-    fn push(values: &mut Values, v: Option<Self>) -> bool {
-        match values {
-            Values::F64(c) => c.push(v.unwrap_or(0.0)),
-            _ => return false,
+/// [`Cell`] for `$t`, kept in `Values::$variant` as `$stored`.
+macro_rules! cell {
+    ($t:ty, $variant:ident, $stored:ty, $null:expr, |$v:ident| $store:expr) => {
+        impl Cell for $t {
+            type Stored = $stored;
+            const NULL: $stored = $null;
+            fn stored(self) -> $stored {
+                let $v = self;
+                $store
+            }
+            fn values(values: &mut Values) -> Option<&mut Vec<$stored>> {
+                match values {
+                    Values::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
         }
-        true
-    }
+    };
 }
 
-impl Nullable for u64 {
-    fn push(values: &mut Values, v: Option<Self>) -> bool {
-        match values {
-            Values::U64(c) => c.push(v.map_or(0, |v| v as i64)),
-            _ => return false,
-        }
-        true
-    }
-}
-
-impl Nullable for u32 {
-    fn push(values: &mut Values, v: Option<Self>) -> bool {
-        match values {
-            Values::Name(c) => c.push(v.unwrap_or(0)),
-            _ => return false,
-        }
-        true
-    }
-}
+cell!(u64, U64, i64, 0, |v| v as i64);
+cell!(f64, F64, f64, 0.0, |v| v);
+cell!(bool, Bool, bool, false, |v| v);
+// A name: its index in the file's [`Dictionary`].
+cell!(u32, Name, u32, 0, |v| v);
 
 /// The column specs of a file written by [`write_row_group`]s.
 pub(crate) fn specs_of(reader: &SerializedFileReader<File>) -> Result<Vec<Spec>, String> {

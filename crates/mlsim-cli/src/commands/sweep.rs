@@ -132,30 +132,20 @@ pub fn run(args: &SweepArgs) -> CmdResult {
             });
         }
     }
-    // One setup per chip and stack, chip outermost (loaded in parallel;
-    // the first error in that order is the one reported).
-    let setups: Vec<mlsim_hw::Setup> = args
-        .hw
-        .par_iter()
-        .map(|hw| {
-            if args.stacks.is_empty() {
-                return Ok(vec![args.setup.load(hw)?]);
-            }
-            args.stacks
-                .iter()
-                .map(|stack| {
-                    let mut with = args.setup.clone();
-                    with.stack = Some(stack.clone());
-                    with.load(hw)
-                })
-                .collect()
-        })
-        .collect::<Vec<Result<Vec<_>, Failure>>>()
-        .into_iter()
-        .collect::<Result<Vec<Vec<_>>, _>>()?
-        .into_iter()
-        .flatten()
-        .collect();
+    // One setup per chip and stack, chip outermost.
+    let setups: Vec<mlsim_hw::Setup> = in_order(&args.hw, |hw| {
+        if args.stacks.is_empty() {
+            return Ok(vec![args.setup.load(hw)?]);
+        }
+        args.stacks
+            .iter()
+            .map(|stack| {
+                let mut with = args.setup.clone();
+                with.stack = Some(stack.clone());
+                with.load(hw)
+            })
+            .collect()
+    })?;
     let mut shapes: Vec<(u64, u64, u64)> = args.sizes.iter().map(|&n| (n, n, n)).collect();
     for s in &args.shapes {
         shapes.push(parse_shape(s)?);
@@ -176,29 +166,20 @@ pub fn run(args: &SweepArgs) -> CmdResult {
             })?;
         }
     }
-    // Shape by shape, each dtype's workload (built in parallel: a sweep can
-    // have millions; the first error in order is the one reported).
-    let workloads: Vec<Workload> = shapes
-        .par_iter()
-        .map(|&(m, n, k)| {
-            // Formatted once per shape.
-            let name = format!("MatMul {m}x{n}x{k}");
-            args.dtypes
-                .iter()
-                .map(|&d| {
-                    Workload::new(name.clone(), Op::MatMul { m, n, k }, d).map_err(|e| Failure {
-                        code: 2,
-                        error: anyhow::anyhow!("invalid shape {m}x{n}x{k}: {e}"),
-                    })
+    // Shape by shape, each dtype's workload (a sweep can have millions).
+    let workloads: Vec<Workload> = in_order(&shapes, |&(m, n, k)| {
+        // Formatted once per shape.
+        let name = format!("MatMul {m}x{n}x{k}");
+        args.dtypes
+            .iter()
+            .map(|&d| {
+                Workload::new(name.clone(), Op::MatMul { m, n, k }, d).map_err(|e| Failure {
+                    code: 2,
+                    error: anyhow::anyhow!("invalid shape {m}x{n}x{k}: {e}"),
                 })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .collect::<Vec<Result<Vec<_>, Failure>>>()
-        .into_iter()
-        .collect::<Result<Vec<Vec<_>>, _>>()?
-        .into_iter()
-        .flatten()
-        .collect();
+            })
+            .collect()
+    })?;
     // The grid, in order: (setup, workload) by flat index.
     let total = (setups.len() * workloads.len()) as u64;
     let (start, end) = args.shard.map_or((0, total), |s| s.range(total));
@@ -273,6 +254,22 @@ pub fn run(args: &SweepArgs) -> CmdResult {
         }
     }
     emit(&text, args)
+}
+
+/// `make` of each item, built in parallel and joined in the items' order;
+/// the first error in that order is the one reported, whatever the thread
+/// count (rayon's own collect into a `Result` keeps whichever came first in
+/// time).
+fn in_order<I: Sync, T: Send>(
+    items: &[I],
+    make: impl Fn(&I) -> Result<Vec<T>, Failure> + Sync + Send,
+) -> Result<Vec<T>, Failure> {
+    let made: Vec<Result<Vec<T>, Failure>> = items.par_iter().map(make).collect();
+    let mut all = Vec::new();
+    for m in made {
+        all.extend(m?);
+    }
+    Ok(all)
 }
 
 /// The columns of the sweep's CSV, in order.
