@@ -880,15 +880,17 @@ fn shape_arg(obj: &Bound<'_, PyAny>) -> PyResult<(u64, u64, u64)> {
     Ok((n, n, n))
 }
 
-/// The sweep's columns (`mlsim.sweep` builds a DataFrame from them).
+/// The sweep's columns (`mlsim.sweep` builds a DataFrame from them); only
+/// those named in `wanted` when given (each must be one of the sweep's, once).
 #[pyfunction]
-#[pyo3(signature = (chips, shapes, dtypes, arrays))]
+#[pyo3(signature = (chips, shapes, dtypes, arrays, wanted=None))]
 fn _sweep_columns<'py>(
     py: Python<'py>,
     chips: Vec<Bound<'py, PyAny>>,
     shapes: Vec<Bound<'py, PyAny>>,
     dtypes: Vec<String>,
     arrays: bool,
+    wanted: Option<Vec<String>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let setups: Vec<Setup> = chips
         .iter()
@@ -904,7 +906,25 @@ fn _sweep_columns<'py>(
     }
     let grid = run(|| core::Grid::new(setups, shapes, dtypes))?;
     let cols = run_detached(py, || Ok(grid.columns()))?;
-    columns(py, &grid, &cols, arrays)
+    if let Some(wanted) = &wanted {
+        // The names alone first (no column made), to check the choice.
+        let (_, every) = columns(py, &grid, &cols, arrays, Some(&[]))?;
+        let listed = || every.join(", ");
+        for (i, name) in wanted.iter().enumerate() {
+            if !every.contains(name) {
+                return Err(PyValueError::new_err(format!(
+                    "columns: no column `{name}` in this sweep; its columns are {}",
+                    listed()
+                )));
+            }
+            if wanted[..i].contains(name) {
+                return Err(PyValueError::new_err(format!(
+                    "columns: `{name}` is named twice"
+                )));
+            }
+        }
+    }
+    Ok(columns(py, &grid, &cols, arrays, wanted.as_deref())?.0)
 }
 
 /// Native-endian bytes of `values` as an `array.array` of `typecode`.
@@ -1038,26 +1058,37 @@ fn columns<'py>(
     grid: &core::Grid,
     cols: &core::SweepColumns,
     arrays: bool,
-) -> PyResult<Bound<'py, PyDict>> {
+    wanted: Option<&[String]>,
+) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
     let n = cols.len;
     let point = |i: usize| grid.point(i);
     let out = PyDict::new(py);
-    let set = |k: &str, v: Bound<'py, PyAny>| out.set_item(k, v);
+    let every = std::cell::RefCell::new(Vec::new());
+    // Every column is named (the names check `wanted`); only the wanted
+    // ones are made.
+    let set = |k: &str, v: &dyn Fn() -> PyResult<Bound<'py, PyAny>>| -> PyResult<()> {
+        every.borrow_mut().push(k.to_string());
+        if wanted.is_none_or(|w| w.iter().any(|x| x == k)) {
+            out.set_item(k, v()?)?;
+        }
+        Ok(())
+    };
     let shape_col =
         |f: fn((u64, u64, u64)) -> u64| (0..n).map(move |i| f(grid.shapes[point(i).1]) as i64);
-    set("m", ints(py, shape_col(|s| s.0), arrays)?)?;
-    set("n", ints(py, shape_col(|s| s.1), arrays)?)?;
-    set("k", ints(py, shape_col(|s| s.2), arrays)?)?;
-    let names: Vec<Bound<'py, PyAny>> = grid
-        .shapes
-        .iter()
-        .map(|(m, n, k)| PyString::new(py, &format!("MatMul {m}x{n}x{k}")).into_any())
-        .collect();
-    set("workload", shared(py, &names, (0..n).map(|i| point(i).1))?)?;
-    set(
-        "op",
-        repeated(py, &[PyString::new(py, "matmul").into_any()], n)?,
-    )?;
+    set("m", &|| ints(py, shape_col(|s| s.0), arrays))?;
+    set("n", &|| ints(py, shape_col(|s| s.1), arrays))?;
+    set("k", &|| ints(py, shape_col(|s| s.2), arrays))?;
+    set("workload", &|| {
+        let names: Vec<Bound<'py, PyAny>> = grid
+            .shapes
+            .iter()
+            .map(|(m, n, k)| PyString::new(py, &format!("MatMul {m}x{n}x{k}")).into_any())
+            .collect();
+        shared(py, &names, (0..n).map(|i| point(i).1))
+    })?;
+    set("op", &|| {
+        repeated(py, &[PyString::new(py, "matmul").into_any()], n)
+    })?;
     // A value per setup, each repeated over the setup's points (setup
     // outermost): lists repeated as Python repeats them.
     let per_setup = |f: &dyn Fn(&Setup) -> Bound<'py, PyAny>| -> PyResult<Bound<'py, PyAny>> {
@@ -1068,40 +1099,35 @@ fn columns<'py>(
         }
         Ok(list.into_any())
     };
-    set(
-        "hardware",
-        per_setup(&|s| PyString::new(py, &s.chip.name).into_any())?,
-    )?;
-    set(
-        "stack",
-        per_setup(&|s| PyString::new(py, &core::setup_names(s).0).into_any())?,
-    )?;
-    set(
-        "framework",
-        per_setup(&|s| PyString::new(py, &core::setup_names(s).1).into_any())?,
-    )?;
-    set(
-        "timing",
+    set("hardware", &|| {
+        per_setup(&|s| PyString::new(py, &s.chip.name).into_any())
+    })?;
+    set("stack", &|| {
+        per_setup(&|s| PyString::new(py, &core::setup_names(s).0).into_any())
+    })?;
+    set("framework", &|| {
+        per_setup(&|s| PyString::new(py, &core::setup_names(s).1).into_any())
+    })?;
+    set("timing", &|| {
         per_setup(&|s| match core::setup_names(s).2 {
             Some(t) => PyString::new(py, t).into_any(),
             None => py.None().into_bound(py),
-        })?,
-    )?;
+        })
+    })?;
     // Dtype innermost: the dtypes, repeated once per setup and shape.
     let dt: Vec<Bound<'py, PyAny>> = grid
         .dtypes
         .iter()
         .map(|d| PyString::new(py, d.name()).into_any())
         .collect();
-    set("dtype", repeated(py, &dt, n / dt.len())?)?;
+    set("dtype", &|| repeated(py, &dt, n / dt.len()))?;
     let bools = [
         PyBool::new(py, false).to_owned().into_any(),
         PyBool::new(py, true).to_owned().into_any(),
     ];
-    set(
-        "native",
-        shared(py, &bools, cols.native().map(usize::from))?,
-    )?;
+    set("native", &|| {
+        shared(py, &bools, cols.native().map(usize::from))
+    })?;
     let float_col = |name: &str| {
         let c = core::FLOAT_COLUMNS
             .iter()
@@ -1110,7 +1136,7 @@ fn columns<'py>(
         floats(py, cols.floats(c), arrays)
     };
     for name in ["flops", "bytes", "arithmetic_intensity", "runtime_ms"] {
-        set(name, float_col(name)?)?;
+        set(name, &|| float_col(name))?;
     }
     let models = ["original", "gpu-tiled", "cpu-blocked", "systolic"]
         .map(|m| PyString::new(py, m).into_any());
@@ -1120,12 +1146,11 @@ fn columns<'py>(
         mlsim_engine::ModelDetail::CpuBlocked(_) => 2,
         mlsim_engine::ModelDetail::Systolic(_) => 3,
     };
-    set(
-        "model",
-        shared(py, &models, cols.detail().map(model_index))?,
-    )?;
+    set("model", &|| {
+        shared(py, &models, cols.detail().map(model_index))
+    })?;
     for name in ["compute_ms", "memory_ms"] {
-        set(name, float_col(name)?)?;
+        set(name, &|| float_col(name))?;
     }
     // Memory time per level: one column per level name (in the order the
     // chips list them), None where a chip has no such level.
@@ -1133,17 +1158,17 @@ fn columns<'py>(
         let key = format!("memory_ms_{name}");
         let present = |s: usize| cols.level_index[s][li].is_some();
         if (0..grid.setups.len()).all(present) {
-            set(&key, floats(py, cols.level_ms(li), arrays)?)?;
+            set(&key, &|| floats(py, cols.level_ms(li), arrays))?;
         } else {
             let values = cols
                 .level_ms(li)
                 .enumerate()
                 .map(|(i, v)| present(point(i).0).then_some(v));
-            set(&key, float_list(py, values)?)?;
+            set(&key, &|| float_list(py, values.clone()))?;
         }
     }
     for name in &core::FLOAT_COLUMNS[6..] {
-        set(name, float_col(name)?)?;
+        set(name, &|| float_col(name))?;
     }
     // Serving level: a pool of every setup's level names, then None.
     let mut pool: Vec<Bound<'py, PyAny>> = Vec::new();
@@ -1163,12 +1188,11 @@ fn columns<'py>(
         .serving_level()
         .enumerate()
         .map(|(i, l)| l.map_or(none, |j| base[point(i).0] + j));
-    set("serving_level", shared(py, &pool, serving)?)?;
+    set("serving_level", &|| shared(py, &pool, serving.clone()))?;
     let bounds = ["compute", "memory"].map(|b| PyString::new(py, b).into_any());
-    set(
-        "bottleneck",
-        shared(py, &bounds, cols.memory_bound().map(usize::from))?,
-    )?;
+    set("bottleneck", &|| {
+        shared(py, &bounds, cols.memory_bound().map(usize::from))
+    })?;
     // The model's own terms, for the models in the grid.
     let mut present = [false; 12];
     let mut complete = [true; 12];
@@ -1182,16 +1206,17 @@ fn columns<'py>(
         if !present[t] {
             continue;
         }
-        let values = cols.detail().map(move |d| core::detail_terms(&d)[t]);
-        let column = match (complete[t], core::detail_is_integer(t)) {
-            (true, true) => ints(py, values.map(|v| v.unwrap_or(0.0) as i64), arrays)?,
-            (true, false) => floats(py, values.map(|v| v.unwrap_or(0.0)), arrays)?,
-            (false, true) => int_list(py, values.map(|v| v.map(|x| x as i64)))?,
-            (false, false) => float_list(py, values)?,
-        };
-        set(name, column)?;
+        set(name, &|| {
+            let values = cols.detail().map(move |d| core::detail_terms(&d)[t]);
+            match (complete[t], core::detail_is_integer(t)) {
+                (true, true) => ints(py, values.map(|v| v.unwrap_or(0.0) as i64), arrays),
+                (true, false) => floats(py, values.map(|v| v.unwrap_or(0.0)), arrays),
+                (false, true) => int_list(py, values.map(|v| v.map(|x| x as i64))),
+                (false, false) => float_list(py, values),
+            }
+        })?;
     }
-    Ok(out)
+    Ok((out, every.into_inner()))
 }
 
 /// Measurements: a path, or CSV text with a name for messages.

@@ -166,6 +166,29 @@ def test_sweep_outputs():
         mlsim.sweep("t4", [64], ["fp16"], output="excel")
 
 
+def test_sweep_columns_choose_and_order():
+    hw, shapes, dtypes = ["t4", "xeon-sapphire-rapids"], [64, "1x4096x4096"], ["fp32", "bf16"]
+    full = mlsim.sweep(hw, shapes, dtypes, output="dict")
+    chosen = ["runtime_ms", "hardware", "memory_ms_L3", "threads", "m"]
+    for output in ("dict", "arrays"):
+        got = mlsim.sweep(hw, shapes, dtypes, output=output, columns=chosen)
+        assert list(got) == chosen
+        for name in chosen:
+            assert list(got[name]) == full[name], (output, name)
+    part = mlsim.sweep(hw, shapes, dtypes, output="dict", shard=(1, 3), columns=("dtype",))
+    assert part == {"dtype": mlsim.sweep(hw, shapes, dtypes, output="dict", shard=(1, 3))["dtype"]}
+    assert mlsim.sweep("t4", [64], ["fp16"], output="dict", columns="dtype") == {"dtype": ["fp16"]}
+    with pytest.raises(ValueError, match=r"no column `runtime` in this sweep; its columns are m, n, k, "):
+        mlsim.sweep(hw, shapes, dtypes, columns=["m", "runtime"])
+    # A GPU-only sweep has no CPU block columns.
+    with pytest.raises(ValueError, match="no column `threads`"):
+        mlsim.sweep("t4", [64], ["fp16"], columns=["threads"])
+    with pytest.raises(ValueError, match="`m` is named twice"):
+        mlsim.sweep(hw, shapes, dtypes, columns=["m", "n", "m"])
+    with pytest.raises(ValueError, match="at least one column"):
+        mlsim.sweep(hw, shapes, dtypes, columns=[])
+
+
 def test_crossover_equals_cli(cli):
     assert mlsim.crossover("t4-seed") == cli.json("crossover", "--hw", "t4-seed")
     got = mlsim.crossover(mlsim.chip("a100-sxm4-80gb"), family="m", fixed_n=4096, fixed_k=4096)

@@ -121,6 +121,7 @@ def sweep(
     *,
     output: str = "auto",
     shard: Optional[Tuple[int, int]] = None,
+    columns: Optional[Sequence[str]] = None,
 ) -> Any:
     """Predict a grid of GEMMs: chips x shapes x dtypes, chip outermost (``mlsim sweep``).
 
@@ -145,11 +146,19 @@ def sweep(
     predicted and then cut: from Python a shard saves no prediction time,
     it gives an array job the same rows as the CLI's part file.
 
+    ``columns=["hardware", "m", "runtime_ms", ...]`` keeps only those
+    columns, in that order (as ``mlsim sweep --columns``; the names are the
+    ones above, those of ``--format parquet``), and makes no other: a name
+    the sweep does not have, or a name given twice, is a ValueError that
+    lists the sweep's columns.
+
     >>> cols = mlsim.sweep("t4", [256, 4096], ["fp32", "fp16"], output="dict")
     >>> cols["runtime_ms"][:2]
     >>> part = mlsim.sweep("t4", [256, 4096], ["fp32", "fp16"], output="dict", shard=(1, 3))
     >>> part["m"], part["dtype"]
     ([256], ['fp16'])
+    >>> mlsim.sweep("t4", [256], ["fp16"], output="dict", columns=["dtype", "runtime_ms"]).keys()
+    dict_keys(['dtype', 'runtime_ms'])
     """
     if output not in _OUTPUTS:
         raise ValueError(f"output must be one of {', '.join(_OUTPUTS)}, got {output!r}")
@@ -173,10 +182,16 @@ def sweep(
             output = "pandas"
         else:
             output = "dict"
+    if columns is not None:
+        columns = [columns] if isinstance(columns, str) else list(columns)
+        if not columns:
+            raise ValueError("columns: name at least one column, such as ['hardware', 'm', 'runtime_ms']")
     arrays = output in ("arrays", "pandas", "polars")
-    cols = _sweep_columns(chips_, list(shapes), list(dtypes), arrays)
+    cols = _sweep_columns(chips_, list(shapes), list(dtypes), arrays, columns)
+    if columns is not None:
+        cols = {name: cols[name] for name in columns}
     if shard is not None:
-        total = len(cols["m"])
+        total = len(next(iter(cols.values())))
         start, end = shard[0] * total // shard[1], (shard[0] + 1) * total // shard[1]
         cols = {key: v[start:end] for key, v in cols.items()}
     if output in ("dict", "arrays"):

@@ -150,6 +150,7 @@ def sweep(
     *,
     output: str = "auto",
     shard: Optional[Tuple[int, int]] = None,
+    columns: Optional[Sequence[str]] = None,
 ) -> Any: ...
 def validate(
     chip: Union[Chip, _Path, Sequence[Union[Chip, _Path]]],
