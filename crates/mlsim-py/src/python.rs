@@ -906,9 +906,8 @@ fn _sweep_columns<'py>(
     }
     let grid = run(|| core::Grid::new(setups, shapes, dtypes))?;
     let cols = run_detached(py, || Ok(grid.columns()))?;
+    let (out, every) = columns(py, &grid, &cols, arrays, wanted.as_deref())?;
     if let Some(wanted) = &wanted {
-        // The names alone first (no column made), to check the choice.
-        let (_, every) = columns(py, &grid, &cols, arrays, Some(&[]))?;
         let listed = || every.join(", ");
         for (i, name) in wanted.iter().enumerate() {
             if !every.contains(name) {
@@ -924,7 +923,7 @@ fn _sweep_columns<'py>(
             }
         }
     }
-    Ok(columns(py, &grid, &cols, arrays, wanted.as_deref())?.0)
+    Ok(out)
 }
 
 /// Native-endian bytes of `values` as an `array.array` of `typecode`.
