@@ -328,16 +328,32 @@ fn micro_tile(t: &Target<'_>, dtype: Dtype) -> (u64, u64) {
 
 /// A streaming op (elementwise, STREAM's kernels) of `bytes` and `flops`:
 /// its bytes at the first level that holds them all, on the fastest thread
-/// count.
-pub fn stream(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype) -> KernelCost {
+/// count. `allocating_bytes` of them are written by plain stores: the
+/// caches beyond L1 serve those once more (a store that misses L1 reads
+/// its line before writing it).
+pub fn stream(
+    t: &Target<'_>,
+    flops: f64,
+    bytes: f64,
+    allocating_bytes: f64,
+    dtype: Dtype,
+) -> KernelCost {
     fastest(t.chip, f64::INFINITY, |threads| {
-        stream_on(t, flops, bytes, dtype, threads)
+        stream_on(t, flops, bytes, allocating_bytes, dtype, threads)
     })
 }
 
-fn stream_on(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype, threads: f64) -> KernelCost {
+fn stream_on(
+    t: &Target<'_>,
+    flops: f64,
+    bytes: f64,
+    allocating_bytes: f64,
+    dtype: Dtype,
+    threads: f64,
+) -> KernelCost {
     let chip = t.chip;
     let p = rates(t, dtype);
+    let main = chip.memory.len() - 1;
     let home = home_level(chip, bytes, threads);
     // The cache before the serving level still holds part of a repeated
     // sweep too large for it.
@@ -345,11 +361,25 @@ fn stream_on(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype, threads: f64)
     let hit = partial.map_or(0.0, |f| {
         resident_share(bytes, chip.memory[f].capacity_for(threads))
     });
+    // Write-allocate: a level between L1 and main memory that serves the
+    // sweep also serves the lines its plain stores read before writing.
+    // Main memory does not: the chip file's value is the rate STREAM
+    // counts, and its kernels, with the read (scale) or without it (copy's
+    // non-temporal stores), reach about the same counted rate there
+    // (docs/model/cpu-blocked.md).
+    let served = |level: usize, share: f64| {
+        let read_for_ownership = if level > 0 && level < main {
+            allocating_bytes
+        } else {
+            0.0
+        };
+        share * (bytes + read_for_ownership)
+    };
     let mut traffic = vec![0.0; chip.memory.len()];
     if let Some(f) = partial {
-        traffic[f] = hit * bytes;
+        traffic[f] = served(f, hit);
     }
-    traffic[home] = (1.0 - hit) * bytes;
+    traffic[home] = served(home, 1.0 - hit);
     let k = cost(
         t,
         &p,

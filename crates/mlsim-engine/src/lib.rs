@@ -174,7 +174,7 @@ fn predict_mlsim(t: &Target<'_>, op: &Op, dtype: Dtype, flops: f64, bytes: f64) 
         flops,
         bytes,
         |m, n, k, batch| gemm_kernel(t, m, n, k, batch, dtype),
-        |flops, bytes| stream_kernel(t, flops, bytes, dtype),
+        |flops, bytes, allocating| stream_kernel(t, flops, bytes, allocating, dtype),
     )
     .expect(NO_FP32_PATH);
     from_kernels(t, dtype, flops, bytes, &kernels)
@@ -271,12 +271,22 @@ pub fn gemm_kernel(
 }
 
 /// The streaming kernel (elementwise ops) of `flops` and `bytes` on one of
-/// mlsim's models (`None` on the original's).
-pub fn stream_kernel(t: &Target<'_>, flops: f64, bytes: f64, dtype: Dtype) -> Option<KernelCost> {
+/// mlsim's models (`None` on the original's). `allocating_bytes` of the
+/// bytes are written by plain stores, which read each line first where it
+/// misses the first-level cache: the CPU model charges that read at its
+/// caches beyond L1; the GPU and systolic models stream from HBM and do
+/// not distinguish.
+pub fn stream_kernel(
+    t: &Target<'_>,
+    flops: f64,
+    bytes: f64,
+    allocating_bytes: f64,
+    dtype: Dtype,
+) -> Option<KernelCost> {
     match t.model() {
         ChipModel::Original => None,
         ChipModel::GpuTiled => gpu::roofline_terms(t, flops, bytes, dtype),
-        ChipModel::CpuBlocked => Some(cpu::stream(t, flops, bytes, dtype)),
+        ChipModel::CpuBlocked => Some(cpu::stream(t, flops, bytes, allocating_bytes, dtype)),
         ChipModel::Systolic => Some(systolic::stream(t, flops, bytes, dtype)),
     }
 }

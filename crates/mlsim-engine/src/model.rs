@@ -122,8 +122,17 @@ fn time_op(t: &Target<'_>, op: &ModelOp, scheme: &Scheme) -> (f64, Bound) {
                 batch as f64 * b * (mf * kf + kf * nf + mf * nf),
             )
         }
-        OpShape::Elementwise { .. } => (
-            crate::stream_kernel(t, op.flops, op.bytes(), compute_dtype),
+        // A model's elementwise op (a norm, an activation, the embedding
+        // lookup) writes its n outputs as stored activations, with plain
+        // stores.
+        OpShape::Elementwise { n } => (
+            crate::stream_kernel(
+                t,
+                op.flops,
+                op.bytes(),
+                n as f64 * scheme.activation_storage().bytes_per_element(),
+                compute_dtype,
+            ),
             op.bytes(),
         ),
     };

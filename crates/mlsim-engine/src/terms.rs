@@ -294,13 +294,16 @@ impl OpKernels {
 /// kernel: GEMM-shaped ops through `gemm` (a convolution as an implicit
 /// GEMM; attention as its score, value and projection GEMMs, one kernel
 /// each, the masked half of a causal score skipped), elementwise ops
-/// through `stream`.
+/// through `stream` (FLOPs, bytes, and the bytes written by plain stores,
+/// which read their lines first: [`ElementwiseKind::allocating_store_share`]).
+///
+/// [`ElementwiseKind::allocating_store_share`]: mlsim_workload::ElementwiseKind::allocating_store_share
 pub fn op_kernels(
     op: &mlsim_workload::Op,
     flops: f64,
     bytes: f64,
     gemm: impl Fn(u64, u64, u64, u64) -> Option<KernelCost>,
-    stream: impl Fn(f64, f64) -> Option<KernelCost>,
+    stream: impl Fn(f64, f64, f64) -> Option<KernelCost>,
 ) -> Option<OpKernels> {
     use mlsim_workload::Op;
     match *op {
@@ -326,7 +329,11 @@ pub fn op_kernels(
             let proj = gemm(batch * seq, heads * head_dim, heads * head_dim, 1)?;
             Some(OpKernels::Three([scores, values, proj]))
         }
-        Op::Elementwise { .. } => Some(OpKernels::one(stream(flops, bytes)?)),
+        Op::Elementwise { kind, .. } => Some(OpKernels::one(stream(
+            flops,
+            bytes,
+            bytes * kind.allocating_store_share(),
+        )?)),
     }
 }
 

@@ -112,6 +112,19 @@ impl ElementwiseKind {
         }
     }
 
+    /// Share of the op's bytes written by plain stores: one array of its
+    /// [`arrays`](Self::arrays). A plain store to a line that is not in the
+    /// first-level cache reads the line before writing it (write-allocate),
+    /// so these bytes cost a read as well beyond it. STREAM's copy is a
+    /// `memcpy`, whose string and non-temporal stores write whole lines
+    /// without that read: 0. Decision note: docs/model/cpu-blocked.md.
+    pub fn allocating_store_share(self) -> f64 {
+        match self {
+            Self::Copy => 0.0,
+            _ => 1.0 / self.arrays(),
+        }
+    }
+
     /// Lower-case name.
     pub fn name(self) -> &'static str {
         match self {

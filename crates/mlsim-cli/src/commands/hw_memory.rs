@@ -20,18 +20,29 @@ pub(crate) const MIB: f64 = 1024.0 * 1024.0;
 /// A level's bandwidth as the STREAM probe measured it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Measured {
-    /// GB/s of the bytes STREAM counts, every thread together.
+    /// GB/s of the bytes the CPU model says the level serves, every thread
+    /// together: STREAM's counted bytes, and in a cache beyond the first
+    /// the lines plain stores read before writing them
+    /// ([`served_bytes`]).
     pub(crate) gb_s: f64,
     /// The three arrays' bytes together.
     pub(crate) bytes: f64,
     pub(crate) threads: usize,
+    /// Whether the level is a cache beyond the first, where the probe's
+    /// plain stores read their lines first.
+    pub(crate) reads_for_ownership: bool,
 }
 
 impl Measured {
     /// The comment saying how it was measured, naming `command`.
     pub(crate) fn how(&self, command: &str) -> String {
+        let counted = if self.reads_for_ownership {
+            ", the bytes STREAM counts and the lines scale, add and triad read before writing"
+        } else {
+            ""
+        };
         format!(
-            "measured: STREAM copy, scale, add and triad on {} threads over 3 arrays of {:.0} KiB, the median of their medians of 3 rounds ({command})",
+            "measured: STREAM copy, scale, add and triad on {} threads over 3 arrays of {:.0} KiB, the median of their medians of 3 rounds{counted} ({command})",
             self.threads,
             self.bytes / 3.0 / 1024.0
         )
@@ -84,23 +95,49 @@ pub(crate) fn measure_levels(
         .num_threads(logical)
         .build()?;
     let threads = pool.current_num_threads();
+    let caches = cache_capacities.len();
     probe_bytes(cache_capacities, memory_bytes)
         .into_iter()
-        .map(|bytes| match bytes.filter(|&b| b <= max_bytes) {
-            Some(b) => Ok(Some(Measured {
-                gb_s: stream_gb_s(b, &pool).map_err(|error| Failure { code: 1, error })?,
-                bytes: b,
-                threads,
-            })),
+        .enumerate()
+        .map(|(level, bytes)| match bytes.filter(|&b| b <= max_bytes) {
+            Some(b) => {
+                let reads_for_ownership = level > 0 && level < caches;
+                Ok(Some(Measured {
+                    gb_s: stream_gb_s(b, &pool, reads_for_ownership)
+                        .map_err(|error| Failure { code: 1, error })?,
+                    bytes: b,
+                    threads,
+                    reads_for_ownership,
+                }))
+            }
             None => Ok(None),
         })
         .collect()
 }
 
-/// STREAM bandwidth over three arrays of `bytes` in all, GB/s of the bytes
-/// STREAM counts, every thread together: the median over the four kernels
-/// of each kernel's median of 3 rounds.
-fn stream_gb_s(bytes: f64, pool: &rayon::ThreadPool) -> anyhow::Result<f64> {
+/// The bytes a level serves for one call of `kind` over `n` f32 elements
+/// per array, as the CPU model counts them: STREAM's arrays, and where
+/// `reads_for_ownership` (a cache beyond the first) the written array once
+/// more for kernels with plain stores (scale, add, triad; copy is a
+/// `memcpy` writing whole lines). So a bandwidth measured here and written
+/// into a chip file predicts the same kernels back (docs/model/cpu-blocked.md).
+pub(crate) fn served_bytes(kind: StreamKind, n: usize, reads_for_ownership: bool) -> f64 {
+    let counted = kind.arrays() * 4.0 * n as f64;
+    if reads_for_ownership {
+        counted * (1.0 + kind.allocating_store_share())
+    } else {
+        counted
+    }
+}
+
+/// Bandwidth over three arrays of `bytes` in all, GB/s of the
+/// [`served_bytes`], every thread together: the median over the four
+/// kernels of each kernel's median of 3 rounds.
+fn stream_gb_s(
+    bytes: f64,
+    pool: &rayon::ThreadPool,
+    reads_for_ownership: bool,
+) -> anyhow::Result<f64> {
     let threads = pool.current_num_threads().max(1);
     // Whole cache lines (16 f32) per thread.
     let n = ((bytes / 12.0) as usize / (16 * threads)).max(1) * 16 * threads;
@@ -126,8 +163,8 @@ fn stream_gb_s(bytes: f64, pool: &rayon::ThreadPool) -> anyhow::Result<f64> {
             kind.name()
         );
         rounds.sort_by(f64::total_cmp);
-        let stream_bytes = kind.arrays() * 4.0 * n as f64;
-        per_kernel.push(stream_bytes / (rounds[1] * 1e-3) / 1e9);
+        let served = served_bytes(kind, n, reads_for_ownership);
+        per_kernel.push(served / (rounds[1] * 1e-3) / 1e9);
     }
     per_kernel.sort_by(f64::total_cmp);
     Ok((per_kernel[1] + per_kernel[2]) / 2.0)
@@ -283,6 +320,20 @@ mod tests {
         assert_eq!(probe_bytes(&l3(512.0), 1e12)[3], None);
         assert_eq!(probe_bytes(&caches, gib)[3], mib(256.0));
         assert_eq!(probe_bytes(&caches, 256.0 * MIB)[3], None);
+    }
+
+    /// 1,000 elements per array: copy moves 2 x 4,000 B and scale the same
+    /// as STREAM counts them; in a cache beyond L1 scale's plain stores read
+    /// the written array (4,000 B) too, add's and triad's likewise (3 x
+    /// 4,000 + 4,000), and copy's whole-line stores do not.
+    #[test]
+    fn a_cache_beyond_l1_serves_the_lines_plain_stores_read() {
+        assert_eq!(served_bytes(StreamKind::Copy, 1000, false), 8000.0);
+        assert_eq!(served_bytes(StreamKind::Scale, 1000, false), 8000.0);
+        assert_eq!(served_bytes(StreamKind::Copy, 1000, true), 8000.0);
+        assert_eq!(served_bytes(StreamKind::Scale, 1000, true), 12000.0);
+        assert_eq!(served_bytes(StreamKind::Add, 1000, true), 16000.0);
+        assert_eq!(served_bytes(StreamKind::Triad, 1000, true), 16000.0);
     }
 
     /// Per core over two cores, rounded down to 0.1; a level above its

@@ -64,6 +64,12 @@ impl StreamKind {
     pub fn flops_per_element(self) -> f64 {
         self.elementwise().flops_per_element()
     }
+
+    /// Share of its bytes written by plain stores, which read their lines
+    /// first beyond L1 (0 for copy, a `memcpy`).
+    pub fn allocating_store_share(self) -> f64 {
+        self.elementwise().allocating_store_share()
+    }
 }
 
 /// Elements per array for a probe from about a quarter of L1 to 8x the
