@@ -32,6 +32,7 @@ const SIZES: [usize; 5] = [8_192, 65_536, 262_144, 1_048_576, 16_777_216];
 const THREADS: usize = 2;
 
 #[derive(Clone, Copy)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 enum Store {
     Memcpy,
     Plain,
@@ -66,6 +67,7 @@ fn scale(bencher: Bencher, n: usize) {
 }
 
 /// `n` f32 from a 64-byte boundary.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 fn aligned(n: usize, value: f32) -> (Vec<f32>, usize) {
     let buf = vec![value; n + 16];
     let start = (64 - buf.as_ptr() as usize % 64) % 64 / 4;
