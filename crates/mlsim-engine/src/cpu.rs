@@ -362,17 +362,20 @@ fn stream_on(
         resident_share(bytes, chip.memory[f].capacity_for(threads))
     });
     // Write-allocate: a level between L1 and main memory that serves the
-    // sweep also serves the lines its plain stores read before writing.
+    // sweep also serves the lines its plain stores read before writing,
+    // unless the chip file says that read costs it nothing
+    // (`plain_store_reads_line = false`, measured by `mlsim hw memory`).
     // Main memory does not: the chip file's value is the rate STREAM
     // counts, and its kernels, with the read (scale) or without it (copy's
     // non-temporal stores), reach about the same counted rate there
     // (docs/model/cpu-blocked.md).
     let served = |level: usize, share: f64| {
-        let read_for_ownership = if level > 0 && level < main {
-            allocating_bytes
-        } else {
-            0.0
-        };
+        let read_for_ownership =
+            if level > 0 && level < main && chip.memory[level].plain_store_reads_line {
+                allocating_bytes
+            } else {
+                0.0
+            };
         share * (bytes + read_for_ownership)
     };
     let mut traffic = vec![0.0; chip.memory.len()];

@@ -272,6 +272,10 @@ pub struct MemoryLevel {
     pub miss_penalty_cycles: f64,
     /// Private to each core: size and bandwidth are one core's.
     pub per_core: bool,
+    /// A plain store that misses L1 reads its line from this level first,
+    /// at this level's bandwidth (a cache after the first, model
+    /// `cpu-blocked`; true elsewhere, where it is not read).
+    pub plain_store_reads_line: bool,
 }
 
 impl MemoryLevel {

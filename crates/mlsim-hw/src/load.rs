@@ -685,8 +685,27 @@ fn validate_memory(
                 "cycles",
             )?,
             per_core: level.per_core,
+            plain_store_reads_line: level.plain_store_reads_line.unwrap_or(true),
             name: level.name,
         };
+        if level.plain_store_reads_line.is_some()
+            && (model != ChipModel::CpuBlocked || i == 0 || i == last)
+        {
+            return Err(problem_with_hint(
+                path.key("plain_store_reads_line"),
+                if model != ChipModel::CpuBlocked {
+                    format!(
+                        "plain_store_reads_line is read by model `cpu-blocked` only, not `{model}`"
+                    )
+                } else if i == 0 {
+                    "the first level holds the lines being written: no store reads them from it"
+                        .to_string()
+                } else {
+                    "main memory's bandwidth is STREAM's counted rate, the read for ownership inside it".to_string()
+                },
+                "set plain_store_reads_line on a CPU's caches after the first (L2, L3), or leave it out",
+            ));
+        }
         if parsed.per_core && (model != ChipModel::CpuBlocked || i == last) {
             return Err(problem_with_hint(
                 path.key("per_core"),

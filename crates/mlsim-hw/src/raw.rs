@@ -234,6 +234,17 @@ pub struct RawMemoryLevel {
     /// (shared L3, DRAM, HBM, a GPU's levels).
     #[serde(default)]
     pub per_core: bool,
+    /// Whether a plain store to a line that is not in L1 costs this level a
+    /// read of the line before it is written (write-allocate), at this
+    /// level's bandwidth: the CPU model then counts a plain-store kernel's
+    /// written bytes twice here (STREAM's scale, add and triad; not copy's
+    /// `memcpy`). Default true. Model `cpu-blocked` only, and only a cache
+    /// after the first (L2, L3): L1 holds the lines being written, and main
+    /// memory's bandwidth is STREAM's counted rate, the read inside it.
+    /// `mlsim hw memory` measures it: false where scale, add and triad run
+    /// as fast as copy at this level (the Zen 4 dev guest's caches).
+    #[serde(default)]
+    pub plain_store_reads_line: Option<bool>,
 }
 
 /// `[quantization.<dtype>]`: the original model's overhead terms.

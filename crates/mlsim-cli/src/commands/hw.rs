@@ -491,9 +491,17 @@ fn bandwidth_lines(
             ""
         };
         let whose = if private { ", per core" } else { "" };
-        out.push(format!(
-            "bandwidth_gb_s = {value:.1}             # {why}{lowered}{whose}\n"
-        ));
+        let mut line = format!("bandwidth_gb_s = {value:.1}             # {why}{lowered}{whose}\n");
+        // A cache after the first where scale, add and triad kept up with
+        // copy: its plain stores cost it no read of their lines.
+        if measured
+            .and_then(|m| m[i])
+            .and_then(|m| m.plain_store_reads_line)
+            == Some(false)
+        {
+            line.push_str("plain_store_reads_line = false      # measured: scale, add and triad ran as fast as copy here (mlsim hw detect --measure-memory)\n");
+        }
+        out.push(line);
     }
     out
 }

@@ -175,3 +175,43 @@ fn formats_without_a_path_fall_back_to_the_path_that_holds_them() {
     assert_eq!(on("b200", Nvfp4), (Nvfp4, true));
     assert_eq!(on("mi355x", Mxfp6), (Mxfp6, true));
 }
+
+/// `plain_store_reads_line` defaults to true, may be set on a CPU's caches
+/// after the first, and is refused, at its key, where the model does not
+/// read it: on L1, on main memory and on a chip not on `cpu-blocked`.
+#[test]
+fn plain_store_reads_line_is_read_on_a_cpu_s_later_caches_only() {
+    let cpu = mlsim_hw::preset("dev-epyc-turin-2vcpu").unwrap().text;
+    let chip = parse_chip(cpu, "x.toml").unwrap();
+    assert!(chip.memory.iter().all(|l| l.plain_store_reads_line));
+    let set = |level: &str| {
+        cpu.replacen(
+            &format!("name = \"{level}\"\n"),
+            &format!("name = \"{level}\"\nplain_store_reads_line = false\n"),
+            1,
+        )
+    };
+    let chip = parse_chip(&set("L2"), "x.toml").unwrap();
+    let reads: Vec<bool> = chip
+        .memory
+        .iter()
+        .map(|l| l.plain_store_reads_line)
+        .collect();
+    assert_eq!(reads, [true, false, true, true]);
+    for (level, field, says) in [
+        ("L1", "memory[0].plain_store_reads_line", "first level"),
+        ("DRAM", "memory[3].plain_store_reads_line", "main memory"),
+    ] {
+        let d = diag(&set(level));
+        assert_eq!(d.field, field);
+        assert!(d.message.contains(says), "{}", d.message);
+    }
+    let gpu = mlsim_hw::preset("h100-sxm5").unwrap().text;
+    let d = diag(&gpu.replacen(
+        "name = \"L2\"\n",
+        "name = \"L2\"\nplain_store_reads_line = true\n",
+        1,
+    ));
+    assert!(d.field.ends_with("plain_store_reads_line"), "{}", d.field);
+    assert!(d.message.contains("cpu-blocked"), "{}", d.message);
+}
