@@ -297,7 +297,9 @@ fn detect(
             .iter()
             .map(|c| c.size_kib * 1024.0 * if c.level < 3 { cores as f64 } else { 1.0 })
             .collect();
-        let out = measure_levels(&capacities, mem_kib * 1024.0, max_bytes)?;
+        // A detected chip is on the CPU model, which reads whether a cache's
+        // plain stores cost it a read.
+        let out = measure_levels(&capacities, mem_kib * 1024.0, max_bytes, true)?;
         if out.iter().any(Option::is_none) {
             notes.push("a level too close in size to the one before it to be told apart, or whose probe would exceed --memory-max-mib, keeps a guessed bandwidth (marked)".into());
         }

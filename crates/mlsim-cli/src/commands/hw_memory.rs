@@ -88,11 +88,15 @@ pub(crate) fn probe_bytes(cache_capacities: &[f64], memory_bytes: f64) -> Vec<Op
 }
 
 /// Each level's bandwidth (caches, then main memory) on every logical CPU,
-/// where its probe fits in `max_bytes` (else `None`).
+/// where its probe fits in `max_bytes` (else `None`). With `cpu_model` (the
+/// chip is on `cpu-blocked`, which reads `plain_store_reads_line`), a
+/// cache after the first is read both ways ([`plain_store_reading`]);
+/// otherwise every level is the median of the kernels' counted rates.
 pub(crate) fn measure_levels(
     cache_capacities: &[f64],
     memory_bytes: f64,
     max_bytes: f64,
+    cpu_model: bool,
 ) -> Result<Vec<Option<Measured>>, Failure> {
     let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pool = rayon::ThreadPoolBuilder::new()
@@ -106,7 +110,7 @@ pub(crate) fn measure_levels(
         .map(|(level, bytes)| match bytes.filter(|&b| b <= max_bytes) {
             Some(b) => {
                 let counted = stream_rates(b, &pool).map_err(|error| Failure { code: 1, error })?;
-                let (gb_s, plain_store_reads_line) = if level > 0 && level < caches {
+                let (gb_s, plain_store_reads_line) = if cpu_model && level > 0 && level < caches {
                     let (reads, gb_s) = plain_store_reading(&counted);
                     (gb_s, Some(reads))
                 } else {
@@ -244,7 +248,12 @@ pub fn run(args: &MemoryArgs) -> CmdResult {
         .iter()
         .map(|l| l.size_bytes * if l.per_core { units } else { 1.0 })
         .collect();
-    let measured = measure_levels(&capacities, main[0].size_bytes, args.memory_max_mib * MIB)?;
+    let measured = measure_levels(
+        &capacities,
+        main[0].size_bytes,
+        args.memory_max_mib * MIB,
+        chip.model == mlsim_hw::ChipModel::CpuBlocked,
+    )?;
     let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
     if logical as f64 != units {
         eprintln!(
@@ -279,10 +288,7 @@ pub fn run(args: &MemoryArgs) -> CmdResult {
         // What the kernels said about plain stores at a cache after the
         // first, written where the chip's model reads it (the default,
         // true, as no key).
-        let reading = measured[i]
-            .and_then(|m| m.plain_store_reads_line)
-            .filter(|_| chip.model == mlsim_hw::ChipModel::CpuBlocked);
-        match reading {
+        match measured[i].and_then(|m| m.plain_store_reads_line) {
             Some(true) => {
                 table_toml.remove("plain_store_reads_line");
             }
