@@ -31,7 +31,8 @@ fn main() {
 const SIZES: [usize; 5] = [8_192, 65_536, 262_144, 1_048_576, 16_777_216];
 const THREADS: usize = 2;
 
-#[derive(Clone, Copy)]
+/// How the copy stores.
+#[derive(Clone, Copy, Debug)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 enum Store {
     Memcpy,
@@ -41,29 +42,17 @@ enum Store {
     Scale,
 }
 
-#[divan::bench(args = SIZES, sample_count = 7)]
-fn memcpy(bencher: Bencher, n: usize) {
-    run(bencher, n, Store::Memcpy);
-}
+const STORES: [Store; 5] = [
+    Store::Memcpy,
+    Store::Plain,
+    Store::NonTemporal,
+    Store::RepMovsb,
+    Store::Scale,
+];
 
-#[divan::bench(args = SIZES, sample_count = 7)]
-fn plain_stores(bencher: Bencher, n: usize) {
-    run(bencher, n, Store::Plain);
-}
-
-#[divan::bench(args = SIZES, sample_count = 7)]
-fn non_temporal_stores(bencher: Bencher, n: usize) {
-    run(bencher, n, Store::NonTemporal);
-}
-
-#[divan::bench(args = SIZES, sample_count = 7)]
-fn rep_movsb(bencher: Bencher, n: usize) {
-    run(bencher, n, Store::RepMovsb);
-}
-
-#[divan::bench(args = SIZES, sample_count = 7)]
-fn scale(bencher: Bencher, n: usize) {
-    run(bencher, n, Store::Scale);
+#[divan::bench(consts = SIZES, args = STORES, sample_count = 7)]
+fn copy<const N: usize>(bencher: Bencher, store: Store) {
+    run(bencher, N, store);
 }
 
 /// `n` f32 from a 64-byte boundary.
@@ -96,7 +85,7 @@ fn run(bencher: Bencher, n: usize, store: Store) {
                             for _ in 0..calls {
                                 // SAFETY: AVX-512F was detected above; the
                                 // slices have equal lengths, multiples of 16.
-                                unsafe { copy(store, a, c) };
+                                unsafe { copy_once(store, a, c) };
                                 divan::black_box(&*c);
                             }
                         });
@@ -111,7 +100,7 @@ fn run(bencher: Bencher, n: usize, store: Store) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn copy(store: Store, a: &[f32], c: &mut [f32]) {
+unsafe fn copy_once(store: Store, a: &[f32], c: &mut [f32]) {
     use std::arch::x86_64::*;
     let pairs = c.chunks_exact_mut(16).zip(a.chunks_exact(16));
     match store {
