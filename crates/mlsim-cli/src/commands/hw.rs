@@ -462,7 +462,8 @@ fn bandwidth_lines(
     for i in 0..=caches.len() {
         let private = caches.get(i).is_some_and(|c| c.level < 3);
         let per = if private { cores_f } else { 1.0 };
-        let (whole, why) = match measured.and_then(|m| m[i]) {
+        let level = measured.and_then(|m| m[i]);
+        let (whole, why) = match level {
             Some(m) => (m.gb_s, m.how("mlsim hw detect --measure-memory")),
             None => match caches.get(i) {
                 Some(c) => {
@@ -496,11 +497,7 @@ fn bandwidth_lines(
         let mut line = format!("bandwidth_gb_s = {value:.1}             # {why}{lowered}{whose}\n");
         // A cache after the first where scale, add and triad kept up with
         // copy: its plain stores cost it no read of their lines.
-        if measured
-            .and_then(|m| m[i])
-            .and_then(|m| m.plain_store_reads_line)
-            == Some(false)
-        {
+        if level.and_then(|m| m.plain_store_reads_line) == Some(false) {
             line.push_str("plain_store_reads_line = false      # measured: scale, add and triad ran as fast as copy here (mlsim hw detect --measure-memory)\n");
         }
         out.push(line);

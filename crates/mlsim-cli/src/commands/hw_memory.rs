@@ -128,17 +128,10 @@ pub(crate) fn measure_levels(
         .collect()
 }
 
-/// The middle of four (or any count of) values: the mean of the middle two
-/// of an even count.
+/// The median of the kernels' rates (the mean of the middle two of four).
 fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len().is_multiple_of(2) {
-        (v[mid - 1] + v[mid]) / 2.0
-    } else {
-        v[mid]
-    }
+    let v: Vec<f64> = values.collect();
+    mlsim_calibrate::metrics::median(&v).expect("four finite rates")
 }
 
 /// What STREAM's four kernels' counted rates (GB/s) say about a cache
